@@ -1,0 +1,1 @@
+"""Implementations of the ports: local (offline, embedded) and cloud (AWS, HTTP)."""

@@ -1,0 +1,91 @@
+"""The cloud event store: one DynamoDB table, pk WEEK#<week_id>, sk <account>#<kind>#<subject>.
+
+GSI `by_account` (gsi1pk ACCOUNT#<account>, gsi1sk <week_id>#<kind>#<subject>) reads one account
+across weeks. Appends are conditional puts, so the same logical event is stored once. Payloads are
+kept as JSON text: no float/Decimal conversion, and the item stays well under DynamoDB's 400 KB.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from llmtrade.schemas import Event, EventKind
+
+ACCOUNT_INDEX = "by_account"
+
+
+class DynamoDBEventStore:
+    def __init__(self, table_name: str, *, namespace: str = "", client: Any = None) -> None:
+        """`namespace` keeps another ledger (the simulated broker's) apart in the same table."""
+        resource = boto3.resource("dynamodb", **({"client": client} if client else {}))
+        self._table = resource.Table(table_name)
+        self._ns = namespace
+
+    def _pk(self, week_id: str) -> str:
+        return f"{self._ns}WEEK#{week_id}"
+
+    def _account_pk(self, account_id: str) -> str:
+        return f"{self._ns}ACCOUNT#{account_id}"
+
+    def append(self, event: Event) -> bool:
+        item = {
+            "pk": self._pk(event.week_id),
+            "sk": event.sort_key,
+            "gsi1pk": self._account_pk(event.account_id),
+            "gsi1sk": f"{event.week_id}#{event.kind.value}#{event.subject}",
+            "event_id": event.event_id,
+            "week_id": event.week_id,
+            "account_id": event.account_id,
+            "kind": event.kind.value,
+            "subject": event.subject,
+            "recorded_at": event.recorded_at.isoformat(),
+            "payload": json.dumps(event.payload, sort_keys=True),
+        }
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def get(self, week_id: str, account_id: str, kind: EventKind, subject: str = "") -> Event | None:
+        probe = Event(week_id=week_id, account_id=account_id, kind=kind, subject=subject,
+                      recorded_at="1970-01-01T00:00:00Z", payload={})
+        item = self._table.get_item(Key={"pk": self._pk(week_id), "sk": probe.sort_key},
+                                    ConsistentRead=True).get("Item")
+        return _event(item) if item else None
+
+    def list_week(self, week_id: str, account_id: str | None = None) -> list[Event]:
+        condition = Key("pk").eq(self._pk(week_id))
+        if account_id is not None:
+            condition &= Key("sk").begins_with(f"{account_id}#")
+        events = self._query(KeyConditionExpression=condition, ConsistentRead=True)
+        return sorted(events, key=lambda e: e.time_order)
+
+    def list_account(self, account_id: str, kind: EventKind | None = None) -> list[Event]:
+        events = self._query(IndexName=ACCOUNT_INDEX,
+                             KeyConditionExpression=Key("gsi1pk").eq(self._account_pk(account_id)))
+        if kind is not None:
+            events = [e for e in events if e.kind is kind]
+        return sorted(events, key=lambda e: (e.week_id, *e.time_order))
+
+    def _query(self, **kwargs: Any) -> list[Event]:
+        events: list[Event] = []
+        while True:
+            page = self._table.query(**kwargs)
+            events += [_event(item) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return events
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _event(item: dict[str, Any]) -> Event:
+    return Event(week_id=item["week_id"], account_id=item["account_id"], kind=EventKind(item["kind"]),
+                 subject=item["subject"], recorded_at=item["recorded_at"], payload=json.loads(item["payload"]))
+

@@ -1,0 +1,147 @@
+"""A simulated paper broker with Alpaca's semantics, for the offline run.
+
+- A market `day` order submitted while the market is closed is `accepted` and fills at the next
+  open; submitted while open, it fills at once at the simulated price.
+- Quantities are whole shares; selling more than is held long (or buying more than is short) is
+  refused with 403, as Alpaca refuses crossing through zero in one order; a short needs the
+  configured minimum equity; an order against an open order on the other side is a wash trade (403).
+- `client_order_id` is unique forever per account (422 when reused), which makes retries safe.
+
+Its ledger of submitted orders is an event store (append-only, `sim_order` events), so the broker's
+state survives between Lambda invocations and CLI runs. Positions, cash and fills are derived from
+the ledger and the simulated market at the broker's clock: a pure function of time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from llmtrade.domain.calendar import ET, week_id_for
+from llmtrade.ports import AccountState, BrokerRejected, EventStore, MarketData
+from llmtrade.schemas import BrokerOrder, Event, EventKind, OrderRequest, OrderSide, Position
+
+FILLED, ACCEPTED, CANCELED = "filled", "accepted", "canceled"
+
+
+class SimBroker:
+    def __init__(self, market: MarketData, ledger: EventStore, *, starting_equity: float,
+                 min_equity_for_short: float, clock: Callable[[], datetime]) -> None:
+        self._market = market
+        self._ledger = ledger
+        self._start = Decimal(str(starting_equity))
+        self._min_short_equity = Decimal(str(min_equity_for_short))
+        self._now = clock
+
+    # ----------------------------------------------------------------- reads
+    def _ledger_orders(self, account_id: str) -> list[BrokerOrder]:
+        return [BrokerOrder.model_validate(e.payload)
+                for e in self._ledger.list_account(account_id, EventKind.SIM_ORDER)]
+
+    def orders(self, account_id: str) -> list[BrokerOrder]:
+        """Every order submitted up to the clock, as it stands then. Cancels are ledger records too."""
+        now = self._now()
+        placed = [o for o in self._ledger_orders(account_id) if o.submitted_at <= now]
+        cancels = {o.client_order_id.removeprefix("cancel:") for o in placed if o.status == CANCELED}
+        return [self._as_of(o, now, canceled=o.client_order_id in cancels)
+                for o in placed if o.status != CANCELED]
+
+    def open_orders(self, account_id: str) -> list[BrokerOrder]:
+        return [o for o in self.orders(account_id) if o.status == ACCEPTED]
+
+    def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
+        return next((o for o in self.orders(account_id) if o.client_order_id == client_order_id), None)
+
+    def positions(self, account_id: str) -> list[Position]:
+        now = self._now()
+        held: dict[str, tuple[int, Decimal]] = {}  # symbol → (signed qty, cost of the open qty)
+        for order in self.orders(account_id):
+            if order.status != FILLED:
+                continue
+            qty, cost = held.get(order.symbol, (0, Decimal(0)))
+            delta = order.qty if order.side is OrderSide.BUY else -order.qty
+            price = order.filled_avg_price or Decimal(0)
+            if qty == 0 or (qty > 0) == (delta > 0):
+                qty, cost = qty + delta, cost + delta * price
+            else:  # reducing: the remaining shares keep their average entry
+                remaining = qty + delta
+                cost = cost * remaining / qty if remaining else Decimal(0)
+                qty = remaining
+            held[order.symbol] = (qty, cost)
+        positions = []
+        for symbol, (qty, cost) in sorted(held.items()):
+            if qty == 0:
+                continue
+            price = self._market.price(symbol, now)
+            entry = (cost / qty).quantize(Decimal("0.0001"))
+            positions.append(Position(symbol=symbol, qty=qty, avg_entry_price=entry, market_value=qty * price,
+                                      unrealized_pl=(price * qty - cost).quantize(Decimal("0.01"))))
+        return positions
+
+    def account(self, account_id: str) -> AccountState:
+        cash = self._start
+        for order in self.orders(account_id):
+            if order.status == FILLED and order.filled_avg_price is not None:
+                sign = -1 if order.side is OrderSide.BUY else 1
+                cash += sign * order.qty * order.filled_avg_price
+        equity = cash + sum((p.market_value for p in self.positions(account_id)), Decimal(0))
+        return AccountState(equity=equity.quantize(Decimal("0.01")), cash=cash.quantize(Decimal("0.01")))
+
+    # ----------------------------------------------------------------- writes
+    def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
+        now = self._now()
+        if order.symbol not in self._market.symbols:
+            raise BrokerRejected(422, 40010001, f'asset "{order.symbol}" not found')
+        if any(o.client_order_id == order.client_order_id for o in self._ledger_orders(account_id)):
+            raise BrokerRejected(422, 40010001, "client_order_id must be unique")
+        self._check_quantity(account_id, order)
+        placed = BrokerOrder(
+            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sim://{account_id}/{order.client_order_id}")),
+            client_order_id=order.client_order_id, symbol=order.symbol, qty=order.qty, side=order.side,
+            status=ACCEPTED, submitted_at=now.astimezone(UTC),
+        )
+        self._ledger.append(Event.of(placed, week_id=week_id_for(now), account_id=account_id,
+                                     kind=EventKind.SIM_ORDER, subject=order.client_order_id,
+                                     recorded_at=datetime.now(UTC)))
+        return self._as_of(placed, now)
+
+    def cancel_order(self, account_id: str, client_order_id: str) -> None:
+        order = self.order_by_client_id(account_id, client_order_id)
+        if order is None or order.status != ACCEPTED:
+            raise BrokerRejected(422, 42210000, f"order {client_order_id} is not open")
+        now = self._now()
+        cancel = order.model_copy(update={"status": CANCELED, "client_order_id": f"cancel:{client_order_id}",
+                                          "submitted_at": now.astimezone(UTC)})
+        self._ledger.append(Event.of(cancel, week_id=week_id_for(now), account_id=account_id,
+                                     kind=EventKind.SIM_ORDER, subject=cancel.client_order_id,
+                                     recorded_at=datetime.now(UTC)))
+
+    def _check_quantity(self, account_id: str, order: OrderRequest) -> None:
+        held = next((p.qty for p in self.positions(account_id) if p.symbol == order.symbol), 0)
+        pending = [o for o in self.open_orders(account_id) if o.symbol == order.symbol]
+        if any(o.side is not order.side for o in pending):
+            raise BrokerRejected(403, 40310000, "potential wash trade detected. use complex orders")
+        delta = order.qty if order.side is OrderSide.BUY else -order.qty
+        pending_delta = sum(o.qty if o.side is OrderSide.BUY else -o.qty for o in pending)
+        after = held + pending_delta + delta
+        if held + pending_delta > 0 > after or held + pending_delta < 0 < after:
+            raise BrokerRejected(403, 40310000, f"insufficient qty available for order (requested: {order.qty},"
+                                                f" available: {abs(held + pending_delta)})")
+        if after < 0 and self.account(account_id).equity < self._min_short_equity:
+            raise BrokerRejected(403, 40310000, "account is not allowed to short: equity below minimum")
+
+    def _as_of(self, order: BrokerOrder, now: datetime, canceled: bool = False) -> BrokerOrder:
+        """The order as the broker would show it at `now`: accepted until the next open, then filled."""
+        if canceled:
+            return order.model_copy(update={"status": CANCELED})
+        submitted = order.submitted_at
+        session = self._market.session(submitted.astimezone(ET).date())
+        fills_at = submitted if session and session.open <= submitted < session.close else \
+            self._market.next_open(submitted)
+        if now < fills_at:
+            return order
+        price = self._market.price(order.symbol, fills_at)
+        return order.model_copy(update={"status": FILLED, "filled_at": fills_at.astimezone(UTC),
+                                        "filled_avg_price": price})

@@ -1,0 +1,277 @@
+"""config/*.yaml → validated settings. Errors name the file and the field (SPEC §8)."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_DIR_ENV = "LLMTRADE_CONFIG_DIR"
+Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class ConfigError(ValueError):
+    """A config file is missing, unreadable or invalid; the message names file and field."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- assets.yaml
+class Asset(Section):
+    symbol: Annotated[str, Field(pattern=r"^[A-Z]{1,5}$")]
+    name: str
+    sleeve: Literal["risk_on_equity", "duration", "credit", "usd", "gold", "oil"]
+
+
+class AssetsConfig(Section):
+    assets: list[Asset] = Field(min_length=1)
+
+    @field_validator("assets")
+    @classmethod
+    def _unique(cls, assets: list[Asset]) -> list[Asset]:
+        symbols = [a.symbol for a in assets]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError("symbols must be unique")
+        return assets
+
+    @property
+    def symbols(self) -> list[str]:
+        return [a.symbol for a in self.assets]
+
+
+# --------------------------------------------------------------------------- schedule.yaml
+class WeeklyRun(Section):
+    day: Weekday
+    time: ClockTime
+
+
+class Checkpoints(Section):
+    days: list[Weekday] = Field(min_length=1)
+    times: list[ClockTime] = Field(min_length=1)
+
+
+class ScheduleConfig(Section):
+    timezone: Literal["America/New_York"]
+    weekly_run: WeeklyRun
+    checkpoints: Checkpoints
+
+    @field_validator("weekly_run")
+    @classmethod
+    def _wednesday(cls, run: WeeklyRun) -> WeeklyRun:
+        if run.day != "WED":
+            raise ValueError("week_id is the Wednesday of the run (SPEC §3): the weekly run must be on WED")
+        return run
+
+
+# --------------------------------------------------------------------------- models.yaml
+class PMModel(Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
+    name: str
+    openrouter_model: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.:-]+$")]
+
+
+class ChairmanModel(Section):
+    openrouter_model: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.:-]+$")]
+
+
+class ResearchProviderConfig(Section):
+    id: str
+    kind: Literal["perplexity", "gemini_deep_research", "openrouter"]
+    model: str | None = None
+    agent: str | None = None
+
+
+class ModelsConfig(Section):
+    pms: list[PMModel] = Field(min_length=1)
+    chairman: ChairmanModel
+    quorum: int = Field(ge=1)
+    repair_attempts: int = Field(ge=0, le=3)
+    research_providers: list[ResearchProviderConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _quorum_reachable(self) -> ModelsConfig:
+        if self.quorum > len(self.pms):
+            raise ValueError(f"quorum {self.quorum} exceeds the {len(self.pms)} configured PMs")
+        return self
+
+
+# --------------------------------------------------------------------------- accounts.yaml
+class BrokerConfig(Section):
+    base_url: str
+    data_url: str
+    allow_live: bool = False
+
+    @model_validator(mode="after")
+    def _paper_unless_opted_in(self) -> BrokerConfig:
+        if "paper-api." not in self.base_url and not self.allow_live:
+            raise ValueError(
+                f"base_url {self.base_url} is not a paper endpoint; set allow_live: true to trade live"
+            )
+        return self
+
+
+class Account(Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
+    kind: Literal["pm", "council", "flat"]
+    pm: str | None = None
+    key_env: Annotated[str | None, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Account:
+        if (self.kind == "pm") != (self.pm is not None):
+            raise ValueError("pm is required for a pm account and only there")
+        if (self.kind == "flat") == (self.key_env is not None):
+            raise ValueError("key_env is required for a trading account; the flat account has none")
+        return self
+
+
+class AccountsConfig(Section):
+    broker: BrokerConfig
+    accounts: list[Account] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _one_council_one_flat(self) -> AccountsConfig:
+        kinds = [a.kind for a in self.accounts]
+        if kinds.count("council") != 1 or kinds.count("flat") != 1:
+            raise ValueError("exactly one council and one flat account are required")
+        ids = [a.id for a in self.accounts]
+        if len(set(ids)) != len(ids):
+            raise ValueError("account ids must be unique")
+        return self
+
+
+# --------------------------------------------------------------------------- risk.yaml
+class CheckpointRules(Section):
+    stop_loss_pct: float = Field(gt=0, le=50)
+    reduce_loss_pct: float = Field(gt=0, le=50)
+
+    @model_validator(mode="after")
+    def _reduce_before_stop(self) -> CheckpointRules:
+        if self.reduce_loss_pct >= self.stop_loss_pct:
+            raise ValueError("reduce_loss_pct must be below stop_loss_pct")
+        return self
+
+
+class RiskConfig(Section):
+    starting_equity_usd: float = Field(gt=0)
+    risk_budget_usd: float = Field(gt=0)
+    min_equity_for_short_usd: float = Field(ge=0)
+    checkpoint: CheckpointRules
+
+
+FILES: dict[str, type[Section]] = {
+    "assets": AssetsConfig,
+    "schedule": ScheduleConfig,
+    "models": ModelsConfig,
+    "accounts": AccountsConfig,
+    "risk": RiskConfig,
+}
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    assets: AssetsConfig
+    schedule: ScheduleConfig
+    models: ModelsConfig
+    accounts: AccountsConfig
+    risk: RiskConfig
+
+    @model_validator(mode="after")
+    def _cross_file(self) -> Settings:
+        pm_ids = {pm.id for pm in self.models.pms}
+        for account in self.accounts.accounts:
+            if account.pm is not None and account.pm not in pm_ids:
+                raise ValueError(f"accounts.yaml: account {account.id} names pm {account.pm!r}, "
+                                 f"not in models.yaml pms {sorted(pm_ids)}")
+        return self
+
+    @cached_property
+    def account_by_id(self) -> dict[str, Account]:
+        return {a.id: a for a in self.accounts.accounts}
+
+    @cached_property
+    def pm_by_id(self) -> dict[str, PMModel]:
+        return {pm.id: pm for pm in self.models.pms}
+
+    @property
+    def pm_accounts(self) -> list[Account]:
+        return [a for a in self.accounts.accounts if a.kind == "pm"]
+
+    @property
+    def council_account(self) -> Account:
+        return next(a for a in self.accounts.accounts if a.kind == "council")
+
+    @property
+    def trading_accounts(self) -> list[Account]:
+        return [a for a in self.accounts.accounts if a.kind != "flat"]
+
+    def model_of(self, account_id: str) -> str | None:
+        account = self.account_by_id[account_id]
+        if account.kind == "pm":
+            return self.pm_by_id[account.pm].openrouter_model  # type: ignore[index]
+        if account.kind == "council":
+            return self.models.chairman.openrouter_model
+        return None
+
+
+def default_config_dir() -> Path:
+    """$LLMTRADE_CONFIG_DIR, else the repository's config/, else the copy bundled in the layer."""
+    if env := os.environ.get(CONFIG_DIR_ENV):
+        return Path(env)
+    package = Path(__file__).resolve().parent
+    for candidate in (package.parents[2] / "config", package / "config"):
+        if (candidate / "assets.yaml").is_file():
+            return candidate
+    raise ConfigError(f"no config directory found; set {CONFIG_DIR_ENV}")
+
+
+def _field_path(loc: tuple[int | str, ...], document: object) -> str:
+    """`assets[3].symbol (SPX)`-style path, with the entry's symbol/id when it has one."""
+    parts: list[str] = []
+    node = document
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            name = node.get("id") or node.get("symbol") if isinstance(node, dict) else None
+            if name:
+                parts[-1] += f"({name})"
+        else:
+            parts.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top level)"
+
+
+def _load_file(path: Path, model: type[Section]) -> Section:
+    try:
+        document = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(document or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_field_path(err['loc'], document)}: {re.sub(r'^Value error, ', '', err['msg'])}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc
+
+
+def load_settings(config_dir: Path | None = None) -> Settings:
+    directory = config_dir or default_config_dir()
+    sections = {name: _load_file(directory / f"{name}.yaml", model) for name, model in FILES.items()}
+    try:
+        return Settings(**sections)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(err["msg"].removeprefix("Value error, ") for err in exc.errors())) from exc

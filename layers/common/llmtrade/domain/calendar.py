@@ -1,0 +1,68 @@
+"""Week ids, Eastern time and the NYSE calendar (from the exchange's published holiday list)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+import yaml
+
+ET = ZoneInfo("America/New_York")
+WEDNESDAY = 2
+REGULAR_OPEN, REGULAR_CLOSE, EARLY_CLOSE = time(9, 30), time(16, 0), time(13, 0)
+
+
+class CalendarError(ValueError):
+    pass
+
+
+def parse_week_id(text: str) -> date:
+    """A week id is the Wednesday of the weekly run, as YYYY-MM-DD."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise CalendarError(f"week {text!r} is not a date YYYY-MM-DD") from exc
+    if day.weekday() != WEDNESDAY:
+        raise CalendarError(f"week {text} is a {day:%A}: a week id must be a Wednesday")
+    return day
+
+
+def week_id_for(moment: datetime) -> str:
+    """The week a moment belongs to: the latest Wednesday on or before it, in Eastern time."""
+    day = moment.astimezone(ET).date()
+    return (day - timedelta(days=(day.weekday() - WEDNESDAY) % 7)).isoformat()
+
+
+def current_or_next_wednesday(today: date) -> str:
+    return (today + timedelta(days=(WEDNESDAY - today.weekday()) % 7)).isoformat()
+
+
+def et(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=ET)
+
+
+@cache
+def _nyse() -> tuple[frozenset[int], frozenset[date], frozenset[date]]:
+    data = yaml.safe_load(resources.files("llmtrade.data").joinpath("nyse_holidays.yaml").read_text())
+    return frozenset(data["covered_years"]), frozenset(data["closed"]), frozenset(data["early_close"])
+
+
+def nyse_hours(day: date) -> tuple[datetime, datetime] | None:
+    """(open, close) in Eastern time, or None when the NYSE is closed that day."""
+    years, closed, early = _nyse()
+    if day.year not in years:
+        raise CalendarError(f"{day}: the NYSE holiday list covers {min(years)}–{max(years)} only")
+    if day.weekday() >= 5 or day in closed:
+        return None
+    return et(day, REGULAR_OPEN), et(day, EARLY_CLOSE if day in early else REGULAR_CLOSE)
+
+
+def trading_days(start: date, end: date) -> list[date]:
+    days, day = [], start
+    while day <= end:
+        if nyse_hours(day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days

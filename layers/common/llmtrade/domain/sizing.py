@@ -1,0 +1,55 @@
+"""Position sizing and the orders that move an account from what it holds to its target."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from llmtrade.schemas import OrderSide, Position
+
+
+def target_shares(conviction: int, risk_budget_usd: float, price: Decimal) -> int:
+    """Signed whole shares worth |conviction|/2 of the risk budget (+ long, - short)."""
+    if conviction == 0:
+        return 0
+    value = Decimal(str(risk_budget_usd)) * Decimal(abs(conviction)) / 2
+    shares = int((value / price).to_integral_value(rounding=ROUND_DOWN))
+    return shares if conviction > 0 else -shares
+
+
+class Leg(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str  # close | adjust | open: part of the deterministic client_order_id
+    symbol: str
+    side: OrderSide
+    qty: int
+
+
+def legs_to_target(positions: list[Position], symbol: str | None, target_qty: int) -> list[Leg]:
+    """Orders taking `positions` to `target_qty` shares of `symbol` (None: hold nothing).
+
+    A position already on the same side is adjusted, never closed and reopened (SPEC §3.1). Crossing
+    from long to short (or back) is a close leg and an open leg: the broker accepts the open only
+    once the close has filled, so the caller submits legs in order and stops at the first unfilled.
+    """
+    legs: list[Leg] = []
+    held = 0
+    for position in positions:
+        if position.symbol == symbol:
+            held = position.qty
+        elif position.qty:
+            legs.append(_leg("close", position.symbol, -position.qty))
+    if symbol is None or held == target_qty:
+        return legs
+    if held == 0 or (held > 0) == (target_qty > 0) and target_qty != 0:
+        legs.append(_leg("adjust" if held else "open", symbol, target_qty - held))
+    else:
+        legs.append(_leg("close", symbol, -held))
+        if target_qty:
+            legs.append(_leg("open", symbol, target_qty))
+    return legs
+
+
+def _leg(name: str, symbol: str, delta: int) -> Leg:
+    return Leg(name=name, symbol=symbol, side=OrderSide.BUY if delta > 0 else OrderSide.SELL, qty=abs(delta))

@@ -1,0 +1,474 @@
+"""Pydantic models of every event and decision (SPEC §3–§7).
+
+Two families live here:
+- *answers*: what an LLM or research provider must return (validated before anything is stored);
+- *event payloads*: what the event store keeps, wrapped in an :class:`Event` envelope whose id is
+  derived from what the event is about, so appending it twice stores it once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Conviction = Annotated[int, Field(ge=-2, le=2, description="-2 strong SHORT, 0 FLAT, +2 strong LONG")]
+Score = Annotated[int, Field(ge=1, le=10)]
+ShortText = Annotated[str, Field(min_length=1, max_length=600)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Direction(StrEnum):
+    LONG = "LONG"
+    SHORT = "SHORT"
+    FLAT = "FLAT"
+
+
+def direction_of(conviction: int) -> Direction:
+    return Direction.LONG if conviction > 0 else Direction.SHORT if conviction < 0 else Direction.FLAT
+
+
+def _check_direction(direction: Direction, conviction: int) -> None:
+    if direction is not direction_of(conviction):
+        raise ValueError(f"direction {direction.value} disagrees with conviction {conviction}")
+
+
+# --------------------------------------------------------------------------- research (§3.2)
+class MacroRegime(Strict):
+    risk_mode: Literal["risk_on", "risk_off", "mixed"]
+    rates_impulse: Literal["rising", "falling", "stable"]
+    usd_impulse: Literal["stronger", "weaker", "stable"]
+    inflation_impulse: Literal["rising", "falling", "stable"]
+    growth_impulse: Literal["accelerating", "slowing", "stable"]
+
+
+class Narrative(Strict):
+    name: ShortText
+    why_it_moves_prices_this_week: ShortText
+    key_catalysts_next_7d: list[ShortText]
+    what_would_falsify_it: ShortText
+
+
+class ConsensusMap(Strict):
+    street_consensus: ShortText
+    positioning_guess: ShortText
+    what_market_is_priced_for: ShortText
+    what_would_surprise: ShortText
+
+
+class TradableCandidate(Strict):
+    instrument: str
+    directional_bias: Direction
+    one_week_thesis: ShortText
+    primary_risks: list[ShortText]
+    watch_indicators: list[ShortText]
+    invalidation_rule: ShortText
+
+
+class CalendarEvent(Strict):
+    date: str
+    event: ShortText
+    why_it_matters: ShortText
+
+
+class ConfidenceNotes(Strict):
+    known_unknowns: list[ShortText]
+    data_quality_flags: list[ShortText]
+
+
+class Citation(Strict):
+    title: str
+    url: str
+    date: str | None = None
+    snippet: str | None = None
+
+
+class ResearchPack(Strict):
+    week_id: str
+    asof_et: datetime
+    research_source: str
+    macro_regime: MacroRegime
+    top_narratives: list[Narrative] = Field(min_length=1, max_length=5)
+    consensus_map: ConsensusMap
+    tradable_candidates: list[TradableCandidate] = Field(min_length=1)
+    event_calendar_next_7d: list[CalendarEvent]
+    confidence_notes: ConfidenceNotes
+    citations: list[Citation] = []
+
+
+# --------------------------------------------------------------------------- PM pitch (§3.3)
+class Indicator(Strict):
+    """A machine-checkable condition: `measure(instrument) comparison threshold`."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    measure: Literal["price", "week_return_pct"] = Field(
+        description="price: last trade price in USD; week_return_pct: % change since the weekly run"
+    )
+    instrument: str
+    comparison: Literal[">", ">=", "<", "<="]
+    threshold: float
+    role: Literal["confirms", "invalidates"] = Field(
+        description="confirms: the thesis is playing out when this holds; invalidates: exit when it holds"
+    )
+
+
+class PitchAnswer(Strict):
+    """What a PM model must answer; the step adds identity and time to make a :class:`Pitch`."""
+
+    instrument: str
+    direction: Direction
+    horizon: Literal["1w"] = "1w"
+    thesis_bullets: list[ShortText] = Field(min_length=1, max_length=5)
+    indicators: list[Indicator] = Field(min_length=1, max_length=5)
+    invalidation: ShortText
+    conviction: Conviction
+
+    @model_validator(mode="after")
+    def _coherent(self) -> PitchAnswer:
+        _check_direction(self.direction, self.conviction)
+        return self
+
+
+class Pitch(PitchAnswer):
+    idea_id: str
+    week_id: str
+    model: str
+    answered_by: str
+    timestamp: datetime
+
+
+# --------------------------------------------------------------------------- peer review (§3.4)
+class PitchScores(Strict):
+    clarity: Score
+    edge_plausibility: Score
+    timing_catalyst: Score
+    risk_definition: Score
+    indicator_integrity: Score
+    originality: Score
+    tradeability: Score
+
+    def mean(self) -> float:
+        values = self.model_dump().values()
+        return sum(values) / len(values)
+
+
+class PitchReview(Strict):
+    scores: PitchScores
+    best_argument_against: ShortText
+    one_flip_condition: ShortText
+    suggested_fix: ShortText
+
+
+class PeerReview(Strict):
+    """One reviewer's reviews; `label_map` turns neutral labels back into idea ids."""
+
+    week_id: str
+    reviewer_account: str
+    reviewer_model: str
+    label_map: dict[str, str]
+    reviews: dict[str, PitchReview]
+    timestamp: datetime
+
+
+class ReviewAggregate(Strict):
+    idea_id: str
+    reviews: int
+    mean_scores: dict[str, float]
+    overall: float
+
+
+# --------------------------------------------------------------------------- chairman (§3.5)
+class SelectedTrade(Strict):
+    instrument: str
+    direction: Direction
+    horizon: Literal["1w"] = "1w"
+
+
+class MonitoringPlan(Strict):
+    checkpoints: list[str]
+    key_indicators: list[ShortText]
+    watch_conditions: list[ShortText]
+
+
+class ChairmanAnswer(Strict):
+    selected_trade: SelectedTrade
+    conviction: Conviction
+    rationale: ShortText
+    dissent_summary: ShortText
+    monitoring_plan: MonitoringPlan
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ChairmanAnswer:
+        _check_direction(self.selected_trade.direction, self.conviction)
+        return self
+
+
+class ChairmanDecision(ChairmanAnswer):
+    week_id: str
+    model: str
+    answered_by: str
+    label_map: dict[str, str]
+    aggregates: list[ReviewAggregate]
+    indicators: list[Indicator] = Field(
+        default=[], description="frozen indicators of the pitch on the same trade, if any"
+    )
+    timestamp: datetime
+
+
+class ModelFailure(Strict):
+    """A model that did not produce a valid answer: its account goes FLAT for the week (§3)."""
+
+    week_id: str
+    account_id: str
+    model: str
+    stage: Literal["research", "pitch", "review", "chairman"]
+    reason: str
+    timestamp: datetime
+
+
+# --------------------------------------------------------------------------- execution (§3.6)
+class OrderSide(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderRequest(Strict):
+    symbol: str
+    qty: int = Field(gt=0, description="whole shares: valid for shorts and while the market is closed")
+    side: OrderSide
+    type: Literal["market"] = "market"
+    time_in_force: Literal["day"] = "day"
+    client_order_id: Annotated[str, Field(max_length=128)]
+
+
+class BrokerOrder(Strict):
+    id: str
+    client_order_id: str
+    symbol: str
+    qty: int
+    side: OrderSide
+    status: str
+    submitted_at: datetime
+    filled_at: datetime | None = None
+    filled_avg_price: Decimal | None = None
+
+
+class OrderEvent(Strict):
+    week_id: str
+    account_id: str
+    leg: str
+    request: OrderRequest
+    broker_order: BrokerOrder | None = None
+    rejected: str | None = None
+
+
+class Position(Strict):
+    symbol: str
+    qty: int
+    avg_entry_price: Decimal
+    market_value: Decimal
+    unrealized_pl: Decimal
+
+
+class PositionSnapshot(Strict):
+    week_id: str
+    account_id: str
+    at: datetime
+    target_instrument: str | None
+    target_direction: Direction
+    conviction: int
+    equity: Decimal
+    cash: Decimal
+    positions: list[Position]
+    note: str = ""
+
+
+# --------------------------------------------------------------------------- checkpoints (§4)
+class CheckpointAction(StrEnum):
+    STAY = "STAY"
+    EXIT = "EXIT"
+    FLIP = "FLIP"
+    REDUCE = "REDUCE"
+
+
+class IndicatorReading(Strict):
+    indicator: Indicator
+    value: float
+    fired: bool
+
+
+class CheckpointUpdate(Strict):
+    week_id: str
+    account_id: str
+    at: datetime
+    action: CheckpointAction
+    conviction_before: int
+    conviction_after: int
+    reason_delta: str
+    indicators: list[IndicatorReading]
+    unrealized_pl: Decimal
+
+
+class CheckpointSkipped(Strict):
+    week_id: str
+    at: datetime
+    reason: str
+
+
+# --------------------------------------------------------------------------- evaluation (§5)
+class Postmortem(Strict):
+    week_id: str
+    account_id: str
+    pnl: Decimal
+    pnl_vs_flat: Decimal
+    indicators_fired: list[str]
+    thesis_played_out: bool | None
+    review_score: float | None
+    notes: str = ""
+
+
+class LLMCallRecord(Strict):
+    """Prompt, response and cost of one LLM call, kept so any decision can be audited (§7)."""
+
+    week_id: str
+    account_id: str
+    purpose: str
+    model_requested: str
+    model_answered: str
+    offline: bool
+    attempt: int
+    messages: list[dict[str, str]]
+    response_text: str
+    valid: bool
+    error: str | None = None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+    latency_ms: int
+
+
+class AccountWeek(Strict):
+    account_id: str
+    kind: str
+    model: str | None
+    instrument: str | None
+    direction: Direction
+    conviction: int
+    order_statuses: list[str]
+    llm_cost_usd: Decimal
+    note: str = ""
+
+
+class WeekSummary(Strict):
+    week_id: str
+    asof_et: datetime
+    offline: bool
+    accounts: list[AccountWeek]
+    llm_cost_usd: Decimal
+    llm_calls: int
+
+
+# --------------------------------------------------------------------------- the envelope (§7)
+class EventKind(StrEnum):
+    RESEARCH_PACK = "research_pack"
+    PITCH = "pitch"
+    PEER_REVIEW = "peer_review"
+    CHAIRMAN_DECISION = "chairman_decision"
+    MODEL_FAILURE = "model_failure"
+    ORDER = "order"
+    POSITION_SNAPSHOT = "position_snapshot"
+    CHECKPOINT_UPDATE = "checkpoint_update"
+    CHECKPOINT_SKIPPED = "checkpoint_skipped"
+    POSTMORTEM = "postmortem"
+    LLM_CALL = "llm_call"
+    WEEK_SUMMARY = "week_summary"
+    SIM_ORDER = "sim_order"
+
+
+PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
+    EventKind.RESEARCH_PACK: ResearchPack,
+    EventKind.PITCH: Pitch,
+    EventKind.PEER_REVIEW: PeerReview,
+    EventKind.CHAIRMAN_DECISION: ChairmanDecision,
+    EventKind.MODEL_FAILURE: ModelFailure,
+    EventKind.ORDER: OrderEvent,
+    EventKind.POSITION_SNAPSHOT: PositionSnapshot,
+    EventKind.CHECKPOINT_UPDATE: CheckpointUpdate,
+    EventKind.CHECKPOINT_SKIPPED: CheckpointSkipped,
+    EventKind.POSTMORTEM: Postmortem,
+    EventKind.LLM_CALL: LLMCallRecord,
+    EventKind.WEEK_SUMMARY: WeekSummary,
+    EventKind.SIM_ORDER: BrokerOrder,
+}
+
+SHARED_ACCOUNT = "shared"
+"""account_id of week-level events that belong to no single account (research, week summary)."""
+
+
+class Event(BaseModel):
+    """An immutable fact. Its id is derived from (week, account, kind, subject): never random."""
+
+    model_config = ConfigDict(frozen=True)
+
+    week_id: str
+    account_id: str
+    kind: EventKind
+    subject: str = ""
+    recorded_at: datetime
+    payload: dict[str, Any]
+
+    @field_validator("recorded_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("recorded_at must be timezone-aware")
+        return value.astimezone(UTC)
+
+    @property
+    def event_id(self) -> str:
+        return event_id(self.week_id, self.account_id, self.kind, self.subject)
+
+    @property
+    def time_order(self) -> tuple[datetime, str]:
+        """How stores list a week: oldest first, ties broken by key. Both backends sort by this."""
+        return self.recorded_at, self.sort_key
+
+    @property
+    def sort_key(self) -> str:
+        return f"{self.account_id}#{self.kind.value}#{self.subject}"
+
+    def parsed(self) -> Any:
+        return PAYLOAD_MODELS[self.kind].model_validate(self.payload)
+
+    @classmethod
+    def of(
+        cls,
+        payload: BaseModel,
+        *,
+        week_id: str,
+        account_id: str,
+        kind: EventKind,
+        subject: str = "",
+        recorded_at: datetime,
+    ) -> Event:
+        if not isinstance(payload, PAYLOAD_MODELS[kind]):
+            raise TypeError(f"{kind.value} events carry {PAYLOAD_MODELS[kind].__name__}")
+        return cls(
+            week_id=week_id,
+            account_id=account_id,
+            kind=kind,
+            subject=subject,
+            recorded_at=recorded_at,
+            payload=payload.model_dump(mode="json"),
+        )
+
+
+def event_id(week_id: str, account_id: str, kind: EventKind | str, subject: str = "") -> str:
+    kind_value = kind.value if isinstance(kind, EventKind) else kind
+    return "/".join(part for part in (week_id, account_id, kind_value, subject) if part)

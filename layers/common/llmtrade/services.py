@@ -1,0 +1,79 @@
+"""The ports a step works with, wired either for a local run or from a Lambda's environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from llmtrade.config import Settings, load_settings
+from llmtrade.ports import LLM, Broker, EventStore, MarketData, MissingSecrets, ResearchProvider, Secrets
+
+
+class LiveModeUnavailable(RuntimeError):
+    """Keys are present but the real provider clients are not part of this build yet."""
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: EventStore
+    llm: LLM
+    research: list[ResearchProvider]
+    market: MarketData
+    broker_at: Callable[[datetime], Broker]  # the broker as seen at a moment (the simulator needs a clock)
+    offline: bool
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def offline_services(settings: Settings, store: EventStore, ledger: EventStore) -> Services:
+    """Offline adapters around a given event store; `ledger` keeps the simulated broker's orders."""
+    from llmtrade.adapters.offline_llm import OfflineLLM
+    from llmtrade.adapters.offline_research import OfflineResearch
+    from llmtrade.adapters.sim_broker import SimBroker
+    from llmtrade.adapters.sim_market import SimMarket
+
+    market = SimMarket(settings.assets)
+
+    def broker_at(moment: datetime) -> Broker:
+        return SimBroker(market, ledger, starting_equity=settings.risk.starting_equity_usd,
+                         min_equity_for_short=settings.risk.min_equity_for_short_usd, clock=lambda: moment)
+
+    return Services(settings=settings, store=store, llm=OfflineLLM(), research=[OfflineResearch(market)],
+                    market=market, broker_at=broker_at, offline=True)
+
+
+def local_services(data_dir: Path, settings: Settings | None = None) -> Services:
+    from llmtrade.adapters.sqlite_store import SqliteEventStore
+
+    return offline_services(settings or load_settings(), SqliteEventStore(data_dir / "events.sqlite"),
+                            SqliteEventStore(data_dir / "sim_broker.sqlite"))
+
+
+def live_services(settings: Settings, secrets: Secrets) -> Services:
+    """The real providers. Refuses clearly: first for missing keys, then because they are not built yet."""
+    from llmtrade.adapters.secrets import missing, required_keys
+
+    if absent := missing(secrets, required_keys(settings)):  # type: ignore[arg-type]
+        raise MissingSecrets(absent)
+    raise LiveModeUnavailable(
+        "all keys are present, but the OpenRouter, Perplexity, Gemini and Alpaca clients are not part of "
+        "this build yet: run offline (--offline locally, LLMTRADE_MODE=offline in AWS)"
+    )
+
+
+def services_from_environment() -> Services:
+    """What a Lambda uses: DynamoDB events, Secrets Manager keys, LLMTRADE_MODE offline|live."""
+    from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
+    from llmtrade.adapters.secrets import SecretsManagerSecrets
+
+    settings = load_settings()
+    table = os.environ["TABLE_NAME"]
+    mode = os.environ.get("LLMTRADE_MODE", "offline")
+    if mode == "offline":
+        return offline_services(settings, DynamoDBEventStore(table), DynamoDBEventStore(table, namespace="SIMBROKER#"))
+    if mode != "live":
+        raise ValueError(f"LLMTRADE_MODE must be offline or live, not {mode!r}")
+    return live_services(settings, SecretsManagerSecrets(os.environ["SECRET_ARN"]))

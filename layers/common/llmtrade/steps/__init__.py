@@ -1,0 +1,1 @@
+"""Steps: pure orchestration of ports and domain rules, one function per workflow action."""

@@ -1,0 +1,120 @@
+"""Daily checkpoints: frozen indicators, prices and P/L only — never new research (SPEC §4).
+
+The rule set here is deliberately small (EXIT on an invalidating indicator or the stop loss,
+REDUCE when losing with nothing confirming, else STAY); FLIP and richer rules plug into `decide`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
+from llmtrade.domain.indicators import read
+from llmtrade.domain.sizing import legs_to_target
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    ChairmanDecision,
+    CheckpointAction,
+    CheckpointSkipped,
+    CheckpointUpdate,
+    Event,
+    EventKind,
+    Indicator,
+    IndicatorReading,
+    Pitch,
+)
+from llmtrade.services import Services
+from llmtrade.steps.execute import submit_legs
+from llmtrade.steps.keys import CheckpointRun
+from llmtrade.steps.week import target_of
+
+
+def open_checkpoint(services: Services, execution_input: dict[str, Any]) -> dict[str, Any]:
+    raw = execution_input.get("at") or execution_input.get("scheduled_time")
+    if not raw:
+        raise ValueError("a checkpoint needs `at` or `scheduled_time`")
+    at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    at = at.replace(tzinfo=ET) if at.tzinfo is None else at.astimezone(ET)
+    week_id = week_id_for(at)
+    session = services.market.session(at.date())
+    reason = None
+    if session is None:
+        reason = f"market closed on {at.date()} ({at:%A})"
+    elif at >= session.close:
+        reason = f"market closed at {session.close:%H:%M} on {at.date()}"
+    elif not any(e.kind is EventKind.POSITION_SNAPSHOT for e in services.store.list_week(week_id)):
+        reason = f"week {week_id} has no weekly run"
+    accounts = [] if reason else [a.id for a in services.settings.trading_accounts]
+    if reason:
+        skipped = CheckpointSkipped(week_id=week_id, at=at, reason=reason)
+        services.store.append(Event.of(skipped, week_id=week_id, account_id=SHARED_ACCOUNT,
+                                       kind=EventKind.CHECKPOINT_SKIPPED, subject=at.isoformat(),
+                                       recorded_at=datetime.now(UTC)))
+    return CheckpointRun(week_id=week_id, at=at, accounts=accounts).model_dump(mode="json")
+
+
+def _frozen_indicators(services: Services, week_id: str, account_id: str, kind: str) -> list[Indicator]:
+    event_kind, model = (EventKind.PITCH, Pitch) if kind == "pm" else (EventKind.CHAIRMAN_DECISION, ChairmanDecision)
+    event = services.store.get(week_id, account_id, event_kind)
+    return model.model_validate(event.payload).indicators if event else []
+
+
+def decide(conviction: int, readings: list[IndicatorReading], pl_pct: float, stop_loss_pct: float,
+           reduce_loss_pct: float) -> tuple[CheckpointAction, int, str]:
+    """(action, conviction after, reason) from frozen indicators and P/L alone."""
+    if conviction == 0:
+        return CheckpointAction.STAY, 0, "flat: nothing to manage"
+    invalidating = [r.indicator.name for r in readings if r.fired and r.indicator.role == "invalidates"]
+    if invalidating:
+        return CheckpointAction.EXIT, 0, f"invalidated by {', '.join(invalidating)}"
+    if pl_pct <= -stop_loss_pct:
+        return CheckpointAction.EXIT, 0, f"stop loss: {pl_pct:.2f}% <= -{stop_loss_pct}%"
+    confirming = [r for r in readings if r.fired and r.indicator.role == "confirms"]
+    if pl_pct <= -reduce_loss_pct and not confirming and abs(conviction) > 1:
+        step = 1 if conviction > 0 else -1
+        return CheckpointAction.REDUCE, conviction - step, f"losing {pl_pct:.2f}% with no confirming indicator"
+    return CheckpointAction.STAY, conviction, f"{len(confirming)} confirming indicator(s), P/L {pl_pct:.2f}%"
+
+
+def checkpoint_account(services: Services, run: CheckpointRun, account_id: str) -> dict[str, Any]:
+    subject = run.at.astimezone(ET).isoformat()
+    if existing := services.store.get(run.week_id, account_id, EventKind.CHECKPOINT_UPDATE, subject):
+        return {"account_id": account_id, "event_id": existing.event_id, "orders": []}
+    settings = services.settings
+    account = settings.account_by_id[account_id]
+    instrument, weekly_conviction, _ = target_of(services.store, run.week_id, account_id, account.kind)
+    earlier = [CheckpointUpdate.model_validate(e.payload)
+               for e in services.store.list_week(run.week_id, account_id) if e.kind is EventKind.CHECKPOINT_UPDATE]
+    earlier = [u for u in earlier if u.at < run.at]
+    conviction = earlier[-1].conviction_after if earlier else weekly_conviction
+    week_open = et(parse_week_id(run.week_id), time.fromisoformat(settings.schedule.weekly_run.time))
+    readings = [read(i, services.market.price(i.instrument, run.at), services.market.price(i.instrument, week_open))
+                for i in _frozen_indicators(services, run.week_id, account_id, account.kind)]
+    broker = services.broker_at(run.at)
+    position = next((p for p in broker.positions(account_id) if p.symbol == instrument), None)
+    pending = [o for o in broker.open_orders(account_id) if o.symbol == instrument]
+    cost = abs(position.avg_entry_price * position.qty) if position else Decimal(0)
+    pl = position.unrealized_pl if position else Decimal(0)
+    pl_pct = float(pl / cost * 100) if cost else 0.0
+    rules = settings.risk.checkpoint
+    action, after, reason = decide(conviction, readings, pl_pct, rules.stop_loss_pct, rules.reduce_loss_pct)
+    order_ids: list[str] = []
+    if action is not CheckpointAction.STAY and (position is not None or pending):
+        # Orders still queued for the open are cancelled and the target recomputed from all shares.
+        intended = (position.qty if position else 0) + sum(o.qty if o.side.value == "buy" else -o.qty for o in pending)
+        for order in pending:
+            broker.cancel_order(account_id, order.client_order_id)
+        target = intended * abs(after) // abs(conviction) if after else 0
+        legs = legs_to_target(broker.positions(account_id), instrument, target)
+        order_ids, note = submit_legs(services, broker, run.week_id, account_id, legs,
+                                      id_suffix=f"-cp{run.at.astimezone(ET):%m%d%H%M}")
+        reason = f"{reason}; {note}" if note else reason
+    update = CheckpointUpdate(week_id=run.week_id, account_id=account_id, at=run.at, action=action,
+                              conviction_before=conviction, conviction_after=after, reason_delta=reason,
+                              indicators=readings, unrealized_pl=pl)
+    event = Event.of(update, week_id=run.week_id, account_id=account_id, kind=EventKind.CHECKPOINT_UPDATE,
+                     subject=subject, recorded_at=datetime.now(UTC))
+    services.store.append(event)
+    return {"account_id": account_id, "event_id": event.event_id, "orders": order_ids}

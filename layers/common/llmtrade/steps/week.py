@@ -1,0 +1,97 @@
+"""Opening the week, and the week summary projection (SPEC §3, §3.7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
+from llmtrade.ports import EventStore
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    AccountWeek,
+    ChairmanDecision,
+    Direction,
+    Event,
+    EventKind,
+    LLMCallRecord,
+    ModelFailure,
+    OrderEvent,
+    Pitch,
+    WeekSummary,
+)
+from llmtrade.services import Services
+from llmtrade.steps.keys import WeekRun
+
+
+def open_week(services: Services, execution_input: dict[str, Any]) -> dict[str, Any]:
+    """Resolve the week from `week_id` (a manual start) or `scheduled_time` (EventBridge Scheduler)."""
+    settings = services.settings
+    if week_id := execution_input.get("week_id"):
+        day = parse_week_id(week_id)
+        asof = et(day, time.fromisoformat(settings.schedule.weekly_run.time))
+    elif scheduled := execution_input.get("scheduled_time"):
+        asof = datetime.fromisoformat(scheduled.replace("Z", "+00:00")).astimezone(ET)
+        week_id = week_id_for(asof)
+    else:
+        raise ValueError("the weekly run needs week_id (YYYY-MM-DD, a Wednesday) or scheduled_time")
+    # Settling the previous week and its postmortem (SPEC §3.1) will start here.
+    return WeekRun(
+        week_id=week_id, asof=asof, pm_accounts=[a.id for a in settings.pm_accounts],
+        accounts=[a.id for a in settings.accounts.accounts],
+    ).model_dump(mode="json")
+
+
+def target_of(store: EventStore, week_id: str, account_id: str, kind: str) -> tuple[str | None, int, str]:
+    """(instrument, conviction, note) an account holds for the week, from its pitch or decision."""
+    if kind == "flat":
+        return None, 0, "baseline: never trades"
+    stage, event_kind, model = ("pitch", EventKind.PITCH, Pitch) if kind == "pm" else \
+        ("chairman", EventKind.CHAIRMAN_DECISION, ChairmanDecision)
+    if failure := store.get(week_id, account_id, EventKind.MODEL_FAILURE, stage):
+        return None, 0, f"FLAT: {ModelFailure.model_validate(failure.payload).reason}"
+    event = store.get(week_id, account_id, event_kind)
+    if event is None:
+        raise LookupError(f"week {week_id}: no {stage} for {account_id} yet")
+    decided = model.model_validate(event.payload)
+    instrument = decided.instrument if isinstance(decided, Pitch) else decided.selected_trade.instrument
+    return (instrument if decided.conviction else None), decided.conviction, ""
+
+
+def project_week(services: Services, run: WeekRun) -> WeekSummary:
+    """Rebuild the week record from events alone."""
+    store, settings = services.store, services.settings
+    events = store.list_week(run.week_id)
+    calls = [LLMCallRecord.model_validate(e.payload) for e in events if e.kind is EventKind.LLM_CALL]
+    cost_by_account: dict[str, Decimal] = {}
+    for call in calls:
+        cost_by_account[call.account_id] = cost_by_account.get(call.account_id, Decimal(0)) + call.cost_usd
+    accounts = []
+    for account in settings.accounts.accounts:
+        instrument, conviction, note = target_of(store, run.week_id, account.id, account.kind)
+        statuses = [_status(OrderEvent.model_validate(e.payload)) for e in events
+                    if e.kind is EventKind.ORDER and e.account_id == account.id]
+        accounts.append(AccountWeek(
+            account_id=account.id, kind=account.kind, model=settings.model_of(account.id), instrument=instrument,
+            direction=Direction.LONG if conviction > 0 else Direction.SHORT if conviction < 0 else Direction.FLAT,
+            conviction=conviction, order_statuses=statuses,
+            llm_cost_usd=cost_by_account.get(account.id, Decimal(0)), note=note,
+        ))
+    return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline, accounts=accounts,
+                       llm_cost_usd=sum(cost_by_account.values(), Decimal(0)), llm_calls=len(calls))
+
+
+def _status(order: OrderEvent) -> str:
+    if order.rejected:
+        return f"{order.leg} rejected"
+    return f"{order.leg} {order.request.side.value} {order.request.qty} {order.request.symbol}: " \
+           f"{order.broker_order.status if order.broker_order else 'deferred'}"
+
+
+def week_summary(services: Services, run: WeekRun) -> dict[str, Any]:
+    summary = project_week(services, run)
+    event = Event.of(summary, week_id=run.week_id, account_id=SHARED_ACCOUNT, kind=EventKind.WEEK_SUMMARY,
+                     recorded_at=datetime.now(UTC))
+    services.store.append(event)
+    return {"event_id": event.event_id}
