@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.config import Settings, load_settings
+from llmtrade.services import Services, offline_services
+
+REPO = Path(__file__).resolve().parents[1]
+WEEK = "2026-11-25"  # the Wednesday before Thanksgiving: Thursday closed, Friday closes at 13:00
+
+# moto and boto3 must never find real credentials or reach AWS
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
+                  AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings(REPO / "config")
+
+
+@pytest.fixture
+def services(settings: Settings, tmp_path: Path) -> Iterator[Services]:
+    store, ledger = SqliteEventStore(tmp_path / "events.sqlite"), SqliteEventStore(tmp_path / "ledger.sqlite")
+    yield offline_services(settings, store, ledger)
+    store.close()
+    ledger.close()

@@ -1,0 +1,125 @@
+"""The Broker contract with Alpaca's semantics (API_NOTES). The simulated broker passes it now; the
+Alpaca client (respx, shapes from the official spec) joins the parametrization when it is built."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from llmtrade.adapters.sim_broker import SimBroker
+from llmtrade.adapters.sim_market import SimMarket
+from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.domain.calendar import ET
+from llmtrade.ports import BrokerRejected
+from llmtrade.schemas import OrderRequest
+
+WED_0800 = datetime(2026, 11, 25, 8, 0, tzinfo=ET)
+WED_OPEN = datetime(2026, 11, 25, 9, 30, tzinfo=ET)
+WED_1200 = datetime(2026, 11, 25, 12, 0, tzinfo=ET)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(WED_0800)
+
+
+@pytest.fixture
+def market(settings) -> SimMarket:  # type: ignore[no-untyped-def]
+    return SimMarket(settings.assets)
+
+
+@pytest.fixture
+def broker(market: SimMarket, clock: Clock, tmp_path) -> SimBroker:  # type: ignore[no-untyped-def]
+    return SimBroker(market, SqliteEventStore(tmp_path / "ledger.sqlite"), starting_equity=100_000,
+                     min_equity_for_short=2000, clock=clock)
+
+
+def order(qty: int, side: str = "buy", cid: str = "c1", symbol: str = "SPY") -> OrderRequest:
+    return OrderRequest(symbol=symbol, qty=qty, side=side, client_order_id=cid)  # type: ignore[arg-type]
+
+
+def test_an_order_while_closed_is_accepted_then_fills_at_the_next_open(broker, clock, market) -> None:  # type: ignore[no-untyped-def]
+    placed = broker.submit_order("acct", order(10))
+    assert placed.status == "accepted" and placed.filled_at is None
+    assert broker.positions("acct") == [] and broker.account("acct").cash == Decimal("100000.00")
+    clock.now = WED_1200
+    filled = broker.order_by_client_id("acct", "c1")
+    assert filled.status == "filled" and filled.filled_at == WED_OPEN
+    assert filled.filled_avg_price == market.price("SPY", WED_OPEN)
+    [held] = broker.positions("acct")
+    assert held.qty == 10 and held.avg_entry_price == filled.filled_avg_price
+    assert held.unrealized_pl == (market.price("SPY", WED_1200) - filled.filled_avg_price) * 10
+    state = broker.account("acct")
+    assert state.cash == Decimal("100000") - 10 * filled.filled_avg_price
+    assert state.equity == state.cash + held.market_value
+
+
+def test_an_order_while_open_fills_at_once(broker, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = WED_1200
+    assert broker.submit_order("acct", order(3)).status == "filled"
+
+
+def test_client_order_ids_are_unique_forever(broker, clock) -> None:  # type: ignore[no-untyped-def]
+    broker.submit_order("acct", order(1))
+    clock.now = WED_1200
+    with pytest.raises(BrokerRejected) as rejected:
+        broker.submit_order("acct", order(1))
+    assert rejected.value.status == 422 and "client_order_id" in rejected.value.message
+
+
+def test_selling_through_zero_in_one_order_is_refused(broker, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = WED_1200
+    broker.submit_order("acct", order(5))
+    with pytest.raises(BrokerRejected, match="insufficient qty"):
+        broker.submit_order("acct", order(8, "sell", "c2"))
+    broker.submit_order("acct", order(5, "sell", "c3"))
+    assert broker.positions("acct") == []
+    broker.submit_order("acct", order(4, "sell", "c4"))  # now a short opens
+    assert broker.positions("acct")[0].qty == -4
+
+
+def test_an_order_against_an_open_order_on_the_other_side_is_a_wash_trade(broker) -> None:  # type: ignore[no-untyped-def]
+    broker.submit_order("acct", order(5))
+    with pytest.raises(BrokerRejected) as rejected:
+        broker.submit_order("acct", order(5, "sell", "c2"))
+    assert rejected.value.status == 403
+
+
+def test_unknown_symbols_are_refused(broker) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(BrokerRejected, match='asset "TSLA" not found'):
+        broker.submit_order("acct", order(1, symbol="TSLA"))
+
+
+def test_a_cancelled_order_never_fills(broker, clock) -> None:  # type: ignore[no-untyped-def]
+    broker.submit_order("acct", order(5))
+    broker.cancel_order("acct", "c1")
+    clock.now = WED_1200
+    assert broker.order_by_client_id("acct", "c1").status == "canceled"
+    assert broker.positions("acct") == [] and broker.open_orders("acct") == []
+    with pytest.raises(BrokerRejected):
+        broker.cancel_order("acct", "c1")
+
+
+def test_accounts_are_separate(broker, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = WED_1200
+    broker.submit_order("a", order(5))
+    assert broker.positions("b") == [] and broker.order_by_client_id("b", "c1") is None
+
+
+def test_the_simulated_market_is_deterministic_and_follows_the_calendar(market, settings) -> None:  # type: ignore[no-untyped-def]
+    again = SimMarket(settings.assets)
+    assert market.price("GLD", WED_1200) == again.price("GLD", WED_1200)
+    thursday = datetime(2026, 11, 26, 12, 0, tzinfo=ET)  # Thanksgiving: the last close stands
+    assert market.price("SPY", thursday) == market.price("SPY", datetime(2026, 11, 25, 16, 0, tzinfo=ET))
+    assert market.next_open(thursday) == datetime(2026, 11, 27, 9, 30, tzinfo=ET)
+    assert len({market.price(s, WED_1200) for s in market.symbols}) == len(market.symbols)

@@ -1,0 +1,97 @@
+"""One contract, every EventStore: the embedded SQLite store and DynamoDB (under moto)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
+from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.ports import EventStore
+from llmtrade.schemas import CheckpointSkipped, Event, EventKind
+from tests.support import create_event_table
+
+T0 = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    if request.param == "sqlite":
+        yield SqliteEventStore(tmp_path / "events.sqlite")
+        return
+    with mock_aws():
+        create_event_table("events")
+        yield DynamoDBEventStore("events")
+
+
+def event(week: str = "2026-11-25", account: str = "pm-gpt", subject: str = "a", minutes: int = 0,
+          reason: str = "r") -> Event:
+    payload = CheckpointSkipped(week_id=week, at=T0, reason=reason)
+    return Event.of(payload, week_id=week, account_id=account, kind=EventKind.CHECKPOINT_SKIPPED, subject=subject,
+                    recorded_at=T0 + timedelta(minutes=minutes))
+
+
+def test_append_then_get_round_trips(store: EventStore) -> None:
+    assert store.append(event()) is True
+    got = store.get("2026-11-25", "pm-gpt", EventKind.CHECKPOINT_SKIPPED, "a")
+    assert got == event()
+    assert got.parsed() == CheckpointSkipped(week_id="2026-11-25", at=T0, reason="r")
+    assert store.get("2026-11-25", "pm-gpt", EventKind.CHECKPOINT_SKIPPED, "b") is None
+
+
+def test_the_same_logical_event_is_stored_once(store: EventStore) -> None:
+    assert store.append(event(reason="first")) is True
+    # same id, different content and time: the first write wins, the rerun changes nothing
+    assert store.append(event(reason="second", minutes=5)) is False
+    listed = store.list_week("2026-11-25")
+    assert len(listed) == 1
+    assert listed[0].payload["reason"] == "first"
+
+
+def test_list_week_is_oldest_first_and_filters_by_account(store: EventStore) -> None:
+    store.append(event(subject="late", minutes=2))
+    store.append(event(subject="early", minutes=0))
+    store.append(event(account="council", subject="mid", minutes=1))
+    store.append(event(week="2026-12-02", subject="other-week"))
+    assert [e.subject for e in store.list_week("2026-11-25")] == ["early", "mid", "late"]
+    assert [e.subject for e in store.list_week("2026-11-25", "pm-gpt")] == ["early", "late"]
+    assert store.list_week("2026-12-09") == []
+
+
+def test_account_prefix_does_not_leak_into_another_account(store: EventStore) -> None:
+    store.append(event(account="pm-g", subject="short"))
+    store.append(event(account="pm-gpt", subject="long"))
+    assert [e.subject for e in store.list_week("2026-11-25", "pm-g")] == ["short"]
+
+
+def test_list_account_reads_across_weeks_with_kind_filter(store: EventStore) -> None:
+    store.append(event(week="2026-12-02", subject="second"))
+    store.append(event(week="2026-11-25", subject="first"))
+    store.append(event(week="2026-11-25", account="council", subject="not-mine"))
+    assert [(e.week_id, e.subject) for e in store.list_account("pm-gpt")] == [
+        ("2026-11-25", "first"), ("2026-12-02", "second")]
+    assert store.list_account("pm-gpt", EventKind.PITCH) == []
+    assert len(store.list_account("pm-gpt", EventKind.CHECKPOINT_SKIPPED)) == 2
+
+
+def test_event_ids_are_derived_from_what_the_event_is_about() -> None:
+    assert event().event_id == "2026-11-25/pm-gpt/checkpoint_skipped/a"
+    assert event(minutes=3, reason="x").event_id == event().event_id
+
+
+def test_recorded_at_must_carry_a_time_zone() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Event(week_id="w", account_id="a", kind=EventKind.PITCH, recorded_at=datetime(2026, 1, 1), payload={})
+
+
+def test_dynamodb_namespaces_keep_ledgers_apart() -> None:
+    with mock_aws():
+        create_event_table("events")
+        events, ledger = DynamoDBEventStore("events"), DynamoDBEventStore("events", namespace="SIMBROKER#")
+        ledger.append(event())
+        assert events.list_week("2026-11-25") == [] and events.list_account("pm-gpt") == []
+        assert len(ledger.list_week("2026-11-25")) == 1 and len(ledger.list_account("pm-gpt")) == 1

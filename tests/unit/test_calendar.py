@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from llmtrade.domain.calendar import (
+    ET,
+    CalendarError,
+    current_or_next_wednesday,
+    nyse_hours,
+    parse_week_id,
+    trading_days,
+    week_id_for,
+)
+
+
+def test_week_ids_are_wednesdays() -> None:
+    assert parse_week_id("2026-11-25") == date(2026, 11, 25)
+    with pytest.raises(CalendarError, match="is a Tuesday"):
+        parse_week_id("2026-11-24")
+    with pytest.raises(CalendarError, match="not a date"):
+        parse_week_id("next week")
+
+
+def test_default_week_is_the_current_or_next_wednesday() -> None:
+    assert current_or_next_wednesday(date(2026, 11, 24)) == "2026-11-25"
+    assert current_or_next_wednesday(date(2026, 11, 25)) == "2026-11-25"
+    assert current_or_next_wednesday(date(2026, 11, 26)) == "2026-12-02"
+
+
+def test_a_moment_belongs_to_the_latest_wednesday_in_eastern_time() -> None:
+    assert week_id_for(datetime(2026, 11, 25, 8, 0, tzinfo=ET)) == "2026-11-25"
+    assert week_id_for(datetime(2026, 12, 1, 15, 50, tzinfo=ET)) == "2026-11-25"
+    # 01:00 UTC on Thursday is still Wednesday evening in New York
+    assert week_id_for(datetime.fromisoformat("2026-12-03T01:00:00+00:00")) == "2026-12-02"
+
+
+def test_nyse_holidays_and_early_closes() -> None:
+    assert nyse_hours(date(2026, 11, 26)) is None  # Thanksgiving
+    assert nyse_hours(date(2026, 11, 27))[1].hour == 13  # early close
+    assert nyse_hours(date(2025, 1, 1)) is None  # a Wednesday holiday
+    assert nyse_hours(date(2026, 7, 3)) is None  # Independence Day observed
+    assert nyse_hours(date(2026, 11, 28)) is None  # Saturday
+    open_, close = nyse_hours(date(2026, 11, 25))
+    assert (open_.hour, open_.minute, close.hour) == (9, 30, 16)
+    assert open_.utcoffset() != datetime(2026, 7, 1, tzinfo=ET).utcoffset()  # EST vs EDT
+    assert len(trading_days(date(2026, 11, 23), date(2026, 11, 29))) == 4
+
+
+def test_years_outside_the_list_are_refused_not_guessed() -> None:
+    with pytest.raises(CalendarError, match="covers 2024–2028"):
+        nyse_hours(date(2031, 1, 6))

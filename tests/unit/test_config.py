@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from llmtrade.config import ConfigError, load_settings
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    return tmp_path / "config"
+
+
+def test_shipped_config_holds_the_specs_defaults(settings) -> None:  # type: ignore[no-untyped-def]
+    assert settings.assets.symbols == ["SPY", "QQQ", "IWM", "TLT", "IEF", "HYG", "LQD", "UUP", "GLD", "IAU", "USO", "BNO"]
+    assert [a.id for a in settings.accounts.accounts] == [
+        "pm-gpt", "pm-gemini", "pm-claude", "pm-grok", "council", "flat"]
+    assert len(settings.models.pms) == 4 and settings.models.quorum == 3
+    assert settings.schedule.timezone == "America/New_York"
+    assert settings.schedule.weekly_run.time == "08:00"
+    assert settings.schedule.checkpoints.times == ["09:00", "12:00", "14:00", "15:50"]
+    assert "paper-api" in settings.accounts.broker.base_url and not settings.accounts.broker.allow_live
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        ("assets.yaml", "symbol: SPY", "symbol: spy", r"assets\.yaml: assets\[0\]\(spy\)\.symbol: String should match"),
+        ("models.yaml", "quorum: 3", "quorum: 9", r"models\.yaml: .*quorum 9 exceeds the 4 configured PMs"),
+        ("schedule.yaml", 'time: "08:00"', 'time: "8am"', r"schedule\.yaml: weekly_run\.time: String should match"),
+        ("accounts.yaml", "allow_live: false", "allow_live: nope", r"accounts\.yaml: broker\.allow_live: Input should"),
+        ("accounts.yaml", "https://paper-api.alpaca.markets", "https://api.alpaca.markets",
+         r"accounts\.yaml: broker: .*not a paper endpoint; set allow_live"),
+        ("risk.yaml", "stop_loss_pct: 3.0", "stop_loss_pct: -1", r"risk\.yaml: checkpoint\.stop_loss_pct"),
+        ("risk.yaml", "starting_equity_usd: 100000", "starting_equity_usd: 100000\nsurprise: 1",
+         r"risk\.yaml: surprise: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_field_is_named_with_its_file(config_dir: Path, file: str, old: str, new: str, message: str) -> None:
+    path = config_dir / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config_dir)
+
+
+def test_unknown_pm_in_accounts_is_refused(config_dir: Path) -> None:
+    path = config_dir / "accounts.yaml"
+    path.write_text(path.read_text().replace("pm: grok", "pm: llama"))
+    with pytest.raises(ConfigError, match="account pm-grok names pm 'llama'"):
+        load_settings(config_dir)
+
+
+def test_missing_file_and_broken_yaml_are_named(config_dir: Path) -> None:
+    (config_dir / "risk.yaml").unlink()
+    with pytest.raises(ConfigError, match=r"risk\.yaml: file not found"):
+        load_settings(config_dir)
+    (config_dir / "risk.yaml").write_text("a: [unclosed")
+    with pytest.raises(ConfigError, match=r"risk\.yaml: not valid YAML"):
+        load_settings(config_dir)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pydantic import create_model
+
+from llmtrade.adapters.offline_llm import OfflineLLM
+from llmtrade.ports import ChatMessage, LLMRequest
+from llmtrade.schemas import ChairmanAnswer, PitchAnswer, PitchReview
+from llmtrade.steps.llm_call import answer_schema, in_universe
+
+UNIVERSE = ["SPY", "TLT", "GLD"]
+
+
+def ask(model: str, schema_model, prompt: str = "pitch me") -> str:  # type: ignore[no-untyped-def]
+    request = LLMRequest(model=model, messages=[ChatMessage(role="user", content=prompt)],
+                         schema_name=schema_model.__name__, json_schema=answer_schema(schema_model, UNIVERSE))
+    response = OfflineLLM().complete(request)
+    assert response.offline and response.model == model and response.cost_usd == 0
+    return response.content
+
+
+def test_answers_validate_against_the_schema_they_were_asked_for() -> None:
+    for model in ("a/one", "b/two", "c/three", "d/four"):
+        for schema_model in (PitchAnswer, ChairmanAnswer):
+            answer = schema_model.model_validate_json(ask(model, schema_model))
+            in_universe(UNIVERSE)(answer)
+            assert answer.conviction != 0
+
+
+def test_answers_are_deterministic_and_vary_with_inputs() -> None:
+    assert ask("a/one", PitchAnswer) == ask("a/one", PitchAnswer)
+    answers = {ask(f"m/{i}", PitchAnswer, prompt=f"week {i}") for i in range(6)}
+    assert len(answers) == 6
+    assert len({PitchAnswer.model_validate_json(a).instrument for a in answers}) > 1
+
+
+def test_text_is_labelled_offline() -> None:
+    answer = PitchAnswer.model_validate_json(ask("a/one", PitchAnswer))
+    assert all(bullet.startswith("[offline]") for bullet in answer.thesis_bullets)
+
+
+def test_dynamic_review_schema_gets_every_label() -> None:
+    model = create_model("PeerReviewAnswer", **{label: (PitchReview, ...) for label in "ABC"})
+    answer = model.model_validate_json(ask("a/one", model))
+    assert all(1 <= getattr(answer, label).scores.clarity <= 10 for label in "ABC")
+
+
+def test_indicators_watch_the_traded_instrument_sensibly() -> None:
+    for i in range(5):
+        answer = PitchAnswer.model_validate_json(ask(f"m/{i}", PitchAnswer))
+        for indicator in answer.indicators:
+            assert indicator.instrument == answer.instrument
+            adverse = indicator.role == "invalidates"
+            long = answer.conviction > 0
+            assert (indicator.comparison == ">") == (long != adverse)

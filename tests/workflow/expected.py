@@ -1,0 +1,26 @@
+"""What one week must produce (issue: research, 4 pitches, 4 reviews, a chairman decision, orders
+for the 5 trading accounts, a FLAT snapshot and the week summary)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from llmtrade.schemas import Event, EventKind
+
+TRADING = {"pm-gpt", "pm-gemini", "pm-claude", "pm-grok", "council"}
+
+
+def assert_complete_week(events: list[Event]) -> None:
+    kinds = Counter(e.kind for e in events)
+    assert kinds[EventKind.RESEARCH_PACK] == 1
+    assert kinds[EventKind.PITCH] == 4
+    assert kinds[EventKind.PEER_REVIEW] == 4
+    assert kinds[EventKind.CHAIRMAN_DECISION] == 1
+    assert kinds[EventKind.WEEK_SUMMARY] == 1
+    assert kinds[EventKind.MODEL_FAILURE] == 0
+    assert {e.account_id for e in events if e.kind is EventKind.ORDER} == TRADING
+    snapshots = {e.account_id: e for e in events if e.kind is EventKind.POSITION_SNAPSHOT}
+    assert set(snapshots) == TRADING | {"flat"}
+    assert snapshots["flat"].payload["positions"] == [] and snapshots["flat"].payload["conviction"] == 0
+    assert kinds[EventKind.LLM_CALL] == 9  # 4 pitches + 4 reviews + 1 chairman, each valid first time
+    assert len({e.event_id for e in events}) == len(events)

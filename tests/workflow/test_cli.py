@@ -1,0 +1,87 @@
+"""The `llmtrade` command, through its real entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llmtrade.cli import main
+from tests.conftest import WEEK
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_week_prints_the_table_and_a_second_run_adds_nothing(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = str(tmp_path / "data")
+    code, out, _ = run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", data)
+    assert code == 0
+    assert f"Week {WEEK}, run at {WEEK} 08:00 ET (OFFLINE" in out
+    for account in ("pm-gpt", "pm-gemini", "pm-claude", "pm-grok", "council", "flat"):
+        assert f"\n{account} " in out
+    assert "accepted" in out and "New events stored: 31." in out
+    code, out, _ = run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", data)
+    assert code == 0 and "New events stored: 0." in out
+
+    code, out, _ = run(capsys, "events", "--week", WEEK, "--data-dir", data, "--json")
+    listed = json.loads(out)
+    kinds = [e["kind"] for e in listed]
+    assert kinds.count("pitch") == 4 and kinds.count("peer_review") == 4 and kinds.count("week_summary") == 1
+    code, out, _ = run(capsys, "events", "--week", WEEK, "--account", "flat", "--data-dir", data)
+    assert "position_snapshot" in out and "pitch" not in out
+
+
+def test_run_week_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", str(tmp_path), "--json")
+    document = json.loads(out)
+    assert code == 0 and document["new_events"] == 31 and len(document["summary"]["accounts"]) == 6
+
+
+def test_checkpoint_command(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = str(tmp_path)
+    run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", data)
+    code, out, _ = run(capsys, "checkpoint", "--offline", "--at", f"{WEEK} 12:00", "--data-dir", data)
+    assert code == 0 and f"Checkpoint {WEEK} 12:00 ET, week {WEEK}" in out and "council" in out
+    code, out, _ = run(capsys, "checkpoint", "--offline", "--at", "2026-11-26 12:00", "--data-dir", data)
+    assert code == 0 and "skipped: market closed on 2026-11-26" in out
+    code, _, err = run(capsys, "checkpoint", "--offline", "--at", "noon", "--data-dir", data)
+    assert code == 2 and '"YYYY-MM-DD HH:MM"' in err
+
+
+def test_a_week_must_be_a_wednesday(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(capsys, "run-week", "--offline", "--week", "2026-11-24", "--data-dir", str(tmp_path))
+    assert code == 2 and "2026-11-24 is a Tuesday" in err and out == ""
+
+
+def test_without_offline_and_keys_it_names_the_missing_keys(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-secret-value")
+    code, out, err = run(capsys, "run-week", "--week", WEEK, "--config-dir", str(Path(__file__).parents[2] / "config"))
+    assert code == 2 and out == ""
+    assert "PERPLEXITY_API_KEY" in err and "ALPACA_COUNCIL_SECRET_KEY" in err and "--offline" in err
+    assert "OPENROUTER_API_KEY" not in err and "sk-or-secret-value" not in err
+    assert not (tmp_path / ".llmtrade").exists()  # nothing was faked
+
+
+def test_with_every_key_it_still_refuses_to_fake_a_live_run(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from llmtrade.adapters.secrets import required_keys
+    from llmtrade.config import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    env_lines = [f"{name}=value-{i}" for i, name in enumerate(required_keys(load_settings()))]
+    (tmp_path / ".env").write_text("# keys\n" + "\n".join(env_lines))
+    code, _, err = run(capsys, "run-week", "--week", WEEK)
+    assert code == 2 and "not part of this build yet" in err and "value-" not in err
+
+
+def test_env_example_lists_every_key_a_real_run_needs() -> None:
+    from llmtrade.adapters.secrets import required_keys
+    from llmtrade.config import load_settings
+
+    example = (Path(__file__).parents[2] / ".env.example").read_text()
+    assert all(f"{name}=" in example for name in required_keys(load_settings()))

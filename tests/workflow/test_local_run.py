@@ -1,0 +1,127 @@
+"""The weekly and checkpoint workflows run in-process from the declaration, offline."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+
+from llmtrade.adapters.offline_llm import OfflineLLM
+from llmtrade.domain.calendar import ET
+from llmtrade.ports import LLMError, LLMRequest, LLMResponse
+from llmtrade.runner import run_workflow
+from llmtrade.schemas import SHARED_ACCOUNT, ChairmanDecision, EventKind, PeerReview, Pitch, WeekSummary
+from llmtrade.services import Services
+from llmtrade.workflow import CHECKPOINT, WEEKLY
+from tests.conftest import WEEK
+from tests.workflow.expected import assert_complete_week
+
+
+def test_a_week_produces_every_event_once_and_a_rerun_adds_nothing(services: Services) -> None:
+    state = run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    assert state["run"]["week_id"] == WEEK and len(state["results"]["pitches"]) == 4
+    first = services.store.list_week(WEEK)
+    assert_complete_week(first)
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    assert services.store.list_week(WEEK) == first
+
+
+def test_reviews_are_anonymous_and_never_of_ones_own_pitch(services: Services) -> None:
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    events = services.store.list_week(WEEK)
+    for event in (e for e in events if e.kind is EventKind.PEER_REVIEW):
+        review = PeerReview.model_validate(event.payload)
+        assert f"{WEEK}:{review.reviewer_account}" not in review.label_map.values()
+        assert len(review.reviews) == 3
+    for call in (e for e in events if e.kind is EventKind.LLM_CALL and e.payload["purpose"] in ("review", "chairman")):
+        prompt = json.dumps(call.payload["messages"])
+        for pm in services.settings.models.pms:
+            assert pm.openrouter_model not in prompt and pm.name not in prompt
+
+
+def test_the_chairman_sees_aggregated_scores_and_the_summary_matches_the_events(services: Services) -> None:
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    decision = ChairmanDecision.model_validate(
+        services.store.get(WEEK, "council", EventKind.CHAIRMAN_DECISION).payload)
+    assert [a.reviews for a in decision.aggregates] == [3, 3, 3, 3]
+    summary = WeekSummary.model_validate(services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).payload)
+    council = next(a for a in summary.accounts if a.account_id == "council")
+    assert (council.instrument, council.conviction) == (decision.selected_trade.instrument, decision.conviction)
+    assert all(s.endswith("accepted") for a in summary.accounts for s in a.order_statuses)  # queued at 08:00
+    assert summary.offline and summary.llm_calls == 9
+
+
+def test_a_scheduled_start_resolves_the_week_in_eastern_time(services: Services) -> None:
+    state = run_workflow(WEEKLY, {"scheduled_time": "2026-11-25T13:00:00Z"}, services)
+    assert state["run"]["week_id"] == WEEK and state["run"]["asof"].startswith("2026-11-25T08:00:00-05:00")
+
+
+class FlakyLLM:
+    """Answers garbage for some models (even after the repair prompt) and fails outright for others."""
+
+    def __init__(self, garbage: set[str], down: set[str]) -> None:
+        self.garbage, self.down, self.inner = garbage, down, OfflineLLM()
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        if request.model in self.down:
+            raise LLMError("502 model down")
+        response = self.inner.complete(request)
+        return response.model_copy(update={"content": "not json"}) if request.model in self.garbage else response
+
+
+def test_a_failing_model_goes_flat_and_the_council_goes_on(services: Services) -> None:
+    flaky = dataclasses.replace(services, llm=FlakyLLM(garbage={"openai/gpt-5.1"}, down={"x-ai/grok-4"}))
+    run_workflow(WEEKLY, {"week_id": WEEK}, flaky)
+    events = services.store.list_week(WEEK)
+    failures = {(e.account_id, e.subject): e.payload["reason"] for e in events if e.kind is EventKind.MODEL_FAILURE}
+    assert set(failures) == {("pm-gpt", "pitch"), ("pm-gpt", "review"), ("pm-grok", "pitch"), ("pm-grok", "review"),
+                             ("council", "chairman")}
+    assert "2 attempts" in failures[("pm-gpt", "pitch")] and "502 model down" in failures[("pm-grok", "pitch")]
+    repair = [e for e in events if e.kind is EventKind.LLM_CALL and e.account_id == "pm-gpt" and
+              e.payload["purpose"] == "pitch"]
+    assert [c.payload["attempt"] for c in repair] == [1, 2] and "did not validate" in json.dumps(repair[1].payload)
+    summary = WeekSummary.model_validate(services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).payload)
+    by_account = {a.account_id: a for a in summary.accounts}
+    assert by_account["pm-gpt"].direction == "FLAT" and "FLAT:" in by_account["pm-gpt"].note
+    assert by_account["pm-gpt"].order_statuses == []
+    # two valid pitches are below the quorum of three: the council is FLAT too, with the reason
+    assert by_account["council"].direction == "FLAT" and "quorum not met" in by_account["council"].note
+    assert len([e for e in events if e.kind is EventKind.PITCH]) == 2
+
+
+def test_checkpoints_decide_from_frozen_indicators_and_skip_closed_days(services: Services) -> None:
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    research_before = len([e for e in services.store.list_week(WEEK) if e.kind is EventKind.RESEARCH_PACK])
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=ET).isoformat()
+    state = run_workflow(CHECKPOINT, {"at": at}, services)
+    assert len(state["results"]["checkpoints"]) == 5
+    updates = [e for e in services.store.list_week(WEEK) if e.kind is EventKind.CHECKPOINT_UPDATE]
+    assert {u.account_id for u in updates} == {"pm-gpt", "pm-gemini", "pm-claude", "pm-grok", "council"}
+    for update in updates:
+        pitch_or_decision = services.store.get(WEEK, update.account_id, EventKind.PITCH) or \
+            services.store.get(WEEK, update.account_id, EventKind.CHAIRMAN_DECISION)
+        frozen = pitch_or_decision.payload["indicators"]
+        assert [r["indicator"] for r in update.payload["indicators"]] == frozen
+    run_workflow(CHECKPOINT, {"at": at}, services)  # rerun: nothing new
+    assert len([e for e in services.store.list_week(WEEK) if e.kind is EventKind.CHECKPOINT_UPDATE]) == 5
+    # no new research mid-week
+    assert len([e for e in services.store.list_week(WEEK) if e.kind is EventKind.RESEARCH_PACK]) == research_before
+    thanksgiving = run_workflow(CHECKPOINT, {"scheduled_time": "2026-11-26T17:00:00Z"}, services)
+    assert thanksgiving["run"]["accounts"] == [] and thanksgiving["results"]["checkpoints"] == []
+    skipped = services.store.get(WEEK, SHARED_ACCOUNT, EventKind.CHECKPOINT_SKIPPED, "2026-11-26T12:00:00-05:00")
+    assert "market closed on 2026-11-26" in skipped.payload["reason"]
+
+
+def test_an_exit_before_the_open_cancels_the_queued_order(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    pitch = Pitch.model_validate(services.store.get(WEEK, "pm-gpt", EventKind.PITCH).payload)
+    broker = services.broker_at(datetime(2026, 11, 25, 9, 0, tzinfo=ET))
+    assert [o.symbol for o in broker.open_orders("pm-gpt")] == [pitch.instrument]
+    from llmtrade.steps import checkpoint as step
+
+    monkeypatch.setattr(step, "decide", lambda *_: (step.CheckpointAction.EXIT, 0, "exit for the test"))
+    nine = datetime(2026, 11, 25, 9, 0, tzinfo=ET)
+    result = step.checkpoint_account(services, step.CheckpointRun(week_id=WEEK, at=nine, accounts=[]), "pm-gpt")
+    assert result["orders"] == []
+    later = services.broker_at(datetime(2026, 11, 25, 12, 0, tzinfo=ET))
+    assert later.positions("pm-gpt") == [] and later.open_orders("pm-gpt") == []
