@@ -21,7 +21,8 @@ ShortText = Annotated[str, Field(min_length=1, max_length=600)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are compiled on first use, not at import (a Lambda cold start uses few)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Direction(StrEnum):
