@@ -1,0 +1,178 @@
+"""moto executes the synthesized weekly and checkpoint state machines.
+
+The definitions come from the CDK template (never rewritten by hand); moto runs them, and its
+Lambda invocations are routed in-process to the real handlers in functions/*/handler.py, which
+write to moto's DynamoDB table (created from the template's own key schema) in offline mode.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
+from llmtrade.schemas import EventKind
+from llmtrade.workflow import FUNCTIONS
+from tests.conftest import REPO, WEEK
+from tests.workflow.expected import TRADING, assert_complete_week
+
+pytest.importorskip("aws_cdk")
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+TABLE, SECRET = "llmtrade-events", "llmtrade/keys"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    from infra.app import STACK_NAME, build_app
+
+    assembly = build_app({"aws:cdk:bundling-stacks": []}).synth()
+    return assembly.get_stack_by_name(STACK_NAME).template
+
+
+def _load_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    spec = importlib.util.spec_from_file_location(f"handler_{function}", REPO / "functions" / function / "handler.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.handler
+
+
+class LambdaContext:
+    function_name = "llmtrade"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:llmtrade"
+    aws_request_id = "moto-request"
+
+
+@pytest.fixture
+def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """moto with the stack's table, secret and functions; invocations go to the real handlers."""
+    from infra.workflows import definition
+
+    from llmtrade import lambda_entry
+
+    lambda_entry._services_for.cache_clear()  # a warm container from another test must not leak in
+    handlers = {name: _load_handler(name) for name in FUNCTIONS}
+    invoked: list[tuple[str, str]] = []
+
+    def invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: str, headers: Any,
+               response_headers: Any) -> bytes:
+        event = json.loads(body)
+        name = function_name.rsplit(":", 1)[-1].removeprefix("llmtrade-")
+        invoked.append((name, event["action"]))
+        try:
+            result = handlers[name](event, LambdaContext())
+        except Exception as exc:  # what Lambda reports for an unhandled error
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
+        return json.dumps(result).encode()
+
+    # with use_docker False moto's Lambda echoes the payload: run the real handler instead
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+    with mock_aws(config=MOTO_CONFIG):
+        table = next(r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
+        boto3.client("dynamodb").create_table(
+            TableName=TABLE, KeySchema=table["KeySchema"], AttributeDefinitions=table["AttributeDefinitions"],
+            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"], BillingMode="PAY_PER_REQUEST")
+        secret_arn = boto3.client("secretsmanager").create_secret(Name=SECRET, SecretString="{}")["ARN"]
+        role = boto3.client("iam").create_role(RoleName="llmtrade-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        sfn_role = boto3.client("iam").create_role(RoleName="llmtrade-sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        environment = {"TABLE_NAME": TABLE, "SECRET_ARN": secret_arn, "LLMTRADE_MODE": "offline"}
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("handler.py", "def handler(event, context): pass\n")
+        lambdas = boto3.client("lambda")
+        arns = {
+            name: lambdas.create_function(
+                FunctionName=f"llmtrade-{name}", Runtime="python3.12", Role=role, Handler="handler.handler",
+                Code={"ZipFile": archive.getvalue()}, Environment={"Variables": environment},
+            )["FunctionArn"]
+            for name in FUNCTIONS
+        }
+        client = boto3.client("stepfunctions")
+        machines = {
+            workflow: client.create_state_machine(
+                name=f"llmtrade-{workflow}", roleArn=sfn_role,
+                definition=json.dumps(definition(template, workflow, function_arns=arns)))["stateMachineArn"]
+            for workflow in ("weekly", "checkpoint")
+        }
+        yield {"machines": machines, "client": client, "invoked": invoked, "secret_arn": secret_arn}
+
+
+def execute(cloud: dict[str, Any], workflow: str, execution_input: dict[str, Any]) -> dict[str, Any]:
+    client = cloud["client"]
+    arn = client.start_execution(stateMachineArn=cloud["machines"][workflow], name=uuid.uuid4().hex,
+                                 input=json.dumps(execution_input))["executionArn"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        described = client.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+    raise TimeoutError(f"{workflow} execution still running after 60 s")
+
+
+def test_moto_runs_the_synthesized_weekly_state_machine_against_the_real_handlers(cloud: dict[str, Any]) -> None:
+    done = execute(cloud, "weekly", {"week_id": WEEK})
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["run"]["week_id"] == WEEK
+    assert len(json.dumps(output)) < 16_000  # state carries keys, never documents
+    assert {r["account_id"] for r in output["results"]["orders"]} == TRADING | {"flat"}
+
+    store = DynamoDBEventStore(TABLE)
+    events = store.list_week(WEEK)
+    assert_complete_week(events)
+    assert sorted(set(cloud["invoked"])) == sorted({
+        ("research", "open_week"), ("research", "research"), ("council", "pitch"), ("council", "review"),
+        ("council", "chairman"), ("execute", "execute"), ("execute", "week_summary")})
+    # the simulated broker's ledger lives in its own namespace of the same table
+    assert len(DynamoDBEventStore(TABLE, namespace="SIMBROKER#").list_week(WEEK)) == 5
+
+    # a second execution of the same week (a user rerun, or a redelivered schedule) adds nothing
+    again = execute(cloud, "weekly", {"week_id": WEEK})
+    assert again["status"] == "SUCCEEDED"
+    assert store.list_week(WEEK) == events
+    assert len(DynamoDBEventStore(TABLE, namespace="SIMBROKER#").list_week(WEEK)) == 5
+
+
+def test_moto_runs_the_checkpoint_state_machine_and_skips_closed_days(cloud: dict[str, Any]) -> None:
+    assert execute(cloud, "weekly", {"scheduled_time": "2026-11-25T13:00:00Z"})["status"] == "SUCCEEDED"
+    done = execute(cloud, "checkpoint", {"scheduled_time": "2026-11-25T17:00:00Z"})  # 12:00 ET
+    assert done["status"] == "SUCCEEDED", done
+    updates = [e for e in DynamoDBEventStore(TABLE).list_week(WEEK) if e.kind is EventKind.CHECKPOINT_UPDATE]
+    assert {e.account_id for e in updates} == TRADING
+    holiday = execute(cloud, "checkpoint", {"scheduled_time": "2026-11-26T17:00:00Z"})  # Thanksgiving
+    assert holiday["status"] == "SUCCEEDED" and json.loads(holiday["output"])["results"]["checkpoints"] == []
+    assert DynamoDBEventStore(TABLE).get(WEEK, "shared", EventKind.CHECKPOINT_SKIPPED, "2026-11-26T12:00:00-05:00")
+
+
+def test_a_failing_step_fails_the_execution_visibly(cloud: dict[str, Any]) -> None:
+    done = execute(cloud, "weekly", {"week_id": "2026-11-24"})  # not a Wednesday
+    assert done["status"] == "FAILED"
+    assert "Wednesday" in json.dumps(done, default=str)
+
+
+def test_live_mode_reads_secrets_manager_and_names_the_missing_keys(
+    cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMTRADE_MODE", "live")
+    boto3.client("secretsmanager").put_secret_value(SecretId=cloud["secret_arn"],
+                                                    SecretString=json.dumps({"OPENROUTER_API_KEY": "sk-or-x"}))
+    done = execute(cloud, "weekly", {"week_id": WEEK})
+    assert done["status"] == "FAILED"
+    cause = json.dumps(done, default=str)
+    assert "PERPLEXITY_API_KEY" in cause and "OPENROUTER_API_KEY" not in cause and "sk-or-x" not in cause
