@@ -37,10 +37,11 @@ class Storage(Construct):
 
         # One JSON object of all keys (OpenRouter, Perplexity, Gemini, Alpaca per account), filled in by the
         # user after the first deploy (`aws secretsmanager put-secret-value --secret-id llmtrade/keys`).
+        self.secret_name = f"{Stack.of(self).stack_name}/keys"
         self.secret = secretsmanager.Secret(
             self,
             "Keys",
-            secret_name=f"{Stack.of(self).stack_name}/keys",
+            secret_name=self.secret_name,
             description="llmtrade API keys: one JSON object, key name -> value",
         )
         acknowledge(

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from llmtrade.adapters.sqlite_store import SqliteEventStore
 from llmtrade.config import Settings, load_settings
 from llmtrade.services import Services, offline_services

@@ -1,4 +1,4 @@
-"""Council function: PM pitches, anonymized peer reviews and the chairman (SPEC §3.3–§3.5)."""
+"""Council function: PM pitches, anonymized peer reviews and the chairman (SPEC §3.3-§3.5)."""
 
 from llmtrade.lambda_entry import make_handler
 

@@ -1,4 +1,4 @@
-"""Execute function: each account's orders and the week summary (SPEC §3.6–§3.7)."""
+"""Execute function: each account's orders and the week summary (SPEC §3.6-§3.7)."""
 
 from llmtrade.lambda_entry import make_handler
 

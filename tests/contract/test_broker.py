@@ -7,7 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-
 from llmtrade.adapters.sim_broker import SimBroker
 from llmtrade.adapters.sim_market import SimMarket
 from llmtrade.adapters.sqlite_store import SqliteEventStore

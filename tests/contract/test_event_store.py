@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
-
 from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
 from llmtrade.adapters.sqlite_store import SqliteEventStore
 from llmtrade.ports import EventStore
 from llmtrade.schemas import CheckpointSkipped, Event, EventKind
+from moto import mock_aws
+
 from tests.support import create_event_table
 
 T0 = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-
 from llmtrade.domain.calendar import (
     ET,
     CalendarError,
@@ -49,5 +48,5 @@ def test_nyse_holidays_and_early_closes() -> None:
 
 
 def test_years_outside_the_list_are_refused_not_guessed() -> None:
-    with pytest.raises(CalendarError, match="covers 2024–2028"):
+    with pytest.raises(CalendarError, match="covers 2024-2028"):
         nyse_hours(date(2031, 1, 6))

@@ -4,8 +4,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from llmtrade.config import ConfigError, load_settings
+
 from tests.conftest import REPO
 
 
@@ -16,7 +16,8 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 def test_shipped_config_holds_the_specs_defaults(settings) -> None:  # type: ignore[no-untyped-def]
-    assert settings.assets.symbols == ["SPY", "QQQ", "IWM", "TLT", "IEF", "HYG", "LQD", "UUP", "GLD", "IAU", "USO", "BNO"]
+    assert settings.assets.symbols == [
+        "SPY", "QQQ", "IWM", "TLT", "IEF", "HYG", "LQD", "UUP", "GLD", "IAU", "USO", "BNO"]
     assert [a.id for a in settings.accounts.accounts] == [
         "pm-gpt", "pm-gemini", "pm-claude", "pm-grok", "council", "flat"]
     assert len(settings.models.pms) == 4 and settings.models.quorum == 3

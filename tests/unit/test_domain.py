@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-
 from llmtrade.domain.indicators import read
 from llmtrade.domain.reviews import aggregate, label_map
 from llmtrade.domain.sizing import legs_to_target, target_shares

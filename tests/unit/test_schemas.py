@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from llmtrade.schemas import OrderRequest, PitchAnswer
+from pydantic import ValidationError
 
 PITCH = {
     "instrument": "SPY", "direction": "LONG", "thesis_bullets": ["b"], "invalidation": "i", "conviction": 2,

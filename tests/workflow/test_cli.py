@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from llmtrade.cli import main
+
 from tests.conftest import WEEK
 
 

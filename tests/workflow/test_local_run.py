@@ -13,6 +13,7 @@ from llmtrade.runner import run_workflow
 from llmtrade.schemas import SHARED_ACCOUNT, ChairmanDecision, EventKind, PeerReview, Pitch, WeekSummary
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
+
 from tests.conftest import WEEK
 from tests.workflow.expected import assert_complete_week
 

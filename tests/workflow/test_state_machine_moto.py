@@ -18,12 +18,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
-from moto.awslambda_simple.models import LambdaSimpleBackend
-
 from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
 from llmtrade.schemas import EventKind
 from llmtrade.workflow import FUNCTIONS
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
 from tests.conftest import REPO, WEEK
 from tests.workflow.expected import TRADING, assert_complete_week
 
@@ -58,9 +58,9 @@ class LambdaContext:
 @pytest.fixture
 def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto with the stack's table, secret and functions; invocations go to the real handlers."""
-    from infra.workflows import definition
-
     from llmtrade import lambda_entry
+
+    from infra.workflows import definition
 
     lambda_entry._services_for.cache_clear()  # a warm container from another test must not leak in
     handlers = {name: _load_handler(name) for name in FUNCTIONS}
@@ -87,7 +87,8 @@ def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
             GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"], BillingMode="PAY_PER_REQUEST")
         secret_arn = boto3.client("secretsmanager").create_secret(Name=SECRET, SecretString="{}")["ARN"]
         role = boto3.client("iam").create_role(RoleName="llmtrade-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        sfn_role = boto3.client("iam").create_role(RoleName="llmtrade-sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        iam = boto3.client("iam")
+        sfn_role = iam.create_role(RoleName="llmtrade-sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         environment = {"TABLE_NAME": TABLE, "SECRET_ARN": secret_arn, "LLMTRADE_MODE": "offline"}
         for key, value in environment.items():
             monkeypatch.setenv(key, value)

@@ -23,7 +23,7 @@ async def _run(workflow: Workflow, execution_input: dict[str, Any], services: Se
             items = state["run"][step.over]
             limit = asyncio.Semaphore(step.max_concurrency or max(len(items), 1))
 
-            async def one(item: str, step: FanOut = step) -> dict[str, Any]:
+            async def one(item: str, step: FanOut = step, limit: asyncio.Semaphore = limit) -> dict[str, Any]:
                 async with limit:
                     return await asyncio.to_thread(call, step.task, run=state["run"], item=item)
 

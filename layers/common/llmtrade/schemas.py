@@ -1,4 +1,4 @@
-"""Pydantic models of every event and decision (SPEC §3–§7).
+"""Pydantic models of every event and decision (SPEC §3-§7).
 
 Two families live here:
 - *answers*: what an LLM or research provider must return (validated before anything is stored);

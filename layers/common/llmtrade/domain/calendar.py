@@ -53,7 +53,7 @@ def nyse_hours(day: date) -> tuple[datetime, datetime] | None:
     """(open, close) in Eastern time, or None when the NYSE is closed that day."""
     years, closed, early = _nyse()
     if day.year not in years:
-        raise CalendarError(f"{day}: the NYSE holiday list covers {min(years)}–{max(years)} only")
+        raise CalendarError(f"{day}: the NYSE holiday list covers {min(years)}-{max(years)} only")
     if day.weekday() >= 5 or day in closed:
         return None
     return et(day, REGULAR_OPEN), et(day, EARLY_CLOSE if day in early else REGULAR_CLOSE)

@@ -42,7 +42,7 @@ def legs_to_target(positions: list[Position], symbol: str | None, target_qty: in
             legs.append(_leg("close", position.symbol, -position.qty))
     if symbol is None or held == target_qty:
         return legs
-    if held == 0 or (held > 0) == (target_qty > 0) and target_qty != 0:
+    if held == 0 or ((held > 0) == (target_qty > 0) and target_qty != 0):
         legs.append(_leg("adjust" if held else "open", symbol, target_qty - held))
     else:
         legs.append(_leg("close", symbol, -held))

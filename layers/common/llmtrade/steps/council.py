@@ -1,4 +1,4 @@
-"""The council: PM pitches, anonymized peer reviews, the chairman (SPEC §3.3–§3.5).
+"""The council: PM pitches, anonymized peer reviews, the chairman (SPEC §3.3-§3.5).
 
 Each step is idempotent: when its event (or the model's recorded failure) exists it returns that,
 so a rerun neither calls a model again nor stores anything twice. A model that fails is recorded
@@ -39,7 +39,8 @@ def _now() -> datetime:
 
 def _existing(services: Services, run: WeekRun, account_id: str, kind: EventKind, stage: str) -> Event | None:
     store = services.store
-    return store.get(run.week_id, account_id, kind) or store.get(run.week_id, account_id, EventKind.MODEL_FAILURE, stage)
+    failure = store.get(run.week_id, account_id, EventKind.MODEL_FAILURE, stage)
+    return store.get(run.week_id, account_id, kind) or failure
 
 
 def _fail(services: Services, run: WeekRun, account_id: str, model: str, stage: str, reason: str) -> Event:

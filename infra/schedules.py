@@ -1,0 +1,61 @@
+"""EventBridge Scheduler schedules from config/schedule.yaml (SPEC §3, §4).
+
+Cron is evaluated in the configured time zone, so 08:00 stays 08:00 New York time across DST.
+Delivery is at least once: the opening tasks claim their run, so a duplicate start is harmless.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, TimeZone
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+from llmtrade.config import ScheduleConfig
+
+WEEK = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+# The execution input: when the run was due, not when it happened to start.
+RUN_INPUT = scheduler.ScheduleTargetInput.from_object(
+    {"scheduled_time": scheduler.ContextAttribute.scheduled_time}
+)
+
+
+def week_days(days: list[str]) -> str:
+    """Cron's day-of-week field: `MON-FRI` for a run of consecutive days, else `MON,WED`."""
+    ordered = sorted(set(days), key=WEEK.index)
+    first = WEEK.index(ordered[0])
+    if len(ordered) > 2 and ordered == list(WEEK[first:first + len(ordered)]):
+        return f"{ordered[0]}-{ordered[-1]}"
+    return ",".join(ordered)
+
+
+def cron(time_zone: TimeZone, clock: str, days: str) -> scheduler.ScheduleExpression:
+    hour, minute = clock.split(":")
+    return scheduler.ScheduleExpression.cron(minute=str(int(minute)), hour=str(int(hour)), week_day=days,
+                                             time_zone=time_zone)
+
+
+class Schedules(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, schedule: ScheduleConfig,
+                 weekly: sfn.IStateMachine, checkpoint: sfn.IStateMachine) -> None:
+        super().__init__(scope, construct_id)
+        time_zone = TimeZone.of(schedule.timezone)
+        run = schedule.weekly_run
+        scheduler.Schedule(
+            self,
+            "Weekly",
+            description=f"Weekly council run, {run.day} {run.time} {schedule.timezone}",
+            schedule=cron(time_zone, run.time, week_days([run.day])),
+            target=targets.StepFunctionsStartExecution(weekly, input=RUN_INPUT),
+        )
+        days = week_days(schedule.checkpoints.days)
+        for clock in schedule.checkpoints.times:
+            scheduler.Schedule(
+                self,
+                f"Checkpoint{clock.replace(':', '')}",
+                description=f"Checkpoint, {days} {clock} {schedule.timezone}",
+                schedule=cron(time_zone, clock, days),
+                # A checkpoint started much later than due would act on the wrong prices: drop it instead.
+                target=targets.StepFunctionsStartExecution(checkpoint, input=RUN_INPUT,
+                                                           max_event_age=Duration.minutes(5)),
+            )

@@ -1,0 +1,157 @@
+"""State machines compiled from the declaration in llmtrade.workflow; never hand-written ASL.
+
+State layout (see llmtrade.workflow): the opening task's result is `$.run`, every later task gets
+`{"action", "run"}` (plus `"item"` inside a fan-out) and its result lands in `$.results.<name>`.
+No Catch anywhere: a failed state must stay failed so that redrive reruns exactly it (API_NOTES, AWS).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+from llmtrade.workflow import WORKFLOWS, FanOut, Task, Workflow
+
+from infra import acknowledge, nag_ref
+from infra.functions import FUNCTION_TAG
+
+WORKFLOW_TAG = "llmtrade:workflow"
+RUN = sfn.JsonPath.object_at("$.run")
+
+
+def task_functions(workflow: Workflow) -> dict[str, str]:
+    """State name -> the function (research, council, execute, checkpoint) that state's task invokes."""
+    return {task.name: task.function for task in workflow.tasks()}
+
+
+def _invoke(scope: Construct, task: Task, function: lambda_.IFunction, payload: dict[str, Any],
+            result_path: str) -> tasks.LambdaInvoke:
+    invoke = tasks.LambdaInvoke(
+        scope,
+        task.name,
+        lambda_function=function,
+        payload=sfn.TaskInput.from_object(payload),
+        payload_response_only=True,  # the handler's dict itself, not the Invoke API envelope
+        result_path=result_path,
+        task_timeout=sfn.Timeout.duration(Duration.seconds(task.timeout_seconds)),
+        # retry_on_service_exceptions stays on (CDK default): transient Lambda service errors.
+    )
+    # Fan-outs can hit a new account's low concurrency quota; a throttle is worth waiting out.
+    invoke.add_retry(errors=["Lambda.TooManyRequestsException"], interval=Duration.seconds(5),
+                     max_attempts=6, backoff_rate=2)
+    return invoke
+
+
+def compile_workflow(scope: Construct, workflow: Workflow,
+                     functions: Mapping[str, lambda_.IFunction]) -> sfn.IChainable:
+    """The declaration as a chain of states: opening task, then each step in order."""
+    opening = workflow.opening
+    chain = sfn.Chain.start(_invoke(scope, opening, functions[opening.function],
+                                    {"action": opening.name, "input": sfn.JsonPath.entire_payload}, "$.run"))
+    for step in workflow.steps:
+        result_path = f"$.results.{step.name}"
+        if isinstance(step, FanOut):
+            fan_out = sfn.Map(
+                scope,
+                step.name,
+                items_path=f"$.run.{step.over}",
+                item_selector={"run": RUN, "item": sfn.JsonPath.string_at("$$.Map.Item.Value")},
+                max_concurrency=step.max_concurrency or None,  # 0 means no limit, as when absent
+                result_path=result_path,
+            )
+            inner = step.task
+            fan_out.item_processor(_invoke(scope, inner, functions[inner.function],
+                                           {"action": inner.name, "run": RUN,
+                                            "item": sfn.JsonPath.string_at("$.item")}, "$"))
+            chain = chain.next(fan_out)
+        else:
+            chain = chain.next(_invoke(scope, step, functions[step.function],
+                                       {"action": step.name, "run": RUN}, result_path))
+    return chain
+
+
+class Workflows(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, functions: Mapping[str, lambda_.IFunction],
+                 workflows: Iterable[Workflow] = WORKFLOWS.values()) -> None:
+        super().__init__(scope, construct_id)
+        self.state_machines: dict[str, sfn.StateMachine] = {}
+        for workflow in workflows:
+            self.state_machines[workflow.name] = self._state_machine(workflow, functions)
+
+    def _state_machine(self, workflow: Workflow,
+                       functions: Mapping[str, lambda_.IFunction]) -> sfn.StateMachine:
+        scope = Construct(self, workflow.name)
+        name = f"{Stack.of(self).stack_name}-{workflow.name}"  # readable in the console, where reruns happen
+        log_group = logs.LogGroup(
+            scope,
+            "Logs",
+            log_group_name=f"/aws/vendedlogs/states/{name}",  # the prefix keeps log resource policies small
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        state_machine = sfn.StateMachine(
+            scope,
+            "StateMachine",
+            state_machine_name=name,
+            state_machine_type=sfn.StateMachineType.STANDARD,  # redrive, and runs longer than 5 minutes
+            definition_body=sfn.DefinitionBody.from_chainable(compile_workflow(scope, workflow, functions)),
+            timeout=Duration.seconds(workflow.timeout_seconds),
+            tracing_enabled=True,
+            # State data is only keys, but there is no need to copy it into logs.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        Tags.of(state_machine).add(WORKFLOW_TAG, workflow.name)
+        acknowledge(state_machine, "AwsSolutions-IAM5[Resource::*]",
+                    "X-Ray tracing and CloudWatch Logs delivery accept only Resource '*' (CDK-generated).")
+        for function in sorted(set(task_functions(workflow).values())):
+            arn = nag_ref(self, functions[function].function_arn)
+            acknowledge(state_machine, f"AwsSolutions-IAM5[Resource::{arn}:*]",
+                        "CDK grants invoke on the function's versions and aliases (<arn>:*) too.")
+        return state_machine
+
+
+# ------------------------------------------------------------------- reading the synthesized template
+def _resource_tagged(template: Mapping[str, Any], resource_type: str, key: str) -> dict[str, str]:
+    """Logical id -> tag value, for resources of that type carrying the tag."""
+    found = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == resource_type:
+            for tag in resource.get("Properties", {}).get("Tags", []):
+                if tag["Key"] == key:
+                    found[logical_id] = tag["Value"]
+    return found
+
+
+def definition(template: Mapping[str, Any], workflow: str,
+               function_arns: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ASL of one synthesized state machine. A task's Lambda ARN becomes `function_arns[<function>]`
+    (default `<function:research>` etc.): which function each Resource calls is then plain to see, and a
+    test can point them at its own (moto) functions. Other intrinsics become `${LogicalId.Attr}`."""
+    machines = {v: k for k, v in _resource_tagged(template, "AWS::StepFunctions::StateMachine",
+                                                  WORKFLOW_TAG).items()}
+    functions = _resource_tagged(template, "AWS::Lambda::Function", FUNCTION_TAG)
+    arns = dict(function_arns or {})
+
+    def text(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        if "Fn::GetAtt" in part:
+            logical_id, attribute = part["Fn::GetAtt"]
+            if logical_id in functions and attribute == "Arn":
+                return arns.get(functions[logical_id], f"<function:{functions[logical_id]}>")
+            return f"${{{logical_id}.{attribute}}}"
+        if "Ref" in part:
+            return f"${{{part['Ref']}}}"
+        if "Fn::Join" in part:
+            separator, parts = part["Fn::Join"]
+            return separator.join(text(p) for p in parts)
+        raise ValueError(f"unexpected intrinsic in a state machine definition: {part}")
+
+    return json.loads(text(template["Resources"][machines[workflow]]["Properties"]["DefinitionString"]))
