@@ -151,6 +151,7 @@ class Functions(Construct):
         acknowledge(role, f"AwsSolutions-IAM5[Resource::{nag_ref(table, table.table_arn)}/index/*]",
                     "Read/write on the event table's indexes (by_account); CDK grants them as index/*.")
         acknowledge(function, "AwsSolutions-L1",
-                    "Pinned to Python 3.12 (SPEC): the layer's binary wheels are built for cp312.")
+                    "Python 3.12 on purpose: the layer's binary wheels are built for cp312; a newer "
+                    "runtime is a deliberate change of both (PIP_PLATFORM).")
         return function
 

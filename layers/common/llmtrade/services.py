@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from llmtrade.config import Settings, load_settings
@@ -25,7 +25,6 @@ class Services:
     market: MarketData
     broker_at: Callable[[datetime], Broker]  # the broker as seen at a moment (the simulator needs a clock)
     offline: bool
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 def offline_services(settings: Settings, store: EventStore, ledger: EventStore) -> Services:
