@@ -52,7 +52,7 @@ def _layer_files() -> Iterator[tuple[Path, str]]:
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             yield path, f"python/llmtrade/{path.relative_to(PACKAGE_DIR).as_posix()}"
     for path in sorted(CONFIG_DIR.glob("*.yaml")):
-        yield path, f"python/llmtrade/config/{path.name}"
+        yield path, f"python/llmtrade/config_yaml/{path.name}"
 
 
 def layer_hash() -> str:

@@ -15,6 +15,7 @@ WEEK = "2026-11-25"  # the Wednesday before Thanksgiving: Thursday closed, Frida
 # moto and boto3 must never find real credentials or reach AWS
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
                   AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # CDK's jsii banner on Node 20
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,10 +38,22 @@ def test_layer_is_bundled_for_lambda_arm64(tmp_path: Path) -> None:
     site = layer / "python"
 
     assert (site / "llmtrade" / "__init__.py").is_file()
-    assert (site / "llmtrade" / "config" / "assets.yaml").is_file()
+    assert (site / "llmtrade" / "config_yaml" / "assets.yaml").is_file()
     assert (site / "llmtrade" / "data" / "nyse_holidays.yaml").is_file()
     assert any("aarch64" in so.name for so in (site / "pydantic_core").glob("*.so"))
     assert not (site / "boto3").exists()
     assert not (site / "botocore").exists()
     assert not list(layer.rglob("__pycache__"))  # no bytecode: the same inputs make the same layer
     assert sum(f.stat().st_size for f in layer.rglob("*") if f.is_file()) < LAYER_LIMIT_BYTES
+
+    # The bundled package finds its bundled config when no repository is around it (as in Lambda).
+    # -S: no site processing, so the editable install of this checkout cannot shadow the bundled copy.
+    probe = (
+        "import sys, sysconfig; sys.path[:0] = [sys.argv[1]]; sys.path.append(sysconfig.get_paths()['purelib'])\n"
+        "from llmtrade.config import default_config_dir, load_settings\n"
+        "load_settings(); print(default_config_dir())"
+    )
+    shutil.copytree(site / "llmtrade", tmp_path / "only" / "llmtrade")  # the aarch64 wheels cannot load here
+    found = subprocess.run([sys.executable, "-S", "-c", probe, str(tmp_path / "only")], capture_output=True,
+                           text=True, check=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}).stdout.strip()
+    assert found == str(tmp_path / "only" / "llmtrade" / "config_yaml")

@@ -224,11 +224,12 @@ class Settings(BaseModel):
 
 
 def default_config_dir() -> Path:
-    """$LLMTRADE_CONFIG_DIR, else the repository's config/, else the copy bundled in the layer."""
+    """$LLMTRADE_CONFIG_DIR, else the repository's config/, else the copy bundled in the layer
+    (llmtrade/config_yaml/: not `config/`, which would sit beside this module under the same name)."""
     if env := os.environ.get(CONFIG_DIR_ENV):
         return Path(env)
     package = Path(__file__).resolve().parent
-    for candidate in (package.parents[2] / "config", package / "config"):
+    for candidate in (package.parents[2] / "config", package / "config_yaml"):
         if (candidate / "assets.yaml").is_file():
             return candidate
     raise ConfigError(f"no config directory found; set {CONFIG_DIR_ENV}")
