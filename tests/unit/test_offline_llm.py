@@ -13,7 +13,7 @@ def ask(model: str, schema_model, prompt: str = "pitch me") -> str:  # type: ign
     request = LLMRequest(model=model, messages=[ChatMessage(role="user", content=prompt)],
                          schema_name=schema_model.__name__, json_schema=answer_schema(schema_model, UNIVERSE))
     response = OfflineLLM().complete(request)
-    assert response.offline and response.model == model and response.cost_usd == 0
+    assert response.offline and response.model == f"offline:{model}" and response.cost_usd == 0
     return response.content
 
 

@@ -126,3 +126,27 @@ def test_an_exit_before_the_open_cancels_the_queued_order(services: Services, mo
     assert result["orders"] == []
     later = services.broker_at(datetime(2026, 11, 25, 12, 0, tzinfo=ET))
     assert later.positions("pm-gpt") == [] and later.open_orders("pm-gpt") == []
+
+
+class SwappingLLM(OfflineLLM):
+    """A router that silently falls back to another model."""
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        return super().complete(request).model_copy(update={"model": "meta/llama-4"})
+
+
+def test_a_silently_swapped_model_is_a_failure_not_a_pitch(services: Services) -> None:
+    run_workflow(WEEKLY, {"week_id": WEEK}, dataclasses.replace(services, llm=SwappingLLM()))
+    failure = services.store.get(WEEK, "pm-claude", EventKind.MODEL_FAILURE, "pitch")
+    assert "asked anthropic/claude-sonnet-4.5 but meta/llama-4 answered" in failure.payload["reason"]
+    calls = [e for e in services.store.list_week(WEEK, "pm-claude") if e.kind is EventKind.LLM_CALL]
+    assert calls and calls[0].payload["model_answered"] == "meta/llama-4"  # recorded all the same
+
+
+def test_offline_answers_say_so_in_the_events(services: Services) -> None:
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    pitch = Pitch.model_validate(services.store.get(WEEK, "pm-gpt", EventKind.PITCH).payload)
+    assert pitch.model == "openai/gpt-5.1" and pitch.answered_by == "offline:openai/gpt-5.1"
+    summary = WeekSummary.model_validate(services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).payload)
+    assert {a.model for a in summary.accounts if a.model} == {f"offline:{m}" for m in (
+        "openai/gpt-5.1", "google/gemini-3-pro-preview", "anthropic/claude-sonnet-4.5", "x-ai/grok-4")}

@@ -55,7 +55,7 @@ def live_services(settings: Settings, secrets: Secrets) -> Services:
     """The real providers. Refuses clearly: first for missing keys, then because they are not built yet."""
     from llmtrade.adapters.secrets import missing, required_keys
 
-    if absent := missing(secrets, required_keys(settings)):  # type: ignore[arg-type]
+    if absent := missing(secrets, required_keys(settings)):
         raise MissingSecrets(absent)
     raise LiveModeUnavailable(
         "all keys are present, but the OpenRouter, Perplexity, Gemini and Alpaca clients are not part of "

@@ -2,8 +2,9 @@
 
 The answer is generated from the request's JSON schema with a random generator seeded by the
 model and the messages, so the same request always gets the same answer, different PMs answer
-differently, and every text says it is offline. It has opinions (conviction is never 0) and keeps
-direction consistent with conviction, as a careful model would.
+differently, and every text says it is offline, as does the answering model (`offline:<model>`).
+It has opinions (conviction is never 0) and keeps direction consistent with conviction, as a
+careful model would.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class OfflineLLM:
         content = json.dumps(generator.value(request.json_schema, field="answer"))
         prompt_chars = sum(len(m.content) for m in request.messages)
         return LLMResponse(
-            model=request.model, content=content, prompt_tokens=prompt_chars // 4,
+            model=f"{OFFLINE_PREFIX}{request.model}", content=content, prompt_tokens=prompt_chars // 4,
             completion_tokens=len(content) // 4, cost_usd=Decimal(0),
             latency_ms=int((time.perf_counter() - started) * 1000), offline=True,
         )

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from llmtrade.config import Settings
+from llmtrade.ports import Secrets
 
 
 def required_keys(settings: Settings) -> list[str]:
@@ -48,5 +49,5 @@ class SecretsManagerSecrets:
         return str(value) if value else None
 
 
-def missing(secrets: EnvSecrets | SecretsManagerSecrets, names: list[str]) -> list[str]:
+def missing(secrets: Secrets, names: list[str]) -> list[str]:
     return [name for name in names if not secrets.get(name)]

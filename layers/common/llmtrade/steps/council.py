@@ -72,14 +72,14 @@ def pitch(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
     if not packs:
         raise LookupError(f"week {run.week_id} has no research pack: run the research step first")
     try:
-        answer = ask(services, week_id=run.week_id, account_id=account_id, purpose="pitch", model=model,
+        answer, answered_by = ask(services, week_id=run.week_id, account_id=account_id, purpose="pitch", model=model,
                      role="a portfolio manager", template="pitch", answer=PitchAnswer,
                      variables={"week_id": run.week_id, "asof": run.asof.isoformat(),
                                 "packs": [p.model_dump(mode="json") for p in packs]})
     except ModelFailed as exc:
         return _result(_fail(services, run, account_id, model, "pitch", str(exc)))
     made = Pitch(**answer.model_dump(), idea_id=f"{run.week_id}:{account_id}", week_id=run.week_id, model=model,
-                 answered_by=model, timestamp=_now())
+                 answered_by=answered_by, timestamp=_now())
     event = Event.of(made, week_id=run.week_id, account_id=account_id, kind=EventKind.PITCH, recorded_at=_now())
     services.store.append(event)
     return _result(event)
@@ -101,14 +101,14 @@ def review(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
     labels = {label[-1]: idea for label, idea in label_map(list(others), f"{run.week_id}:{account_id}").items()}
     answer_model = create_model("PeerReviewAnswer", **{label: (PitchReview, ...) for label in labels})
     try:
-        answer = ask(services, week_id=run.week_id, account_id=account_id, purpose="review", model=model,
+        answer, answered_by = ask(services, week_id=run.week_id, account_id=account_id, purpose="review", model=model,
                      role="a portfolio manager reviewing peers", template="review", answer=answer_model,
                      variables={"week_id": run.week_id,
                                 "pitches": [{"label": label, "body": _anonymous(others[idea])}
                                             for label, idea in labels.items()]})
     except ModelFailed as exc:
         return _result(_fail(services, run, account_id, model, "review", str(exc)))
-    made = PeerReview(week_id=run.week_id, reviewer_account=account_id, reviewer_model=model, label_map=labels,
+    made = PeerReview(week_id=run.week_id, reviewer_account=account_id, reviewer_model=answered_by, label_map=labels,
                       reviews={label: getattr(answer, label) for label in labels}, timestamp=_now())
     event = Event.of(made, week_id=run.week_id, account_id=account_id, kind=EventKind.PEER_REVIEW, recorded_at=_now())
     services.store.append(event)
@@ -132,7 +132,7 @@ def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
     labels = label_map(list(pitches), f"{run.week_id}:chairman")
     by_idea = {a.idea_id: a for a in aggregates}
     try:
-        answer = ask(services, week_id=run.week_id, account_id=council, purpose="chairman", model=model,
+        answer, answered_by = ask(services, week_id=run.week_id, account_id=council, purpose="chairman", model=model,
                      role="the chairman of the council", template="chairman", answer=ChairmanAnswer,
                      variables={"week_id": run.week_id, "pitches": [
                          {"label": label, "body": _anonymous(pitches[idea]), "overall": by_idea[idea].overall,
@@ -142,7 +142,7 @@ def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
     trade = answer.selected_trade
     backing = [pitches[a.idea_id] for a in aggregates
                if pitches[a.idea_id].instrument == trade.instrument and pitches[a.idea_id].direction == trade.direction]
-    decision = ChairmanDecision(**answer.model_dump(), week_id=run.week_id, model=model, answered_by=model,
+    decision = ChairmanDecision(**answer.model_dump(), week_id=run.week_id, model=model, answered_by=answered_by,
                                 label_map=labels, aggregates=aggregates,
                                 indicators=backing[0].indicators if backing else [], timestamp=_now())
     event = Event.of(decision, week_id=run.week_id, account_id=council, kind=EventKind.CHAIRMAN_DECISION,

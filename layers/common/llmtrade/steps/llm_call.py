@@ -21,6 +21,11 @@ class ModelFailed(RuntimeError):
     """The model gave no valid answer: data, not an infrastructure error. Its account goes FLAT."""
 
 
+def answered_by_asked(asked: str, answered: str) -> bool:
+    """The model that answered is the one asked (a dated variant of it, or its offline twin)."""
+    return answered in (asked, f"offline:{asked}") or answered.startswith(f"{asked}-")
+
+
 def answer_schema(model: type[BaseModel], symbols: list[str]) -> dict[str, Any]:
     """The model's JSON schema with every `instrument` restricted to the tradable universe."""
     schema = model.model_json_schema()
@@ -60,7 +65,8 @@ def in_universe(symbols: list[str]) -> Callable[[BaseModel], None]:
 def ask(
     services: Services, *, week_id: str, account_id: str, purpose: str, model: str, role: str,
     template: str, variables: dict[str, Any], answer: type[Answer],
-) -> Answer:
+) -> tuple[Answer, str]:
+    """The validated answer and the model that gave it."""
     symbols = services.settings.assets.symbols
     schema = answer_schema(answer, symbols)
     messages = [
@@ -80,7 +86,7 @@ def ask(
         try:
             parsed = answer.model_validate_json(response.content)
             check(parsed)
-            if not (response.model == model or response.model.startswith(f"{model}-")):
+            if not answered_by_asked(model, response.model):
                 raise ModelFailed(f"asked {model} but {response.model} answered")
             error = ""
         except (ValidationError, ValueError) as exc:
@@ -89,7 +95,7 @@ def ask(
         finally:
             _record(services, week_id, account_id, purpose, attempt, request, response, error)
         if parsed is not None:
-            return parsed
+            return parsed, response.model
         messages = [*messages, ChatMessage(role="assistant", content=response.content),
                     ChatMessage(role="user", content=f"That answer did not validate: {error}\n"
                                                      "Answer again with one JSON object that matches the schema.")]

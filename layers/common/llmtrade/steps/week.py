@@ -73,13 +73,18 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
         statuses = [_status(OrderEvent.model_validate(e.payload)) for e in events
                     if e.kind is EventKind.ORDER and e.account_id == account.id]
         accounts.append(AccountWeek(
-            account_id=account.id, kind=account.kind, model=settings.model_of(account.id), instrument=instrument,
+            account_id=account.id, kind=account.kind, model=_label(settings.model_of(account.id), services.offline),
+            instrument=instrument,
             direction=Direction.LONG if conviction > 0 else Direction.SHORT if conviction < 0 else Direction.FLAT,
             conviction=conviction, order_statuses=statuses,
             llm_cost_usd=cost_by_account.get(account.id, Decimal(0)), note=note,
         ))
     return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline, accounts=accounts,
                        llm_cost_usd=sum(cost_by_account.values(), Decimal(0)), llm_calls=len(calls))
+
+
+def _label(model: str | None, offline: bool) -> str | None:
+    return f"offline:{model}" if model and offline else model
 
 
 def _status(order: OrderEvent) -> str:
