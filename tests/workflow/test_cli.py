@@ -85,3 +85,12 @@ def test_env_example_lists_every_key_a_real_run_needs() -> None:
 
     example = (Path(__file__).parents[2] / ".env.example").read_text()
     assert all(f"{name}=" in example for name in required_keys(load_settings()))
+
+
+def test_dates_outside_the_simulation_are_clear_errors(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(capsys, "run-week", "--offline", "--week", "2031-01-08", "--data-dir", str(tmp_path))
+    assert code == 2 and "holiday list covers 2024-2028" in err
+    code, _, err = run(capsys, "run-week", "--offline", "--week", "2024-01-03", "--data-dir", str(tmp_path))
+    assert code == 2 and "2023-12-24: the NYSE holiday list covers 2024-2028" in err  # research looks back
+    code, out, _ = run(capsys, "checkpoint", "--offline", "--at", "2026-12-01 12:00", "--data-dir", str(tmp_path))
+    assert code == 0 and "skipped: week 2026-11-25 has no weekly run" in out

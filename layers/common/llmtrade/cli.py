@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from llmtrade.config import ConfigError, load_settings
@@ -60,7 +60,7 @@ def _print_week(summary: WeekSummary, added: int) -> None:
 
 
 def run_week(args: argparse.Namespace) -> int:
-    week_id = args.week or current_or_next_wednesday(date.today())
+    week_id = args.week or current_or_next_wednesday(datetime.now(ET).date())
     parse_week_id(week_id)
     services = _services(args)
     before = len(services.store.list_week(week_id))

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from llmtrade.config import AssetsConfig
-from llmtrade.domain.calendar import ET, nyse_hours
+from llmtrade.domain.calendar import ET, CalendarError, nyse_hours
 from llmtrade.ports import Session
 
 EPOCH = date(2024, 1, 2)  # first trading day the NYSE list covers
@@ -58,7 +58,7 @@ class SimMarket:
         at = at.astimezone(ET)
         day = at.date()
         if at < datetime(EPOCH.year, EPOCH.month, EPOCH.day, 9, 30, tzinfo=ET):
-            raise ValueError(f"the simulated market starts on {EPOCH}")
+            raise CalendarError(f"{at:%Y-%m-%d %H:%M}: the simulated market starts on {EPOCH}")
         session = self.session(day)
         if session is None or at < session.open:
             return self._money(self._close_before(symbol, day))
