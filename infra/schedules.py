@@ -1,7 +1,9 @@
 """EventBridge Scheduler schedules from config/schedule.yaml (SPEC §3, §4).
 
 Cron is evaluated in the configured time zone, so 08:00 stays 08:00 New York time across DST.
-Delivery is at least once: the opening tasks claim their run, so a duplicate start is harmless.
+Delivery is at least once: every step is idempotent (deterministic event ids and client_order_ids),
+so a duplicate start adds nothing. Claiming the run with a conditional put, so that two concurrent
+starts do not both call the models, is part of the hardening work.
 """
 
 from __future__ import annotations

@@ -150,3 +150,29 @@ def test_offline_answers_say_so_in_the_events(services: Services) -> None:
     summary = WeekSummary.model_validate(services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).payload)
     assert {a.model for a in summary.accounts if a.model} == {f"offline:{m}" for m in (
         "openai/gpt-5.1", "google/gemini-3-pro-preview", "anthropic/claude-sonnet-4.5", "x-ai/grok-4")}
+
+
+def test_an_order_placed_by_a_racing_rerun_is_recorded_as_placed_not_rejected(services: Services) -> None:
+    from llmtrade.domain.sizing import Leg
+    from llmtrade.ports import BrokerRejected
+    from llmtrade.schemas import OrderSide
+    from llmtrade.steps.execute import submit_legs
+
+    inner = services.broker_at(datetime(2026, 11, 25, 8, 0, tzinfo=ET))
+
+    class RacingBroker:
+        """Another execution submits the same client_order_id first; ours is refused as a duplicate."""
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(inner, name)
+
+        def submit_order(self, account_id, order):  # type: ignore[no-untyped-def]
+            inner.submit_order(account_id, order)
+            raise BrokerRejected(422, 40010001, "client_order_id must be unique")
+
+    ids, note = submit_legs(services, RacingBroker(), WEEK, "pm-gpt",  # type: ignore[arg-type]
+                            [Leg(name="open", symbol="SPY", side=OrderSide.BUY, qty=3)])
+    event = services.store.get(WEEK, "pm-gpt", EventKind.ORDER, ids[0])
+    assert note == "" and event.payload["rejected"] is None
+    assert event.payload["broker_order"]["status"] == "accepted"
+    assert len(inner.open_orders("pm-gpt")) == 1

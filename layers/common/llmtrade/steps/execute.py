@@ -41,7 +41,9 @@ def submit_legs(services: Services, broker: Broker, week_id: str, account_id: st
             try:
                 placed = broker.submit_order(account_id, request)
             except BrokerRejected as exc:
-                rejected = str(exc)
+                # a concurrent rerun may have placed it in between: then it is ours, not a rejection
+                placed = broker.order_by_client_id(account_id, client_id)
+                rejected = None if placed else str(exc)
         event = OrderEvent(week_id=week_id, account_id=account_id, leg=leg.name, request=request,
                            broker_order=placed, rejected=rejected)
         services.store.append(Event.of(event, week_id=week_id, account_id=account_id, kind=EventKind.ORDER,
