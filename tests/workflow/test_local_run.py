@@ -176,3 +176,27 @@ def test_an_order_placed_by_a_racing_rerun_is_recorded_as_placed_not_rejected(se
     assert note == "" and event.payload["rejected"] is None
     assert event.payload["broker_order"]["status"] == "accepted"
     assert len(inner.open_orders("pm-gpt")) == 1
+
+
+def test_a_broker_rejection_is_recorded_and_the_week_goes_on(services: Services) -> None:
+    from llmtrade.ports import BrokerRejected
+
+    def rejecting_broker_at(moment: datetime):  # type: ignore[no-untyped-def]
+        inner = services.broker_at(moment)
+
+        class Rejecting:
+            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+                return getattr(inner, name)
+
+            def submit_order(self, account_id, order):  # type: ignore[no-untyped-def]
+                raise BrokerRejected(403, 40310000, "insufficient buying power")
+
+        return Rejecting()
+
+    run_workflow(WEEKLY, {"week_id": WEEK}, dataclasses.replace(services, broker_at=rejecting_broker_at))
+    orders = [e for e in services.store.list_week(WEEK) if e.kind is EventKind.ORDER]
+    assert len(orders) == 5 and all("403 40310000: insufficient buying power" in o.payload["rejected"] for o in orders)
+    summary = WeekSummary.model_validate(services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).payload)
+    assert all(a.order_statuses == ["open rejected"] for a in summary.accounts if a.kind != "flat")
+    snapshot = services.store.get(WEEK, "council", EventKind.POSITION_SNAPSHOT, "week_open")
+    assert "rejected: 403" in snapshot.payload["note"]
