@@ -122,3 +122,11 @@ def test_the_simulated_market_is_deterministic_and_follows_the_calendar(market, 
     assert market.price("SPY", thursday) == market.price("SPY", datetime(2026, 11, 25, 16, 0, tzinfo=ET))
     assert market.next_open(thursday) == datetime(2026, 11, 27, 9, 30, tzinfo=ET)
     assert len({market.price(s, WED_1200) for s in market.symbols}) == len(market.symbols)
+
+
+def test_the_simulation_refuses_to_go_back_in_time(broker, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = WED_1200
+    broker.submit_order("acct", order(5))
+    clock.now = WED_0800
+    with pytest.raises(RuntimeError, match="cannot go back in time"):
+        broker.submit_order("acct", order(1, cid="c2"))

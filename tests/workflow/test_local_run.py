@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
+from typing import Any
 
 from llmtrade.adapters.offline_llm import OfflineLLM
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse
 from llmtrade.runner import run_workflow
-from llmtrade.schemas import SHARED_ACCOUNT, ChairmanDecision, EventKind, PeerReview, Pitch, WeekSummary
+from llmtrade.schemas import SHARED_ACCOUNT, ChairmanDecision, Direction, EventKind, PeerReview, Pitch, WeekSummary
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
@@ -200,3 +201,51 @@ def test_a_broker_rejection_is_recorded_and_the_week_goes_on(services: Services)
     assert all(a.order_statuses == ["open rejected"] for a in summary.accounts if a.kind != "flat")
     snapshot = services.store.get(WEEK, "council", EventKind.POSITION_SNAPSHOT, "week_open")
     assert "rejected: 403" in snapshot.payload["note"]
+
+
+def _week(services: Services, week: str, monkeypatch, pitch: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    """Run a week in which pm-gpt pitches exactly `pitch` (instrument, conviction)."""
+    from llmtrade.steps import council
+
+    real_ask = council.ask
+
+    def ask(services_, **kwargs):  # type: ignore[no-untyped-def]
+        answer, by = real_ask(services_, **kwargs)
+        if kwargs["account_id"] == "pm-gpt" and kwargs["purpose"] == "pitch":
+            direction = Direction.LONG if pitch["conviction"] > 0 else Direction.SHORT
+            answer = answer.model_copy(update={**pitch, "direction": direction})
+        return answer, by
+
+    monkeypatch.setattr(council, "ask", ask)
+    run_workflow(WEEKLY, {"week_id": week}, services)
+
+
+def test_a_flip_opens_the_new_side_once_the_close_has_filled(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _week(services, "2026-11-04", monkeypatch, {"instrument": "SPY", "conviction": 2})
+    _week(services, "2026-11-11", monkeypatch, {"instrument": "SPY", "conviction": -2})
+    order = services.store.list_week("2026-11-11", "pm-gpt")
+    assert [e.subject for e in order if e.kind is EventKind.ORDER] == ["pm-gpt-2026-11-11-SPY-close"]
+    nine = run_workflow(CHECKPOINT, {"at": "2026-11-11T09:00:00-05:00"}, services)
+    gpt = next(r for r in nine["results"]["checkpoints"] if r["account_id"] == "pm-gpt")
+    assert gpt["orders"] == []  # the close is still queued for the open
+    noon = run_workflow(CHECKPOINT, {"at": "2026-11-11T12:00:00-05:00"}, services)
+    gpt = next(r for r in noon["results"]["checkpoints"] if r["account_id"] == "pm-gpt")
+    assert gpt["orders"] == ["pm-gpt-2026-11-11-SPY-open"]  # the weekly run's own leg, now placed
+    broker = services.broker_at(datetime(2026, 11, 12, 12, 0, tzinfo=ET))
+    [held] = broker.positions("pm-gpt")
+    assert held.symbol == "SPY" and held.qty < 0
+
+
+def test_conviction_carries_from_the_latest_checkpoint_in_market_time(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from llmtrade.steps import checkpoint as step
+
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.STAY, conviction, "stay"))
+    run_workflow(CHECKPOINT, {"at": "2026-11-30T12:00:00-05:00"}, services)
+    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.EXIT, 0, "exit"))
+    run_workflow(CHECKPOINT, {"at": "2026-11-25T14:00:00-05:00"}, services)  # recorded later, happened earlier
+    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.STAY, conviction, "stay"))
+    run_workflow(CHECKPOINT, {"at": "2026-12-01T12:00:00-05:00"}, services)
+    update = services.store.get(WEEK, "pm-gpt", EventKind.CHECKPOINT_UPDATE, "2026-12-01T12:00:00-05:00")
+    assert update.payload["conviction_before"] == services.store.get(
+        WEEK, "pm-gpt", EventKind.CHECKPOINT_UPDATE, "2026-11-30T12:00:00-05:00").payload["conviction_after"]

@@ -20,10 +20,9 @@ ACCOUNT_INDEX = "by_account"
 
 
 class DynamoDBEventStore:
-    def __init__(self, table_name: str, *, namespace: str = "", client: Any = None) -> None:
+    def __init__(self, table_name: str, *, namespace: str = "") -> None:
         """`namespace` keeps another ledger (the simulated broker's) apart in the same table."""
-        resource = boto3.resource("dynamodb", **({"client": client} if client else {}))
-        self._table = resource.Table(table_name)
+        self._table = boto3.resource("dynamodb").Table(table_name)
         self._ns = namespace
 
     def _pk(self, week_id: str) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from llmtrade.domain.calendar import ET, week_id_for
+from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, BrokerRejected, EventStore, MarketData
 from llmtrade.schemas import BrokerOrder, Event, EventKind, OrderRequest, OrderSide, Position
 
@@ -36,9 +36,24 @@ class SimBroker:
         self._now = clock
 
     # ----------------------------------------------------------------- reads
+    @staticmethod
+    def _partition(account_id: str) -> str:
+        # One ledger partition per account, read with list_week: a strongly consistent base-table
+        # query in DynamoDB (a secondary index could still show a cancelled order as open).
+        return f"ledger-{account_id}"
+
     def _ledger_orders(self, account_id: str) -> list[BrokerOrder]:
-        return [BrokerOrder.model_validate(e.payload)
-                for e in self._ledger.list_account(account_id, EventKind.SIM_ORDER)]
+        return [BrokerOrder.model_validate(e.payload) for e in self._ledger.list_week(self._partition(account_id))]
+
+    def _record(self, account_id: str, order: BrokerOrder) -> bool:
+        now = self._now()
+        if any(o.submitted_at > now for o in self._ledger_orders(account_id)):
+            # later orders exist: an order now would rewrite a history they were checked against
+            raise RuntimeError(f"simulated broker: {account_id} has orders after {now.isoformat()}; "
+                               "the simulation cannot go back in time (rerun later weeks after this one)")
+        return self._ledger.append(Event.of(order, week_id=self._partition(account_id), account_id=account_id,
+                                            kind=EventKind.SIM_ORDER, subject=order.client_order_id,
+                                            recorded_at=datetime.now(UTC)))
 
     def orders(self, account_id: str) -> list[BrokerOrder]:
         """Every order submitted up to the clock, as it stands then. Cancels are ledger records too."""
@@ -102,9 +117,8 @@ class SimBroker:
             client_order_id=order.client_order_id, symbol=order.symbol, qty=order.qty, side=order.side,
             status=ACCEPTED, submitted_at=now.astimezone(UTC),
         )
-        self._ledger.append(Event.of(placed, week_id=week_id_for(now), account_id=account_id,
-                                     kind=EventKind.SIM_ORDER, subject=order.client_order_id,
-                                     recorded_at=datetime.now(UTC)))
+        if not self._record(account_id, placed):  # a concurrent submit of the same id won
+            raise BrokerRejected(422, 40010001, "client_order_id must be unique")
         return self._as_of(placed, now)
 
     def cancel_order(self, account_id: str, client_order_id: str) -> None:
@@ -114,9 +128,7 @@ class SimBroker:
         now = self._now()
         cancel = order.model_copy(update={"status": CANCELED, "client_order_id": f"cancel:{client_order_id}",
                                           "submitted_at": now.astimezone(UTC)})
-        self._ledger.append(Event.of(cancel, week_id=week_id_for(now), account_id=account_id,
-                                     kind=EventKind.SIM_ORDER, subject=cancel.client_order_id,
-                                     recorded_at=datetime.now(UTC)))
+        self._record(account_id, cancel)
 
     def _check_quantity(self, account_id: str, order: OrderRequest) -> None:
         held = next((p.qty for p in self.positions(account_id) if p.symbol == order.symbol), 0)

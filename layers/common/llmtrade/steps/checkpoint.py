@@ -12,7 +12,7 @@ from typing import Any
 
 from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
 from llmtrade.domain.indicators import read
-from llmtrade.domain.sizing import legs_to_target
+from llmtrade.domain.sizing import legs_to_target, target_shares
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanDecision,
@@ -44,9 +44,12 @@ def open_checkpoint(services: Services, execution_input: dict[str, Any]) -> dict
         reason = f"market closed on {at.date()} ({at:%A})"
     elif at >= session.close:
         reason = f"market closed at {session.close:%H:%M} on {at.date()}"
-    elif not any(e.kind is EventKind.POSITION_SNAPSHOT for e in services.store.list_week(week_id)):
+    # only accounts whose weekly execution finished: a half-executed week is not managed yet
+    opened = {e.account_id for e in services.store.list_week(week_id) if e.kind is EventKind.POSITION_SNAPSHOT}
+    accounts = [a.id for a in services.settings.trading_accounts if a.id in opened]
+    if reason is None and not accounts:
         reason = f"week {week_id} has no weekly run"
-    accounts = [] if reason else [a.id for a in services.settings.trading_accounts]
+    accounts = [] if reason else accounts
     if reason:
         skipped = CheckpointSkipped(week_id=week_id, at=at, reason=reason)
         services.store.append(Event.of(skipped, week_id=week_id, account_id=SHARED_ACCOUNT,
@@ -79,42 +82,71 @@ def decide(conviction: int, readings: list[IndicatorReading], pl_pct: float, sto
 
 
 def checkpoint_account(services: Services, run: CheckpointRun, account_id: str) -> dict[str, Any]:
-    subject = run.at.astimezone(ET).isoformat()
-    if existing := services.store.get(run.week_id, account_id, EventKind.CHECKPOINT_UPDATE, subject):
-        return {"account_id": account_id, "event_id": existing.event_id, "orders": []}
+    """Decide, record the decision, then bring the broker to it. The decision is recorded first, so a
+    retry after a partial execution enforces the same decision instead of deciding again."""
     settings = services.settings
     account = settings.account_by_id[account_id]
     instrument, weekly_conviction, _ = target_of(services.store, run.week_id, account_id, account.kind)
+    broker = services.broker_at(run.at)
+    week_open = et(parse_week_id(run.week_id), time.fromisoformat(settings.schedule.weekly_run.time))
+    subject = run.at.astimezone(ET).isoformat()
+    event = services.store.get(run.week_id, account_id, EventKind.CHECKPOINT_UPDATE, subject)
+    if event is None:
+        update = _decide_now(services, run, account_id, account.kind, instrument, weekly_conviction, week_open, broker)
+        event = Event.of(update, week_id=run.week_id, account_id=account_id, kind=EventKind.CHECKPOINT_UPDATE,
+                         subject=subject, recorded_at=datetime.now(UTC))
+        services.store.append(event)
+    update = CheckpointUpdate.model_validate(event.payload)
+    order_ids = _enforce(services, broker, run, account_id, instrument, update, week_open)
+    return {"account_id": account_id, "event_id": event.event_id, "orders": order_ids}
+
+
+def _decide_now(services: Services, run: CheckpointRun, account_id: str, kind: str, instrument: str | None,
+                weekly_conviction: int, week_open: datetime, broker: Any) -> CheckpointUpdate:
     earlier = [CheckpointUpdate.model_validate(e.payload)
                for e in services.store.list_week(run.week_id, account_id) if e.kind is EventKind.CHECKPOINT_UPDATE]
     earlier = [u for u in earlier if u.at < run.at]
-    conviction = earlier[-1].conviction_after if earlier else weekly_conviction
-    week_open = et(parse_week_id(run.week_id), time.fromisoformat(settings.schedule.weekly_run.time))
+    conviction = max(earlier, key=lambda u: u.at).conviction_after if earlier else weekly_conviction
     readings = [read(i, services.market.price(i.instrument, run.at), services.market.price(i.instrument, week_open))
-                for i in _frozen_indicators(services, run.week_id, account_id, account.kind)]
-    broker = services.broker_at(run.at)
+                for i in _frozen_indicators(services, run.week_id, account_id, kind)]
     position = next((p for p in broker.positions(account_id) if p.symbol == instrument), None)
-    pending = [o for o in broker.open_orders(account_id) if o.symbol == instrument]
+    if position is not None and conviction and (position.qty > 0) != (conviction > 0):
+        # the previous week's opposite position is still closing: its P/L is not this trade's
+        return CheckpointUpdate(week_id=run.week_id, account_id=account_id, at=run.at, action=CheckpointAction.STAY,
+                                conviction_before=conviction, conviction_after=conviction,
+                                reason_delta="waiting for the opposite position to close", indicators=readings,
+                                unrealized_pl=Decimal(0))
     cost = abs(position.avg_entry_price * position.qty) if position else Decimal(0)
     pl = position.unrealized_pl if position else Decimal(0)
     pl_pct = float(pl / cost * 100) if cost else 0.0
-    rules = settings.risk.checkpoint
+    rules = services.settings.risk.checkpoint
     action, after, reason = decide(conviction, readings, pl_pct, rules.stop_loss_pct, rules.reduce_loss_pct)
-    order_ids: list[str] = []
-    if action is not CheckpointAction.STAY and (position is not None or pending):
-        # Orders still queued for the open are cancelled and the target recomputed from all shares.
-        intended = (position.qty if position else 0) + sum(o.qty if o.side.value == "buy" else -o.qty for o in pending)
-        for order in pending:
-            broker.cancel_order(account_id, order.client_order_id)
-        target = intended * abs(after) // abs(conviction) if after else 0
-        legs = legs_to_target(broker.positions(account_id), instrument, target)
-        order_ids, note = submit_legs(services, broker, run.week_id, account_id, legs,
-                                      id_suffix=f"-cp{run.at.astimezone(ET):%m%d%H%M}")
-        reason = f"{reason}; {note}" if note else reason
-    update = CheckpointUpdate(week_id=run.week_id, account_id=account_id, at=run.at, action=action,
-                              conviction_before=conviction, conviction_after=after, reason_delta=reason,
-                              indicators=readings, unrealized_pl=pl)
-    event = Event.of(update, week_id=run.week_id, account_id=account_id, kind=EventKind.CHECKPOINT_UPDATE,
-                     subject=subject, recorded_at=datetime.now(UTC))
-    services.store.append(event)
-    return {"account_id": account_id, "event_id": event.event_id, "orders": order_ids}
+    return CheckpointUpdate(week_id=run.week_id, account_id=account_id, at=run.at, action=action,
+                            conviction_before=conviction, conviction_after=after, reason_delta=reason,
+                            indicators=readings, unrealized_pl=pl)
+
+
+def _enforce(services: Services, broker: Any, run: CheckpointRun, account_id: str, instrument: str | None,
+             update: CheckpointUpdate, week_open: datetime) -> list[str]:
+    """Orders that take the account to the decision's size (sized like the weekly run, at its price).
+    Idempotent: cancels are skipped once done and client_order_ids are derived from the checkpoint."""
+    if instrument is None:
+        return []
+    target = target_shares(update.conviction_after, services.settings.risk.risk_budget_usd,
+                           services.market.price(instrument, week_open))
+    positions = broker.positions(account_id)
+    held = next((p.qty for p in positions if p.symbol == instrument), 0)
+    pending = [o for o in broker.open_orders(account_id) if o.symbol == instrument]
+    if update.action is CheckpointAction.STAY:
+        if held or pending or not target:
+            return []
+        # nothing held or queued although the week wants a position: the weekly opening leg that waited
+        # for a close to fill (or was never placed) goes in now, under the weekly run's client ids
+        ids, _ = submit_legs(services, broker, run.week_id, account_id, legs_to_target(positions, instrument, target))
+        return ids
+    for order in pending:
+        broker.cancel_order(account_id, order.client_order_id)
+    legs = legs_to_target(broker.positions(account_id), instrument, target)
+    ids, _ = submit_legs(services, broker, run.week_id, account_id, legs,
+                         id_suffix=f"-cp{run.at.astimezone(ET):%m%d%H%M}")
+    return ids
