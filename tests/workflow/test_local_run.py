@@ -249,3 +249,15 @@ def test_conviction_carries_from_the_latest_checkpoint_in_market_time(services: 
     update = services.store.get(WEEK, "pm-gpt", EventKind.CHECKPOINT_UPDATE, "2026-12-01T12:00:00-05:00")
     assert update.payload["conviction_before"] == services.store.get(
         WEEK, "pm-gpt", EventKind.CHECKPOINT_UPDATE, "2026-11-30T12:00:00-05:00").payload["conviction_after"]
+
+
+def test_the_summary_shows_what_each_account_holds_at_the_run(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _week(services, "2026-11-04", monkeypatch, {"instrument": "SPY", "conviction": 2})
+    _week(services, "2026-11-11", monkeypatch, {"instrument": "TLT", "conviction": 1})
+    summary = WeekSummary.model_validate(
+        services.store.get("2026-11-11", SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).payload)
+    gpt = next(a for a in summary.accounts if a.account_id == "pm-gpt")
+    assert gpt.holdings and gpt.holdings[0].startswith("SPY +") and gpt.instrument == "TLT"
+    assert gpt.order_statuses[0].startswith("close sell") and gpt.order_statuses[1].startswith("open buy")
+    flat = next(a for a in summary.accounts if a.account_id == "flat")
+    assert flat.equity == 100000 and flat.holdings == []

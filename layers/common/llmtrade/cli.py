@@ -50,10 +50,11 @@ def _table(rows: list[list[str]]) -> str:
 def _print_week(summary: WeekSummary, added: int) -> None:
     label = " (OFFLINE: offline models, simulated market and broker)" if summary.offline else ""
     print(f"Week {summary.week_id}, run at {summary.asof_et.astimezone(ET):%Y-%m-%d %H:%M} ET{label}")
-    rows = [["account", "model", "instrument", "direction", "conviction", "orders"]]
+    rows = [["account", "model", "instrument", "direction", "conviction", "equity", "orders"]]
     for a in summary.accounts:
         orders = "; ".join(a.order_statuses) or ("-" if a.kind == "flat" else "none")
-        rows.append([a.account_id, a.model or "-", a.instrument or "-", a.direction.value, f"{a.conviction:+d}",
+        equity = f"{a.equity:,.0f}" if a.equity is not None else "-"
+        rows.append([a.account_id, a.model or "-", a.instrument or "-", a.direction.value, f"{a.conviction:+d}", equity,
                      orders + (f" ({a.note})" if a.note else "")])
     print(_table(rows))
     print(f"LLM calls: {summary.llm_calls}, cost ${summary.llm_cost_usd:.4f}. New events stored: {added}.")

@@ -362,6 +362,8 @@ class AccountWeek(Strict):
     direction: Direction
     conviction: int
     order_statuses: list[str]
+    equity: Decimal | None = Field(description="at the weekly run, from the account's week_open snapshot")
+    holdings: list[str] = Field(description="positions held at the weekly run, e.g. 'SPY +54'")
     llm_cost_usd: Decimal
     note: str = ""
 

@@ -19,6 +19,7 @@ from llmtrade.schemas import (
     ModelFailure,
     OrderEvent,
     Pitch,
+    PositionSnapshot,
     WeekSummary,
 )
 from llmtrade.services import Services
@@ -72,11 +73,14 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
         instrument, conviction, note = target_of(store, run.week_id, account.id, account.kind)
         statuses = [_status(OrderEvent.model_validate(e.payload)) for e in events
                     if e.kind is EventKind.ORDER and e.account_id == account.id]
+        snapshot = store.get(run.week_id, account.id, EventKind.POSITION_SNAPSHOT, "week_open")
+        held = PositionSnapshot.model_validate(snapshot.payload) if snapshot else None
         accounts.append(AccountWeek(
             account_id=account.id, kind=account.kind, model=_label(settings.model_of(account.id), services.offline),
             instrument=instrument,
             direction=Direction.LONG if conviction > 0 else Direction.SHORT if conviction < 0 else Direction.FLAT,
-            conviction=conviction, order_statuses=statuses,
+            conviction=conviction, order_statuses=statuses, equity=held.equity if held else None,
+            holdings=[f"{p.symbol} {p.qty:+d}" for p in held.positions] if held else [],
             llm_cost_usd=cost_by_account.get(account.id, Decimal(0)), note=note,
         ))
     return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline, accounts=accounts,
