@@ -6,10 +6,9 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
+from llmtrade.adapters.dynamodb_store import ACCOUNT_INDEX
 
 from infra import acknowledge
-
-ACCOUNT_INDEX = "by_account"  # llmtrade.adapters.dynamodb_store.ACCOUNT_INDEX reads it by this name
 
 
 class Storage(Construct):
