@@ -261,3 +261,30 @@ def test_the_summary_shows_what_each_account_holds_at_the_run(services: Services
     assert gpt.order_statuses[0].startswith("close sell") and gpt.order_statuses[1].startswith("open buy")
     flat = next(a for a in summary.accounts if a.account_id == "flat")
     assert flat.equity == 100000 and flat.holdings == []
+
+
+def test_fan_outs_run_concurrently_locally(services: Services) -> None:
+    import threading
+
+    class OverlapLLM(OfflineLLM):
+        """Counts how many calls are in flight at once; each waits until a second one arrives (or 0.5 s)."""
+
+        def __init__(self) -> None:
+            self.in_flight, self.most, self.lock, self.arrived = 0, 0, threading.Lock(), threading.Barrier(2)
+
+        def complete(self, request: LLMRequest) -> LLMResponse:
+            with self.lock:
+                self.in_flight += 1
+                self.most = max(self.most, self.in_flight)
+            try:
+                self.arrived.wait(timeout=0.5)
+            except threading.BrokenBarrierError:
+                pass
+            finally:
+                with self.lock:
+                    self.in_flight -= 1
+            return super().complete(request)
+
+    llm = OverlapLLM()
+    run_workflow(WEEKLY, {"week_id": WEEK}, dataclasses.replace(services, llm=llm))
+    assert llm.most >= 2
