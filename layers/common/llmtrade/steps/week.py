@@ -12,7 +12,6 @@ from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountWeek,
     ChairmanDecision,
-    Direction,
     Event,
     EventKind,
     LLMCallRecord,
@@ -21,6 +20,7 @@ from llmtrade.schemas import (
     Pitch,
     PositionSnapshot,
     WeekSummary,
+    direction_of,
 )
 from llmtrade.services import Services
 from llmtrade.steps.keys import WeekRun
@@ -78,7 +78,7 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
         accounts.append(AccountWeek(
             account_id=account.id, kind=account.kind, model=_label(settings.model_of(account.id), services.offline),
             instrument=instrument,
-            direction=Direction.LONG if conviction > 0 else Direction.SHORT if conviction < 0 else Direction.FLAT,
+            direction=direction_of(conviction),
             conviction=conviction, order_statuses=statuses, equity=held.equity if held else None,
             holdings=[f"{p.symbol} {p.qty:+d}" for p in held.positions] if held else [],
             llm_cost_usd=cost_by_account.get(account.id, Decimal(0)), note=note,
