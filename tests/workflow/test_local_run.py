@@ -288,3 +288,13 @@ def test_fan_outs_run_concurrently_locally(services: Services) -> None:
     llm = OverlapLLM()
     run_workflow(WEEKLY, {"week_id": WEEK}, dataclasses.replace(services, llm=llm))
     assert llm.most >= 2
+
+
+def test_a_function_refuses_an_action_it_does_not_serve(services: Services) -> None:
+    import pytest
+    from llmtrade.app import UnknownAction, handle
+
+    with pytest.raises(UnknownAction, match="the execute function does not serve action 'pitch'"):
+        handle("execute", {"action": "pitch", "run": {}, "item": "pm-gpt"}, services)
+    with pytest.raises(UnknownAction, match="'launch'"):
+        handle("council", {"action": "launch"}, services)

@@ -57,8 +57,11 @@ class SimBroker:
 
     def orders(self, account_id: str) -> list[BrokerOrder]:
         """Every order submitted up to the clock, as it stands then. Cancels are ledger records too."""
+        return self._orders_as_of(self._ledger_orders(account_id))
+
+    def _orders_as_of(self, ledger: list[BrokerOrder]) -> list[BrokerOrder]:
         now = self._now()
-        placed = [o for o in self._ledger_orders(account_id) if o.submitted_at <= now]
+        placed = [o for o in ledger if o.submitted_at <= now]
         cancels = {o.client_order_id.removeprefix("cancel:") for o in placed if o.status == CANCELED}
         return [self._as_of(o, now, canceled=o.client_order_id in cancels)
                 for o in placed if o.status != CANCELED]
@@ -70,9 +73,12 @@ class SimBroker:
         return next((o for o in self.orders(account_id) if o.client_order_id == client_order_id), None)
 
     def positions(self, account_id: str) -> list[Position]:
+        return self._positions(self.orders(account_id))
+
+    def _positions(self, orders: list[BrokerOrder]) -> list[Position]:
         now = self._now()
         held: dict[str, tuple[int, Decimal]] = {}  # symbol → (signed qty, cost of the open qty)
-        for order in self.orders(account_id):
+        for order in orders:
             if order.status != FILLED:
                 continue
             qty, cost = held.get(order.symbol, (0, Decimal(0)))
@@ -96,12 +102,15 @@ class SimBroker:
         return positions
 
     def account(self, account_id: str) -> AccountState:
+        return self._account(self.orders(account_id))
+
+    def _account(self, orders: list[BrokerOrder]) -> AccountState:
         cash = self._start
-        for order in self.orders(account_id):
+        for order in orders:
             if order.status == FILLED and order.filled_avg_price is not None:
                 sign = -1 if order.side is OrderSide.BUY else 1
                 cash += sign * order.qty * order.filled_avg_price
-        equity = cash + sum((p.market_value for p in self.positions(account_id)), Decimal(0))
+        equity = cash + sum((p.market_value for p in self._positions(orders)), Decimal(0))
         return AccountState(equity=equity.quantize(Decimal("0.01")), cash=cash.quantize(Decimal("0.01")))
 
     # ----------------------------------------------------------------- writes
@@ -109,9 +118,10 @@ class SimBroker:
         now = self._now()
         if order.symbol not in self._market.symbols:
             raise BrokerRejected(422, 40010001, f'asset "{order.symbol}" not found')
-        if any(o.client_order_id == order.client_order_id for o in self._ledger_orders(account_id)):
+        ledger = self._ledger_orders(account_id)  # read once: every check below works on this copy
+        if any(o.client_order_id == order.client_order_id for o in ledger):
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
-        self._check_quantity(account_id, order)
+        self._check_quantity(self._orders_as_of(ledger), order)
         placed = BrokerOrder(
             id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sim://{account_id}/{order.client_order_id}")),
             client_order_id=order.client_order_id, symbol=order.symbol, qty=order.qty, side=order.side,
@@ -130,9 +140,9 @@ class SimBroker:
                                           "submitted_at": now.astimezone(UTC)})
         self._record(account_id, cancel)
 
-    def _check_quantity(self, account_id: str, order: OrderRequest) -> None:
-        held = next((p.qty for p in self.positions(account_id) if p.symbol == order.symbol), 0)
-        pending = [o for o in self.open_orders(account_id) if o.symbol == order.symbol]
+    def _check_quantity(self, orders: list[BrokerOrder], order: OrderRequest) -> None:
+        held = next((p.qty for p in self._positions(orders) if p.symbol == order.symbol), 0)
+        pending = [o for o in orders if o.status == ACCEPTED and o.symbol == order.symbol]
         if any(o.side is not order.side for o in pending):
             raise BrokerRejected(403, 40310000, "potential wash trade detected. use complex orders")
         delta = order.qty if order.side is OrderSide.BUY else -order.qty
@@ -141,7 +151,7 @@ class SimBroker:
         if held + pending_delta > 0 > after or held + pending_delta < 0 < after:
             raise BrokerRejected(403, 40310000, f"insufficient qty available for order (requested: {order.qty},"
                                                 f" available: {abs(held + pending_delta)})")
-        if after < 0 and self.account(account_id).equity < self._min_short_equity:
+        if after < 0 and self._account(orders).equity < self._min_short_equity:
             raise BrokerRejected(403, 40310000, "account is not allowed to short: equity below minimum")
 
     def _as_of(self, order: BrokerOrder, now: datetime, canceled: bool = False) -> BrokerOrder:
