@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,10 +51,21 @@ class LLMResponse(BaseModel):
     cost_usd: Decimal
     latency_ms: int
     offline: bool
+    provider: str | None = None  # the upstream provider that served the call (OpenRouter's `provider`)
+    attempts: int = 1  # HTTP attempts this answer took (retries after 429/5xx/timeouts)
+    raw: str = ""  # the response body as received, kept in the call's event for audit
 
 
 class LLMError(RuntimeError):
-    """The model did not answer (timeout, refusal, provider error). Recorded; the account goes FLAT."""
+    """The model did not answer (timeout, refusal, provider error, budget). Recorded; the account goes FLAT.
+
+    `status` is the HTTP status (or the error code inside a 200 body) when there was one; `raw` the
+    last response body, so the failed call can be recorded as faithfully as a good one."""
+
+    def __init__(self, message: str, *, status: int | None = None, attempts: int = 1, raw: str = "",
+                 latency_ms: int = 0) -> None:
+        super().__init__(message)
+        self.status, self.attempts, self.raw, self.latency_ms = status, attempts, raw, latency_ms
 
 
 class LLM(Protocol):
@@ -62,10 +73,26 @@ class LLM(Protocol):
 
 
 # --------------------------------------------------------------------------- research
-class ResearchProvider(Protocol):
-    name: str
+class ResearchStatus(BaseModel):
+    """Where one provider's research for the week stands. Quick providers complete in `start`;
+    long-running ones (Gemini Deep Research, Perplexity async deep research) return `running` with a
+    `handle` the workflow polls with `check` from a Wait → check → Choice loop, never a waiting Lambda."""
 
-    def produce(self, week_id: str, asof: datetime) -> ResearchPack: ...
+    model_config = ConfigDict(frozen=True)
+    state: Literal["running", "completed", "failed"]
+    handle: str = ""  # the provider's job id, to poll while running
+    pack: ResearchPack | None = None  # set when completed: validated, with citations and as-of time
+    error: str | None = None  # set when failed: why, in words a user can act on (never a key)
+    cost_usd: Decimal = Decimal(0)
+    raw: str = ""  # the provider's last response body, for audit
+
+
+class ResearchProvider(Protocol):
+    name: str  # the provider id from models.yaml; the pack's event subject
+
+    def start(self, week_id: str, asof: datetime) -> ResearchStatus: ...
+
+    def check(self, week_id: str, asof: datetime, handle: str) -> ResearchStatus: ...
 
 
 # --------------------------------------------------------------------------- market data
@@ -101,6 +128,17 @@ class AccountState(BaseModel):
     model_config = ConfigDict(frozen=True)
     equity: Decimal
     cash: Decimal
+    buying_power: Decimal
+
+
+class AssetInfo(BaseModel):
+    """What the broker says about a symbol (Alpaca's GET /v2/assets/{symbol})."""
+
+    model_config = ConfigDict(frozen=True)
+    symbol: str
+    tradable: bool
+    shortable: bool
+    easy_to_borrow: bool
 
 
 class Broker(Protocol):
@@ -117,6 +155,8 @@ class Broker(Protocol):
     def open_orders(self, account_id: str) -> list[BrokerOrder]: ...
 
     def cancel_order(self, account_id: str, client_order_id: str) -> None: ...
+
+    def asset(self, account_id: str, symbol: str) -> AssetInfo: ...
 
 
 # --------------------------------------------------------------------------- secrets

@@ -90,16 +90,23 @@ class Citation(Strict):
     snippet: str | None = None
 
 
-class ResearchPack(Strict):
-    week_id: str
-    asof_et: datetime
-    research_source: str
+class ResearchAnswer(Strict):
+    """What a research provider must answer; the adapter adds identity, time and sources."""
+
     macro_regime: MacroRegime
     top_narratives: list[Narrative] = Field(min_length=1, max_length=5)
     consensus_map: ConsensusMap
     tradable_candidates: list[TradableCandidate] = Field(min_length=1)
     event_calendar_next_7d: list[CalendarEvent]
     confidence_notes: ConfidenceNotes
+
+
+class ResearchPack(ResearchAnswer):
+    """A frozen research pack (SPEC §3.2): the answer, who produced it, when, and its sources."""
+
+    week_id: str
+    asof_et: datetime
+    research_source: str
     citations: list[Citation] = []
 
 

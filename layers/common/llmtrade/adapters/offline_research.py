@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from llmtrade.domain.calendar import ET, trading_days
-from llmtrade.ports import MarketData
+from llmtrade.ports import MarketData, ResearchStatus
 from llmtrade.schemas import (
     CalendarEvent,
     ConfidenceNotes,
@@ -31,6 +31,12 @@ class OfflineResearch:
 
     def __init__(self, market: MarketData) -> None:
         self._market = market
+
+    def start(self, week_id: str, asof: datetime) -> ResearchStatus:
+        return ResearchStatus(state="completed", pack=self.produce(week_id, asof))
+
+    def check(self, week_id: str, asof: datetime, handle: str) -> ResearchStatus:
+        return self.start(week_id, asof)
 
     def produce(self, week_id: str, asof: datetime) -> ResearchPack:
         days = trading_days(asof.date() - timedelta(days=10), asof.date() - timedelta(days=1))[-5:]

@@ -6,6 +6,8 @@
   refused with 403, as Alpaca refuses crossing through zero in one order; a short needs the
   configured minimum equity; an order against an open order on the other side is a wash trade (403).
 - `client_order_id` is unique forever per account (422 when reused), which makes retries safe.
+- Buying power is Reg T's: twice the equity less the gross value held and reserved by open orders;
+  an order that adds exposure beyond it is refused with 403 (shorts are checked at price + 3 %).
 
 Its ledger of submitted orders is an event store (append-only, `sim_order` events), so the broker's
 state survives between Lambda invocations and CLI runs. Positions, cash and fills are derived from
@@ -20,16 +22,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from llmtrade.domain.calendar import ET
-from llmtrade.ports import AccountState, BrokerRejected, EventStore, MarketData
+from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, EventStore, MarketData
 from llmtrade.schemas import BrokerOrder, Event, EventKind, OrderRequest, OrderSide, Position
 
 FILLED, ACCEPTED, CANCELED = "filled", "accepted", "canceled"
+MARGIN_MULTIPLIER = Decimal(2)  # Reg T overnight buying power
+SHORT_PRICE_BUFFER = Decimal("1.03")  # Alpaca checks a short's buying power at the ask + 3 %
 
 
 class SimBroker:
     def __init__(self, market: MarketData, ledger: EventStore, *, starting_equity: float,
-                 min_equity_for_short: float, clock: Callable[[], datetime]) -> None:
+                 min_equity_for_short: float, clock: Callable[[], datetime],
+                 hard_to_borrow: frozenset[str] = frozenset()) -> None:
         self._market = market
+        self._hard_to_borrow = hard_to_borrow
         self._ledger = ledger
         self._start = Decimal(str(starting_equity))
         self._min_short_equity = Decimal(str(min_equity_for_short))
@@ -110,8 +116,24 @@ class SimBroker:
             if order.status == FILLED and order.filled_avg_price is not None:
                 sign = -1 if order.side is OrderSide.BUY else 1
                 cash += sign * order.qty * order.filled_avg_price
-        equity = cash + sum((p.market_value for p in self._positions(orders)), Decimal(0))
-        return AccountState(equity=equity.quantize(Decimal("0.01")), cash=cash.quantize(Decimal("0.01")))
+        positions = self._positions(orders)
+        equity = cash + sum((p.market_value for p in positions), Decimal(0))
+        gross = sum((abs(p.market_value) for p in positions), Decimal(0))
+        reserved = sum((self._order_value(o) for o in orders if o.status == ACCEPTED), Decimal(0))
+        buying_power = max(Decimal(0), MARGIN_MULTIPLIER * equity - gross - reserved)
+        cent = Decimal("0.01")
+        return AccountState(equity=equity.quantize(cent), cash=cash.quantize(cent),
+                            buying_power=buying_power.quantize(cent))
+
+    def _order_value(self, order: BrokerOrder | OrderRequest) -> Decimal:
+        price = self._market.price(order.symbol, self._now())
+        return order.qty * price * (SHORT_PRICE_BUFFER if order.side is OrderSide.SELL else 1)
+
+    def asset(self, account_id: str, symbol: str) -> AssetInfo:
+        if symbol not in self._market.symbols:
+            raise BrokerRejected(404, 40410000, f"asset not found for {symbol}")
+        borrowable = symbol not in self._hard_to_borrow
+        return AssetInfo(symbol=symbol, tradable=True, shortable=borrowable, easy_to_borrow=borrowable)
 
     # ----------------------------------------------------------------- writes
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
@@ -151,8 +173,15 @@ class SimBroker:
         if held + pending_delta > 0 > after or held + pending_delta < 0 < after:
             raise BrokerRejected(403, 40310000, f"insufficient qty available for order (requested: {order.qty},"
                                                 f" available: {abs(held + pending_delta)})")
-        if after < 0 and self._account(orders).equity < self._min_short_equity:
+        account = self._account(orders)
+        if after < 0 and account.equity < self._min_short_equity:
             raise BrokerRejected(403, 40310000, "account is not allowed to short: equity below minimum")
+        if after < 0 and order.side is OrderSide.SELL and order.symbol in self._hard_to_borrow:
+            raise BrokerRejected(403, 40310000, f"asset {order.symbol} is not easy to borrow")
+        adds_exposure = abs(after) > abs(held + pending_delta)
+        if adds_exposure and self._order_value(order) > account.buying_power:
+            raise BrokerRejected(403, 40310000, f"insufficient buying power (required: "
+                                                f"{self._order_value(order):.2f}, available: {account.buying_power})")
 
     def _as_of(self, order: BrokerOrder, now: datetime, canceled: bool = False) -> BrokerOrder:
         """The order as the broker would show it at `now`: accepted until the next open, then filled."""

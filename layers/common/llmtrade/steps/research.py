@@ -15,7 +15,10 @@ def research(services: Services, run: WeekRun) -> dict[str, Any]:
     for provider in services.research:
         existing = services.store.get(run.week_id, SHARED_ACCOUNT, EventKind.RESEARCH_PACK, provider.name)
         if existing is None:  # frozen: a rerun never asks the provider again
-            pack = provider.produce(run.week_id, run.asof)
+            status = provider.start(run.week_id, run.asof)
+            if status.pack is None:
+                raise RuntimeError(f"research provider {provider.name}: {status.state} {status.error or ''}")
+            pack = status.pack
             existing = Event.of(pack, week_id=run.week_id, account_id=SHARED_ACCOUNT,
                                 kind=EventKind.RESEARCH_PACK, subject=provider.name, recorded_at=datetime.now(UTC))
             services.store.append(existing)
