@@ -78,15 +78,39 @@ class PMModel(Section):
     openrouter_model: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.:-]+$")]
 
 
+OpenRouterSlug = Annotated[str, Field(pattern=r"^[\w.-]+/[\w.:-]+$")]
+
+
 class ChairmanModel(Section):
-    openrouter_model: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.:-]+$")]
+    openrouter_model: OpenRouterSlug
+    backup_openrouter_model: OpenRouterSlug | None = Field(
+        default=None, description="asked when the chairman fails; if it fails too, the council is FLAT")
 
 
 class ResearchProviderConfig(Section):
-    id: str
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     kind: Literal["perplexity", "gemini_deep_research", "openrouter"]
     model: str | None = None
     agent: str | None = None
+    fallback: bool = Field(default=False, description="runs only when no other provider produced a pack")
+
+    @model_validator(mode="after")
+    def _what_to_call(self) -> ResearchProviderConfig:
+        if self.kind == "gemini_deep_research" and not self.agent:
+            raise ValueError("a gemini_deep_research provider needs agent (the Deep Research agent id)")
+        if self.kind in ("perplexity", "openrouter") and not self.model:
+            raise ValueError(f"a {self.kind} provider needs model")
+        return self
+
+
+class ResearchTiming(Section):
+    poll_seconds: int = Field(ge=1, le=3600, description="wait between two checks of a long-running provider")
+    deadline_minutes: int = Field(ge=1, le=240, description="a provider still running then has failed")
+
+
+class Budget(Section):
+    weekly_usd: float = Field(gt=0, description="LLM spend per week; a call that would pass it is refused")
+    call_estimate_usd: float = Field(ge=0, description="expected cost of one LLM call, checked before it is made")
 
 
 class ModelsConfig(Section):
@@ -94,12 +118,20 @@ class ModelsConfig(Section):
     chairman: ChairmanModel
     quorum: int = Field(ge=1)
     repair_attempts: int = Field(ge=0, le=3)
+    budget: Budget
+    research: ResearchTiming
     research_providers: list[ResearchProviderConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _quorum_reachable(self) -> ModelsConfig:
+    def _consistent(self) -> ModelsConfig:
         if self.quorum > len(self.pms):
             raise ValueError(f"quorum {self.quorum} exceeds the {len(self.pms)} configured PMs")
+        for field, ids in (("pms", [pm.id for pm in self.pms]),
+                           ("research_providers", [p.id for p in self.research_providers])):
+            if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
+                raise ValueError(f"{field}: duplicate id {', '.join(duplicates)}")
+        if all(p.fallback for p in self.research_providers):
+            raise ValueError("research_providers: at least one provider must not be a fallback")
         return self
 
 

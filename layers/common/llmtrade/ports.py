@@ -84,6 +84,7 @@ class ResearchStatus(BaseModel):
     pack: ResearchPack | None = None  # set when completed: validated, with citations and as-of time
     error: str | None = None  # set when failed: why, in words a user can act on (never a key)
     cost_usd: Decimal = Decimal(0)
+    prompt: str = ""  # what the provider was asked (set by start), for audit
     raw: str = ""  # the provider's last response body, for audit
 
 

@@ -264,6 +264,7 @@ class BrokerOrder(Strict):
     status: str
     submitted_at: datetime
     filled_at: datetime | None = None
+    filled_qty: int = 0  # less than qty while partially filled
     filled_avg_price: Decimal | None = None
 
 

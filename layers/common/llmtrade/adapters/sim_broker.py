@@ -195,4 +195,4 @@ class SimBroker:
             return order
         price = self._market.price(order.symbol, fills_at)
         return order.model_copy(update={"status": FILLED, "filled_at": fills_at.astimezone(UTC),
-                                        "filled_avg_price": price})
+                                        "filled_qty": order.qty, "filled_avg_price": price})

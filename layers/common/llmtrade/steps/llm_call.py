@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from llmtrade.domain.universe import answer_schema, in_universe
 from llmtrade.ports import ChatMessage, LLMError, LLMRequest
 from llmtrade.prompts import render
 from llmtrade.schemas import Event, EventKind, LLMCallRecord
@@ -24,42 +24,6 @@ class ModelFailed(RuntimeError):
 def answered_by_asked(asked: str, answered: str) -> bool:
     """The model that answered is the one asked (a dated variant of it, or its offline twin)."""
     return answered in (asked, f"offline:{asked}") or answered.startswith(f"{asked}-")
-
-
-def answer_schema(model: type[BaseModel], symbols: list[str]) -> dict[str, Any]:
-    """The model's JSON schema with every `instrument` restricted to the tradable universe."""
-    schema = model.model_json_schema()
-
-    def restrict(node: Any) -> None:
-        if isinstance(node, dict):
-            for name, sub in node.get("properties", {}).items():
-                if name == "instrument":
-                    sub["enum"] = list(symbols)
-            for value in node.values():
-                restrict(value)
-        elif isinstance(node, list):
-            for value in node:
-                restrict(value)
-
-    restrict(schema)
-    return schema
-
-
-def in_universe(symbols: list[str]) -> Callable[[BaseModel], None]:
-    def check(answer: BaseModel) -> None:
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                if "instrument" in node and node["instrument"] not in symbols:
-                    raise ValueError(f"instrument {node['instrument']!r} is not in the universe {symbols}")
-                for value in node.values():
-                    walk(value)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value)
-
-        walk(answer.model_dump())
-
-    return check
 
 
 def ask(
