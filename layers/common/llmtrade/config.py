@@ -7,6 +7,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -56,6 +57,25 @@ class WeeklyRun(Section):
 class Checkpoints(Section):
     days: list[Weekday] = Field(min_length=1)
     times: list[ClockTime] = Field(min_length=1)
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, days: list[Weekday]) -> list[Weekday]:
+        if weekend := [d for d in days if d in ("SAT", "SUN")]:
+            raise ValueError(f"{', '.join(weekend)}: the market is closed on weekends")
+        if len(set(days)) != len(days):
+            raise ValueError("a day is listed twice")
+        return days
+
+    @field_validator("times")
+    @classmethod
+    def _in_session(cls, times: list[str]) -> list[str]:
+        # a checkpoint acts on the market: before the 16:00 close (a pre-market one queues for the open)
+        if outside := [t for t in times if not "04:00" <= t < "16:00"]:
+            raise ValueError(f"{', '.join(outside)}: a checkpoint must be between 04:00 and the 16:00 close")
+        if len(set(times)) != len(times):
+            raise ValueError("a time is listed twice")
+        return sorted(times)
 
 
 class ScheduleConfig(Section):
@@ -143,11 +163,24 @@ class BrokerConfig(Section):
 
     @model_validator(mode="after")
     def _paper_unless_opted_in(self) -> BrokerConfig:
-        if "paper-api." not in self.base_url and not self.allow_live:
+        for field, url in (("base_url", self.base_url), ("data_url", self.data_url)):
+            parsed = urlsplit(url)
+            if parsed.scheme != "https" or not parsed.hostname:
+                raise ValueError(f"{field} {url!r} must be an https URL")
+        if not is_paper_endpoint(self.base_url) and not self.allow_live:
             raise ValueError(
-                f"base_url {self.base_url} is not a paper endpoint; set allow_live: true to trade live"
+                f"base_url {self.base_url} is not a paper endpoint (host {PAPER_HOST}); "
+                "set allow_live: true to trade live"
             )
         return self
+
+
+PAPER_HOST = "paper-api.alpaca.markets"
+
+
+def is_paper_endpoint(url: str) -> bool:
+    """The URL's host is Alpaca's paper host: a substring match would let `api.alpaca.markets/paper-api.x` pass."""
+    return (urlsplit(url).hostname or "").lower() == PAPER_HOST
 
 
 class Account(Section):
@@ -175,8 +208,14 @@ class AccountsConfig(Section):
         if kinds.count("council") != 1 or kinds.count("flat") != 1:
             raise ValueError("exactly one council and one flat account are required")
         ids = [a.id for a in self.accounts]
-        if len(set(ids)) != len(ids):
-            raise ValueError("account ids must be unique")
+        if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"account ids must be unique: {', '.join(duplicates)}")
+        pms = [a.pm for a in self.accounts if a.pm is not None]
+        if shared := sorted({pm for pm in pms if pms.count(pm) > 1}):
+            raise ValueError(f"pm {', '.join(shared)} trades more than one account: one account per PM")
+        keys = [a.key_env for a in self.accounts if a.key_env is not None]
+        if reused := sorted({k for k in keys if keys.count(k) > 1}):
+            raise ValueError(f"key_env {', '.join(reused)} is used by more than one account")
         return self
 
 
@@ -224,6 +263,8 @@ class Settings(BaseModel):
             if account.pm is not None and account.pm not in pm_ids:
                 raise ValueError(f"accounts.yaml: account {account.id} names pm {account.pm!r}, "
                                  f"not in models.yaml pms {sorted(pm_ids)}")
+        if untraded := sorted(pm_ids - {a.pm for a in self.accounts.accounts}):
+            raise ValueError(f"accounts.yaml: pm {', '.join(untraded)} of models.yaml has no account")
         return self
 
     @cached_property
