@@ -144,9 +144,12 @@ def _enforce(services: Services, broker: Any, run: CheckpointRun, account_id: st
         # for a close to fill (or was never placed) goes in now, under the weekly run's client ids
         ids, _ = submit_legs(services, broker, run.week_id, account_id, legs_to_target(positions, instrument, target))
         return ids
+    suffix = f"-cp{run.at.astimezone(ET):%m%d%H%M}"
+    # Orders of this checkpoint are the decision being enforced (a rerun finds them queued): keep them.
+    # Any other open order on the symbol (the weekly leg, an earlier checkpoint's) is stale: cancel it.
     for order in pending:
-        broker.cancel_order(account_id, order.client_order_id)
+        if not order.client_order_id.endswith(suffix):
+            broker.cancel_order(account_id, order.client_order_id)
     legs = legs_to_target(broker.positions(account_id), instrument, target)
-    ids, _ = submit_legs(services, broker, run.week_id, account_id, legs,
-                         id_suffix=f"-cp{run.at.astimezone(ET):%m%d%H%M}")
+    ids, _ = submit_legs(services, broker, run.week_id, account_id, legs, id_suffix=suffix)
     return ids
