@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 from llmtrade.config import ConfigError, load_settings
-from llmtrade.domain.calendar import ET, CalendarError, current_or_next_wednesday, parse_week_id
-from llmtrade.ports import MissingSecrets
+from llmtrade.domain.calendar import ET, CalendarError, current_or_next_wednesday, nyse_hours, parse_week_id
+from llmtrade.ports import MissingSecrets, RunRefused, StoreUnavailable
 from llmtrade.runner import run_workflow
 from llmtrade.schemas import SHARED_ACCOUNT, EventKind, WeekSummary
 from llmtrade.services import LiveModeUnavailable, Services, live_services, local_services
@@ -62,7 +62,7 @@ def _print_week(summary: WeekSummary, added: int) -> None:
 
 def run_week(args: argparse.Namespace) -> int:
     week_id = args.week or current_or_next_wednesday(datetime.now(ET).date())
-    parse_week_id(week_id)
+    nyse_hours(parse_week_id(week_id))  # outside the market calendar: an error before anything is created
     services = _services(args)
     before = len(services.store.list_week(week_id))
     run_workflow(WEEKLY, {"week_id": week_id}, services)
@@ -82,6 +82,7 @@ def checkpoint(args: argparse.Namespace) -> int:
         at = datetime.strptime(args.at, "%Y-%m-%d %H:%M").replace(tzinfo=ET)
     except ValueError as exc:
         raise UsageError(f'--at {args.at!r} must look like "YYYY-MM-DD HH:MM" (America/New_York)') from exc
+    nyse_hours(at.date())
     services = _services(args)
     state = run_workflow(CHECKPOINT, {"at": at.isoformat()}, services)
     run = state["run"]
@@ -110,7 +111,7 @@ def events(args: argparse.Namespace) -> int:
     parse_week_id(args.week)
     from llmtrade.adapters.sqlite_store import SqliteEventStore
 
-    store = SqliteEventStore(args.data_dir / "events.sqlite")
+    store = SqliteEventStore(args.data_dir / "events.sqlite", read_only=True)
     listed = store.list_week(args.week, args.account)
     if args.json:
         print(json.dumps([{"event_id": e.event_id, **e.model_dump(mode="json")} for e in listed], indent=2))
@@ -156,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (UsageError, ConfigError, CalendarError) as exc:
+    except (UsageError, ConfigError, CalendarError, RunRefused, StoreUnavailable) as exc:
         print(f"llmtrade: {exc}", file=sys.stderr)
         return 2
 

@@ -13,6 +13,10 @@ from llmtrade.schemas import BrokerOrder, Event, EventKind, OrderRequest, Positi
 
 
 # --------------------------------------------------------------------------- event store
+class StoreUnavailable(RuntimeError):
+    """The event store cannot be opened or written (corrupt, read-only, locked, not a folder): says which and why."""
+
+
 class EventStore(Protocol):
     def append(self, event: Event) -> bool:
         """Store the event unless one with the same id exists. True when it was new."""
@@ -167,6 +171,10 @@ class MissingSecrets(RuntimeError):
     def __init__(self, names: Iterable[str]) -> None:
         self.names = sorted(names)
         super().__init__("missing keys: " + ", ".join(self.names))
+
+
+class RunRefused(RuntimeError):
+    """A run that cannot go ahead, found out before it wrote anything; the message says why and what to do."""
 
 
 class Secrets(Protocol):

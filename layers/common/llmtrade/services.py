@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from llmtrade.config import Settings, load_settings
+from llmtrade.domain.calendar import ET
 from llmtrade.ports import LLM, Broker, EventStore, MarketData, MissingSecrets, ResearchProvider, Secrets
 
 
@@ -25,6 +26,8 @@ class Services:
     market: MarketData
     broker_at: Callable[[datetime], Broker]  # the broker as seen at a moment (the simulator needs a clock)
     offline: bool
+    # Why a run at that moment cannot trade (the simulator cannot go back before orders it holds), or None.
+    replay_conflict: Callable[[datetime], str | None] = lambda moment: None
 
 
 def offline_services(settings: Settings, store: EventStore, ledger: EventStore) -> Services:
@@ -40,8 +43,17 @@ def offline_services(settings: Settings, store: EventStore, ledger: EventStore) 
         return SimBroker(market, ledger, starting_equity=settings.risk.starting_equity_usd,
                          min_equity_for_short=settings.risk.min_equity_for_short_usd, clock=lambda: moment)
 
+    def replay_conflict(moment: datetime) -> str | None:
+        broker = SimBroker(market, ledger, starting_equity=0, min_equity_for_short=0, clock=lambda: moment)
+        latest = max((t for a in settings.trading_accounts if (t := broker.latest_order_at(a.id))), default=None)
+        if latest is None or latest <= moment:
+            return None
+        return (f"the simulated broker already holds orders up to {latest.astimezone(ET):%Y-%m-%d %H:%M} ET, "
+                f"after {moment.astimezone(ET):%Y-%m-%d %H:%M} ET; a simulation cannot go back in time: replay "
+                "earlier weeks in a new data dir (--data-dir)")
+
     return Services(settings=settings, store=store, llm=OfflineLLM(), research=[OfflineResearch(market)],
-                    market=market, broker_at=broker_at, offline=True)
+                    market=market, broker_at=broker_at, offline=True, replay_conflict=replay_conflict)
 
 
 def local_services(data_dir: Path, settings: Settings | None = None) -> Services:

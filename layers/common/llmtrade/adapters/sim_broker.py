@@ -61,6 +61,10 @@ class SimBroker:
                                             kind=EventKind.SIM_ORDER, subject=order.client_order_id,
                                             recorded_at=datetime.now(UTC)))
 
+    def latest_order_at(self, account_id: str) -> datetime | None:
+        """When the account's last order (or cancel) was placed: the simulation's present for it."""
+        return max((o.submitted_at for o in self._ledger_orders(account_id)), default=None)
+
     def orders(self, account_id: str) -> list[BrokerOrder]:
         """Every order submitted up to the clock, as it stands then. Cancels are ledger records too."""
         return self._orders_as_of(self._ledger_orders(account_id))

@@ -7,7 +7,23 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from llmtrade.ports import StoreUnavailable
 from llmtrade.schemas import Event, EventKind
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return "the data dir is a file, not a folder"
+    if "not a database" in text or "malformed" in text:
+        return "not a readable llmtrade event store (corrupt, or another kind of file)"
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        return "the event store is read-only: check the file's and the folder's permissions"
+    if "locked" in text:
+        return "the event store is locked by another process (is another llmtrade run going on?)"
+    if "no such table" in text or "unable to open" in text:
+        return "no event store there (nothing has been run with this data dir)"
+    return text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -21,18 +37,36 @@ CREATE TABLE IF NOT EXISTS events (
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_account ON events (account_id, week_id);
+CREATE TABLE IF NOT EXISTS write_probe (x INTEGER);
 """
 
 
 class SqliteEventStore:
-    def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the runner's threads, serialized by a lock.
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+    def __init__(self, path: Path | str, *, read_only: bool = False, busy_timeout_s: float = 5.0) -> None:
+        """Opens (creating when writable) the store; a store that cannot be used fails here, before any step
+        runs, with StoreUnavailable saying why. `read_only` opens an existing file for listing only."""
         self._lock = threading.Lock()
+        try:
+            if read_only:
+                self._db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True,
+                                           check_same_thread=False, isolation_level=None)
+                self._db.execute("SELECT count(*) FROM events").fetchone()
+                return
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # One connection shared by the runner's threads, serialized by a lock.
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                                       timeout=busy_timeout_s)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            # a write that is rolled back: a read-only or locked store shows now, not after research
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("INSERT INTO write_probe VALUES (1)")
+            finally:
+                self._db.execute("ROLLBACK")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"{path}: {_why(exc)}") from exc
 
     def append(self, event: Event) -> bool:
         with self._lock:

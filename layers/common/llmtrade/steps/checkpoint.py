@@ -13,6 +13,7 @@ from typing import Any
 from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
 from llmtrade.domain.indicators import read
 from llmtrade.domain.sizing import legs_to_target, target_shares
+from llmtrade.ports import RunRefused
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanDecision,
@@ -50,6 +51,10 @@ def open_checkpoint(services: Services, execution_input: dict[str, Any]) -> dict
     if reason is None and not accounts:
         reason = f"week {week_id} has no weekly run"
     accounts = [] if reason else accounts
+    done = {e.account_id for e in services.store.list_week(week_id) if e.kind is EventKind.CHECKPOINT_UPDATE
+            and e.subject == at.isoformat()}
+    if not set(accounts) <= done and (conflict := services.replay_conflict(at)):
+        raise RunRefused(f"checkpoint {at:%Y-%m-%d %H:%M} ET: {conflict}")
     if reason:
         skipped = CheckpointSkipped(week_id=week_id, at=at, reason=reason)
         services.store.append(Event.of(skipped, week_id=week_id, account_id=SHARED_ACCOUNT,
