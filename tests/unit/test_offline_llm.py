@@ -48,6 +48,6 @@ def test_indicators_watch_the_traded_instrument_sensibly() -> None:
         answer = PitchAnswer.model_validate_json(ask(f"m/{i}", PitchAnswer))
         for indicator in answer.indicators:
             assert indicator.instrument == answer.instrument
-            adverse = indicator.role == "invalidates"
+            adverse = indicator.role != "confirms"  # invalidates or flips: a move against the trade
             long = answer.conviction > 0
             assert (indicator.comparison == ">") == (long != adverse)

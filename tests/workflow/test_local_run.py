@@ -198,7 +198,10 @@ def test_a_broker_rejection_is_recorded_and_the_week_goes_on(services: Services)
     orders = [e for e in services.store.list_week(WEEK) if e.kind is EventKind.ORDER]
     assert len(orders) == 5 and all("403 40310000: insufficient buying power" in o.payload["rejected"] for o in orders)
     summary = WeekSummary.model_validate(services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).payload)
-    assert all(a.order_statuses == ["open rejected"] for a in summary.accounts if a.kind != "flat")
+    for account in (a for a in summary.accounts if a.kind != "flat"):  # the reason is shown, not just "rejected"
+        [status] = account.order_statuses
+        assert status.startswith("open ") and "REJECTED (403 40310000: insufficient buying power)" in status
+        assert "rejected: 403" in account.note
     snapshot = services.store.get(WEEK, "council", EventKind.POSITION_SNAPSHOT, "week_open")
     assert "rejected: 403" in snapshot.payload["note"]
 
@@ -225,9 +228,15 @@ def test_a_flip_opens_the_new_side_once_the_close_has_filled(services: Services,
     _week(services, "2026-11-11", monkeypatch, {"instrument": "SPY", "conviction": -2})
     order = services.store.list_week("2026-11-11", "pm-gpt")
     assert [e.subject for e in order if e.kind is EventKind.ORDER] == ["pm-gpt-2026-11-11-SPY-close"]
+    summary = WeekSummary.model_validate(
+        services.store.get("2026-11-11", SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).payload)
+    gpt_week = next(a for a in summary.accounts if a.account_id == "pm-gpt")
+    assert "opening SPY leg waits for the close to fill" in gpt_week.note  # the summary says what is pending
     nine = run_workflow(CHECKPOINT, {"at": "2026-11-11T09:00:00-05:00"}, services)
     gpt = next(r for r in nine["results"]["checkpoints"] if r["account_id"] == "pm-gpt")
-    assert gpt["orders"] == []  # the close is still queued for the open
+    assert gpt["orders"] == ["pm-gpt-2026-11-11-SPY-close"]  # the weekly close, still queued: nothing new
+    opened = services.broker_at(datetime(2026, 11, 11, 9, 1, tzinfo=ET)).open_orders("pm-gpt")
+    assert [o.client_order_id for o in opened] == ["pm-gpt-2026-11-11-SPY-close"]
     noon = run_workflow(CHECKPOINT, {"at": "2026-11-11T12:00:00-05:00"}, services)
     gpt = next(r for r in noon["results"]["checkpoints"] if r["account_id"] == "pm-gpt")
     assert gpt["orders"] == ["pm-gpt-2026-11-11-SPY-open"]  # the weekly run's own leg, now placed

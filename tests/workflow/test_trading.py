@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
 from llmtrade.domain.calendar import ET
 from llmtrade.runner import run_workflow
 from llmtrade.schemas import EventKind
@@ -49,3 +50,102 @@ def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(services:
             assert positions == [] or all(q == 0 for _, q in positions)
         else:
             assert positions and (positions[0][1] > 0) == (update.conviction_after > 0)
+
+
+def _pitching(services: Services, monkeypatch, pitch: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    """Every PM pitches exactly `pitch` (instrument, conviction) this week."""
+    from llmtrade.schemas import Direction
+    from llmtrade.steps import council
+
+    real_ask = council.ask
+
+    def ask(services_, **kwargs):  # type: ignore[no-untyped-def]
+        answer, by = real_ask(services_, **kwargs)
+        if kwargs["purpose"] == "pitch":
+            direction = Direction.LONG if pitch["conviction"] > 0 else Direction.SHORT
+            answer = answer.model_copy(update={**pitch, "direction": direction})
+        return answer, by
+
+    monkeypatch.setattr(council, "ask", ask)
+
+
+def test_a_target_beyond_the_buying_power_is_sized_down_not_rejected(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    risk = services.settings.risk.model_copy(update={"risk_budget_usd": 5_000_000})
+    services = dataclasses.replace(services, settings=services.settings.model_copy(update={"risk": risk}))
+    _pitching(services, monkeypatch, {"instrument": "SPY", "conviction": 2})
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    orders = [e.parsed() for e in services.store.list_week(WEEK) if e.kind is EventKind.ORDER]
+    assert orders and all(o.rejected is None for o in orders)
+    snapshot = services.store.get(WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT, "week_open").parsed()
+    assert "sized down" in snapshot.note and snapshot.target_qty > 0
+    later = datetime(2026, 11, 25, 10, 0, tzinfo=ET)
+    state = services.broker_at(later).account("pm-gpt")
+    # Reg T: at most twice the equity in positions (the cash never goes to -$4.9M as it once did)
+    assert state.cash > -state.equity * 2 and snapshot.target_qty * 600 < 2 * 100_000 * 1.2
+
+
+def test_the_simulated_broker_refuses_an_order_beyond_its_buying_power(services: Services) -> None:
+    from llmtrade.ports import BrokerRejected
+    from llmtrade.schemas import OrderRequest, OrderSide
+
+    broker = services.broker_at(datetime(2026, 11, 25, 10, 0, tzinfo=ET))
+    with pytest.raises(BrokerRejected, match="insufficient buying power") as refused:
+        broker.submit_order("pm-gpt", OrderRequest(symbol="SPY", qty=5000, side=OrderSide.BUY,
+                                                   client_order_id="too-big"))
+    assert refused.value.status == 403
+    assert broker.account("pm-gpt").buying_power == 200_000  # 2 x equity, nothing held
+
+
+def test_a_short_in_a_hard_to_borrow_name_goes_flat_with_the_reason(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from llmtrade.adapters.sim_broker import SimBroker
+
+    real_broker_at = services.broker_at
+
+    def broker_at(moment: datetime):  # type: ignore[no-untyped-def]
+        inner = real_broker_at(moment)
+        return SimBroker(services.market, inner._ledger, starting_equity=100_000, min_equity_for_short=2000,
+                         clock=lambda: moment, hard_to_borrow=frozenset({"UUP"}))
+
+    services = dataclasses.replace(services, broker_at=broker_at)
+    _pitching(services, monkeypatch, {"instrument": "UUP", "conviction": -2})
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    snapshot = services.store.get(WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT, "week_open").parsed()
+    assert snapshot.target_qty == 0 and "UUP is not easy to borrow" in snapshot.note
+    assert not [e for e in services.store.list_week(WEEK, "pm-gpt") if e.kind is EventKind.ORDER]
+
+
+def test_stale_open_orders_are_cancelled_before_the_week_trades(services: Services) -> None:
+    from llmtrade.schemas import OrderRequest, OrderSide
+
+    tuesday_evening = datetime(2026, 11, 24, 17, 0, tzinfo=ET)
+    services.broker_at(tuesday_evening).submit_order(
+        "pm-gpt", OrderRequest(symbol="GLD", qty=3, side=OrderSide.BUY, client_order_id="left-over"))
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    broker = services.broker_at(datetime(2026, 11, 25, 10, 0, tzinfo=ET))
+    assert broker.order_by_client_id("pm-gpt", "left-over").status == "canceled"
+    snapshot = services.store.get(WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT, "week_open").parsed()
+    assert "cancelled stale order left-over" in snapshot.note
+
+
+def test_a_flip_at_a_checkpoint_reverses_the_position_once(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from llmtrade.steps import checkpoint as step
+
+    _pitching(services, monkeypatch, {"instrument": "QQQ", "conviction": 2})
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.FLIP, -1, "flip"))
+    checkpoint(services, "2026-11-25 12:00")  # close is placed and fills at once; the open follows it
+    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.STAY, conviction, "stay"))
+    checkpoint(services, "2026-11-25 14:00")
+    checkpoint(services, "2026-11-25 14:00")  # a rerun
+    moment = datetime(2026, 11, 25, 15, 0, tzinfo=ET)
+    [held] = services.broker_at(moment).positions("pm-gpt")
+    assert held.symbol == "QQQ" and held.qty < 0
+    ids = [e.subject for e in services.store.list_week(WEEK, "pm-gpt") if e.kind is EventKind.ORDER]
+    assert ids.count("pm-gpt-2026-11-25-QQQ-open-cp11251200") == 1 and len(ids) == len(set(ids))
+    first = broker_state(services, moment)
+    checkpoint(services, "2026-11-25 12:00")  # rerunning the flip itself changes nothing either
+    assert broker_state(services, moment) == first

@@ -121,8 +121,9 @@ class Indicator(Strict):
     instrument: str
     comparison: Literal[">", ">=", "<", "<="]
     threshold: float
-    role: Literal["confirms", "invalidates"] = Field(
-        description="confirms: the thesis is playing out when this holds; invalidates: exit when it holds"
+    role: Literal["confirms", "invalidates", "flips"] = Field(
+        description="confirms: the thesis is playing out when this holds; invalidates: exit when it holds; "
+                    "flips: the opposite trade is right when this holds (reverse the position)"
     )
 
 
@@ -292,6 +293,7 @@ class PositionSnapshot(Strict):
     target_instrument: str | None
     target_direction: Direction
     conviction: int
+    target_qty: int = Field(default=0, description="signed shares the week aims for, after the buying-power check")
     equity: Decimal
     cash: Decimal
     positions: list[Position]
@@ -332,14 +334,66 @@ class CheckpointSkipped(Strict):
 
 # --------------------------------------------------------------------------- evaluation (§5)
 class Postmortem(Strict):
+    """One account's week, settled at the next weekly run: P/L is the broker's equity change (§5)."""
+
     week_id: str
     account_id: str
+    kind: Literal["pm", "council", "flat"]
+    model: str | None = Field(description="the configured model (PM or chairman); None for FLAT")
+    settled_at: datetime = Field(description="the moment of equity_end (the next weekly run)")
+    equity_start: Decimal = Field(description="at the week's run, from its week_open snapshot")
+    equity_end: Decimal
     pnl: Decimal
+    pnl_pct: float
     pnl_vs_flat: Decimal
-    indicators_fired: list[str]
-    thesis_played_out: bool | None
-    review_score: float | None
+    instrument: str | None
+    direction: Direction
+    conviction: int
+    final_conviction: int = Field(description="after the week's checkpoints")
+    indicators_fired: list[str] = Field(description="frozen indicators that fired at any checkpoint")
+    invalidation_fired: bool
+    thesis_played_out: bool | None = Field(description="the instrument moved the position's way; None when FLAT")
+    review_score: float | None = Field(description="peer-review overall of its pitch (the council: the picked idea)")
+    llm_cost_usd: Decimal
     notes: str = ""
+
+
+class WeekPostmortem(Strict):
+    """The week across accounts: ranking, and whether peer-review scores predicted the outcomes (§5)."""
+
+    week_id: str
+    settled_at: datetime
+    ranking: list[str] = Field(description="account ids, best P/L first")
+    pnl_by_account: dict[str, Decimal]
+    review_scores: dict[str, float] = Field(description="PM account → overall peer-review score")
+    score_pnl_spearman: float | None = Field(description="rank correlation over PMs; None below 3 or no spread")
+    llm_cost_usd: Decimal
+    research_cost_usd: Decimal = Field(description="the week's research provider calls (shared)")
+
+
+class ResearchCall(Strict):
+    """One call to a research provider (start, or one check of a running job), kept for audit (§7).
+    The start call of a job that kept running holds its handle and start time: the deadline counts from it."""
+
+    week_id: str
+    provider: str
+    call: Literal["start", "check"]
+    state: Literal["running", "completed", "failed"]
+    handle: str = ""
+    prompt: str = ""
+    raw: str = ""
+    error: str | None = None
+    cost_usd: Decimal
+    at: datetime
+
+
+class ResearchFailure(Strict):
+    """A provider that produced no pack this week; with no provider (subject ""), the week has no research."""
+
+    week_id: str
+    provider: str | None = Field(description="None: no provider produced a pack, the week cannot pitch")
+    reason: str
+    timestamp: datetime
 
 
 class LLMCallRecord(Strict):
@@ -360,6 +414,45 @@ class LLMCallRecord(Strict):
     completion_tokens: int
     cost_usd: Decimal
     latency_ms: int
+    template: str = Field(default="", description="the prompt template rendered (pitch, review, qa_answer, ...)")
+    provider: str | None = Field(default=None, description="the upstream provider that served the call")
+    http_attempts: int = Field(default=1, description="HTTP requests made; 0 when refused before any (budget)")
+    http_status: int | None = Field(default=None, description="of a failed call, when the provider gave one")
+    raw_response: str = Field(default="", description="the response body as received (long bodies truncated)")
+    parsed: dict[str, Any] | None = Field(default=None, description="the validated answer, when there was one")
+
+
+# --------------------------------------------------------------------------- general council (§6)
+LongText = Annotated[str, Field(min_length=1, max_length=6000)]
+
+
+class QAAnswer(Strict):
+    """Stage 1 of `llmtrade council`: one model's answer to the question."""
+
+    answer: LongText
+    key_points: list[ShortText] = Field(min_length=1, max_length=5)
+
+
+class QARanking(Strict):
+    """Stage 2: the other models' answers, best first, by their anonymous labels, each exactly once.
+    The council narrows `ranking` to the labels a reviewer was shown."""
+
+    ranking: list[str] = Field(min_length=1)
+    reasoning: ShortText
+
+    @model_validator(mode="after")
+    def _each_once(self) -> QARanking:
+        if len(set(self.ranking)) != len(self.ranking):
+            raise ValueError(f"rank each answer exactly once, not {self.ranking}")
+        return self
+
+
+class QASynthesis(Strict):
+    """Stage 3: the chairman's answer for the council."""
+
+    answer: LongText
+    consensus: ShortText
+    dissent: ShortText
 
 
 class AccountWeek(Strict):
@@ -397,9 +490,12 @@ class EventKind(StrEnum):
     CHECKPOINT_UPDATE = "checkpoint_update"
     CHECKPOINT_SKIPPED = "checkpoint_skipped"
     POSTMORTEM = "postmortem"
+    WEEK_POSTMORTEM = "week_postmortem"
     LLM_CALL = "llm_call"
     WEEK_SUMMARY = "week_summary"
     SIM_ORDER = "sim_order"
+    RESEARCH_CALL = "research_call"
+    RESEARCH_FAILURE = "research_failure"
 
 
 PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
@@ -413,9 +509,12 @@ PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
     EventKind.CHECKPOINT_UPDATE: CheckpointUpdate,
     EventKind.CHECKPOINT_SKIPPED: CheckpointSkipped,
     EventKind.POSTMORTEM: Postmortem,
+    EventKind.WEEK_POSTMORTEM: WeekPostmortem,
     EventKind.LLM_CALL: LLMCallRecord,
     EventKind.WEEK_SUMMARY: WeekSummary,
     EventKind.SIM_ORDER: BrokerOrder,
+    EventKind.RESEARCH_CALL: ResearchCall,
+    EventKind.RESEARCH_FAILURE: ResearchFailure,
 }
 
 SHARED_ACCOUNT = "shared"

@@ -18,6 +18,27 @@ def target_shares(conviction: int, risk_budget_usd: float, price: Decimal) -> in
     return shares if conviction > 0 else -shares
 
 
+SHORT_PRICE_BUFFER = Decimal("1.03")  # Alpaca checks a short's buying power at the ask + 3 %
+
+
+def fit_to_buying_power(target: int, held: int, price: Decimal, buying_power: Decimal) -> int:
+    """The target shrunk toward zero until the exposure it adds fits the buying power.
+
+    Shares already held on the target's side need none; closing a position on the other side frees its value.
+    """
+    if target == 0:
+        return 0
+    same_side = held if held and (held > 0) == (target > 0) else 0
+    adding = abs(target) - abs(same_side)
+    if adding <= 0:
+        return target
+    freed = abs(held) * price if not same_side else Decimal(0)
+    unit = price * (SHORT_PRICE_BUFFER if target < 0 else 1)
+    affordable = int(((buying_power + freed) / unit).to_integral_value(rounding=ROUND_DOWN))
+    shares = abs(same_side) + max(0, min(adding, affordable))
+    return shares if target > 0 else -shares
+
+
 class Leg(BaseModel):
     model_config = ConfigDict(frozen=True)
     name: str  # close | adjust | open: part of the deterministic client_order_id

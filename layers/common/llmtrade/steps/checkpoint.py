@@ -1,7 +1,8 @@
 """Daily checkpoints: frozen indicators, prices and P/L only — never new research (SPEC §4).
 
-The rule set here is deliberately small (EXIT on an invalidating indicator or the stop loss,
-REDUCE when losing with nothing confirming, else STAY); FLIP and richer rules plug into `decide`.
+The rules, in order (`decide`): a flat account STAYs; a `flips` indicator that fired FLIPs to the
+other side at conviction 1; an `invalidates` indicator that fired EXITs; a loss past the stop EXITs; a
+loss past the reduce level with nothing confirming REDUCEs one step (from |2| to |1|); else STAY.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from llmtrade.schemas import (
     Indicator,
     IndicatorReading,
     Pitch,
+    PositionSnapshot,
 )
 from llmtrade.services import Services
-from llmtrade.steps.execute import submit_legs
+from llmtrade.steps.execute import size_target, submit_legs
 from llmtrade.steps.keys import CheckpointRun
 from llmtrade.steps.week import target_of
 
@@ -71,18 +73,23 @@ def _frozen_indicators(services: Services, week_id: str, account_id: str, kind: 
 
 def decide(conviction: int, readings: list[IndicatorReading], pl_pct: float, stop_loss_pct: float,
            reduce_loss_pct: float) -> tuple[CheckpointAction, int, str]:
-    """(action, conviction after, reason) from frozen indicators and P/L alone."""
+    """(action, conviction after, reason) from frozen indicators and P/L alone (rules: module docstring)."""
     if conviction == 0:
         return CheckpointAction.STAY, 0, "flat: nothing to manage"
-    invalidating = [r.indicator.name for r in readings if r.fired and r.indicator.role == "invalidates"]
-    if invalidating:
+    sign = 1 if conviction > 0 else -1
+
+    def fired(role: str) -> list[str]:
+        return [r.indicator.name for r in readings if r.fired and r.indicator.role == role]
+
+    if flipping := fired("flips"):
+        return CheckpointAction.FLIP, -sign, f"flip condition met: {', '.join(flipping)}"
+    if invalidating := fired("invalidates"):
         return CheckpointAction.EXIT, 0, f"invalidated by {', '.join(invalidating)}"
     if pl_pct <= -stop_loss_pct:
         return CheckpointAction.EXIT, 0, f"stop loss: {pl_pct:.2f}% <= -{stop_loss_pct}%"
-    confirming = [r for r in readings if r.fired and r.indicator.role == "confirms"]
+    confirming = fired("confirms")
     if pl_pct <= -reduce_loss_pct and not confirming and abs(conviction) > 1:
-        step = 1 if conviction > 0 else -1
-        return CheckpointAction.REDUCE, conviction - step, f"losing {pl_pct:.2f}% with no confirming indicator"
+        return CheckpointAction.REDUCE, conviction - sign, f"losing {pl_pct:.2f}% with no confirming indicator"
     return CheckpointAction.STAY, conviction, f"{len(confirming)} confirming indicator(s), P/L {pl_pct:.2f}%"
 
 
@@ -133,28 +140,39 @@ def _decide_now(services: Services, run: CheckpointRun, account_id: str, kind: s
 
 def _enforce(services: Services, broker: Any, run: CheckpointRun, account_id: str, instrument: str | None,
              update: CheckpointUpdate, week_open: datetime) -> list[str]:
-    """Orders that take the account to the decision's size (sized like the weekly run, at its price).
-    Idempotent: cancels are skipped once done and client_order_ids are derived from the checkpoint."""
+    """Orders that take the account to the conviction in force, under the client ids of the decision that set
+    it (the weekly run's, or the last checkpoint that changed it): a rerun, or a later STAY, finds those orders
+    and places nothing twice, and a leg that waited for a close to fill goes in under its own id."""
     if instrument is None:
         return []
-    target = target_shares(update.conviction_after, services.settings.risk.risk_budget_usd,
-                           services.market.price(instrument, week_open))
-    positions = broker.positions(account_id)
-    held = next((p.qty for p in positions if p.symbol == instrument), 0)
-    pending = [o for o in broker.open_orders(account_id) if o.symbol == instrument]
-    if update.action is CheckpointAction.STAY:
-        if held or pending or not target:
-            return []
-        # nothing held or queued although the week wants a position: the weekly opening leg that waited
-        # for a close to fill (or was never placed) goes in now, under the weekly run's client ids
-        ids, _ = submit_legs(services, broker, run.week_id, account_id, legs_to_target(positions, instrument, target))
-        return ids
-    suffix = f"-cp{run.at.astimezone(ET):%m%d%H%M}"
-    # Orders of this checkpoint are the decision being enforced (a rerun finds them queued): keep them.
-    # Any other open order on the symbol (the weekly leg, an earlier checkpoint's) is stale: cancel it.
-    for order in pending:
-        if not order.client_order_id.endswith(suffix):
+    updates = [CheckpointUpdate.model_validate(e.payload) for e in services.store.list_week(run.week_id, account_id)
+               if e.kind is EventKind.CHECKPOINT_UPDATE]
+    changes = [u for u in updates if u.at <= run.at and u.action is not CheckpointAction.STAY]
+    origin = max(changes, key=lambda u: u.at) if changes else None
+    suffix = f"-cp{origin.at.astimezone(ET):%m%d%H%M}" if origin else ""
+    target = _target_shares(services, broker, run, account_id, instrument, update.conviction_after, week_open)
+    weekly_prefix = f"{account_id}-{run.week_id}-"
+    for order in broker.open_orders(account_id):
+        ours = order.client_order_id.endswith(suffix) if suffix else (
+            order.client_order_id.startswith(weekly_prefix) and "-cp" not in order.client_order_id)
+        if order.symbol == instrument and not ours:  # superseded by the decision in force
             broker.cancel_order(account_id, order.client_order_id)
     legs = legs_to_target(broker.positions(account_id), instrument, target)
     ids, _ = submit_legs(services, broker, run.week_id, account_id, legs, id_suffix=suffix)
     return ids
+
+
+def _target_shares(services: Services, broker: Any, run: CheckpointRun, account_id: str, instrument: str,
+                   conviction: int, week_open: datetime) -> int:
+    """Sized like the weekly run, at its price, so every retry computes the same target; on the weekly run's
+    side never more than it aimed for (its buying-power check holds); a flip is sized and checked afresh."""
+    snapshot = services.store.get(run.week_id, account_id, EventKind.POSITION_SNAPSHOT, "week_open")
+    weekly = PositionSnapshot.model_validate(snapshot.payload).target_qty if snapshot else 0
+    sized = target_shares(conviction, services.settings.risk.risk_budget_usd,
+                          services.market.price(instrument, week_open))
+    if sized and weekly and (sized > 0) == (weekly > 0):
+        return sized if abs(sized) <= abs(weekly) else weekly
+    if not sized:
+        return 0
+    shares, _ = size_target(services, broker, account_id, instrument, conviction, [], week_open)
+    return shares

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from llmtrade.domain.sizing import Leg, legs_to_target, target_shares
+from llmtrade.domain.sizing import Leg, fit_to_buying_power, legs_to_target, target_shares
 from llmtrade.ports import Broker, BrokerRejected
 from llmtrade.schemas import (
     Direction,
@@ -18,6 +18,7 @@ from llmtrade.schemas import (
     EventKind,
     OrderEvent,
     OrderRequest,
+    Position,
     PositionSnapshot,
     direction_of,
 )
@@ -58,6 +59,11 @@ def submit_legs(services: Services, broker: Broker, week_id: str, account_id: st
 
 
 def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
+    if done := services.store.get(run.week_id, account_id, EventKind.POSITION_SNAPSHOT, "week_open"):
+        # executed already: a rerun (even days later, after checkpoints acted) must not act on the broker again
+        orders = [e.subject for e in services.store.list_week(run.week_id, account_id) if e.kind is EventKind.ORDER
+                  and "-cp" not in e.subject]
+        return {"account_id": account_id, "orders": orders, "snapshot": done.event_id}
     settings = services.settings
     account = settings.account_by_id[account_id]
     instrument, conviction, note = target_of(services.store, run.week_id, account_id, account.kind)
@@ -68,19 +74,46 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
                                     positions=[], note=note)
         return _snapshot(services, snapshot, [])
     broker = services.broker_at(run.asof)
+    prefix = f"{account_id}-{run.week_id}-"
+    notes = [note]
+    for stale in broker.open_orders(account_id):
+        # an open order of an earlier week or checkpoint would block this week's orders (and reserve buying
+        # power): cancel it first; this week's own legs (a rerun) stay
+        if not stale.client_order_id.startswith(prefix) or "-cp" in stale.client_order_id.removeprefix(prefix):
+            broker.cancel_order(account_id, stale.client_order_id)
+            notes.append(f"cancelled stale order {stale.client_order_id}")
     positions = broker.positions(account_id)
     target = 0
     if instrument is not None:
-        target = target_shares(conviction, settings.risk.risk_budget_usd, services.market.price(instrument, run.asof))
+        target, sizing_note = size_target(services, broker, account_id, instrument, conviction, positions, run.asof)
+        notes.append(sizing_note)
     order_ids, order_note = submit_legs(services, broker, run.week_id, account_id,
                                         legs_to_target(positions, instrument, target))
+    notes.append(order_note)
     state = broker.account(account_id)
     snapshot = PositionSnapshot(
         week_id=run.week_id, account_id=account_id, at=run.asof, target_instrument=instrument,
-        target_direction=direction_of(conviction), conviction=conviction, equity=state.equity, cash=state.cash,
-        positions=broker.positions(account_id), note="; ".join(n for n in (note, order_note) if n),
+        target_direction=direction_of(conviction), conviction=conviction, target_qty=target, equity=state.equity,
+        cash=state.cash, positions=broker.positions(account_id), note="; ".join(n for n in notes if n),
     )
     return _snapshot(services, snapshot, order_ids)
+
+
+def size_target(services: Services, broker: Broker, account_id: str, instrument: str, conviction: int,
+                positions: list[Position], at: datetime) -> tuple[int, str]:
+    """Signed target shares for a conviction (risk.yaml), within what the broker allows: a short only in an
+    easy-to-borrow name, and no more exposure than the buying power covers. Returns (shares, why it shrank)."""
+    price = services.market.price(instrument, at)
+    wanted = target_shares(conviction, services.settings.risk.risk_budget_usd, price)
+    if wanted < 0:
+        asset = broker.asset(account_id, instrument)
+        if not (asset.shortable and asset.easy_to_borrow):
+            return 0, f"{instrument} is not easy to borrow: cannot short it, FLAT instead"
+    held = next((p.qty for p in positions if p.symbol == instrument), 0)
+    fitted = fit_to_buying_power(wanted, held, price, broker.account(account_id).buying_power)
+    if fitted != wanted:
+        return fitted, f"sized down from {wanted:+d} to {fitted:+d} shares to fit the buying power"
+    return wanted, ""
 
 
 def _snapshot(services: Services, snapshot: PositionSnapshot, order_ids: list[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ class WeekRun(Keys):
     asof: datetime = Field(description="the moment of the weekly run (Wednesday 08:00 ET)")
     pm_accounts: list[str]
     accounts: list[str]
+    research_poll_seconds: int = Field(ge=0, description="the wait between two checks of running research")
 
 
 class CheckpointRun(Keys):

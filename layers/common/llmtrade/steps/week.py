@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
-from llmtrade.ports import EventStore
+from llmtrade.ports import EventStore, RunRefused
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountWeek,
@@ -37,10 +37,15 @@ def open_week(services: Services, execution_input: dict[str, Any]) -> dict[str, 
         week_id = week_id_for(asof)
     else:
         raise ValueError("the weekly run needs week_id (YYYY-MM-DD, a Wednesday) or scheduled_time")
+    services.market.next_open(asof)  # a week outside the market calendar fails here, before anything is written
+    complete = services.store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY) is not None
+    if not complete and (conflict := services.replay_conflict(asof)):
+        raise RunRefused(f"week {week_id}: {conflict}")
     # Settling the previous week and its postmortem (SPEC §3.1) will start here.
     return WeekRun(
         week_id=week_id, asof=asof, pm_accounts=[a.id for a in settings.pm_accounts],
         accounts=[a.id for a in settings.accounts.accounts],
+        research_poll_seconds=settings.models.research.poll_seconds,
     ).model_dump(mode="json")
 
 
@@ -81,7 +86,9 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
             direction=direction_of(conviction),
             conviction=conviction, order_statuses=statuses, equity=held.equity if held else None,
             holdings=[f"{p.symbol} {p.qty:+d}" for p in held.positions] if held else [],
-            llm_cost_usd=cost_by_account.get(account.id, Decimal(0)), note=note,
+            llm_cost_usd=cost_by_account.get(account.id, Decimal(0)),
+            # the execution's own note says what waits (a deferred opening leg) or why an order was refused
+            note="; ".join(dict.fromkeys(n for n in (note, held.note if held else "") if n)),
         ))
     return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline, accounts=accounts,
                        llm_cost_usd=sum(cost_by_account.values(), Decimal(0)), llm_calls=len(calls))
@@ -93,7 +100,8 @@ def _label(model: str | None, offline: bool) -> str | None:
 
 def _status(order: OrderEvent) -> str:
     if order.rejected:
-        return f"{order.leg} rejected"
+        return f"{order.leg} {order.request.side.value} {order.request.qty} {order.request.symbol}: " \
+               f"REJECTED ({order.rejected})"
     return f"{order.leg} {order.request.side.value} {order.request.qty} {order.request.symbol}: " \
            f"{order.broker_order.status if order.broker_order else 'deferred'}"
 

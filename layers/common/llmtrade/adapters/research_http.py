@@ -1,0 +1,101 @@
+"""HTTP for the research providers: bounded retries, and failures in words a user can act on (never a key)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_S = 60.0
+
+
+class ProviderError(Exception):
+    """A provider problem, phrased for the failure event. `transient`: the same request may work later."""
+
+    def __init__(self, message: str, *, raw: str = "", transient: bool = False) -> None:
+        super().__init__(message)
+        self.raw, self.transient = raw, transient
+
+
+def _detail(response: httpx.Response) -> str:
+    """The provider's own error message (OpenAI-style and Google-style bodies both use error.message)."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])[:500]
+    if isinstance(error, str):
+        return error[:500]
+    return response.text[:500] or response.reason_phrase
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return min(float(response.headers["retry-after"]), MAX_RETRY_AFTER_S)
+    except (KeyError, ValueError):
+        return None
+
+
+class RetryingClient:
+    """A JSON client for one provider: retries 429/5xx/timeouts with exponential backoff, then gives up."""
+
+    def __init__(self, *, provider: str, key_name: str, secret: str, base_url: str, headers: Mapping[str, str],
+                 timeout_s: float, max_attempts: int, backoff_s: float, sleep: Callable[[float], None] = time.sleep,
+                 ) -> None:
+        if not secret:
+            raise ValueError(f"{provider}: {key_name} is empty")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._provider, self._key_name, self._secret = provider, key_name, secret
+        self._max_attempts, self._backoff_s, self._sleep = max_attempts, backoff_s, sleep
+        self._http = httpx.Client(base_url=base_url, headers=dict(headers), timeout=timeout_s)
+
+    def _error(self, message: str, raw: str = "", *, transient: bool = False) -> ProviderError:
+        # belt and braces: a provider echoing the key must not put it in an event
+        return ProviderError(message.replace(self._secret, "[key]"), raw=raw.replace(self._secret, "[key]"),
+                             transient=transient)
+
+    def request(self, method: str, path: str, *, json: Any = None, resend_after_timeout: bool = True,
+                ) -> tuple[dict[str, Any], str]:
+        """The response's JSON object and text, or ProviderError.
+
+        `resend_after_timeout=False` for requests that start a paid job: after a read timeout the job may
+        exist already, and sending it again would pay twice for one week's research."""
+        problem, raw = "", ""
+        for attempt in range(1, self._max_attempts + 1):
+            wait = self._backoff_s * 2 ** (attempt - 1)
+            try:
+                response = self._http.request(method, path, json=json)
+            except httpx.TransportError as exc:
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if not (never_sent or resend_after_timeout):
+                    raise self._error(f"{self._provider} did not answer in time ({type(exc).__name__}); not sent "
+                                      "again because the job may have started: try again later") from exc
+                problem, raw = f"{self._provider} could not be reached ({type(exc).__name__})", ""
+            else:
+                if response.is_success:
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = None
+                    if not isinstance(body, dict):
+                        raise self._error(f"{self._provider} answered HTTP {response.status_code} with a body that "
+                                          "is not a JSON object", response.text)
+                    return body, response.text
+                detail = _detail(response)
+                if response.status_code in (401, 403) or "api key" in detail.lower():
+                    raise self._error(f"{self._provider} refused the key (HTTP {response.status_code}: {detail}): "
+                                      f"check {self._key_name}", response.text)
+                if response.status_code not in RETRYABLE_STATUS:
+                    raise self._error(f"{self._provider} rejected the request (HTTP {response.status_code}): "
+                                      f"{detail}", response.text)
+                problem, raw = f"{self._provider} answered HTTP {response.status_code}: {detail}", response.text
+                wait = _retry_after(response) or wait
+            if attempt < self._max_attempts:
+                self._sleep(wait)
+        raise self._error(f"{problem}; gave up after {self._max_attempts} attempts: try again later", raw,
+                          transient=True)
