@@ -278,6 +278,16 @@ class OrderEvent(Strict):
     rejected: str | None = None
 
 
+class OrderFinal(Strict):
+    """How an order ended (filled, canceled, expired, rejected), with its fill, once the broker says so.
+    An order submitted while closed is only `accepted`; a later step records this when it is known."""
+
+    week_id: str
+    account_id: str
+    broker_order: BrokerOrder
+    seen_at: datetime
+
+
 class Position(Strict):
     symbol: str
     qty: int
@@ -496,6 +506,7 @@ class EventKind(StrEnum):
     SIM_ORDER = "sim_order"
     RESEARCH_CALL = "research_call"
     RESEARCH_FAILURE = "research_failure"
+    ORDER_FINAL = "order_final"
 
 
 PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
@@ -515,6 +526,7 @@ PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
     EventKind.SIM_ORDER: BrokerOrder,
     EventKind.RESEARCH_CALL: ResearchCall,
     EventKind.RESEARCH_FAILURE: ResearchFailure,
+    EventKind.ORDER_FINAL: OrderFinal,
 }
 
 SHARED_ACCOUNT = "shared"

@@ -29,7 +29,7 @@ from llmtrade.schemas import (
     PositionSnapshot,
 )
 from llmtrade.services import Services
-from llmtrade.steps.execute import size_target, submit_legs
+from llmtrade.steps.execute import reconcile_orders, size_target, submit_legs
 from llmtrade.steps.keys import CheckpointRun
 from llmtrade.steps.week import target_of
 
@@ -110,6 +110,7 @@ def checkpoint_account(services: Services, run: CheckpointRun, account_id: str) 
         services.store.append(event)
     update = CheckpointUpdate.model_validate(event.payload)
     order_ids = _enforce(services, broker, run, account_id, instrument, update, week_open)
+    reconcile_orders(services, broker, run.week_id, account_id, run.at)
     return {"account_id": account_id, "event_id": event.event_id, "orders": order_ids}
 
 

@@ -17,6 +17,7 @@ from llmtrade.schemas import (
     Event,
     EventKind,
     OrderEvent,
+    OrderFinal,
     OrderRequest,
     Position,
     PositionSnapshot,
@@ -56,6 +57,27 @@ def submit_legs(services: Services, broker: Broker, week_id: str, account_id: st
         if crossing and placed and placed.status != "filled":
             return ids, f"the opening {leg.symbol} leg waits for the close to fill (next checkpoint)"
     return ids, ""
+
+
+FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day", "replaced"})
+
+
+def reconcile_orders(services: Services, broker: Broker, week_id: str, account_id: str, at: datetime) -> int:
+    """Record how the week's orders ended (fill price and quantity) once the broker says they did; an order
+    event holds only what the broker said at submission. Idempotent: one `order_final` per order."""
+    store = services.store
+    recorded = {e.subject for e in store.list_week(week_id, account_id) if e.kind is EventKind.ORDER_FINAL}
+    added = 0
+    for event in store.list_week(week_id, account_id):
+        if event.kind is not EventKind.ORDER or event.subject in recorded or not event.payload.get("broker_order"):
+            continue
+        order = broker.order_by_client_id(account_id, event.subject)
+        if order is not None and order.status in FINAL_STATUSES:
+            final = OrderFinal(week_id=week_id, account_id=account_id, broker_order=order, seen_at=at)
+            added += store.append(Event.of(final, week_id=week_id, account_id=account_id,
+                                           kind=EventKind.ORDER_FINAL, subject=event.subject,
+                                           recorded_at=datetime.now(UTC)))
+    return added
 
 
 def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:

@@ -1,0 +1,329 @@
+"""OpenRouter: the real LLM behind every PM and the chairman, and the research fallback provider.
+
+One POST /chat/completions per attempt, with strict structured output (`response_format` json_schema,
+`strict: true`) and `provider.require_parameters` so only endpoints that honour the schema are used.
+Transient failures (429, 408, 5xx, timeouts, dropped connections) are retried with backoff, bounded in
+attempts and in total time; everything else becomes an LLMError whose message says what to fix.
+The answer's content is validated by the caller (steps/llm_call.py), not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from llmtrade.adapters.research_pack import InvalidResearch, pack_from_text, research_prompt, research_schema
+from llmtrade.config import AssetsConfig
+from llmtrade.ports import ChatMessage, LLMError, LLMRequest, LLMResponse, ResearchStatus
+from llmtrade.schemas import Citation
+
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+KEY_NAME = "OPENROUTER_API_KEY"
+# 408/429/502/503 per OpenRouter's error docs; 500/504 and the spec's 524 (edge timeout) and 529
+# (provider overloaded) are transient too.
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
+MAX_BACKOFF_SECONDS = 30.0
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+# --------------------------------------------------------------------------- strict schema
+# Keywords every strict structured-output backend accepts (OpenAI strict mode, which OpenRouter forwards,
+# is the narrowest common ground). Anything else is dropped; value constraints are kept as words in the
+# description so the model still sees them, and our own validation enforces them afterwards.
+_KEPT = frozenset({"type", "properties", "required", "additionalProperties", "items", "enum", "anyOf", "$ref",
+                   "$defs", "description"})
+_NOTED = ("minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+          "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems")
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A strict-mode-compatible copy of a pydantic JSON schema: every object closed
+    (`additionalProperties: false`) with every property required, `const` as a one-value enum,
+    `oneOf` as `anyOf`, no `$ref` siblings, and only keywords strict mode accepts."""
+    return _strict_node(copy.deepcopy(schema))
+
+
+def _strict_node(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    result: dict[str, Any] = {}
+    notes = [f"{key}={node[key]}" for key in _NOTED if key in node]
+    if "const" in node:
+        result["enum"] = [node["const"]]
+    for key, value in node.items():
+        if key == "oneOf":
+            result["anyOf"] = [_strict_node(sub) for sub in value]
+        elif key not in _KEPT:
+            continue
+        elif key in ("properties", "$defs"):
+            result[key] = {name: _strict_node(sub) for name, sub in value.items()}
+        elif key == "anyOf":
+            result[key] = [_strict_node(sub) for sub in value]
+        elif key in ("items", "additionalProperties"):
+            result[key] = _strict_node(value)
+        else:
+            result[key] = value
+    if notes:
+        result["description"] = "; ".join(filter(None, [result.get("description"), ", ".join(notes)]))
+    if result.get("type") == "object" or "properties" in result:
+        result.setdefault("properties", {})
+        result["additionalProperties"] = False
+        result["required"] = list(result["properties"])
+    if "$ref" in result and len(result) > 1:  # strict mode allows no siblings next to $ref, but does next to anyOf
+        result["anyOf"] = [{"$ref": result.pop("$ref")}]
+    return result
+
+
+# --------------------------------------------------------------------------- the client
+@dataclass(eq=False)
+class _Failure(Exception):
+    """One failed attempt: why, whether trying again can help, and how long the server asked us to wait."""
+
+    message: str
+    status: int | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+    raw: str = ""
+
+
+class OpenRouterLLM:
+    """The `LLM` port on OpenRouter's chat completions API. Async inside; `complete` runs it on a fresh
+    event loop (steps call it from worker threads that have none)."""
+
+    def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL, timeout_seconds: float = 120.0,
+                 max_attempts: int = 4, max_total_seconds: float = 300.0, backoff_seconds: float = 2.0,
+                 sleep: Sleep = asyncio.sleep, app_name: str | None = None, referer: str | None = None) -> None:
+        if not api_key:
+            raise ValueError(f"{KEY_NAME} is empty")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.timeout_seconds, self.max_attempts = timeout_seconds, max_attempts
+        self.max_total_seconds, self.backoff_seconds, self._sleep = max_total_seconds, backoff_seconds, sleep
+        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        if referer:
+            self._headers["HTTP-Referer"] = referer  # OpenRouter's optional app attribution headers
+        if app_name:
+            self._headers["X-Title"] = app_name
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenRouterLLM(base_url={self.base_url!r})"
+
+    def complete(self, request: LLMRequest, *, extra_body: dict[str, Any] | None = None) -> LLMResponse:
+        return asyncio.run(self.acomplete(request, extra_body=extra_body))
+
+    def payload(self, request: LLMRequest, extra_body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The request body; `extra_body` adds OpenRouter options (e.g. server tools) on top."""
+        return {
+            "model": request.model,
+            "messages": [message.model_dump() for message in request.messages],
+            "temperature": request.temperature,
+            "response_format": {"type": "json_schema", "json_schema": {
+                "name": request.schema_name, "strict": True, "schema": strict_schema(request.json_schema)}},
+            "provider": {"require_parameters": True},  # only endpoints that honour response_format
+            **(extra_body or {}),
+        }
+
+    async def acomplete(self, request: LLMRequest, *, extra_body: dict[str, Any] | None = None) -> LLMResponse:
+        body = self.payload(request, extra_body)
+        started = time.monotonic()
+        deadline = started + self.max_total_seconds
+        failure = _Failure("no attempt was made")
+        attempt = 0
+        async with httpx.AsyncClient(base_url=self.base_url, headers=self._headers) as client:
+            for attempt in range(1, self.max_attempts + 1):
+                timeout = max(1.0, min(self.timeout_seconds, deadline - time.monotonic()))
+                try:
+                    response = await client.post("/chat/completions", json=body, timeout=timeout)
+                    return self._answer(request.model, response, attempt, started)
+                except httpx.TimeoutException:
+                    failure = _Failure(f"no answer within {timeout:.0f}s", retryable=True)
+                except httpx.TransportError as exc:
+                    failure = _Failure(f"connection failed: {type(exc).__name__}: {exc}", retryable=True)
+                except _Failure as exc:
+                    failure = exc
+                if failure.status == 404 and "temperature" in body and "parameter" in failure.message.lower():
+                    # with require_parameters, a model that takes no temperature (some reasoning models)
+                    # matches no endpoint: ask again without it rather than lose the answer
+                    body = {key: value for key, value in body.items() if key != "temperature"}
+                    continue
+                if not failure.retryable or attempt == self.max_attempts:
+                    break
+                wait = failure.retry_after if failure.retry_after is not None else min(
+                    self.backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+                if time.monotonic() + wait >= deadline:
+                    failure.message += (f"; not retried: waiting {wait:.0f}s would pass the "
+                                        f"{self.max_total_seconds:.0f}s budget")
+                    break
+                await self._sleep(wait)
+        raise LLMError(self._scrub(f"OpenRouter {request.model}: {failure.message} (attempts: {attempt})"),
+                       status=failure.status, attempts=attempt, raw=self._scrub(failure.raw),
+                       latency_ms=_ms_since(started))
+
+    def _answer(self, model: str, response: httpx.Response, attempt: int, started: float) -> LLMResponse:
+        raw = response.text
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not response.is_success:
+            raise _http_failure(model, response.status_code, data, raw, response.headers.get("Retry-After"))
+        if not isinstance(data, dict):
+            raise _Failure("the answer is not a JSON object", status=response.status_code, retryable=True, raw=raw)
+        if isinstance(data.get("error"), dict):  # an error that happened after the HTTP 200 was sent
+            code = data["error"].get("code")
+            raise _http_failure(model, code if isinstance(code, int) else 502, data, raw, None)
+        choices = data.get("choices") or []
+        if not choices:
+            raise _Failure("the answer has no choices", status=response.status_code, raw=raw)
+        choice, message = choices[0], choices[0].get("message") or {}
+        if choice.get("finish_reason") == "error" or isinstance(choice.get("error"), dict):
+            error = choice.get("error") or {}
+            code = error.get("code") if isinstance(error.get("code"), int) else 502
+            raise _http_failure(model, code, {"error": error}, raw, None)
+        content = _text(message.get("content"))
+        if not content:
+            if message.get("refusal"):
+                raise _Failure(f"the model refused: {message['refusal']}", status=response.status_code, raw=raw)
+            raise _Failure(f"the answer is empty (finish_reason={choice.get('finish_reason')})",
+                           status=response.status_code, raw=raw)
+        usage = data.get("usage") or {}
+        return LLMResponse(
+            model=data.get("model") or model, content=content, prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0), cost_usd=_cost(usage),
+            latency_ms=_ms_since(started), offline=False, provider=data.get("provider"), attempts=attempt, raw=raw,
+        )
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, "***")
+
+
+def _http_failure(model: str, status: int, data: Any, raw: str, retry_after: str | None) -> _Failure:
+    """What an OpenRouter error (`{"error": {"code", "message", "metadata"}}`) means for us."""
+    error = data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), dict) else {}
+    detail = str(error.get("message") or raw[:300] or "no details").strip()
+    metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
+    if status == 401:
+        message = f"the API key was rejected (401: {detail}); check {KEY_NAME}"
+    elif status == 402:
+        message = f"the OpenRouter account is out of credits (402: {detail}); add credits at https://openrouter.ai/credits"
+    elif status == 403:
+        reasons = ", ".join(map(str, metadata.get("reasons") or [])) or "none given"
+        message = f"blocked by moderation (403: {detail}); reasons: {reasons}"
+        if metadata.get("flagged_input"):
+            message += f"; flagged input: {str(metadata['flagged_input'])[:200]!r}"
+    elif status == 404 or (status == 400 and _about_unknown_model(detail)):
+        message = (f"no OpenRouter endpoint serves model {model!r} ({status}: {detail}); check the slug in "
+                   "config/models.yaml and that the model supports structured outputs (response_format json_schema)")
+    else:
+        message = f"HTTP {status}: {detail}"
+        if metadata.get("provider_name"):
+            message += f" (provider {metadata['provider_name']})"
+    return _Failure(message, status=status, retryable=status in RETRYABLE_STATUSES,
+                    retry_after=_seconds(retry_after), raw=raw)
+
+
+def _about_unknown_model(detail: str) -> bool:
+    text = detail.lower()
+    return "model" in text and any(word in text for word in ("not a valid", "invalid", "unknown", "not found",
+                                                             "does not exist", "no endpoints"))
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date."""
+    if not retry_after:
+        return None
+    try:
+        return max(0.0, float(retry_after))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(retry_after) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(content: Any) -> str:
+    """The message content as text: a string, or the text parts of a content array."""
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content or ""
+
+
+def _cost(usage: dict[str, Any]) -> Decimal:
+    """usage.cost in USD; with the account's own provider keys (BYOK) it reads 0 and the upstream
+    provider's charge is in cost_details.upstream_inference_cost."""
+    cost = usage.get("cost") or 0
+    if not cost:
+        cost = (usage.get("cost_details") or {}).get("upstream_inference_cost") or 0
+    return Decimal(str(cost))
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+# --------------------------------------------------------------------------- research fallback
+WEB_SEARCH_TOOL = {"type": "openrouter:web_search"}
+
+
+class OpenRouterResearch:
+    """Research from one model call with OpenRouter's web search server tool; sources come back as
+    `url_citation` annotations on the message. Completes in `start`: there is nothing to poll."""
+
+    def __init__(self, llm: OpenRouterLLM, name: str, model: str, assets: AssetsConfig) -> None:
+        self.name, self._llm, self._assets = name, llm, assets
+        # `:online` is OpenRouter's deprecated shorthand for the web plugin; the server tool replaces it,
+        # and keeping both would search twice.
+        self.model = model.removesuffix(":online")
+
+    def start(self, week_id: str, asof: datetime) -> ResearchStatus:
+        prompt = research_prompt(week_id, asof, self._assets)
+        request = LLMRequest(model=self.model, messages=[ChatMessage(role="user", content=prompt)],
+                             schema_name="ResearchAnswer", json_schema=research_schema(self._assets))
+        try:
+            response = self._llm.complete(request, extra_body={"tools": [WEB_SEARCH_TOOL]})
+        except LLMError as exc:
+            return ResearchStatus(state="failed", error=f"{self.name}: {exc}", prompt=prompt, raw=exc.raw)
+        try:
+            pack = pack_from_text(response.content, week_id=week_id, asof=asof, source=self.name,
+                                  assets=self._assets, citations=citations(response.raw))
+        except InvalidResearch as exc:
+            return ResearchStatus(state="failed", error=str(exc), cost_usd=response.cost_usd, prompt=prompt,
+                                  raw=response.raw)
+        return ResearchStatus(state="completed", pack=pack, cost_usd=response.cost_usd, prompt=prompt,
+                              raw=response.raw)
+
+    def check(self, week_id: str, asof: datetime, handle: str) -> ResearchStatus:
+        return ResearchStatus(state="failed", handle=handle, error=(
+            f"{self.name}: OpenRouter research completes in start and is never running; there is nothing to poll"))
+
+
+def citations(raw: str) -> list[Citation]:
+    """The `url_citation` annotations of the first choice's message, one per URL."""
+    try:
+        message = json.loads(raw)["choices"][0]["message"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return []
+    found: dict[str, Citation] = {}
+    for annotation in message.get("annotations") or []:
+        if not isinstance(annotation, dict) or annotation.get("type") != "url_citation":
+            continue
+        cited = annotation.get("url_citation") or {}
+        url = cited.get("url")
+        if url and url not in found:
+            found[url] = Citation(title=cited.get("title") or url, url=url,
+                                  snippet=(cited.get("content") or "")[:500] or None)
+    return list(found.values())
