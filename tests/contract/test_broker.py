@@ -1,18 +1,23 @@
-"""The Broker contract with Alpaca's semantics (API_NOTES). The simulated broker passes it now; the
-Alpaca client (respx, shapes from the official spec) joins the parametrization when it is built."""
+"""The Broker contract with Alpaca's semantics (API_NOTES), run by the simulated broker and by the Alpaca
+client over a fake Alpaca server (tests/adapters/fake_alpaca.py: respx, shapes from the official spec)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
 import pytest
+import respx
+from llmtrade.adapters.alpaca import AlpacaBroker
 from llmtrade.adapters.sim_broker import SimBroker
 from llmtrade.adapters.sim_market import SimMarket
 from llmtrade.adapters.sqlite_store import SqliteEventStore
 from llmtrade.domain.calendar import ET
-from llmtrade.ports import BrokerRejected
+from llmtrade.ports import Broker, BrokerRejected
 from llmtrade.schemas import OrderRequest
+
+from tests.adapters.fake_alpaca import PAPER_URL, FakeAlpaca
 
 WED_0800 = datetime(2026, 11, 25, 8, 0, tzinfo=ET)
 WED_OPEN = datetime(2026, 11, 25, 9, 30, tzinfo=ET)
@@ -37,10 +42,20 @@ def market(settings) -> SimMarket:  # type: ignore[no-untyped-def]
     return SimMarket(settings.assets)
 
 
-@pytest.fixture
-def broker(market: SimMarket, clock: Clock, tmp_path) -> SimBroker:  # type: ignore[no-untyped-def]
-    return SimBroker(market, SqliteEventStore(tmp_path / "ledger.sqlite"), starting_equity=100_000,
-                     min_equity_for_short=2000, clock=clock)
+ALPACA_KEYS = {account: (f"PK-{account}", f"secret-{account}") for account in ("acct", "a", "b")}
+
+
+@pytest.fixture(params=["sim", "alpaca"])
+def broker(request, market: SimMarket, clock: Clock, tmp_path) -> Iterator[Broker]:  # type: ignore[no-untyped-def]
+    sim = SimBroker(market, SqliteEventStore(tmp_path / "ledger.sqlite"), starting_equity=100_000,
+                    min_equity_for_short=2000, clock=clock)
+    if request.param == "sim":
+        yield sim
+        return
+    # the Alpaca client over a fake Alpaca server (respx) that runs the same simulated broker
+    with respx.mock(assert_all_called=False) as router:
+        FakeAlpaca(sim, market, ALPACA_KEYS, clock).install(router)
+        yield AlpacaBroker(PAPER_URL, ALPACA_KEYS, sleep=lambda _: None)
 
 
 def order(qty: int, side: str = "buy", cid: str = "c1", symbol: str = "SPY") -> OrderRequest:

@@ -88,3 +88,14 @@ def test_a_pm_without_an_account_is_refused(config_dir: Path) -> None:
     path.write_text(path.read_text().replace("  - {id: pm-grok, kind: pm, pm: grok, key_env: ALPACA_PM_GROK}\n", ""))
     with pytest.raises(ConfigError, match="pm grok of models.yaml has no account"):
         load_settings(config_dir)
+
+
+def test_a_dotenv_file_is_read_like_a_shell_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmtrade.adapters.secrets import EnvSecrets
+
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    (tmp_path / ".env").write_text('# keys\nexport OPENROUTER_API_KEY="sk-or-1"  # a comment\n'
+                                   "PERPLEXITY_API_KEY='pplx 2'\nGEMINI_API_KEY=\n")
+    secrets = EnvSecrets(tmp_path / ".env")
+    assert secrets.get("OPENROUTER_API_KEY") == "sk-or-1" and secrets.get("PERPLEXITY_API_KEY") == "pplx 2"
+    assert secrets.get("GEMINI_API_KEY") is None and secrets.get("export OPENROUTER_API_KEY") is None

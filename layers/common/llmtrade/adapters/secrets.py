@@ -21,15 +21,14 @@ def required_keys(settings: Settings) -> list[str]:
 
 
 class EnvSecrets:
-    """os.environ first, then KEY=VALUE lines of a .env file (never logged)."""
+    """os.environ first, then a .env file parsed by python-dotenv (`export`, quotes, comments; never logged)."""
 
     def __init__(self, dotenv: Path | None = Path(".env")) -> None:
         self._file: dict[str, str] = {}
         if dotenv is not None and dotenv.is_file():
-            for line in dotenv.read_text().splitlines():
-                name, sep, value = line.strip().partition("=")
-                if sep and not name.startswith("#"):
-                    self._file[name.strip()] = value.strip().strip("'\"")
+            from dotenv import dotenv_values
+
+            self._file = {name: value for name, value in dotenv_values(dotenv).items() if value}
 
     def get(self, name: str) -> str | None:
         return os.environ.get(name) or self._file.get(name) or None

@@ -1,0 +1,358 @@
+"""Alpaca paper trading and market data over HTTP: the live twins of SimBroker and SimMarket.
+
+Shapes follow Alpaca's published OpenAPI specs (Trading API v2, Market Data API v2). Every number
+Alpaca sends is parsed with Decimal: the trading API sends strings, the data API JSON numbers
+(parsed straight to Decimal, never through float).
+
+Retry rules:
+- 429 is retried after the wait the rate-limit headers ask for (Retry-After, else X-RateLimit-Reset), bounded;
+- timeouts and 5xx are retried with a short backoff for reads and cancels, but a submitted order is
+  never resent blindly: its client_order_id is looked up first, so one decision never makes two orders;
+- 403/404/422 are the broker's answer (`BrokerRejected`), never retried; 401 names the account's key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from llmtrade.domain.calendar import ET
+from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, Session
+from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
+
+MAX_WAIT_S = 30.0  # the longest a single rate-limit or backoff wait may take
+BACKOFF_BASE_S = 0.5
+LATEST_TRADE_WINDOW = timedelta(minutes=2)  # "now" for price(): closer than this reads the latest trade
+CALENDAR_LOOKBACK_DAYS = 10  # enough to cross the longest run of closed days (weekend + holidays)
+
+
+class AlpacaError(RuntimeError):
+    """Alpaca could not be reached or answered in a way no retry fixes (bad keys, exhausted retries)."""
+
+
+class _Uncertain(Exception):
+    """A request whose outcome is unknown (timeout, 5xx): it may or may not have taken effect."""
+
+
+class MarketClock(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    timestamp: datetime
+    is_open: bool
+    next_open: datetime
+    next_close: datetime
+
+
+def _decimal_json(response: httpx.Response) -> Any:
+    return json.loads(response.text, parse_float=Decimal)
+
+
+def _whole(value: str | None, what: str) -> int:
+    quantity = Decimal(value or "0")
+    if quantity != quantity.to_integral_value():
+        raise AlpacaError(f"{what} {value} is fractional; this project trades whole shares only")
+    return int(quantity)
+
+
+def _moment(value: str | None) -> datetime | None:
+    # Alpaca sends nanoseconds ("…24.668464435Z"); fromisoformat keeps microseconds
+    return datetime.fromisoformat(value) if value else None
+
+
+def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
+    price = data.get("filled_avg_price")
+    return BrokerOrder(
+        id=data["id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
+        qty=_whole(data.get("qty"), f"order {data['client_order_id']} qty"), side=OrderSide(data["side"]),
+        status=data["status"], submitted_at=_moment(data.get("submitted_at") or data["created_at"]),
+        filled_at=_moment(data.get("filled_at")),
+        filled_qty=_whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
+        filled_avg_price=Decimal(price) if price is not None else None,
+    )
+
+
+def parse_position(data: Mapping[str, Any]) -> Position:
+    shares = abs(_whole(data["qty"], f"position {data['symbol']} qty"))  # signed by `side`, whatever qty's sign
+    return Position(symbol=data["symbol"], qty=-shares if data["side"] == "short" else shares,
+                    avg_entry_price=Decimal(data["avg_entry_price"]), market_value=Decimal(data["market_value"]),
+                    unrealized_pl=Decimal(data["unrealized_pl"]))
+
+
+class AlpacaBroker:
+    """The Broker port on Alpaca's Trading API; each account has its own key pair."""
+
+    def __init__(self, base_url: str, credentials: Mapping[str, tuple[str, str]], *,
+                 key_envs: Mapping[str, str] | None = None, timeout: float = 10.0, max_attempts: int = 4,
+                 sleep: Callable[[float], None] = time.sleep, wall_clock: Callable[[], float] = time.time) -> None:
+        """`key_envs` maps an account to the env prefix of its keys (accounts.yaml `key_env`), for error messages."""
+        self._credentials = dict(credentials)
+        self._key_envs = dict(key_envs or {})
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+        self._wall_clock = wall_clock
+
+    # ----------------------------------------------------------------- HTTP
+    def _headers(self, account_id: str) -> dict[str, str]:
+        if account_id not in self._credentials:
+            known = ", ".join(sorted(self._credentials)) or "none"
+            raise AlpacaError(f"no Alpaca keys for account {account_id!r} (accounts with keys: {known})")
+        key_id, secret_key = self._credentials[account_id]
+        return {"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret_key}
+
+    def default_account(self) -> str:
+        if not self._credentials:
+            raise AlpacaError("no Alpaca keys configured for any account")
+        return next(iter(self._credentials))
+
+    def request(self, account_id: str, method: str, url: str, *, params: Mapping[str, str] | None = None,
+                body: Mapping[str, Any] | None = None, safe_to_repeat: bool = True) -> httpx.Response:
+        """One call with the account's keys. `url` is a path on base_url or an absolute URL (market data).
+
+        Raises BrokerRejected for Alpaca's refusals (4xx with its {code, message} body), AlpacaError for
+        bad keys or exhausted retries, and _Uncertain on a timeout/5xx when `safe_to_repeat` is False."""
+        headers = self._headers(account_id)
+        for attempt in range(1, self._max_attempts + 1):
+            last = attempt == self._max_attempts
+            try:
+                response = self._client.request(method, url, params=params, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                if not safe_to_repeat:
+                    raise _Uncertain(f"{method} {url}: {type(exc).__name__}") from exc
+                if last:
+                    raise AlpacaError(f"Alpaca {method} {url} failed {attempt} times: {type(exc).__name__}") from exc
+                self._sleep(self._backoff(attempt))
+                continue
+            status = response.status_code
+            if status < 400:
+                return response
+            if status == 401:
+                raise AlpacaError(f"Alpaca refused the keys of account {account_id!r} (401): "
+                                  f"{self._key_hint(account_id)}")
+            if status == 429:
+                if last:
+                    raise AlpacaError(f"Alpaca rate limit: {method} {url} still refused after {attempt} attempts")
+                self._sleep(self._rate_limit_wait(response, attempt))
+                continue
+            if status >= 500:
+                if not safe_to_repeat:
+                    raise _Uncertain(f"{method} {url}: HTTP {status}")
+                if last:
+                    raise AlpacaError(f"Alpaca {method} {url} answered {status} {attempt} times: {response.text[:200]}")
+                self._sleep(self._backoff(attempt))
+                continue
+            raise self._rejection(response)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _key_hint(self, account_id: str) -> str:
+        env = self._key_envs.get(account_id)
+        names = f"{env}_KEY_ID / {env}_SECRET_KEY" if env else "its key pair"
+        return f"check {names} (a reset paper account gets new keys)"
+
+    @staticmethod
+    def _rejection(response: httpx.Response) -> BrokerRejected:
+        try:
+            body = response.json()
+            return BrokerRejected(response.status_code, int(body.get("code", 0)), str(body.get("message", "")))
+        except (ValueError, AttributeError):
+            return BrokerRejected(response.status_code, 0, response.text[:200])
+
+    def _rate_limit_wait(self, response: httpx.Response, attempt: int) -> float:
+        retry_after = response.headers.get("Retry-After")
+        reset = response.headers.get("X-RateLimit-Reset")  # UNIX epoch seconds when the quota refills
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            wait = float(retry_after)
+        elif reset and reset.isdigit():
+            wait = int(reset) - self._wall_clock()
+        else:
+            wait = self._backoff(attempt)
+        return min(max(wait, 0.0), MAX_WAIT_S)
+
+    @staticmethod
+    def _backoff(attempt: int) -> float:
+        return min(BACKOFF_BASE_S * 2 ** (attempt - 1), MAX_WAIT_S)
+
+    def _get(self, account_id: str, url: str, **params: str) -> Any:
+        return _decimal_json(self.request(account_id, "GET", url, params=params or None))
+
+    # ----------------------------------------------------------------- reads
+    def account(self, account_id: str) -> AccountState:
+        data = self._get(account_id, "/v2/account")
+        return AccountState(equity=Decimal(data["equity"]), cash=Decimal(data["cash"]),
+                            buying_power=Decimal(data["buying_power"]))
+
+    def positions(self, account_id: str) -> list[Position]:
+        return [parse_position(p) for p in self._get(account_id, "/v2/positions")]
+
+    def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
+        try:
+            return parse_order(self._get(account_id, "/v2/orders:by_client_order_id", client_order_id=client_order_id))
+        except BrokerRejected as rejected:
+            if rejected.status == 404:
+                return None
+            raise
+
+    def open_orders(self, account_id: str) -> list[BrokerOrder]:
+        # limit 500 is the API's maximum; an account here holds a handful of open orders at most
+        return [parse_order(o) for o in self._get(account_id, "/v2/orders", status="open", limit="500")]
+
+    def asset(self, account_id: str, symbol: str) -> AssetInfo:
+        data = self._get(account_id, f"/v2/assets/{symbol}")
+        # borrow_status replaces the deprecated easy_to_borrow flag (spec: deprecated 2026-06-22)
+        borrow = data.get("borrow_status")
+        easy = borrow == "easy_to_borrow" if borrow is not None else bool(data.get("easy_to_borrow"))
+        return AssetInfo(symbol=data["symbol"], tradable=bool(data["tradable"]), shortable=bool(data["shortable"]),
+                         easy_to_borrow=easy)
+
+    def clock(self, account_id: str | None = None) -> MarketClock:
+        return MarketClock.model_validate(self._get(account_id or self.default_account(), "/v2/clock"))
+
+    def calendar(self, start: date, end: date, account_id: str | None = None) -> list[Session]:
+        """Trading days from start to end inclusive; holidays are absent, early closes end at 13:00 ET."""
+        days = self._get(account_id or self.default_account(), "/v2/calendar",
+                         start=start.isoformat(), end=end.isoformat())
+        sessions = []
+        for entry in days:
+            day = date.fromisoformat(entry["date"])
+            opens, closes = (datetime.combine(day, datetime.strptime(entry[k], "%H:%M").time(), tzinfo=ET)
+                             for k in ("open", "close"))
+            sessions.append(Session(day=day, open=opens, close=closes))
+        return sessions
+
+    # ----------------------------------------------------------------- writes
+    def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
+        body = {"symbol": order.symbol, "qty": str(order.qty), "side": order.side.value, "type": order.type,
+                "time_in_force": order.time_in_force, "client_order_id": order.client_order_id}
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self.request(account_id, "POST", "/v2/orders", body=body, safe_to_repeat=False)
+                return parse_order(_decimal_json(response))
+            except _Uncertain as exc:
+                # the order may exist: find it by our id before sending it again
+                if placed := self.order_by_client_id(account_id, order.client_order_id):
+                    return placed
+                if attempt == self._max_attempts:
+                    raise AlpacaError(f"order {order.client_order_id} for {account_id}: no answer after "
+                                      f"{attempt} attempts and not found at Alpaca ({exc})") from exc
+                self._sleep(self._backoff(attempt))
+            except BrokerRejected as rejected:
+                # a resend refused as a duplicate means an earlier attempt did land: that order is ours
+                duplicate = attempt > 1 and rejected.status == 422 and "client_order_id" in rejected.message
+                if duplicate and (placed := self.order_by_client_id(account_id, order.client_order_id)):
+                    return placed
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def cancel_order(self, account_id: str, client_order_id: str) -> None:
+        order = self.order_by_client_id(account_id, client_order_id)
+        if order is None:
+            raise BrokerRejected(404, 40410000, f"order {client_order_id} not found")
+        self.request(account_id, "DELETE", f"/v2/orders/{order.id}")
+
+    def close_position(self, account_id: str, symbol: str) -> BrokerOrder:
+        """Close the whole position with a market order; Alpaca answers with that closing order."""
+        try:
+            response = self.request(account_id, "DELETE", f"/v2/positions/{symbol}", safe_to_repeat=False)
+        except _Uncertain as exc:  # a closing order may exist: resending could be refused or close twice
+            raise AlpacaError(f"closing {symbol} for {account_id}: no answer ({exc}); "
+                              "check its open orders before trying again") from exc
+        return parse_order(_decimal_json(response))
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class AlpacaMarketData:
+    """The MarketData port on Alpaca's Market Data API v2 (IEX feed for free plans), with the trading
+    calendar from the Trading API. Requests use the keys of one trading account."""
+
+    def __init__(self, data_url: str, trading: AlpacaBroker, symbols: list[str], *, feed: str = "iex",
+                 account_id: str | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.symbols = list(symbols)
+        self._data_url = data_url.rstrip("/")
+        self._trading = trading
+        self._account = account_id
+        self._feed = feed
+        self._now = clock
+        self._sessions: dict[date, Session | None] = {}  # every day of each month fetched
+
+    # ----------------------------------------------------------------- calendar
+    def session(self, day: date) -> Session | None:
+        if day not in self._sessions:
+            first = day.replace(day=1)
+            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+            found = {s.day: s for s in self._trading.calendar(first, last, self._account)}
+            for offset in range((last - first).days + 1):
+                self._sessions[first + timedelta(days=offset)] = found.get(first + timedelta(days=offset))
+        return self._sessions[day]
+
+    def next_open(self, after: datetime) -> datetime:
+        day = after.astimezone(ET).date()
+        for _ in range(CALENDAR_LOOKBACK_DAYS + 1):
+            session = self.session(day)
+            if session and session.open >= after:
+                return session.open
+            day += timedelta(days=1)
+        raise AlpacaError(f"no market open within {CALENDAR_LOOKBACK_DAYS} days after {after.isoformat()}")
+
+    def _last_session_closed_by(self, at: datetime) -> Session:
+        day = at.astimezone(ET).date()
+        for _ in range(CALENDAR_LOOKBACK_DAYS + 1):
+            session = self.session(day)
+            if session and session.close <= at:
+                return session
+            day -= timedelta(days=1)
+        raise AlpacaError(f"no market session within {CALENDAR_LOOKBACK_DAYS} days before {at.isoformat()}")
+
+    # ----------------------------------------------------------------- prices
+    def price(self, symbol: str, at: datetime) -> Decimal:
+        """Last trade price at `at`; while the market is closed, the previous session's close."""
+        if symbol not in self.symbols:
+            raise KeyError(f"{symbol} is not in the universe")
+        session = self.session(at.astimezone(ET).date())
+        if session is None or not session.open <= at < session.close:
+            return self._daily_close(symbol, self._last_session_closed_by(at))
+        if self._now() - at <= LATEST_TRADE_WINDOW:
+            trades = self._data("/v2/stocks/trades/latest", symbols=symbol, feed=self._feed)["trades"]
+            if symbol not in trades:
+                raise AlpacaError(f"no latest {self._feed} trade for {symbol}")
+            return trades[symbol]["p"]
+        minute_bars = self._bars(symbol, "1Min", session.open, at)
+        if minute_bars:
+            return minute_bars[-1]["c"]
+        # no IEX trade yet this session: the previous close still stands
+        return self._daily_close(symbol, self._last_session_closed_by(session.open))
+
+    def _daily_close(self, symbol: str, session: Session) -> Decimal:
+        midnight = datetime.combine(session.day, datetime.min.time(), tzinfo=ET)  # daily bars are stamped 00:00 ET
+        bars = [b for b in self._bars(symbol, "1Day", midnight, session.close)
+                if datetime.fromisoformat(b["t"]).astimezone(ET).date() == session.day]
+        if not bars:
+            raise AlpacaError(f"no daily bar for {symbol} on {session.day} (feed {self._feed})")
+        return bars[-1]["c"]
+
+    def _bars(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """All bars of one symbol from start to end inclusive, following next_page_token."""
+        params = {"symbols": symbol, "timeframe": timeframe, "start": start.astimezone(UTC).isoformat(),
+                  "end": end.astimezone(UTC).isoformat(), "feed": self._feed, "limit": "10000"}
+        bars: list[dict[str, Any]] = []
+        while True:
+            page = self._data("/v2/stocks/bars", **params)
+            bars += (page.get("bars") or {}).get(symbol) or []
+            if not page.get("next_page_token"):
+                return bars
+            params["page_token"] = page["next_page_token"]
+
+    def _data(self, path: str, **params: str) -> Any:
+        account = self._account or self._trading.default_account()
+        try:
+            return _decimal_json(self._trading.request(account, "GET", self._data_url + path, params=params))
+        except BrokerRejected as refused:
+            # e.g. 403 for recent SIP data on a free plan: a configuration problem, not an order refusal
+            raise AlpacaError(f"Alpaca market data refused {path} ({refused}); feed is {self._feed!r}") from refused

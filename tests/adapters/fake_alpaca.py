@@ -1,0 +1,190 @@
+"""A stateful fake Alpaca paper server in respx, backed by the simulated broker and market.
+
+Routes translate Alpaca HTTP requests into SimBroker / SimMarket calls and answer in the shapes of
+Alpaca's OpenAPI spec (numbers as strings, errors as {"code", "message"} with Alpaca's statuses), so
+the AlpacaBroker can run the same broker contract as SimBroker.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import respx
+from llmtrade.adapters.sim_broker import SimBroker
+from llmtrade.adapters.sim_market import SimMarket
+from llmtrade.domain.calendar import ET
+from llmtrade.ports import BrokerRejected
+from llmtrade.schemas import BrokerOrder, OrderRequest, Position
+
+PAPER_URL = "https://paper-api.alpaca.markets"
+NOT_AUTHORIZED = {"code": 40110000, "message": "request is not authorized"}
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def asset_id(symbol: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"asset://{symbol}"))
+
+
+def order_json(order: BrokerOrder) -> dict[str, Any]:
+    stamp = iso(order.submitted_at)
+    return {
+        "id": order.id, "client_order_id": order.client_order_id, "created_at": stamp,
+        "updated_at": iso(order.filled_at) or stamp, "submitted_at": stamp, "filled_at": iso(order.filled_at),
+        "expired_at": None, "canceled_at": stamp if order.status == "canceled" else None, "failed_at": None,
+        "replaced_at": None, "replaced_by": None, "replaces": None, "asset_id": asset_id(order.symbol),
+        "symbol": order.symbol, "asset_class": "us_equity", "notional": None, "qty": str(order.qty),
+        "filled_qty": str(order.filled_qty),
+        "filled_avg_price": str(order.filled_avg_price) if order.filled_avg_price is not None else None,
+        "order_class": "", "order_type": "market", "type": "market", "side": order.side.value,
+        "time_in_force": "day", "limit_price": None, "stop_price": None, "status": order.status,
+        "extended_hours": False, "legs": None, "trail_percent": None, "trail_price": None, "hwm": None,
+    }
+
+
+def position_json(position: Position) -> dict[str, Any]:
+    cost_basis = position.qty * position.avg_entry_price
+    price = position.market_value / position.qty
+    return {
+        "asset_id": asset_id(position.symbol), "symbol": position.symbol, "exchange": "ARCA",
+        "asset_class": "us_equity", "asset_marginable": True, "qty": str(position.qty),
+        "qty_available": str(position.qty), "side": "long" if position.qty > 0 else "short",
+        "avg_entry_price": str(position.avg_entry_price), "market_value": str(position.market_value),
+        "cost_basis": str(cost_basis), "unrealized_pl": str(position.unrealized_pl),
+        "unrealized_plpc": str((position.unrealized_pl / abs(cost_basis)).quantize(Decimal("0.0001"))),
+        "unrealized_intraday_pl": "0", "unrealized_intraday_plpc": "0", "current_price": str(price),
+        "lastday_price": str(price), "change_today": "0",
+    }
+
+
+class FakeAlpaca:
+    def __init__(self, broker: SimBroker, market: SimMarket, credentials: Mapping[str, tuple[str, str]],
+                 clock: Callable[[], datetime], base_url: str = PAPER_URL) -> None:
+        self.broker, self.market, self.clock, self.base_url = broker, market, clock, base_url
+        self._accounts = {pair: account for account, pair in credentials.items()}
+
+    def install(self, router: respx.MockRouter) -> FakeAlpaca:
+        base = self.base_url
+        router.get(f"{base}/v2/account").mock(side_effect=self._authed(self._account))
+        router.get(f"{base}/v2/positions").mock(side_effect=self._authed(self._positions))
+        router.delete(url__regex=rf"{base}/v2/positions/(?P<symbol>[A-Z.]+)$").mock(
+            side_effect=self._authed(self._close_position))
+        router.post(f"{base}/v2/orders").mock(side_effect=self._authed(self._submit))
+        router.get(f"{base}/v2/orders").mock(side_effect=self._authed(self._open_orders))
+        router.get(f"{base}/v2/orders:by_client_order_id").mock(side_effect=self._authed(self._by_client_id))
+        router.delete(url__regex=rf"{base}/v2/orders/(?P<order_id>[0-9a-f-]+)$").mock(
+            side_effect=self._authed(self._cancel))
+        router.get(url__regex=rf"{base}/v2/assets/(?P<symbol>[A-Z.]+)$").mock(side_effect=self._authed(self._asset))
+        router.get(f"{base}/v2/clock").mock(side_effect=self._authed(self._clock))
+        router.get(f"{base}/v2/calendar").mock(side_effect=self._authed(self._calendar))
+        return self
+
+    # ----------------------------------------------------------------- plumbing
+    def _authed(self, handler: Callable[..., Any]) -> Callable[..., httpx.Response]:
+        def respond(request: httpx.Request, **path: str) -> httpx.Response:
+            pair = (request.headers.get("APCA-API-KEY-ID", ""), request.headers.get("APCA-API-SECRET-KEY", ""))
+            if pair not in self._accounts:
+                return httpx.Response(401, json=NOT_AUTHORIZED)
+            try:
+                result = handler(self._accounts[pair], request, **path)
+            except BrokerRejected as rejected:
+                return httpx.Response(rejected.status, json={"code": rejected.code, "message": rejected.message})
+            return result if isinstance(result, httpx.Response) else httpx.Response(200, json=result)
+
+        return respond
+
+    # ----------------------------------------------------------------- trading
+    def _account(self, account: str, request: httpx.Request) -> dict[str, Any]:
+        state = self.broker.account(account)
+        held = self.broker.positions(account)
+        longs = sum((p.market_value for p in held if p.qty > 0), Decimal(0))
+        shorts = sum((p.market_value for p in held if p.qty < 0), Decimal(0))
+        return {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"account://{account}")), "account_number": f"PA{account}",
+            "status": "ACTIVE", "currency": "USD", "cash": str(state.cash), "equity": str(state.equity),
+            "portfolio_value": str(state.equity), "buying_power": str(state.buying_power),
+            "regt_buying_power": str(state.buying_power), "long_market_value": str(longs),
+            "short_market_value": str(shorts), "multiplier": "2", "shorting_enabled": True,
+            "trading_blocked": False, "transfers_blocked": False, "account_blocked": False,
+        }
+
+    def _positions(self, account: str, request: httpx.Request) -> list[dict[str, Any]]:
+        return [position_json(p) for p in self.broker.positions(account)]
+
+    def _submit(self, account: str, request: httpx.Request) -> dict[str, Any]:
+        body = json.loads(request.content)
+        if body.get("type") != "market" or body.get("time_in_force") != "day" or "notional" in body:
+            raise BrokerRejected(422, 40010001, "this fake takes market day orders by qty only")
+        order = OrderRequest(symbol=body["symbol"], qty=int(body["qty"]), side=body["side"],
+                             client_order_id=body.get("client_order_id") or str(uuid.uuid4()))
+        return order_json(self.broker.submit_order(account, order))
+
+    def _open_orders(self, account: str, request: httpx.Request) -> list[dict[str, Any]]:
+        assert request.url.params.get("status") == "open", "the fake lists open orders only"
+        return [order_json(o) for o in self.broker.open_orders(account)]
+
+    def _by_client_id(self, account: str, request: httpx.Request) -> dict[str, Any]:
+        client_order_id = request.url.params["client_order_id"]
+        order = self.broker.order_by_client_id(account, client_order_id)
+        if order is None:
+            raise BrokerRejected(404, 40410000, "order not found")
+        return order_json(order)
+
+    def _cancel(self, account: str, request: httpx.Request, order_id: str) -> httpx.Response:
+        order = next((o for o in self.broker.orders(account) if o.id == order_id), None)
+        if order is None:
+            raise BrokerRejected(404, 40410000, "order not found")
+        self.broker.cancel_order(account, order.client_order_id)  # its 422 "not open" is Alpaca's too
+        return httpx.Response(204)
+
+    def _close_position(self, account: str, request: httpx.Request, symbol: str) -> dict[str, Any]:
+        held = next((p for p in self.broker.positions(account) if p.symbol == symbol), None)
+        if held is None:
+            raise BrokerRejected(404, 40410000, "position not found")
+        side = "sell" if held.qty > 0 else "buy"
+        closing = OrderRequest(symbol=symbol, qty=abs(held.qty), side=side,  # type: ignore[arg-type]
+                               client_order_id=str(uuid.uuid4()))
+        return order_json(self.broker.submit_order(account, closing))
+
+    def _asset(self, account: str, request: httpx.Request, symbol: str) -> dict[str, Any]:
+        info = self.broker.asset(account, symbol)
+        return {
+            "id": asset_id(symbol), "class": "us_equity", "exchange": "ARCA", "symbol": symbol, "name": symbol,
+            "status": "active", "tradable": info.tradable, "marginable": True, "shortable": info.shortable,
+            "easy_to_borrow": info.easy_to_borrow, "fractionable": True,
+            "borrow_status": "easy_to_borrow" if info.easy_to_borrow else "hard_to_borrow",
+        }
+
+    # ----------------------------------------------------------------- calendar
+    def _clock(self, account: str, request: httpx.Request) -> dict[str, Any]:
+        now = self.clock()
+        today = self.market.session(now.astimezone(ET).date())
+        is_open = bool(today and today.open <= now < today.close)
+        next_open = self.market.next_open(now)
+        following = self.market.session(next_open.astimezone(ET).date())
+        next_close = today.close if today and now < today.close else following.close  # type: ignore[union-attr]
+        return {"timestamp": now.isoformat(), "is_open": is_open, "next_open": next_open.isoformat(),
+                "next_close": next_close.isoformat()}
+
+    def _calendar(self, account: str, request: httpx.Request) -> list[dict[str, Any]]:
+        start, end = (date.fromisoformat(request.url.params[k][:10]) for k in ("start", "end"))
+        days = []
+        day = start
+        while day <= end:
+            if session := self.market.session(day):
+                settles = day + timedelta(days=1)
+                while self.market.session(settles) is None:
+                    settles += timedelta(days=1)
+                days.append({"date": day.isoformat(), "open": f"{session.open:%H:%M}",
+                             "close": f"{session.close:%H:%M}", "session_open": "0400", "session_close": "2000",
+                             "settlement_date": settles.isoformat()})
+            day += timedelta(days=1)
+        return days
