@@ -23,6 +23,7 @@ from llmtrade.ports import BrokerRejected
 from llmtrade.schemas import BrokerOrder, OrderRequest, Position
 
 PAPER_URL = "https://paper-api.alpaca.markets"
+DATA_URL = "https://data.alpaca.markets"
 NOT_AUTHORIZED = {"code": 40110000, "message": "request is not authorized"}
 
 
@@ -86,6 +87,47 @@ class FakeAlpaca:
         router.get(f"{base}/v2/clock").mock(side_effect=self._authed(self._clock))
         router.get(f"{base}/v2/calendar").mock(side_effect=self._authed(self._calendar))
         return self
+
+    def install_market_data(self, router: respx.MockRouter, data_url: str = DATA_URL) -> FakeAlpaca:
+        """Latest trades and bars (IEX feed) priced by the simulated market, in the Market Data API's shapes."""
+        router.get(f"{data_url}/v2/stocks/trades/latest").mock(side_effect=self._authed(self._latest_trades))
+        router.get(f"{data_url}/v2/stocks/bars").mock(side_effect=self._authed(self._bars))
+        return self
+
+    # ----------------------------------------------------------------- market data
+    def _latest_trades(self, account: str, request: httpx.Request) -> dict[str, Any]:
+        now = self.clock()
+        return {"trades": {symbol: {"t": iso(now), "x": "V", "p": float(self.market.price(symbol, now)), "s": 100,
+                                    "c": ["@"], "i": 1, "z": "C"}
+                           for symbol in request.url.params["symbols"].split(",")}}
+
+    def _bars(self, account: str, request: httpx.Request) -> dict[str, Any]:
+        params = request.url.params
+        start, end = (datetime.fromisoformat(params[k].replace("Z", "+00:00")) for k in ("start", "end"))
+        bars: dict[str, list[dict[str, Any]]] = {}
+        for symbol in params["symbols"].split(","):
+            bars[symbol] = []
+            if params["timeframe"] == "1Day":
+                day = start.astimezone(ET).date()
+                while day <= end.astimezone(ET).date():
+                    if session := self.market.session(day):
+                        midnight = datetime.combine(day, datetime.min.time(), tzinfo=ET)
+                        bars[symbol].append(self._bar(symbol, midnight, session.open, session.close))
+                    day += timedelta(days=1)
+            else:  # 1Min: one bar a minute of the session, priced at its minute
+                minute = start.replace(second=0, microsecond=0)
+                while minute <= end:
+                    session = self.market.session(minute.astimezone(ET).date())
+                    if session and session.open <= minute < session.close:
+                        bars[symbol].append(self._bar(symbol, minute, minute, minute))
+                    minute += timedelta(minutes=1)
+        return {"bars": bars, "next_page_token": None}
+
+    def _bar(self, symbol: str, stamp: datetime, opening: datetime, closing: datetime) -> dict[str, Any]:
+        first = float(self.market.price(symbol, opening))
+        last = float(self.market.price(symbol, closing))
+        return {"t": iso(stamp), "o": first, "h": max(first, last), "l": min(first, last), "c": last,
+                "v": 1000, "n": 10, "vw": (first + last) / 2}
 
     # ----------------------------------------------------------------- plumbing
     def _authed(self, handler: Callable[..., Any]) -> Callable[..., httpx.Response]:
