@@ -1,0 +1,164 @@
+"""Settling a week: per-account postmortems and the week's one (SPEC §3.1, §5).
+
+A week is settled at the next weekly run (Wednesday 08:00 ET, before that run trades): its P/L is
+the broker's equity change from the week's own run to then, so consecutive weeks chain exactly and
+their sum is the account's whole equity change. The last week of a local replay is settled by the
+CLI at the following Wednesday with `settle_week`. Event ids are (week, account, kind): a rerun
+finds the stored postmortems and stores nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from llmtrade.config import Settings
+from llmtrade.domain.calendar import parse_week_id
+from llmtrade.domain.leaderboard import spearman
+from llmtrade.domain.reviews import aggregate
+from llmtrade.ports import EventStore
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    ChairmanDecision,
+    CheckpointUpdate,
+    Event,
+    EventKind,
+    LLMCallRecord,
+    PeerReview,
+    Pitch,
+    PositionSnapshot,
+    Postmortem,
+    ResearchCall,
+    WeekPostmortem,
+)
+from llmtrade.services import Services
+from llmtrade.steps.keys import WeekRun
+
+CENT = Decimal("0.01")
+
+
+def settle_previous_week(services: Services, run: WeekRun) -> dict[str, Any]:
+    """The weekly run's first step: settle the week before this one, if it had a weekly run."""
+    previous = (parse_week_id(run.week_id) - timedelta(days=7)).isoformat()
+    return settle_week(services, previous, run.asof)
+
+
+def settle_week(services: Services, week_id: str, at: datetime) -> dict[str, Any]:
+    """Postmortems of `week_id`'s accounts at `at`, and the week's. Nothing when the week had no run."""
+    store, settings = services.store, services.settings
+    events = store.list_week(week_id)
+    snapshots = {e.account_id: PositionSnapshot.model_validate(e.payload) for e in events
+                 if e.kind is EventKind.POSITION_SNAPSHOT and e.subject == "week_open"}
+    accounts = [a for a in settings.accounts.accounts if a.id in snapshots]
+    if not accounts:
+        return {"week_id": week_id, "settled": []}
+    if at < (opened_at := max(s.at for s in snapshots.values())):
+        raise ValueError(f"week {week_id} cannot be settled at {at.isoformat()}, "
+                         f"before its run at {opened_at.isoformat()}")
+    stored = {e.account_id: Postmortem.model_validate(e.payload) for e in events if e.kind is EventKind.POSTMORTEM}
+    week_event = store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_POSTMORTEM)
+    if week_event is None or any(a.id not in stored for a in accounts):
+        outcomes = {a.id: stored.get(a.id) or _settle_account(services, events, snapshots[a.id], a.kind, at)
+                    for a in accounts}
+        flat_pnl = next((o.pnl for o in outcomes.values() if o.kind == "flat"), Decimal(0))
+        for account_id, outcome in outcomes.items():
+            if account_id not in stored:
+                outcome = outcome.model_copy(update={"pnl_vs_flat": outcome.pnl - flat_pnl})
+                stored[account_id] = outcome
+                store.append(Event.of(outcome, week_id=week_id, account_id=account_id, kind=EventKind.POSTMORTEM,
+                                      recorded_at=datetime.now(UTC)))
+        if week_event is None:
+            week_event = Event.of(_week_postmortem(week_id, at, list(stored.values()), events), week_id=week_id,
+                                  account_id=SHARED_ACCOUNT, kind=EventKind.WEEK_POSTMORTEM,
+                                  recorded_at=datetime.now(UTC))
+            store.append(week_event)
+    return {"week_id": week_id, "settled": sorted(stored), "event_id": week_event.event_id}
+
+
+def _settle_account(services: Services, events: list[Event], opened: PositionSnapshot, kind: str,
+                    at: datetime) -> Postmortem:
+    settings, account_id = services.settings, opened.account_id
+    if kind == "flat":  # the baseline never trades: its equity is its starting cash
+        equity_end = Decimal(str(settings.risk.starting_equity_usd)).quantize(CENT)
+    else:
+        equity_end = services.broker_at(at).account(account_id).equity
+    mine = [e for e in events if e.account_id == account_id]
+    updates = sorted((CheckpointUpdate.model_validate(e.payload) for e in mine
+                      if e.kind is EventKind.CHECKPOINT_UPDATE), key=lambda u: u.at)
+    updates = [u for u in updates if u.at <= at]
+    fired = [r for u in updates for r in u.indicators if r.fired]
+    pitch = next((Pitch.model_validate(e.payload) for e in mine if e.kind is EventKind.PITCH), None)
+    pnl = equity_end - opened.equity
+    return Postmortem(
+        week_id=opened.week_id, account_id=account_id, kind=kind,  # type: ignore[arg-type]
+        model=pitch.model if pitch else settings.model_of(account_id), settled_at=at,
+        equity_start=opened.equity, equity_end=equity_end, pnl=pnl,
+        pnl_pct=round(float(pnl / opened.equity * 100), 4) if opened.equity else 0.0,
+        pnl_vs_flat=pnl,  # made relative once FLAT's P/L is known
+        instrument=opened.target_instrument, direction=opened.target_direction, conviction=opened.conviction,
+        final_conviction=updates[-1].conviction_after if updates else opened.conviction,
+        indicators_fired=list(dict.fromkeys(r.indicator.name for r in fired)),
+        invalidation_fired=any(r.indicator.role != "confirms" for r in fired),
+        thesis_played_out=_played_out(services, opened, at),
+        review_score=_review_score(events, account_id, kind),
+        llm_cost_usd=sum((LLMCallRecord.model_validate(e.payload).cost_usd for e in mine
+                          if e.kind is EventKind.LLM_CALL), Decimal(0)),
+        notes=opened.note,
+    )
+
+
+def _played_out(services: Services, opened: PositionSnapshot, at: datetime) -> bool | None:
+    """Did the instrument move the position's way between the week's run and the settlement?"""
+    if opened.target_instrument is None or opened.conviction == 0:
+        return None
+    move = services.market.price(opened.target_instrument, at) - services.market.price(opened.target_instrument,
+                                                                                      opened.at)
+    return move * opened.conviction > 0
+
+
+def _review_score(events: list[Event], account_id: str, kind: str) -> float | None:
+    """The peer-review overall of the account's pitch; for the council, of the best-scored pitch on the
+    trade the chairman picked (the idea it backed). None without a reviewed pitch."""
+    pitches = {e.account_id: Pitch.model_validate(e.payload) for e in events if e.kind is EventKind.PITCH}
+    reviews = [PeerReview.model_validate(e.payload) for e in events if e.kind is EventKind.PEER_REVIEW]
+    scored = [a for a in aggregate([p.idea_id for p in pitches.values()], reviews) if a.reviews]
+    if kind == "pm":
+        idea = pitches[account_id].idea_id if account_id in pitches else None
+        return next((a.overall for a in scored if a.idea_id == idea), None)
+    if kind != "council":
+        return None
+    decision = next((ChairmanDecision.model_validate(e.payload) for e in events
+                     if e.kind is EventKind.CHAIRMAN_DECISION and e.account_id == account_id), None)
+    if decision is None:
+        return None
+    trade = decision.selected_trade
+    picked = (trade.instrument, trade.direction)
+    backing = {p.idea_id for p in pitches.values() if (p.instrument, p.direction) == picked}
+    return next((a.overall for a in scored if a.idea_id in backing), None)  # best first
+
+
+def _week_postmortem(week_id: str, at: datetime, outcomes: list[Postmortem], events: list[Event]) -> WeekPostmortem:
+    ranked = sorted(outcomes, key=lambda o: (-o.pnl, o.account_id))
+    pnl = {o.account_id: o.pnl for o in ranked}
+    scores = {o.account_id: o.review_score for o in outcomes if o.kind == "pm" and o.review_score is not None}
+    return WeekPostmortem(
+        week_id=week_id, settled_at=at, ranking=list(pnl), pnl_by_account=pnl, review_scores=scores,
+        score_pnl_spearman=spearman(list(scores.values()), [float(pnl[account]) for account in scores]),
+        llm_cost_usd=sum((LLMCallRecord.model_validate(e.payload).cost_usd for e in events
+                          if e.kind is EventKind.LLM_CALL), Decimal(0)),
+        research_cost_usd=sum((ResearchCall.model_validate(e.payload).cost_usd for e in events
+                               if e.kind is EventKind.RESEARCH_CALL), Decimal(0)),
+    )
+
+
+def postmortems(store: EventStore, account_ids: Iterable[str]) -> list[Postmortem]:
+    """Every settled week of these accounts, oldest first."""
+    return [Postmortem.model_validate(e.payload) for account_id in account_ids
+            for e in store.list_account(account_id, EventKind.POSTMORTEM)]
+
+
+def model_names(settings: Settings) -> dict[str, str]:
+    """OpenRouter model id → the PM's configured name, for the leaderboard's rows."""
+    return {pm.openrouter_model: pm.name for pm in settings.models.pms}
