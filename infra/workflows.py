@@ -2,13 +2,14 @@
 
 State layout (see llmtrade.workflow): the opening task's result is `$.run`, every later task gets
 `{"action", "run"}` (plus `"item"` inside a fan-out) and its result lands in `$.results.<name>`.
+A poll is start → check → Choice (done → the next step; otherwise → Wait `$.run.<key>` s → check).
 No Catch anywhere: a failed state must stay failed so that redrive reruns exactly it (API_NOTES, AWS).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Tags
@@ -17,7 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-from llmtrade.workflow import WORKFLOWS, FanOut, Task, Workflow
+from llmtrade.workflow import WORKFLOWS, FanOut, Poll, Step, Task, Workflow
 
 from infra import acknowledge, nag_ref
 from infra.functions import FUNCTION_TAG
@@ -49,32 +50,50 @@ def _invoke(scope: Construct, task: Task, function: lambda_.IFunction, payload: 
     return invoke
 
 
+def _step(scope: Construct, step: Step,
+          functions: Mapping[str, lambda_.IFunction]) -> tuple[sfn.State, Callable[[sfn.State], object]]:
+    """One step's states: (the state it starts with, how to link it to the state after it)."""
+    result_path = f"$.results.{step.name}"
+    if isinstance(step, FanOut):
+        fan_out = sfn.Map(
+            scope,
+            step.name,
+            items_path=f"$.run.{step.over}",
+            item_selector={"run": RUN, "item": sfn.JsonPath.string_at("$$.Map.Item.Value")},
+            max_concurrency=step.max_concurrency or None,  # 0 means no limit, as when absent
+            result_path=result_path,
+        )
+        inner = step.task
+        fan_out.item_processor(_invoke(scope, inner, functions[inner.function],
+                                       {"action": inner.name, "run": RUN, "item": sfn.JsonPath.string_at("$.item")},
+                                       "$"))
+        return fan_out, fan_out.next
+    if isinstance(step, Poll):
+        start, check = (_invoke(scope, task, functions[task.function], {"action": task.name, "run": RUN},
+                                f"$.results.{task.name}") for task in (step.start, step.check))
+        # The first check follows the start at once (quick providers are done then); only a running job waits.
+        wait = sfn.Wait(scope, step.wait_name, time=sfn.WaitTime.seconds_path(f"$.run.{step.wait_seconds_key}"))
+        done = sfn.Choice(scope, step.choice_name).otherwise(wait)
+        start.next(check).next(done)
+        wait.next(check)
+        condition = sfn.Condition.boolean_equals(f"$.results.{step.check.name}.{step.done_key}", True)
+        return start, lambda after: done.when(condition, after)
+    task = _invoke(scope, step, functions[step.function], {"action": step.name, "run": RUN}, result_path)
+    return task, task.next
+
+
 def compile_workflow(scope: Construct, workflow: Workflow,
-                     functions: Mapping[str, lambda_.IFunction]) -> sfn.IChainable:
-    """The declaration as a chain of states: opening task, then each step in order."""
+                     functions: Mapping[str, lambda_.IFunction]) -> sfn.State:
+    """The declaration as states: the opening task, then each step in order; returns the first state."""
     opening = workflow.opening
-    chain = sfn.Chain.start(_invoke(scope, opening, functions[opening.function],
-                                    {"action": opening.name, "input": sfn.JsonPath.entire_payload}, "$.run"))
+    first = _invoke(scope, opening, functions[opening.function],
+                    {"action": opening.name, "input": sfn.JsonPath.entire_payload}, "$.run")
+    link_to_next: Callable[[sfn.State], object] = first.next
     for step in workflow.steps:
-        result_path = f"$.results.{step.name}"
-        if isinstance(step, FanOut):
-            fan_out = sfn.Map(
-                scope,
-                step.name,
-                items_path=f"$.run.{step.over}",
-                item_selector={"run": RUN, "item": sfn.JsonPath.string_at("$$.Map.Item.Value")},
-                max_concurrency=step.max_concurrency or None,  # 0 means no limit, as when absent
-                result_path=result_path,
-            )
-            inner = step.task
-            fan_out.item_processor(_invoke(scope, inner, functions[inner.function],
-                                           {"action": inner.name, "run": RUN,
-                                            "item": sfn.JsonPath.string_at("$.item")}, "$"))
-            chain = chain.next(fan_out)
-        else:
-            chain = chain.next(_invoke(scope, step, functions[step.function],
-                                       {"action": step.name, "run": RUN}, result_path))
-    return chain
+        entry, following = _step(scope, step, functions)
+        link_to_next(entry)
+        link_to_next = following
+    return first
 
 
 class Workflows(Construct):

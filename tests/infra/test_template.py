@@ -10,7 +10,8 @@ from aws_cdk import Stack
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
-from llmtrade.workflow import FUNCTIONS, WORKFLOWS, FanOut, Workflow
+from llmtrade.steps.keys import WeekRun
+from llmtrade.workflow import FUNCTIONS, WORKFLOWS, FanOut, Poll, Workflow
 
 from infra.functions import FUNCTION_TAG
 from infra.workflows import WORKFLOW_TAG, definition
@@ -99,10 +100,24 @@ def test_functions(template_dict: dict[str, Any]) -> None:
 
 
 def walk(states: dict[str, Any], start: str) -> list[str]:
+    """The states in order along the way through, where a Choice takes its first (done) branch."""
     order = [start]
-    while "Next" in states[order[-1]]:
-        order.append(states[order[-1]]["Next"])
-    return order
+    while True:
+        state = states[order[-1]]
+        following = state["Choices"][0]["Next"] if state["Type"] == "Choice" else state.get("Next")
+        if following is None:
+            return order
+        order.append(following)
+
+
+def declared_states(workflow: Workflow) -> list[str]:
+    names = [workflow.opening.name]
+    for step in workflow.steps:
+        if isinstance(step, Poll):
+            names += [step.start.name, step.check.name, step.wait_name, step.choice_name]
+        else:
+            names.append(step.name)
+    return names
 
 
 def keys_anywhere(node: Any) -> set[str]:
@@ -126,9 +141,10 @@ def assert_task(state: dict[str, Any], name: str, function: str, timeout: int) -
 def test_definition_follows_the_declaration(template_dict: dict[str, Any], workflow: Workflow) -> None:
     asl = definition(template_dict, workflow.name)
     states = asl["States"]
-    expected = [workflow.opening.name, *(step.name for step in workflow.steps)]
+    expected = declared_states(workflow)
     assert list(states) == expected
-    assert walk(states, asl["StartAt"]) == expected
+    waits = {step.wait_name for step in workflow.steps if isinstance(step, Poll)}
+    assert walk(states, asl["StartAt"]) == [name for name in expected if name not in waits]
     assert "End" in states[expected[-1]]
     # A Catch would break redrive (API_NOTES, AWS); failures must propagate.
     assert "Catch" not in keys_anywhere(asl)
@@ -138,6 +154,20 @@ def test_definition_follows_the_declaration(template_dict: dict[str, Any], workf
     assert states[opening.name]["Parameters"]["input.$"] == "$"
     assert states[opening.name]["ResultPath"] == "$.run"
     for step in workflow.steps:
+        if isinstance(step, Poll):
+            # start → check → Choice: done goes on (walked above), otherwise Wait → check again
+            for task in (step.start, step.check):
+                assert_task(states[task.name], task.name, task.function, task.timeout_seconds)
+                assert states[task.name]["Parameters"]["run.$"] == "$.run"
+                assert states[task.name]["ResultPath"] == f"$.results.{task.name}"
+            assert step.wait_seconds_key in WeekRun.model_fields  # the Wait reads a key the run really has
+            assert states[step.wait_name] == {"Type": "Wait", "SecondsPath": f"$.run.{step.wait_seconds_key}",
+                                              "Next": step.check.name}
+            choice = states[step.choice_name]
+            assert choice["Type"] == "Choice" and choice["Default"] == step.wait_name
+            assert [{k: v for k, v in c.items() if k != "Next"} for c in choice["Choices"]] == [
+                {"Variable": f"$.results.{step.check.name}.{step.done_key}", "BooleanEquals": True}]
+            continue
         state = states[step.name]
         assert state["ResultPath"] == f"$.results.{step.name}"
         if isinstance(step, FanOut):

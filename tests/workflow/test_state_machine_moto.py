@@ -7,6 +7,7 @@ write to moto's DynamoDB table (created from the template's own key schema) in o
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
 import json
@@ -14,18 +15,24 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
+from llmtrade import lambda_entry
 from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
+from llmtrade.config import ResearchTiming
 from llmtrade.schemas import EventKind
+from llmtrade.services import services_from_environment
+from llmtrade.steps import research as research_step
 from llmtrade.workflow import FUNCTIONS
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from tests.conftest import REPO, WEEK
 from tests.workflow.expected import TRADING, assert_complete_week
+from tests.workflow.test_research_poll import FALLBACK, GEMINI, NEVER, PERPLEXITY, FakeClock, FakeResearch
 
 pytest.importorskip("aws_cdk")
 
@@ -58,8 +65,6 @@ class LambdaContext:
 @pytest.fixture
 def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto with the stack's table, secret and functions; invocations go to the real handlers."""
-    from llmtrade import lambda_entry
-
     from infra.workflows import definition
 
     lambda_entry._services_for.cache_clear()  # a warm container from another test must not leak in
@@ -138,8 +143,10 @@ def test_moto_runs_the_synthesized_weekly_state_machine_against_the_real_handler
     events = store.list_week(WEEK)
     assert_complete_week(events)
     assert sorted(set(cloud["invoked"])) == sorted({
-        ("research", "open_week"), ("research", "research"), ("council", "pitch"), ("council", "review"),
-        ("council", "chairman"), ("execute", "execute"), ("execute", "week_summary")})
+        ("research", "open_week"), ("research", "research_start"), ("research", "research_check"),
+        ("council", "pitch"), ("council", "review"),
+        ("council", "chairman"), ("execute", "settle_previous_week"), ("execute", "execute"),
+        ("execute", "week_summary")})
     # the simulated broker's ledger lives in its own namespace of the same table
     ledger = DynamoDBEventStore(TABLE, namespace="SIMBROKER#")
 
@@ -182,3 +189,56 @@ def test_live_mode_reads_secrets_manager_and_names_the_missing_keys(
     assert done["status"] == "FAILED"
     cause = json.dumps(done, default=str)
     assert "PERPLEXITY_API_KEY" in cause and "OPENROUTER_API_KEY" not in cause and "sk-or-x" not in cause
+
+
+def with_research(monkeypatch: pytest.MonkeyPatch, make: Callable[[Any], list[FakeResearch]]) -> list[FakeResearch]:
+    """The handlers' services, with these providers and a 1 s wait between checks."""
+    services = services_from_environment()
+    timing = ResearchTiming(poll_seconds=1, deadline_minutes=services.settings.models.research.deadline_minutes)
+    models = services.settings.models.model_copy(update={"research": timing})
+    providers = make(services.market)
+    services = dataclasses.replace(services, settings=services.settings.model_copy(update={"models": models}),
+                                   research=providers)
+    monkeypatch.setattr(lambda_entry, "_services_for", lambda *environment: services)
+    return providers
+
+
+def states_entered(cloud: dict[str, Any], done: dict[str, Any]) -> list[str]:
+    history = cloud["client"].get_execution_history(executionArn=done["executionArn"])["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+
+
+def test_moto_polls_running_research_until_it_completes(cloud: dict[str, Any],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    quick, deep, fallback = with_research(monkeypatch, lambda market: [
+        FakeResearch(PERPLEXITY, market), FakeResearch(GEMINI, market, running_checks=2),
+        FakeResearch(FALLBACK, market)])
+    done = execute(cloud, "weekly", {"week_id": WEEK})
+    assert done["status"] == "SUCCEEDED", done
+    entered = states_entered(cloud, done)
+    loop = entered[entered.index("research_start"):entered.index("pitches")]
+    assert loop == ["research_start", "research_check", "research_done", "research_wait", "research_check",
+                    "research_done", "research_wait", "research_check", "research_done"]
+    assert (deep.starts, deep.checks, quick.calls, fallback.calls) == (1, 3, 1, 0)
+    packs = {e.subject for e in DynamoDBEventStore(TABLE).list_week(WEEK) if e.kind is EventKind.RESEARCH_PACK}
+    assert packs == {PERPLEXITY, GEMINI}
+    assert json.loads(done["output"])["run"]["research_poll_seconds"] == 1
+
+
+def test_moto_fails_a_stuck_job_at_its_deadline_and_the_execution_without_a_pack(
+        cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(research_step, "_now", clock)
+    _, stuck, fallback = with_research(monkeypatch, lambda market: [
+        FakeResearch(PERPLEXITY, market, fails=True),
+        FakeResearch(GEMINI, market, running_checks=NEVER, clock=clock, check_takes=timedelta(minutes=40)),
+        FakeResearch(FALLBACK, market, fails=True)])
+    done = execute(cloud, "weekly", {"week_id": WEEK})
+    assert done["status"] == "FAILED"
+    assert done["error"] == "NoResearch" and "research produced no pack" in done["cause"]
+    assert f"{GEMINI}: deadline passed: still running 50 minutes" in done["cause"]
+    assert states_entered(cloud, done).count("research_wait") == 1  # checked at +40 and +80 minutes
+    assert (stuck.starts, stuck.checks, fallback.starts) == (1, 2, 1)
+    assert ("council", "pitch") not in cloud["invoked"]
+    week_failure = DynamoDBEventStore(TABLE).get(WEEK, "shared", EventKind.RESEARCH_FAILURE)
+    assert week_failure is not None and week_failure.payload["provider"] is None

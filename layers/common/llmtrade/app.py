@@ -6,14 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from llmtrade.services import Services
-from llmtrade.steps import checkpoint, council, execute, research, week
+from llmtrade.steps import checkpoint, council, execute, postmortem, research, week
 from llmtrade.steps.keys import CheckpointRun, StepInput, WeekRun
 from llmtrade.workflow import WORKFLOWS, Function
 
 # action → (implementation, the run keys it takes; None: an opening step, given the execution input)
 ACTIONS: dict[str, tuple[Callable[..., dict[str, Any]], type[WeekRun] | type[CheckpointRun] | None]] = {
     "open_week": (week.open_week, None),
-    "research": (research.research, WeekRun),
+    "settle_previous_week": (postmortem.settle_previous_week, WeekRun),
+    "research_start": (research.research_start, WeekRun),
+    "research_check": (research.research_check, WeekRun),
     "pitch": (council.pitch, WeekRun),
     "review": (council.review, WeekRun),
     "chairman": (council.chairman, WeekRun),

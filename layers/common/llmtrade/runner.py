@@ -1,23 +1,30 @@
 """Runs a workflow declaration in-process, with the same state layout as the state machine.
 
-Fan-outs run concurrently on threads (the steps do blocking I/O), like Map iterations do.
+Fan-outs run concurrently on threads (the steps do blocking I/O), like Map iterations do; a poll
+checks right after its start, then waits `run[<wait_seconds_key>]` seconds between checks, like the
+state machine's Choice → Wait → check loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from llmtrade.app import handle
 from llmtrade.services import Services
-from llmtrade.workflow import FanOut, Task, Workflow
+from llmtrade.workflow import FanOut, Poll, Task, Workflow
+
+Sleep = Callable[[float], Awaitable[object]]
 
 
-async def _run(workflow: Workflow, execution_input: dict[str, Any], services: Services) -> dict[str, Any]:
+async def _run(workflow: Workflow, execution_input: dict[str, Any], services: Services,
+               sleep: Sleep) -> dict[str, Any]:
     def call(task: Task, **payload: Any) -> dict[str, Any]:
         return handle(task.function, {"action": task.name, **payload}, services)
 
     state: dict[str, Any] = {**execution_input, "run": call(workflow.opening, input=execution_input), "results": {}}
+    results = state["results"]
     for step in workflow.steps:
         if isinstance(step, FanOut):
             items = state["run"][step.over]
@@ -27,12 +34,20 @@ async def _run(workflow: Workflow, execution_input: dict[str, Any], services: Se
                 async with limit:
                     return await asyncio.to_thread(call, step.task, run=state["run"], item=item)
 
-            state["results"][step.name] = list(await asyncio.gather(*(one(item) for item in items)))
+            results[step.name] = list(await asyncio.gather(*(one(item) for item in items)))
+        elif isinstance(step, Poll):
+            results[step.start.name] = await asyncio.to_thread(call, step.start, run=state["run"])
+            results[step.check.name] = await asyncio.to_thread(call, step.check, run=state["run"])
+            while results[step.check.name][step.done_key] is not True:
+                await sleep(state["run"][step.wait_seconds_key])
+                results[step.check.name] = await asyncio.to_thread(call, step.check, run=state["run"])
         else:
-            state["results"][step.name] = await asyncio.to_thread(call, step, run=state["run"])
+            results[step.name] = await asyncio.to_thread(call, step, run=state["run"])
     return state
 
 
-def run_workflow(workflow: Workflow, execution_input: dict[str, Any], services: Services) -> dict[str, Any]:
-    """The final state: the execution input, `run` (the keys) and `results` per step."""
-    return asyncio.run(_run(workflow, execution_input, services))
+def run_workflow(workflow: Workflow, execution_input: dict[str, Any], services: Services,
+                 sleep: Sleep = asyncio.sleep) -> dict[str, Any]:
+    """The final state: the execution input, `run` (the keys) and `results` per step.
+    `sleep` waits between two checks of a poll (tests pass one that returns at once)."""
+    return asyncio.run(_run(workflow, execution_input, services, sleep))

@@ -8,7 +8,9 @@ State layout, shared by both builders (Step Functions state carries keys, never 
 - the opening task gets `{"action": <name>, "input": <execution input>}` and its result becomes
   `$.run`: the run's keys (week_id, asof, the lists the fan-outs go over);
 - every later task gets `{"action": <name>, "run": $.run}`, plus `"item": <one list element>` inside
-  a fan-out; its small result (event ids, counts) lands in `$.results.<name>`.
+  a fan-out; its small result (event ids, counts) lands in `$.results.<name>`;
+- a poll runs its start task, then its check task until `$.results.<check>.<done_key>` is true,
+  waiting `$.run.<wait_seconds_key>` seconds between two checks.
 """
 
 from __future__ import annotations
@@ -37,7 +39,31 @@ class FanOut:
     max_concurrency: int = 0  # 0: no limit
 
 
-Step = Task | FanOut
+@dataclass(frozen=True)
+class Poll:
+    """Run `start` once, then `check` until its result says done, waiting between two checks.
+
+    For jobs that outlive a Lambda (deep research runs up to an hour): the state machine waits
+    (Wait → check → Choice), never a function. The wait comes from the run keys, so it is config.
+    A poll is always followed by another step (the Choice's done branch goes there).
+    """
+
+    name: str  # names the loop's Wait (`<name>_wait`) and Choice (`<name>_done`) states
+    start: Task
+    check: Task
+    wait_seconds_key: str  # a run key holding the seconds to wait between two checks
+    done_key: str = "done"  # the check result's boolean that ends the loop
+
+    @property
+    def wait_name(self) -> str:
+        return f"{self.name}_wait"
+
+    @property
+    def choice_name(self) -> str:
+        return f"{self.name}_done"
+
+
+Step = Task | FanOut | Poll
 
 
 @dataclass(frozen=True)
@@ -48,15 +74,26 @@ class Workflow:
     timeout_seconds: int
 
     def tasks(self) -> list[Task]:
-        return [self.opening, *(s.task if isinstance(s, FanOut) else s for s in self.steps)]
+        found = [self.opening]
+        for step in self.steps:
+            if isinstance(step, FanOut):
+                found.append(step.task)
+            elif isinstance(step, Poll):
+                found += [step.start, step.check]
+            else:
+                found.append(step)
+        return found
 
 
 WEEKLY = Workflow(
     name="weekly",
     opening=Task("open_week", "research", timeout_seconds=60),
     steps=(
-        # Settling the previous week and its postmortem (SPEC §3.1) join here as their own steps.
-        Task("research", "research", timeout_seconds=900),
+        Task("settle_previous_week", "execute", timeout_seconds=120),  # P/L and postmortems (SPEC §3.1, §5)
+        # Every provider starts at once; deep research is then checked every poll_seconds until done.
+        Poll("research", start=Task("research_start", "research", timeout_seconds=600),
+             check=Task("research_check", "research", timeout_seconds=600),
+             wait_seconds_key="research_poll_seconds"),
         FanOut("pitches", over="pm_accounts", task=Task("pitch", "council", timeout_seconds=600)),
         FanOut("reviews", over="pm_accounts", task=Task("review", "council", timeout_seconds=600)),
         Task("chairman", "council", timeout_seconds=600),
