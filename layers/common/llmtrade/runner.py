@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from llmtrade.app import handle
@@ -24,6 +25,10 @@ async def _run(workflow: Workflow, execution_input: dict[str, Any], services: Se
         return handle(task.function, {"action": task.name, **payload}, services)
 
     state: dict[str, Any] = {**execution_input, "run": call(workflow.opening, input=execution_input), "results": {}}
+    # asyncio's default executor has min(32, cores + 4) threads: 6 on two cores would run 12 PMs in two waves,
+    # where the state machine's Map runs them all at once
+    widest = max((len(state["run"][s.over]) for s in workflow.steps if isinstance(s, FanOut)), default=1)
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=max(widest, 4)))
     results = state["results"]
     for step in workflow.steps:
         if isinstance(step, FanOut):
