@@ -41,7 +41,6 @@ def open_week(services: Services, execution_input: dict[str, Any]) -> dict[str, 
     complete = services.store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY) is not None
     if not complete and (conflict := services.replay_conflict(asof)):
         raise RunRefused(f"week {week_id}: {conflict}")
-    # Settling the previous week and its postmortem (SPEC §3.1) will start here.
     return WeekRun(
         week_id=week_id, asof=asof, pm_accounts=[a.id for a in settings.pm_accounts],
         accounts=[a.id for a in settings.accounts.accounts],
