@@ -86,7 +86,7 @@ def test_missing_file_and_broken_yaml_are_named(config_dir: Path) -> None:
 def test_a_pm_without_an_account_is_refused(config_dir: Path) -> None:
     path = config_dir / "accounts.yaml"
     path.write_text(path.read_text().replace("  - {id: pm-grok, kind: pm, pm: grok, key_env: ALPACA_PM_GROK}\n", ""))
-    with pytest.raises(ConfigError, match="pm grok of models.yaml has no account"):
+    with pytest.raises(ConfigError, match=r"pm grok of models\.yaml has no account"):
         load_settings(config_dir)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from llmtrade.cli import main
+from llmtrade.domain.calendar import ET
 
 from tests.conftest import WEEK
 
@@ -24,7 +26,7 @@ def test_run_week_prints_the_table_and_a_second_run_adds_nothing(tmp_path: Path,
     assert f"Week {WEEK}, run at {WEEK} 08:00 ET (OFFLINE" in out
     for account in ("pm-gpt", "pm-gemini", "pm-claude", "pm-grok", "council", "flat"):
         assert f"\n{account} " in out
-    assert "accepted" in out and "New events stored: 31." in out
+    assert "accepted" in out and "New events stored: 32." in out
     code, out, _ = run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", data)
     assert code == 0 and "New events stored: 0." in out
 
@@ -39,7 +41,7 @@ def test_run_week_prints_the_table_and_a_second_run_adds_nothing(tmp_path: Path,
 def test_run_week_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", str(tmp_path), "--json")
     document = json.loads(out)
-    assert code == 0 and document["new_events"] == 31 and len(document["summary"]["accounts"]) == 6
+    assert code == 0 and document["new_events"] == 32 and len(document["summary"]["accounts"]) == 6
 
 
 def test_checkpoint_command(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -68,15 +70,28 @@ def test_without_offline_and_keys_it_names_the_missing_keys(tmp_path: Path, caps
     assert not (tmp_path / ".llmtrade").exists()  # nothing was faked
 
 
-def test_with_every_key_it_still_refuses_to_fake_a_live_run(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_with_every_key_it_builds_the_real_clients_without_calling_them(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import respx
+    from llmtrade.adapters.alpaca import AlpacaBroker, AlpacaMarketData
+    from llmtrade.adapters.gemini import GeminiDeepResearch
+    from llmtrade.adapters.openrouter import OpenRouterLLM, OpenRouterResearch
+    from llmtrade.adapters.perplexity import PerplexityResearch
     from llmtrade.adapters.secrets import required_keys
+    from llmtrade.cli import _services, parser
     from llmtrade.config import load_settings
 
     monkeypatch.chdir(tmp_path)
     env_lines = [f"{name}=value-{i}" for i, name in enumerate(required_keys(load_settings()))]
     (tmp_path / ".env").write_text("# keys\n" + "\n".join(env_lines))
-    code, _, err = run(capsys, "run-week", "--week", WEEK)
-    assert code == 2 and "not part of this build yet" in err and "value-" not in err
+    args = parser().parse_args(["run-week", "--week", WEEK, "--data-dir", str(tmp_path / "data"),
+                                "--config-dir", str(Path(__file__).parents[2] / "config")])
+    with respx.mock(assert_all_called=False) as network:  # building the clients calls nobody
+        services = _services(args)
+    assert not network.calls and not services.offline
+    assert isinstance(services.llm, OpenRouterLLM) and isinstance(services.market, AlpacaMarketData)
+    assert [type(p) for p in services.research] == [PerplexityResearch, GeminiDeepResearch, OpenRouterResearch]
+    assert isinstance(services.broker_at(datetime.now(ET)), AlpacaBroker)
+    assert "value-" not in repr(services.llm)
 
 
 def test_env_example_lists_every_key_a_real_run_needs() -> None:

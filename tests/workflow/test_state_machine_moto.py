@@ -11,6 +11,7 @@ import dataclasses
 import importlib.util
 import io
 import json
+import threading
 import time
 import uuid
 import zipfile
@@ -70,6 +71,7 @@ def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
     lambda_entry._services_for.cache_clear()  # a warm container from another test must not leak in
     handlers = {name: _load_handler(name) for name in FUNCTIONS}
     invoked: list[tuple[str, str]] = []
+    moto_backend = threading.Lock()
 
     def invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: str, headers: Any,
                response_headers: Any) -> bytes:
@@ -77,7 +79,10 @@ def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
         name = function_name.rsplit(":", 1)[-1].removeprefix("llmtrade-")
         invoked.append((name, event["action"]))
         try:
-            result = handlers[name](event, LambdaContext())
+            # moto's backends are not thread-safe (a Map's iterations run on threads and a query can meet
+            # another thread's put: "dictionary changed size during iteration"): one handler at a time
+            with moto_backend:
+                result = handlers[name](event, LambdaContext())
         except Exception as exc:  # what Lambda reports for an unhandled error
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()

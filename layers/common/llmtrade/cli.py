@@ -7,14 +7,17 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from llmtrade.config import ConfigError, load_settings
 from llmtrade.domain.calendar import ET, CalendarError, current_or_next_wednesday, nyse_hours, parse_week_id
-from llmtrade.ports import MissingSecrets, RunRefused, StoreUnavailable
+from llmtrade.ports import LLM, RunRefused, StoreUnavailable
 from llmtrade.runner import run_workflow
 from llmtrade.schemas import SHARED_ACCOUNT, EventKind, WeekSummary
-from llmtrade.services import LiveModeUnavailable, Services, live_services, local_services
+from llmtrade.services import Services, live_services, local_services
+from llmtrade.steps.council_qa import CouncilContext, CouncilResult, run_council
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
 
@@ -26,18 +29,17 @@ def _services(args: argparse.Namespace) -> Services:
     settings = load_settings(args.config_dir)
     if args.offline:
         return local_services(args.data_dir, settings)
-    from llmtrade.adapters.secrets import EnvSecrets
+    from llmtrade.adapters.secrets import EnvSecrets, missing, required_keys
+    from llmtrade.adapters.sqlite_store import SqliteEventStore
 
-    try:
-        return live_services(settings, EnvSecrets())
-    except MissingSecrets as exc:
+    secrets = EnvSecrets()
+    if absent := missing(secrets, required_keys(settings)):  # checked before the data dir is touched
         raise UsageError(
-            f"a real run needs keys that are not set: {', '.join(exc.names)}.\n"
+            f"a real run needs keys that are not set: {', '.join(absent)}.\n"
             "Set them in the environment or in .env (see .env.example), or pass --offline for a dry run "
             "with the offline models, simulated market and simulated broker."
-        ) from exc
-    except LiveModeUnavailable as exc:
-        raise UsageError(str(exc)) from exc
+        )
+    return live_services(settings, secrets, SqliteEventStore(args.data_dir / "events.sqlite"))
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -63,6 +65,8 @@ def _print_week(summary: WeekSummary, added: int) -> None:
 def run_week(args: argparse.Namespace) -> int:
     week_id = args.week or current_or_next_wednesday(datetime.now(ET).date())
     nyse_hours(parse_week_id(week_id))  # outside the market calendar: an error before anything is created
+    if args.estimate:
+        return estimate_week(args, week_id)
     services = _services(args)
     before = len(services.store.list_week(week_id))
     run_workflow(WEEKLY, {"week_id": week_id}, services)
@@ -123,6 +127,219 @@ def events(args: argparse.Namespace) -> int:
     return 0
 
 
+def estimate_week(args: argparse.Namespace, week_id: str) -> int:
+    """The weekly run's LLM calls and their cost, from the config alone: nothing is called or written."""
+    from llmtrade.steps.council import estimate_calls
+
+    settings = load_settings(args.config_dir)
+    budget = settings.models.budget
+    per_call = Decimal(0) if args.offline else Decimal(str(budget.call_estimate_usd))
+    stages = estimate_calls(settings)
+    calls, at_most = sum(s.calls for s in stages), sum(s.at_most for s in stages)
+    document = {"week_id": week_id, "offline": args.offline, "stages": [s.model_dump() for s in stages],
+                "calls": calls, "at_most": at_most, "call_estimate_usd": str(per_call),
+                "expected_usd": str(calls * per_call), "at_most_usd": str(at_most * per_call),
+                "weekly_budget_usd": str(Decimal(str(budget.weekly_usd))),
+                "research_providers": [p.id for p in settings.models.research_providers]}
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return 0
+    cost = "offline models cost nothing" if args.offline else f"${per_call:.2f} a call (models.yaml budget)"
+    print(f"Week {week_id}: expected LLM calls, {cost}")
+    rows = [["stage", "calls", "at most", "expected $", "at most $"]]
+    rows += [[s.stage, str(s.calls), str(s.at_most), f"{s.calls * per_call:.2f}", f"{s.at_most * per_call:.2f}"]
+             for s in stages]
+    rows.append(["total", str(calls), str(at_most), f"{calls * per_call:.2f}", f"{at_most * per_call:.2f}"])
+    print(_table(rows))
+    print("'at most' counts every repair attempt and the backup chairman. Weekly budget: "
+          f"${budget.weekly_usd:.2f}; a call that would pass it is refused and its model goes FLAT.")
+    if at_most * per_call > Decimal(str(budget.weekly_usd)):
+        print("WARNING: at most, the run would pass the weekly budget: the calls past it would be refused.")
+    print(f"Not included: research ({', '.join(document['research_providers'])}). Nothing was called or written.")
+    return 0
+
+
+def _council_llm(args: argparse.Namespace) -> LLM:
+    """The models the council command asks: offline ones, or OpenRouter with OPENROUTER_API_KEY alone."""
+    if args.offline:
+        from llmtrade.adapters.offline_llm import OfflineLLM
+
+        return OfflineLLM()
+    from llmtrade.adapters.openrouter import KEY_NAME, OpenRouterLLM
+    from llmtrade.adapters.secrets import EnvSecrets
+
+    if not (key := EnvSecrets().get(KEY_NAME)):
+        raise UsageError(f"the council needs {KEY_NAME} (in the environment or .env), or --offline to try it "
+                         "with the offline models")
+    return OpenRouterLLM(api_key=key)
+
+
+def _print_council_stage(stage: str, result: CouncilResult) -> None:
+    if stage == "answers":
+        print(f"Question: {result.question}" + ("  (OFFLINE: offline models)" if result.offline else ""))
+        print("\n== Stage 1: answers")
+        for member in result.answers:
+            if member.answer is None:
+                print(f"\n-- {member.model}: FAILED: {member.error}")
+                continue
+            print(f"\n-- {member.model} (answered by {member.answered_by})\n{member.answer.answer}")
+            print("\n".join(f"  * {point}" for point in member.answer.key_points))
+    elif stage == "rankings":
+        print("\n== Stage 2: anonymous rankings (labels shuffled per reviewer, mapped back to models)")
+        if not result.rankings:
+            print("skipped: fewer than three answers to rank")
+        for ranking in result.rankings:
+            if ranking.error:
+                print(f"\n-- {ranking.reviewer}: FAILED: {ranking.error}")
+                continue
+            label_of = {model: label for label, model in ranking.labels.items()}
+            print(f"\n-- {ranking.reviewer} ranked:")
+            print("\n".join(f"  {i}. {model} ({label_of[model]})" for i, model in enumerate(ranking.ranking, 1)))
+            print(f"  why: {ranking.reasoning}")
+        print("\nAggregate ranking (mean position, 1 is best):")
+        for i, rank in enumerate(result.aggregate, 1):
+            mean = f"{rank.mean_position:.2f}" if rank.mean_position is not None else "-"
+            print(f"  {i}. {rank.model}  {mean}  ({rank.rankings} ranking{'s' if rank.rankings != 1 else ''})")
+    else:
+        synthesis = result.synthesis
+        print("\n== Stage 3: chairman")
+        for error in synthesis.errors:
+            print(f"FAILED: {error}")
+        if synthesis.answer is not None:
+            print(f"-- {synthesis.model} (answered by {synthesis.answered_by})\n{synthesis.answer.answer}")
+            print(f"\nConsensus: {synthesis.answer.consensus}\nDissent: {synthesis.answer.dissent}")
+
+
+def council(args: argparse.Namespace) -> int:
+    """`llmtrade council "question"`: answers, anonymous rankings and the chairman's synthesis (SPEC §6)."""
+    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.steps.llm_call import spent_this_week
+
+    settings = load_settings(args.config_dir)
+    llm = _council_llm(args)
+    store = SqliteEventStore(args.data_dir / "events.sqlite")
+    try:
+        result = run_council(CouncilContext(settings=settings, store=store, llm=llm, offline=args.offline),
+                             args.question, on_stage=(lambda *_: None) if args.json else _print_council_stage)
+        spent = spent_this_week(store, result.run_id)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({**result.model_dump(mode="json"), "recorded_cost_usd": str(spent)}, indent=2))
+    else:
+        print(f"\nEvery call is recorded under {result.run_id} in {args.data_dir / 'events.sqlite'} "
+              f"(${spent:.4f} spent on this question so far).")
+    return 0 if result.synthesis.answer is not None else 1
+
+
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def _checkpoint_moments(services: Services, week_id: str) -> list[datetime]:
+    """The schedule's checkpoints from the week's run until the next one; closed days are included (the
+    checkpoint step records them as skipped)."""
+    from datetime import time, timedelta
+
+    from llmtrade.domain.calendar import et
+
+    schedule = services.settings.schedule
+    start = et(parse_week_id(week_id), time.fromisoformat(schedule.weekly_run.time))
+    end = start + timedelta(days=7)  # wall-clock arithmetic: the next run at the same ET time across DST
+    days = [start.date() + timedelta(days=i) for i in range(8)]
+    moments = [et(day, time.fromisoformat(at)) for day in days if WEEKDAYS[day.weekday()] in schedule.checkpoints.days
+               for at in schedule.checkpoints.times]
+    return [m for m in moments if start <= m < end]
+
+
+def _print_leaderboard(rows: list[Any]) -> None:
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value * 100:+.2f}%"
+
+    table = [["name", "accounts", "weeks", "return", "P/L USD", "hit rate", "max drawdown", "sharpe-like",
+              "LLM cost", "net return"]]
+    table += [[r.name, ",".join(r.accounts), str(r.weeks), pct(r.cumulative_return), f"{r.total_pnl_usd:+,.2f}",
+               "-" if r.hit_rate is None else f"{r.hit_rate * 100:.0f}%", f"{r.max_drawdown * 100:.2f}%",
+               "-" if r.sharpe_like is None else f"{r.sharpe_like:.2f}", f"${r.llm_cost_usd:.4f}",
+               pct(r.net_return)] for r in rows]
+    print(_table(table))
+
+
+def run_weeks(args: argparse.Namespace) -> int:
+    """Replay a range of weeks: each weekly run, every checkpoint until the next run, then settle the last week."""
+    from datetime import time, timedelta
+
+    from llmtrade.domain.calendar import et
+    from llmtrade.domain.leaderboard import leaderboard
+    from llmtrade.schemas import WeekPostmortem
+    from llmtrade.steps.postmortem import model_names, postmortems, settle_week
+
+    first, last = parse_week_id(args.from_week), parse_week_id(args.to_week)
+    if last < first:
+        raise UsageError(f"--to {args.to_week} is before --from {args.from_week}")
+    weeks = [(first + timedelta(days=7 * i)).isoformat() for i in range((last - first).days // 7 + 1)]
+    settle_day = last + timedelta(days=7)
+    nyse_hours(settle_day)  # the whole range must be in the market calendar before anything is created
+    services = _services(args)
+    settings = services.settings
+    checkpoints: dict[str, tuple[int, int]] = {}
+    settled: list[dict[str, Any]] = []
+    if not args.json:
+        label = " (OFFLINE: offline models, simulated market and broker)" if services.offline else ""
+        print(f"Weeks {weeks[0]} to {weeks[-1]}{label}", flush=True)
+
+    def report(week_id: str) -> None:
+        event = services.store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_POSTMORTEM)
+        assert event is not None, f"week {week_id} was not settled"
+        week = WeekPostmortem.model_validate(event.payload)
+        ran, skipped = checkpoints[week_id]
+        settled.append({"week_id": week_id, "checkpoints": ran, "skipped": skipped,
+                        "postmortem": week.model_dump(mode="json")})
+        if not args.json:
+            pnl = ", ".join(f"{account} {week.pnl_by_account[account]:+,.2f}" for account in week.ranking)
+            rho = "-" if week.score_pnl_spearman is None else f"{week.score_pnl_spearman:+.2f}"
+            print(f"Week {week_id}: {ran} checkpoints ({skipped} skipped); P/L {pnl}; review score vs P/L "
+                  f"rank correlation {rho}", flush=True)
+
+    for week_id in weeks:
+        run_workflow(WEEKLY, {"week_id": week_id}, services)  # its first step settles the week before
+        previous = (parse_week_id(week_id) - timedelta(days=7)).isoformat()
+        if previous in checkpoints:
+            report(previous)
+        moments = _checkpoint_moments(services, week_id)
+        skipped = sum(1 for at in moments
+                      if not run_workflow(CHECKPOINT, {"at": at.isoformat()}, services)["run"]["accounts"])
+        checkpoints[week_id] = (len(moments), skipped)
+    settle_week(services, weeks[-1], et(settle_day, time.fromisoformat(settings.schedule.weekly_run.time)))
+    report(weeks[-1])
+    rows = leaderboard(postmortems(services.store, [a.id for a in settings.accounts.accounts]), model_names(settings))
+    if args.json:
+        print(json.dumps({"weeks": settled, "leaderboard": [r.model_dump(mode="json") for r in rows]}, indent=2))
+    else:
+        print()
+        _print_leaderboard(rows)
+    return 0
+
+
+def leaderboard_command(args: argparse.Namespace) -> int:
+    """The leaderboard of every settled week in the local event store."""
+    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.domain.leaderboard import leaderboard
+    from llmtrade.steps.postmortem import model_names, postmortems
+
+    settings = load_settings(args.config_dir)
+    store = SqliteEventStore(args.data_dir / "events.sqlite", read_only=True)
+    rows = leaderboard(postmortems(store, [a.id for a in settings.accounts.accounts]), model_names(settings))
+    if args.json:
+        print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+    elif not rows:
+        print(f"no settled weeks in {args.data_dir}: a week is settled at the next weekly run (or by run-weeks)")
+    else:
+        _print_leaderboard(rows)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="llmtrade", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -137,6 +354,8 @@ def parser() -> argparse.ArgumentParser:
 
     week = commands.add_parser("run-week", help="run the weekly pipeline")
     week.add_argument("--week", help="the Wednesday YYYY-MM-DD (default: the current or next Wednesday)")
+    week.add_argument("--estimate", action="store_true",
+                      help="print the expected LLM calls and cost from the config; call and write nothing")
     common(week)
     week.set_defaults(run=run_week)
 
@@ -150,6 +369,21 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--account", help="only this account's events (e.g. pm-gpt, council, shared)")
     common(listing, offline=False)
     listing.set_defaults(run=events)
+
+    ask = commands.add_parser("council", help="ask the council any question: answers, anonymous rankings, synthesis")
+    ask.add_argument("question", help="the question, in quotes")
+    common(ask)
+    ask.set_defaults(run=council)
+
+    weeks = commands.add_parser("run-weeks", help="replay a range of weeks with every checkpoint, then the leaderboard")
+    weeks.add_argument("--from", dest="from_week", required=True, help="the first Wednesday YYYY-MM-DD")
+    weeks.add_argument("--to", dest="to_week", required=True, help="the last Wednesday YYYY-MM-DD")
+    common(weeks)
+    weeks.set_defaults(run=run_weeks)
+
+    board = commands.add_parser("leaderboard", help="the cross-week leaderboard of the settled weeks")
+    common(board, offline=False)
+    board.set_defaults(run=leaderboard_command)
     return root
 
 

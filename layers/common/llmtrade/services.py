@@ -13,10 +13,6 @@ from llmtrade.domain.calendar import ET
 from llmtrade.ports import LLM, Broker, EventStore, MarketData, MissingSecrets, ResearchProvider, Secrets
 
 
-class LiveModeUnavailable(RuntimeError):
-    """Keys are present but the real provider clients are not part of this build yet."""
-
-
 @dataclass(frozen=True)
 class Services:
     settings: Settings
@@ -63,16 +59,41 @@ def local_services(data_dir: Path, settings: Settings | None = None) -> Services
                             SqliteEventStore(data_dir / "sim_broker.sqlite"))
 
 
-def live_services(settings: Settings, secrets: Secrets) -> Services:
-    """The real providers. Refuses clearly: first for missing keys, then because they are not built yet."""
+def live_services(settings: Settings, secrets: Secrets, store: EventStore) -> Services:
+    """The real providers: OpenRouter for the council, the configured research providers, Alpaca paper
+    accounts (keys per account) for orders and market data. Refuses, naming them, when keys are missing."""
+    from llmtrade.adapters.alpaca import AlpacaBroker, AlpacaMarketData
+    from llmtrade.adapters.gemini import GeminiDeepResearch
+    from llmtrade.adapters.openrouter import OpenRouterLLM, OpenRouterResearch
+    from llmtrade.adapters.perplexity import PerplexityResearch
     from llmtrade.adapters.secrets import missing, required_keys
 
     if absent := missing(secrets, required_keys(settings)):
         raise MissingSecrets(absent)
-    raise LiveModeUnavailable(
-        "all keys are present, but the OpenRouter, Perplexity, Gemini and Alpaca clients are not part of "
-        "this build yet: run offline (--offline locally, LLMTRADE_MODE=offline in AWS)"
-    )
+
+    def key(name: str) -> str:
+        return secrets.get(name) or ""
+
+    llm = OpenRouterLLM(api_key=key("OPENROUTER_API_KEY"), app_name="llmtrade")
+    research: list[ResearchProvider] = []
+    for provider in settings.models.research_providers:
+        if provider.kind == "perplexity":
+            research.append(PerplexityResearch(key("PERPLEXITY_API_KEY"), provider.id, provider.model or "",
+                                               settings.assets))
+        elif provider.kind == "gemini_deep_research":
+            research.append(GeminiDeepResearch(key("GEMINI_API_KEY"), provider.id, provider.agent or "",
+                                               settings.assets))
+        else:
+            research.append(OpenRouterResearch(llm, provider.id, provider.model or "", settings.assets))
+    broker_config = settings.accounts.broker
+    credentials = {a.id: (key(f"{a.key_env}_KEY_ID"), key(f"{a.key_env}_SECRET_KEY"))
+                   for a in settings.trading_accounts}
+    broker = AlpacaBroker(broker_config.base_url, credentials,
+                          key_envs={a.id: a.key_env or "" for a in settings.trading_accounts})
+    market = AlpacaMarketData(broker_config.data_url, broker, settings.assets.symbols,
+                              account_id=settings.council_account.id)
+    return Services(settings=settings, store=store, llm=llm, research=research, market=market,
+                    broker_at=lambda moment: broker, offline=False)
 
 
 def services_from_environment() -> Services:
@@ -87,4 +108,4 @@ def services_from_environment() -> Services:
         return offline_services(settings, DynamoDBEventStore(table), DynamoDBEventStore(table, namespace="SIMBROKER#"))
     if mode != "live":
         raise ValueError(f"LLMTRADE_MODE must be offline or live, not {mode!r}")
-    return live_services(settings, SecretsManagerSecrets(os.environ["SECRET_ARN"]))
+    return live_services(settings, SecretsManagerSecrets(os.environ["SECRET_ARN"]), DynamoDBEventStore(table))

@@ -58,7 +58,10 @@ class _Generator:
             return self.obj(schema)
         if kind == "array":
             low, high = schema.get("minItems", 1), min(schema.get("maxItems", 3), max(schema.get("minItems", 1), 3))
-            return [self.value(schema.get("items", {}), field) for _ in range(self.rng.randint(low, high))]
+            items, count = schema.get("items", {}), self.rng.randint(low, high)
+            if count <= len(items.get("enum", [])):  # a choice among options (a ranking): each option once
+                return self.rng.sample(items["enum"], count)
+            return [self.value(items, field) for _ in range(count)]
         if kind == "integer":
             low, high = int(schema.get("minimum", 0)), int(schema.get("maximum", 10))
             if field == "conviction":  # an offline PM always has an opinion

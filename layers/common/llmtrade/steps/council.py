@@ -2,7 +2,8 @@
 
 Each step is idempotent: when its event (or the model's recorded failure) exists it returns that,
 so a rerun neither calls a model again nor stores anything twice. A model that fails is recorded
-as data and its account goes FLAT; only infrastructure errors raise.
+as data and its account goes FLAT; only infrastructure errors raise. A failed chairman hands over
+to the backup chairman; if that fails too, the council is FLAT with both reasons.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import create_model
+from pydantic import BaseModel, Field, create_model
 
+from llmtrade.config import Settings
 from llmtrade.domain.reviews import aggregate, label_map
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
@@ -25,12 +27,14 @@ from llmtrade.schemas import (
     PitchAnswer,
     PitchReview,
     ResearchPack,
+    ReviewAggregate,
 )
 from llmtrade.services import Services
 from llmtrade.steps.keys import WeekRun
 from llmtrade.steps.llm_call import ModelFailed, ask
 
 ANONYMOUS_FIELDS = {"idea_id", "model", "answered_by", "week_id", "timestamp"}
+PRIMARY_CHAIRMAN_FAILED = "chairman-primary"  # subject of the configured chairman's failure; the backup goes on
 
 
 def _now() -> datetime:
@@ -43,11 +47,14 @@ def _existing(services: Services, run: WeekRun, account_id: str, kind: EventKind
     return store.get(run.week_id, account_id, kind) or failure
 
 
-def _fail(services: Services, run: WeekRun, account_id: str, model: str, stage: str, reason: str) -> Event:
+def _fail(services: Services, run: WeekRun, account_id: str, model: str, stage: str, reason: str,
+          subject: str = "") -> Event:
+    """Record a model failure. Its subject is the stage (the account is FLAT), except the primary chairman's
+    (PRIMARY_CHAIRMAN_FAILED), which leaves the decision to the backup."""
     failure = ModelFailure(week_id=run.week_id, account_id=account_id, model=model, stage=stage,  # type: ignore[arg-type]
                            reason=reason, timestamp=_now())
     event = Event.of(failure, week_id=run.week_id, account_id=account_id, kind=EventKind.MODEL_FAILURE,
-                     subject=stage, recorded_at=_now())
+                     subject=subject or stage, recorded_at=_now())
     services.store.append(event)
     return event
 
@@ -117,31 +124,56 @@ def review(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- chairman
 def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
+    """The chairman decides; if it fails its backup does; if both fail the council is FLAT with both reasons."""
     council = services.settings.council_account.id
     if existing := _existing(services, run, council, EventKind.CHAIRMAN_DECISION, "chairman"):
         return _result(existing)
-    model = services.settings.models.chairman.openrouter_model
+    models = services.settings.models.chairman
     pitches = {p.idea_id: p for p in pitches_of(services, run.week_id)}
     quorum = services.settings.models.quorum
     if len(pitches) < quorum:
-        return _result(_fail(services, run, council, model, "chairman",
+        return _result(_fail(services, run, council, models.openrouter_model, "chairman",
                              f"quorum not met: {len(pitches)} valid pitches, {quorum} needed"))
     reviews = [PeerReview.model_validate(e.payload) for e in services.store.list_week(run.week_id)
                if e.kind is EventKind.PEER_REVIEW]
     aggregates = aggregate(list(pitches), reviews)
     labels = label_map(list(pitches), f"{run.week_id}:chairman")
     by_idea = {a.idea_id: a for a in aggregates}
-    try:
-        answer, answered_by = ask(services, week_id=run.week_id, account_id=council, purpose="chairman", model=model,
-                     role="the chairman of the council", template="chairman", answer=ChairmanAnswer,
-                     variables={"week_id": run.week_id, "pitches": [
-                         {"label": label, "body": _anonymous(pitches[idea]), "overall": by_idea[idea].overall,
-                          "reviews": by_idea[idea].reviews} for label, idea in labels.items()]})
-    except ModelFailed as exc:
-        return _result(_fail(services, run, council, model, "chairman", str(exc)))
+    variables = {"week_id": run.week_id, "pitches": [
+        {"label": label, "body": _anonymous(pitches[idea]), "overall": by_idea[idea].overall,
+         "reviews": by_idea[idea].reviews} for label, idea in labels.items()]}
+    reasons: list[str] = []
+    # the primary's failure is its own event, so a rerun goes straight to the backup
+    primary_failed = services.store.get(run.week_id, council, EventKind.MODEL_FAILURE, PRIMARY_CHAIRMAN_FAILED)
+    if primary_failed is None:
+        try:
+            return _decide(services, run, models.openrouter_model, "chairman", variables, labels, pitches, aggregates)
+        except ModelFailed as exc:
+            primary_failed = _fail(services, run, council, models.openrouter_model, "chairman", str(exc),
+                                   subject=PRIMARY_CHAIRMAN_FAILED)
+    reasons.append(f"chairman {models.openrouter_model}: {ModelFailure.model_validate(primary_failed.payload).reason}")
+    if models.backup_openrouter_model is None:
+        reasons.append("no backup chairman configured")
+    else:
+        try:
+            return _decide(services, run, models.backup_openrouter_model, "chairman-backup", variables, labels,
+                           pitches, aggregates)
+        except ModelFailed as exc:
+            reasons.append(f"backup {models.backup_openrouter_model}: {exc}")
+    return _result(_fail(services, run, council, models.backup_openrouter_model or models.openrouter_model,
+                         "chairman", "; ".join(reasons)))
+
+
+def _decide(services: Services, run: WeekRun, model: str, purpose: str, variables: dict[str, Any],
+            labels: dict[str, str], pitches: dict[str, Pitch], aggregates: list[ReviewAggregate]) -> dict[str, Any]:
+    council = services.settings.council_account.id
+    answer, answered_by = ask(services, week_id=run.week_id, account_id=council, purpose=purpose, model=model,
+                              role="the chairman of the council", template="chairman", answer=ChairmanAnswer,
+                              variables=variables)
     trade = answer.selected_trade
     backing = [pitches[a.idea_id] for a in aggregates
                if pitches[a.idea_id].instrument == trade.instrument and pitches[a.idea_id].direction == trade.direction]
+    # `model` says which chairman decided: the configured one, or its backup
     decision = ChairmanDecision(**answer.model_dump(), week_id=run.week_id, model=model, answered_by=answered_by,
                                 label_map=labels, aggregates=aggregates,
                                 indicators=backing[0].indicators if backing else [], timestamp=_now())
@@ -149,3 +181,22 @@ def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
                      recorded_at=_now())
     services.store.append(event)
     return _result(event)
+
+
+# --------------------------------------------------------------------------- estimate
+class StageEstimate(BaseModel):
+    stage: str
+    calls: int = Field(description="when every model answers validly the first time")
+    at_most: int = Field(description="with every repair attempt, and the backup chairman")
+
+
+def estimate_calls(settings: Settings) -> list[StageEstimate]:
+    """The LLM calls of one weekly run, from the config alone (`run-week --estimate`)."""
+    models = settings.models
+    pms, tries = len(models.pms), 1 + models.repair_attempts
+    stages = [StageEstimate(stage="pitches", calls=pms, at_most=pms * tries),
+              StageEstimate(stage="reviews", calls=pms, at_most=pms * tries),
+              StageEstimate(stage="chairman", calls=1, at_most=tries)]
+    if models.chairman.backup_openrouter_model:
+        stages.append(StageEstimate(stage="backup chairman", calls=0, at_most=tries))
+    return stages
