@@ -149,3 +149,16 @@ def test_a_flip_at_a_checkpoint_reverses_the_position_once(services: Services, m
     first = broker_state(services, moment)
     checkpoint(services, "2026-11-25 12:00")  # rerunning the flip itself changes nothing either
     assert broker_state(services, moment) == first
+
+
+def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from llmtrade.cli import main
+
+    data = str(tmp_path)
+    assert main(["run-week", "--offline", "--week", WEEK, "--data-dir", data]) == 0
+    assert "filled @" not in capsys.readouterr().out  # 08:00: queued, and said so
+    assert main(["checkpoint", "--offline", "--at", "2026-11-30 12:00", "--data-dir", data]) == 0
+    capsys.readouterr()
+    assert main(["run-week", "--offline", "--week", WEEK, "--data-dir", data]) == 0
+    out = capsys.readouterr().out
+    assert "filled @" in out and "last checkpoint Mon 12:00" in out and "New events stored: 0." in out

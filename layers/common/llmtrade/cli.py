@@ -18,6 +18,8 @@ from llmtrade.runner import run_workflow
 from llmtrade.schemas import SHARED_ACCOUNT, EventKind, WeekSummary
 from llmtrade.services import Services, live_services, local_services
 from llmtrade.steps.council_qa import CouncilContext, CouncilResult, run_council
+from llmtrade.steps.keys import WeekRun
+from llmtrade.steps.week import project_week
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
 
@@ -52,14 +54,19 @@ def _table(rows: list[list[str]]) -> str:
 def _print_week(summary: WeekSummary, added: int) -> None:
     label = " (OFFLINE: offline models, simulated market and broker)" if summary.offline else ""
     print(f"Week {summary.week_id}, run at {summary.asof_et.astimezone(ET):%Y-%m-%d %H:%M} ET{label}")
-    rows = [["account", "model", "instrument", "direction", "conviction", "equity", "orders"]]
+    rows = [["account", "model", "instrument", "direction", "conviction", "now", "equity", "orders"]]
     for a in summary.accounts:
         orders = "; ".join(a.order_statuses) or ("-" if a.kind == "flat" else "none")
         equity = f"{a.equity:,.0f}" if a.equity is not None else "-"
-        rows.append([a.account_id, a.model or "-", a.instrument or "-", a.direction.value, f"{a.conviction:+d}", equity,
-                     orders + (f" ({a.note})" if a.note else "")])
+        now = f"{a.conviction_now:+d}" if a.conviction_now is not None else "-"
+        rows.append([a.account_id, a.model or "-", a.instrument or "-", a.direction.value, f"{a.conviction:+d}", now,
+                     equity, orders + (f" ({a.note})" if a.note else "")])
     print(_table(rows))
-    print(f"LLM calls: {summary.llm_calls}, cost ${summary.llm_cost_usd:.4f}. New events stored: {added}.")
+    for a in summary.accounts:
+        if a.last_checkpoint:
+            print(f"  {a.account_id}: last checkpoint {a.last_checkpoint}")
+    print(f"LLM calls: {summary.llm_calls}, cost ${summary.llm_cost_usd:.4f}; "
+          f"research ${summary.research_cost_usd:.4f}. New events stored: {added}.")
 
 
 def run_week(args: argparse.Namespace) -> int:
@@ -69,11 +76,11 @@ def run_week(args: argparse.Namespace) -> int:
         return estimate_week(args, week_id)
     services = _services(args)
     before = len(services.store.list_week(week_id))
-    run_workflow(WEEKLY, {"week_id": week_id}, services)
+    state = run_workflow(WEEKLY, {"week_id": week_id}, services)
     added = len(services.store.list_week(week_id)) - before
-    event = services.store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY)
-    assert event is not None, "the weekly run ended without a week summary"
-    summary = WeekSummary.model_validate(event.payload)
+    # the stored summary is the week as it stood at the run; show it as the events know it now (fills,
+    # checkpoints, rejections): the same projection, rebuilt
+    summary = project_week(services, WeekRun.model_validate(state["run"]))
     if args.json:
         print(json.dumps({"summary": summary.model_dump(mode="json"), "new_events": added}, indent=2))
     else:

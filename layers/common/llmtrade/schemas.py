@@ -472,7 +472,9 @@ class AccountWeek(Strict):
     instrument: str | None
     direction: Direction
     conviction: int
-    order_statuses: list[str]
+    conviction_now: int | None = Field(default=None, description="after the latest checkpoint, when one ran")
+    last_checkpoint: str | None = Field(default=None, description="its time, action and reason")
+    order_statuses: list[str] = Field(description="each order as last known: queued, filled at a price, rejected")
     equity: Decimal | None = Field(description="at the weekly run, from the account's week_open snapshot")
     holdings: list[str] = Field(description="positions held at the weekly run, e.g. 'SPY +54'")
     llm_cost_usd: Decimal
@@ -486,6 +488,7 @@ class WeekSummary(Strict):
     accounts: list[AccountWeek]
     llm_cost_usd: Decimal
     llm_calls: int
+    research_cost_usd: Decimal = Decimal(0)
 
 
 # --------------------------------------------------------------------------- the envelope (§7)

@@ -12,13 +12,16 @@ from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountWeek,
     ChairmanDecision,
+    CheckpointUpdate,
     Event,
     EventKind,
     LLMCallRecord,
     ModelFailure,
     OrderEvent,
+    OrderFinal,
     Pitch,
     PositionSnapshot,
+    ResearchCall,
     WeekSummary,
     direction_of,
 )
@@ -72,11 +75,15 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
     cost_by_account: dict[str, Decimal] = {}
     for call in calls:
         cost_by_account[call.account_id] = cost_by_account.get(call.account_id, Decimal(0)) + call.cost_usd
+    finals = {e.subject: OrderFinal.model_validate(e.payload) for e in events if e.kind is EventKind.ORDER_FINAL}
     accounts = []
     for account in settings.accounts.accounts:
         instrument, conviction, note = target_of(store, run.week_id, account.id, account.kind)
-        statuses = [_status(OrderEvent.model_validate(e.payload)) for e in events
+        statuses = [_status(OrderEvent.model_validate(e.payload), finals.get(e.subject)) for e in events
                     if e.kind is EventKind.ORDER and e.account_id == account.id]
+        updates = [CheckpointUpdate.model_validate(e.payload) for e in events
+                   if e.kind is EventKind.CHECKPOINT_UPDATE and e.account_id == account.id]
+        latest = max(updates, key=lambda u: u.at) if updates else None
         snapshot = store.get(run.week_id, account.id, EventKind.POSITION_SNAPSHOT, "week_open")
         held = PositionSnapshot.model_validate(snapshot.payload) if snapshot else None
         accounts.append(AccountWeek(
@@ -84,25 +91,36 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
             instrument=instrument,
             direction=direction_of(conviction),
             conviction=conviction, order_statuses=statuses, equity=held.equity if held else None,
+            conviction_now=latest.conviction_after if latest else None,
+            last_checkpoint=f"{latest.at.astimezone(ET):%a %H:%M} {latest.action.value}: {latest.reason_delta}"
+            if latest else None,
             holdings=[f"{p.symbol} {p.qty:+d}" for p in held.positions] if held else [],
             llm_cost_usd=cost_by_account.get(account.id, Decimal(0)),
             # the execution's own note says what waits (a deferred opening leg) or why an order was refused
             note="; ".join(dict.fromkeys(n for n in (note, held.note if held else "") if n)),
         ))
+    research = sum((ResearchCall.model_validate(e.payload).cost_usd for e in events
+                    if e.kind is EventKind.RESEARCH_CALL), Decimal(0))
     return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline, accounts=accounts,
-                       llm_cost_usd=sum(cost_by_account.values(), Decimal(0)), llm_calls=len(calls))
+                       llm_cost_usd=sum(cost_by_account.values(), Decimal(0)), llm_calls=len(calls),
+                       research_cost_usd=research)
 
 
 def _label(model: str | None, offline: bool) -> str | None:
     return f"offline:{model}" if model and offline else model
 
 
-def _status(order: OrderEvent) -> str:
+def _status(order: OrderEvent, final: OrderFinal | None = None) -> str:
+    """The order as last known: how it ended when a later step saw it end, else what the broker said then."""
+    what = f"{order.leg} {order.request.side.value} {order.request.qty} {order.request.symbol}"
     if order.rejected:
-        return f"{order.leg} {order.request.side.value} {order.request.qty} {order.request.symbol}: " \
-               f"REJECTED ({order.rejected})"
-    return f"{order.leg} {order.request.side.value} {order.request.qty} {order.request.symbol}: " \
-           f"{order.broker_order.status if order.broker_order else 'deferred'}"
+        return f"{what}: REJECTED ({order.rejected})"
+    if final is not None:
+        placed = final.broker_order
+        if placed.status == "filled" and placed.filled_avg_price is not None:
+            return f"{what}: filled @ {placed.filled_avg_price}"
+        return f"{what}: {placed.status}"
+    return f"{what}: {order.broker_order.status if order.broker_order else 'deferred'}"
 
 
 def week_summary(services: Services, run: WeekRun) -> dict[str, Any]:
