@@ -172,3 +172,17 @@ def test_the_record_schema_still_reads_older_call_events() -> None:
         "valid": True, "error": None, "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": "0", "latency_ms": 1}
     record = LLMCallRecord.model_validate(older)
     assert record.http_attempts == 1 and record.parsed is None and record.template == ""
+
+
+def test_research_spend_counts_against_the_weekly_budget(services: Services) -> None:
+    from llmtrade.schemas import ResearchCall
+
+    services.store.append(Event.of(
+        ResearchCall(week_id=WEEK, provider="perplexity", call="start", state="completed", cost_usd=Decimal("14.95"),
+                     at=datetime(2026, 11, 25, 13, tzinfo=UTC)),
+        week_id=WEEK, account_id="shared", kind=EventKind.RESEARCH_CALL, subject="perplexity/start",
+        recorded_at=datetime(2026, 11, 25, 13, tzinfo=UTC)))
+    llm = ScriptedLLM(json.dumps(VALID))
+    with pytest.raises(ModelFailed, match=r"budget exceeded: spent \$14\.95 of \$15\.00"):
+        ask_pitch(services, llm)
+    assert llm.requests == []

@@ -54,8 +54,9 @@ def answered_by_asked(asked: str, answered: str) -> bool:
 
 
 def spent_this_week(store: EventStore, week_id: str) -> Decimal:
-    """The week's LLM spend so far: the sum of its recorded calls' costs."""
-    return sum((Decimal(str(e.payload["cost_usd"])) for e in store.list_week(week_id) if e.kind is EventKind.LLM_CALL),
+    """The week's model spend so far: its recorded LLM calls and research provider calls."""
+    paid = (EventKind.LLM_CALL, EventKind.RESEARCH_CALL)
+    return sum((Decimal(str(e.payload["cost_usd"])) for e in store.list_week(week_id) if e.kind in paid),
                Decimal(0))
 
 
