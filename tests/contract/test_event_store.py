@@ -95,3 +95,15 @@ def test_dynamodb_namespaces_keep_ledgers_apart() -> None:
         ledger.append(event())
         assert events.list_week("2026-11-25") == [] and events.list_account("pm-gpt") == []
         assert len(ledger.list_week("2026-11-25")) == 1 and len(ledger.list_account("pm-gpt")) == 1
+
+
+def test_a_large_event_round_trips(store: EventStore) -> None:
+    # an LLM call with every research pack in its prompt can pass DynamoDB's 400 KB item limit as plain JSON
+    import random
+
+    words = random.Random(1).choices(["rates", "curve", "credit", "dollar", "oil", "gold", "growth"], k=120_000)
+    big = event(reason=" ".join(words))  # ~700 KB of text
+    assert len(big.model_dump_json()) > 600_000
+    assert store.append(big) is True and store.append(big) is False
+    assert store.get("2026-11-25", "pm-gpt", EventKind.CHECKPOINT_SKIPPED, "a") == big
+    assert store.list_week("2026-11-25") == [big]

@@ -2,12 +2,14 @@
 
 GSI `by_account` (gsi1pk ACCOUNT#<account>, gsi1sk <week_id>#<kind>#<subject>) reads one account
 across weeks. Appends are conditional puts, so the same logical event is stored once. Payloads are
-kept as JSON text: no float/Decimal conversion, and the item stays well under DynamoDB's 400 KB.
+kept as JSON text (no float/Decimal conversion); a large one (an LLM call with every research pack in its
+prompt) is stored zlib-compressed as binary, so the item stays under DynamoDB's 400 KB.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 import boto3
@@ -17,6 +19,7 @@ from botocore.exceptions import ClientError
 from llmtrade.schemas import Event, EventKind
 
 ACCOUNT_INDEX = "by_account"
+COMPRESS_ABOVE = 64 * 1024  # bytes of JSON; JSON text compresses 5-10x
 
 
 class DynamoDBEventStore:
@@ -43,8 +46,12 @@ class DynamoDBEventStore:
             "kind": event.kind.value,
             "subject": event.subject,
             "recorded_at": event.recorded_at.isoformat(),
-            "payload": json.dumps(event.payload, sort_keys=True),
         }
+        payload = json.dumps(event.payload, sort_keys=True)
+        if len(payload) > COMPRESS_ABOVE:
+            item["payload_z"] = zlib.compress(payload.encode(), 9)
+        else:
+            item["payload"] = payload
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
@@ -85,6 +92,7 @@ class DynamoDBEventStore:
 
 
 def _event(item: dict[str, Any]) -> Event:
+    text = zlib.decompress(bytes(item["payload_z"])).decode() if "payload_z" in item else item["payload"]
     return Event(week_id=item["week_id"], account_id=item["account_id"], kind=EventKind(item["kind"]),
-                 subject=item["subject"], recorded_at=item["recorded_at"], payload=json.loads(item["payload"]))
+                 subject=item["subject"], recorded_at=item["recorded_at"], payload=json.loads(text))
 
