@@ -1,4 +1,4 @@
-"""The CDK app: event table, secret, Lambda functions, state machines and schedules (SPEC §9)."""
+"""The CDK app: tables, secrets, Lambda functions, state machines, schedules and operations (SPEC §9)."""
 
 from __future__ import annotations
 

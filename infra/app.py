@@ -1,4 +1,4 @@
-"""The CDK app (cdk.json: `python3 infra/app.py`), checked by cdk-nag's AWS Solutions pack."""
+"""The CDK app (cdk.json: `python3 infra/app.py`), checked by cdk-nag's AWS Solutions and Serverless packs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ if __package__ in (None, ""):  # run as a script by the cdk CLI: make `infra` im
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from infra import REPO
 from infra.stack import LlmTradeStack
@@ -28,7 +28,7 @@ def build_app(context: dict[str, Any] | None = None, *, outdir: str | None = Non
                   description="llmtrade: weekly LLM investment council trading Alpaca paper accounts")
     # cdk-nag 3 is a policy-validation plugin: a finding nobody acknowledged (with a reason, next to the
     # resource it is about) fails the synth.
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True), ServerlessChecks(app, verbose=True))
     return app
 
 

@@ -14,22 +14,27 @@ from pathlib import Path
 
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy, Tags
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 from llmtrade.workflow import FUNCTIONS, WORKFLOWS
 
 from infra import CONFIG_DIR, REPO, acknowledge, nag_ref
+from infra.storage import Storage
 
-RUNTIME = lambda_.Runtime.PYTHON_3_12
-ARCHITECTURE = lambda_.Architecture.ARM_64
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+PYTHON_VERSION = "3.13"  # RUNTIME's CPython: the layer's binary wheels (pydantic-core) must match it
+ARCHITECTURE = lambda_.Architecture.ARM_64  # Graviton: 20% cheaper per GB-second than x86_64
 # Wheels for the Lambda platform, whatever machine synthesizes: this is what makes Docker unnecessary.
-PIP_PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp",
-                "--python-version", "3.12", "--only-binary=:all:")
-PROVIDED_BY_RUNTIME = {"boto3", "botocore"}  # the Python Lambda runtime ships them
+# The Python 3.13 runtime is Amazon Linux 2023 (glibc 2.34): manylinux2014 and manylinux_2_28 wheels both run.
+PIP_PLATFORM = ("--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64",
+                "--implementation", "cp", "--python-version", PYTHON_VERSION,
+                "--abi", f"cp{PYTHON_VERSION.replace('.', '')}", "--only-binary=:all:")
+# The Python Lambda runtime ships them; a copy in the layer would shadow its matched boto3/botocore pair.
+PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer"}
 PACKAGE_DIR = REPO / "layers" / "common" / "llmtrade"
 FUNCTION_TAG = "llmtrade:function"  # lets template readers (tests) tell the four functions apart
 MODES = ("offline", "live")
@@ -64,13 +69,29 @@ def layer_hash() -> str:
     return digest.hexdigest()
 
 
+def _remove_provided(site: Path) -> None:
+    """Drop what a dependency pulled in although the runtime provides it (aws-xray-sdk requires botocore),
+    file by file from each distribution's RECORD."""
+    for dist_info in site.glob("*.dist-info"):
+        if _dist_name(dist_info.name.split("-")[0]) not in PROVIDED_BY_RUNTIME:
+            continue
+        for line in (dist_info / "RECORD").read_text().splitlines():
+            path = (site / line.split(",")[0]).resolve()
+            if path.is_relative_to(site.resolve()):  # a script's entry may point outside (../../bin)
+                path.unlink(missing_ok=True)
+        for directory in sorted({p for p in site.rglob("*") if p.is_dir()}, key=lambda p: -len(p.parts)):
+            if not any(directory.iterdir()):
+                directory.rmdir()
+
+
 @jsii.implements(ILocalBundling)
 class LayerBundler:
     """Builds the layer on this machine: pip for the Lambda platform, then the package and config."""
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         site = Path(output_dir) / "python"
-        print(f"llmtrade: bundling the common layer with pip ({PIP_PLATFORM[1]})", file=sys.stderr)
+        print(f"llmtrade: bundling the common layer with pip (CPython {PYTHON_VERSION}, {ARCHITECTURE.name})",
+              file=sys.stderr)
         # --no-compile: .pyc files embed timestamps and would make every build differ.
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                    "--no-compile", *PIP_PLATFORM, "--target", str(site), *runtime_requirements()]
@@ -78,6 +99,7 @@ class LayerBundler:
         if result.returncode != 0:
             # Returning False would fall back to Docker, which this project does not use.
             raise RuntimeError(f"pip could not build the llmtrade layer:\n{result.stderr or result.stdout}")
+        _remove_provided(site)
         for source, target in _layer_files():
             destination = Path(output_dir) / target
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -85,17 +107,30 @@ class LayerBundler:
         return True
 
 
+# A task's state must outlive its Lambda invocation, so that an invocation never goes on running (placing
+# an order, paying a provider) after its state timed out and a redrive started it again.
+TIMEOUT_MARGIN_SECONDS = 10
+# Memory is also CPU. The functions mostly wait on HTTP; research and council hold long prompts and answers
+# and parse them with pydantic, execute and checkpoint handle a few small orders. See bench/bench_cost.py.
+MEMORY_MB: dict[str, int] = {"research": 512, "council": 512, "execute": 256, "checkpoint": 256}
+
+
+def served_timeouts(function: str) -> list[int]:
+    """The timeouts of every task, in any workflow, that invokes this function."""
+    return [t.timeout_seconds for w in WORKFLOWS.values() for t in w.tasks() if t.function == function]
+
+
 def function_timeout(function: str) -> Duration:
-    """The longest task the function serves in any workflow plus slack (cold start, invoke overhead), so
-    the state's timeout is the one that decides; capped at Lambda's 15 minutes."""
-    served = [t.timeout_seconds for w in WORKFLOWS.values() for t in w.tasks() if t.function == function]
-    longest = max(served, default=0)
-    return Duration.seconds(min(longest + 30, 900))
+    """Just under the shortest task timeout the function serves (Lambda timeout < task timeout), capped at
+    Lambda's 15 minutes."""
+    return Duration.seconds(min(min(served_timeouts(function)) - TIMEOUT_MARGIN_SECONDS, 900))
 
 
 class Functions(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, table: dynamodb.ITable,
-                 secret: secretsmanager.ISecret, mode: str) -> None:
+    """The four functions, each with its own role granted exactly what its steps call."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, storage: Storage, kill_switch: ssm.IStringParameter,
+                 report_bucket: s3.IBucket, mode: str) -> None:
         super().__init__(scope, construct_id)
         if mode not in MODES:
             raise ValueError(f"context 'mode' must be one of {MODES}, not {mode!r}")
@@ -112,12 +147,27 @@ class Functions(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="llmtrade package, its dependencies and config/*.yaml",
         )
-        self.by_name: dict[str, lambda_.Function] = {
-            name: self._function(name, table, secret, mode) for name in FUNCTIONS
-        }
+        secrets = {"research": ("LLM_SECRET_ARN", storage.llm_secret),
+                   "council": ("LLM_SECRET_ARN", storage.llm_secret),
+                   "execute": ("BROKER_SECRET_ARN", storage.broker_secret),
+                   "checkpoint": ("BROKER_SECRET_ARN", storage.broker_secret)}
+        self.by_name: dict[str, lambda_.Function] = {}
+        for name in FUNCTIONS:
+            secret_variable, secret = secrets[name]
+            function = self._function(name, storage, kill_switch, mode, {secret_variable: secret.secret_arn})
+            secret.grant_read(function.role)  # GetSecretValue, DescribeSecret on that one secret
+            self.by_name[name] = function
+        execute = self.by_name["execute"]
+        execute.add_environment("REPORT_BUCKET", report_bucket.bucket_name)
+        # Put and read back the weekly HTML report; nothing else on the bucket.
+        execute.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"],
+                                                       resources=[report_bucket.arn_for_objects("*")]))
+        acknowledge(execute.role, f"AwsSolutions-IAM5[Resource::{nag_ref(report_bucket, report_bucket.bucket_arn)}/*]",
+                    "The weekly reports are objects of the report bucket, named by week: only PutObject and "
+                    "GetObject on the bucket's objects.")
 
-    def _function(self, name: str, table: dynamodb.ITable, secret: secretsmanager.ISecret,
-                  mode: str) -> lambda_.Function:
+    def _function(self, name: str, storage: Storage, kill_switch: ssm.IStringParameter, mode: str,
+                  secret_environment: dict[str, str]) -> lambda_.Function:
         scope = Construct(self, name)
         log_group = logs.LogGroup(scope, "Logs", retention=logs.RetentionDays.THREE_MONTHS,
                                   removal_policy=RemovalPolicy.DESTROY)
@@ -127,31 +177,51 @@ class Functions(Construct):
         function = lambda_.Function(
             scope,
             "Function",
+            # Each function's asset is its own handler.py; the code they share is in the layer.
             code=lambda_.Code.from_asset(str(REPO / "functions" / name), exclude=["__pycache__", "*.pyc"]),
             handler="handler.handler",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             layers=[self.layer],
-            memory_size=512,
+            memory_size=MEMORY_MB[name],
             timeout=function_timeout(name),
             role=role,
             log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
             environment={
-                "TABLE_NAME": table.table_name,
-                "SECRET_ARN": secret.secret_arn,
+                "TABLE_NAME": storage.table.table_name,
+                "IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
                 "LLMTRADE_MODE": mode,
+                "KILL_SWITCH_PARAMETER": kill_switch.parameter_name,
                 "POWERTOOLS_SERVICE_NAME": "llmtrade",
+                "POWERTOOLS_METRICS_NAMESPACE": "llmtrade",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                **secret_environment,
             },
         )
         log_group.grant_write(role)
-        table.grant_read_write_data(role)
-        secret.grant_read(role)
+        # The event store (llmtrade.adapters.dynamodb_store) reads items and the account index and appends
+        # with conditional puts: the history is append-only, so no update, delete or scan.
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+            resources=[storage.table.table_arn, storage.account_index_arn]))
+        # Powertools idempotency records: read, create, complete, and delete one after a failed call.
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            resources=[storage.idempotency_table.table_arn]))
+        role.add_to_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[kill_switch.parameter_arn]))
         Tags.of(function).add(FUNCTION_TAG, name)
-        acknowledge(role, f"AwsSolutions-IAM5[Resource::{nag_ref(table, table.table_arn)}/index/*]",
-                    "Read/write on the event table's indexes (by_account); CDK grants them as index/*.")
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]",
+                    "X-Ray's PutTraceSegments and PutTelemetryRecords accept only Resource '*' (CDK-generated "
+                    "for Tracing.ACTIVE).")
         acknowledge(function, "AwsSolutions-L1",
-                    "Python 3.12 on purpose: the layer's binary wheels are built for cp312; a newer "
-                    "runtime is a deliberate change of both (PIP_PLATFORM).")
+                    f"Python {PYTHON_VERSION} on purpose: the layer's binary wheels are built for its CPython; a "
+                    "newer runtime is a deliberate change of both (PYTHON_VERSION).")
+        acknowledge(function, "Serverless-LambdaLatestVersion",
+                    f"Python {PYTHON_VERSION} on purpose, as for AwsSolutions-L1.")
+        acknowledge(function, "Serverless-LambdaDLQ",
+                    "Invoked synchronously by Step Functions only: a failure fails the state (alerted, redriven); "
+                    "there is no asynchronous event to park in a dead-letter queue.")
+        acknowledge(function, "Serverless-LambdaAsyncFailureDestination",
+                    "Invoked synchronously by Step Functions only; no asynchronous invocation to route.")
         return function
-

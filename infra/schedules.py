@@ -1,9 +1,10 @@
 """EventBridge Scheduler schedules from config/schedule.yaml (SPEC §3, §4).
 
 Cron is evaluated in the configured time zone, so 08:00 stays 08:00 New York time across DST.
-Delivery is at least once: every step is idempotent (deterministic event ids and client_order_ids),
-so a duplicate start adds nothing. Claiming the run with a conditional put, so that two concurrent
-starts do not both call the models, is part of the hardening work.
+Delivery is at least once: the opening step claims the scheduled time with a conditional put, so a
+duplicate start ends at once, and every step is idempotent (deterministic event ids and client_order_ids).
+A start that still fails after the retries lands in the encrypted dead-letter queue, which is alarmed
+(infra/operations.py).
 """
 
 from __future__ import annotations
@@ -11,15 +12,23 @@ from __future__ import annotations
 from aws_cdk import Duration, TimeZone
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from llmtrade.config import ScheduleConfig
+
+from infra.operations import dead_letter_queue
 
 WEEK = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 # The execution input: when the run was due, not when it happened to start.
 RUN_INPUT = scheduler.ScheduleTargetInput.from_object(
     {"scheduled_time": scheduler.ContextAttribute.scheduled_time}
 )
+# How long Scheduler keeps retrying a failed StartExecution (throttling, a quota) before the dead-letter
+# queue. The weekly run's research and orders are meant for the morning: after an hour a person decides
+# (rerun it by hand). A checkpoint started much later than due would act on stale prices: drop it.
+WEEKLY_MAX_AGE, WEEKLY_RETRIES = Duration.hours(1), 20
+CHECKPOINT_MAX_AGE, CHECKPOINT_RETRIES = Duration.minutes(5), 5
 
 
 def week_days(days: list[str]) -> str:
@@ -41,6 +50,7 @@ class Schedules(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, schedule: ScheduleConfig,
                  weekly: sfn.IStateMachine, checkpoint: sfn.IStateMachine) -> None:
         super().__init__(scope, construct_id)
+        self.dead_letters: sqs.Queue = dead_letter_queue(self, "ScheduleDeadLetters")
         time_zone = TimeZone.of(schedule.timezone)
         run = schedule.weekly_run
         scheduler.Schedule(
@@ -48,7 +58,8 @@ class Schedules(Construct):
             "Weekly",
             description=f"Weekly council run, {run.day} {run.time} {schedule.timezone}",
             schedule=cron(time_zone, run.time, week_days([run.day])),
-            target=targets.StepFunctionsStartExecution(weekly, input=RUN_INPUT),
+            target=targets.StepFunctionsStartExecution(weekly, input=RUN_INPUT, dead_letter_queue=self.dead_letters,
+                                                       max_event_age=WEEKLY_MAX_AGE, retry_attempts=WEEKLY_RETRIES),
         )
         days = week_days(schedule.checkpoints.days)
         for clock in schedule.checkpoints.times:
@@ -57,7 +68,8 @@ class Schedules(Construct):
                 f"Checkpoint{clock.replace(':', '')}",
                 description=f"Checkpoint, {days} {clock} {schedule.timezone}",
                 schedule=cron(time_zone, clock, days),
-                # A checkpoint started much later than due would act on the wrong prices: drop it instead.
                 target=targets.StepFunctionsStartExecution(checkpoint, input=RUN_INPUT,
-                                                           max_event_age=Duration.minutes(5)),
+                                                           dead_letter_queue=self.dead_letters,
+                                                           max_event_age=CHECKPOINT_MAX_AGE,
+                                                           retry_attempts=CHECKPOINT_RETRIES),
             )

@@ -1,4 +1,4 @@
-"""The one stack: composes storage, functions, workflows and schedules."""
+"""The one stack: composes storage, operations, functions, workflows and schedules."""
 
 from __future__ import annotations
 
@@ -10,25 +10,37 @@ from llmtrade.config import load_settings
 
 from infra import CONFIG_DIR
 from infra.functions import Functions
+from infra.operations import Operations
 from infra.schedules import Schedules
 from infra.storage import Storage
 from infra.workflows import Workflows
 
 
 class LlmTradeStack(Stack):
+    """Context: `mode` (offline | live) and the optional `alerts_email` that receives the alerts."""
+
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         settings = load_settings(CONFIG_DIR)  # a config error fails the synth, before anything deploys
         storage = Storage(self, "Storage")
-        functions = Functions(self, "Functions", table=storage.table, secret=storage.secret,
+        operations = Operations(self, "Operations", alerts_email=self.node.try_get_context("alerts_email") or None)
+        functions = Functions(self, "Functions", storage=storage, kill_switch=operations.kill_switch,
+                              report_bucket=operations.report_bucket,
                               mode=self.node.try_get_context("mode") or "offline")
         workflows = Workflows(self, "Workflows", functions=functions.by_name)
         machines = workflows.state_machines
-        Schedules(self, "Schedules", schedule=settings.schedule,
-                  weekly=machines["weekly"], checkpoint=machines["checkpoint"])
+        schedules = Schedules(self, "Schedules", schedule=settings.schedule,
+                              weekly=machines["weekly"], checkpoint=machines["checkpoint"])
+        operations.watch(state_machines=machines, functions=functions.by_name,
+                         dead_letter_queues=[schedules.dead_letters])
 
         CfnOutput(self, "EventTableName", value=storage.table.table_name)
-        CfnOutput(self, "KeysSecretName", value=storage.secret_name,
-                  description="Put the API keys here as one JSON object")
-        for name, state_machine in workflows.state_machines.items():
+        CfnOutput(self, "LlmKeysSecretName", value=storage.llm_secret.secret_name,
+                  description="OPENROUTER_API_KEY, PERPLEXITY_API_KEY, GEMINI_API_KEY as one JSON object")
+        CfnOutput(self, "BrokerKeysSecretName", value=storage.broker_secret.secret_name,
+                  description="Every Alpaca <key_env>_KEY_ID / <key_env>_SECRET_KEY as one JSON object")
+        CfnOutput(self, "KillSwitchParameter", value=operations.kill_switch.parameter_name)
+        CfnOutput(self, "ReportBucketName", value=operations.report_bucket.bucket_name)
+        CfnOutput(self, "AlertsTopicArn", value=operations.alerts.topic_arn)
+        for name, state_machine in machines.items():
             CfnOutput(self, f"{name.capitalize()}StateMachineArn", value=state_machine.state_machine_arn)

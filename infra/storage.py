@@ -1,4 +1,4 @@
-"""The append-only event table and the one secret holding every API key (SPEC §7, §8)."""
+"""The append-only event table, the Powertools idempotency table and the two key secrets (SPEC §7, §8)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from constructs import Construct
 from llmtrade.adapters.dynamodb_store import ACCOUNT_INDEX
 
 from infra import acknowledge
+
+# Two secrets, because an IAM grant is per secret: the checkpoint function must not be able to read the
+# research providers' keys. The price of that least privilege: $0.40 a month more.
+LLM_KEYS = "llm-keys"  # {OPENROUTER_API_KEY, PERPLEXITY_API_KEY, GEMINI_API_KEY}: research, council
+BROKER_KEYS = "broker-keys"  # every Alpaca pair <key_env>_KEY_ID / <key_env>_SECRET_KEY: execute, checkpoint
 
 
 class Storage(Construct):
@@ -21,10 +26,12 @@ class Storage(Construct):
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            # The event history is the product: a stack deletion must never take it along.
+            # The event history is the product: neither a stack deletion nor a stray console click takes it.
+            deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.table.add_global_secondary_index(
@@ -33,19 +40,32 @@ class Storage(Construct):
             sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
         )
+        self.account_index_arn = f"{self.table.table_arn}/index/{ACCOUNT_INDEX}"
 
-        # One JSON object of all keys (OpenRouter, Perplexity, Gemini, Alpaca per account), filled in by the
-        # user after the first deploy (`aws secretsmanager put-secret-value --secret-id llmtrade/keys`).
-        self.secret_name = f"{Stack.of(self).stack_name}/keys"
-        self.secret = secretsmanager.Secret(
+        # Powertools idempotency records (its default key and TTL attribute names): short-lived, so no RETAIN.
+        self.idempotency_table = dynamodb.Table(
             self,
-            "Keys",
-            secret_name=self.secret_name,
-            description="llmtrade API keys: one JSON object, key name -> value",
+            "Idempotency",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expiration",
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True  # a few KB: costs nothing, and cdk-nag's packs ask for it
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
         )
-        acknowledge(
-            self.secret,
-            "AwsSolutions-SMG4",
-            "Third-party API keys (OpenRouter, Alpaca, ...) are rotated at the provider by the user; "
-            "Secrets Manager cannot rotate them.",
-        )
+
+        # Filled in by the user after the first deploy (`llmtrade secrets put`), each one JSON object.
+        stack_name = Stack.of(self).stack_name
+        self.llm_secret = self._secret("LlmKeys", f"{stack_name}/{LLM_KEYS}",
+                                       "llmtrade LLM and research provider keys (research, council)")
+        self.broker_secret = self._secret("BrokerKeys", f"{stack_name}/{BROKER_KEYS}",
+                                          "llmtrade Alpaca paper account keys (execute, checkpoint)")
+
+    def _secret(self, construct_id: str, name: str, description: str) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(self, construct_id, secret_name=name, description=description)
+        acknowledge(secret, "AwsSolutions-SMG4",
+                    "Third-party API keys (OpenRouter, Alpaca, ...) are rotated at the provider by the user; "
+                    "Secrets Manager cannot rotate them.")
+        return secret

@@ -1,8 +1,9 @@
 """State machines compiled from the declaration in llmtrade.workflow; never hand-written ASL.
 
-State layout (see llmtrade.workflow): the opening task's result is `$.run`, every later task gets
-`{"action", "run"}` (plus `"item"` inside a fan-out) and its result lands in `$.results.<name>`.
-A poll is start → check → Choice (done → the next step; otherwise → Wait `$.run.<key>` s → check).
+State layout (see llmtrade.workflow): the opening task gets `{"action", "input", "execution"}` and its
+result is `$.run`; a Choice then ends the execution (Succeed) when `$.run.proceed` is false. Every later
+task gets `{"action", "run", "execution"}` (plus `"item"` inside a fan-out) and its result lands in
+`$.results.<name>`. A poll is start → check → Choice (done → the next step; otherwise → Wait → check).
 No Catch anywhere: a failed state must stay failed so that redrive reruns exactly it (API_NOTES, AWS).
 """
 
@@ -25,6 +26,8 @@ from infra.functions import FUNCTION_TAG
 
 WORKFLOW_TAG = "llmtrade:workflow"
 RUN = sfn.JsonPath.object_at("$.run")
+# the execution's name: the opening claims a scheduled run with it; every step logs it (correlation id)
+EXECUTION = sfn.JsonPath.string_at("$$.Execution.Name")
 
 
 def task_functions(workflow: Workflow) -> dict[str, str]:
@@ -59,18 +62,19 @@ def _step(scope: Construct, step: Step,
             scope,
             step.name,
             items_path=f"$.run.{step.over}",
-            item_selector={"run": RUN, "item": sfn.JsonPath.string_at("$$.Map.Item.Value")},
+            item_selector={"run": RUN, "item": sfn.JsonPath.string_at("$$.Map.Item.Value"), "execution": EXECUTION},
             max_concurrency=step.max_concurrency or None,  # 0 means no limit, as when absent
             result_path=result_path,
         )
         inner = step.task
         fan_out.item_processor(_invoke(scope, inner, functions[inner.function],
-                                       {"action": inner.name, "run": RUN, "item": sfn.JsonPath.string_at("$.item")},
-                                       "$"))
+                                       {"action": inner.name, "run": RUN, "item": sfn.JsonPath.string_at("$.item"),
+                                        "execution": sfn.JsonPath.string_at("$.execution")}, "$"))
         return fan_out, fan_out.next
     if isinstance(step, Poll):
-        start, check = (_invoke(scope, task, functions[task.function], {"action": task.name, "run": RUN},
-                                f"$.results.{task.name}") for task in (step.start, step.check))
+        start, check = (_invoke(scope, task, functions[task.function],
+                                {"action": task.name, "run": RUN, "execution": EXECUTION}, f"$.results.{task.name}")
+                        for task in (step.start, step.check))
         # The first check follows the start at once (quick providers are done then); only a running job waits.
         wait = sfn.Wait(scope, step.wait_name, time=sfn.WaitTime.seconds_path(f"$.run.{step.wait_seconds_key}"))
         done = sfn.Choice(scope, step.choice_name).otherwise(wait)
@@ -78,17 +82,23 @@ def _step(scope: Construct, step: Step,
         wait.next(check)
         condition = sfn.Condition.boolean_equals(f"$.results.{step.check.name}.{step.done_key}", True)
         return start, lambda after: done.when(condition, after)
-    task = _invoke(scope, step, functions[step.function], {"action": step.name, "run": RUN}, result_path)
+    task = _invoke(scope, step, functions[step.function], {"action": step.name, "run": RUN, "execution": EXECUTION},
+                   result_path)
     return task, task.next
 
 
 def compile_workflow(scope: Construct, workflow: Workflow,
                      functions: Mapping[str, lambda_.IFunction]) -> sfn.State:
-    """The declaration as states: the opening task, then each step in order; returns the first state."""
+    """The declaration as states: the opening task, the Choice that ends a run the opening stopped (a
+    duplicate delivery, the kill switch), then each step in order; returns the first state."""
     opening = workflow.opening
     first = _invoke(scope, opening, functions[opening.function],
-                    {"action": opening.name, "input": sfn.JsonPath.entire_payload}, "$.run")
-    link_to_next: Callable[[sfn.State], object] = first.next
+                    {"action": opening.name, "input": sfn.JsonPath.entire_payload, "execution": EXECUTION}, "$.run")
+    stopped = sfn.Succeed(scope, workflow.stopped, comment="the opening said not to proceed: see $.run.reason")
+    proceed = sfn.Choice(scope, workflow.proceed_choice).when(
+        sfn.Condition.boolean_equals(f"$.run.{workflow.proceed_key}", False), stopped)
+    first.next(proceed)
+    link_to_next: Callable[[sfn.State], object] = proceed.otherwise
     for step in workflow.steps:
         entry, following = _step(scope, step, functions)
         link_to_next(entry)

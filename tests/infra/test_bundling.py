@@ -1,4 +1,4 @@
-"""Synthesizes with the real, Docker-free layer bundling (pip for manylinux2014_aarch64): slow, needs PyPI."""
+"""Synthesizes with the real, Docker-free layer bundling (pip for CPython 3.13 on aarch64): slow, needs PyPI."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.app import STACK_NAME, build_app
-from infra.functions import PIP_PLATFORM
+from infra.functions import PIP_PLATFORM, PYTHON_VERSION
 
 pytestmark = pytest.mark.bundling
 
@@ -40,7 +40,9 @@ def test_layer_is_bundled_for_lambda_arm64(tmp_path: Path) -> None:
     assert (site / "llmtrade" / "__init__.py").is_file()
     assert (site / "llmtrade" / "config_yaml" / "assets.yaml").is_file()
     assert (site / "llmtrade" / "data" / "nyse_holidays.yaml").is_file()
-    assert any("aarch64" in so.name for so in (site / "pydantic_core").glob("*.so"))
+    # Built for the runtime's CPython and architecture (the Lambda would fail to import it otherwise).
+    abi = f"cpython-{PYTHON_VERSION.replace('.', '')}-aarch64"
+    assert any(abi in so.name for so in (site / "pydantic_core").glob("*.so"))
     assert not (site / "boto3").exists()
     assert not (site / "botocore").exists()
     assert not list(layer.rglob("__pycache__"))  # no bytecode: the same inputs make the same layer

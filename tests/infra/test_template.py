@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Match, Template
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from cfnlint.api import lint
 from llmtrade.steps.keys import WeekRun
 from llmtrade.workflow import FUNCTIONS, WORKFLOWS, FanOut, Poll, Workflow
@@ -28,7 +28,7 @@ def tagged(template: dict[str, Any], resource_type: str, key: str) -> dict[str, 
 
 
 def test_event_table_keys_index_and_retention(template: Template) -> None:
-    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    template.resource_count_is("AWS::DynamoDB::Table", 2)  # the events and Powertools' idempotency records
     template.has_resource("AWS::DynamoDB::Table", {
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
@@ -37,6 +37,8 @@ def test_event_table_keys_index_and_retention(template: Template) -> None:
                           {"AttributeName": "sk", "KeyType": "RANGE"}],
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "DeletionProtectionEnabled": True,
             "GlobalSecondaryIndexes": [{
                 "IndexName": "by_account",
                 "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
@@ -47,9 +49,9 @@ def test_event_table_keys_index_and_retention(template: Template) -> None:
     })
 
 
-def test_one_secret_for_the_keys(template: Template) -> None:
-    template.resource_count_is("AWS::SecretsManager::Secret", 1)
-    template.has_resource_properties("AWS::SecretsManager::Secret", {"Name": "llmtrade/keys"})
+def test_two_secrets_for_the_keys(template_dict: dict[str, Any]) -> None:
+    secrets = resources(template_dict, "AWS::SecretsManager::Secret").values()
+    assert sorted(s["Properties"]["Name"] for s in secrets) == ["llmtrade/broker-keys", "llmtrade/llm-keys"]
 
 
 def test_both_state_machines_exist(template_dict: dict[str, Any]) -> None:
@@ -84,40 +86,46 @@ def test_functions(template_dict: dict[str, Any]) -> None:
     functions = tagged(template_dict, "AWS::Lambda::Function", FUNCTION_TAG)
     assert set(functions) == set(FUNCTIONS)
     (layer,) = resources(template_dict, "AWS::Lambda::LayerVersion")
+    common = {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "LLMTRADE_MODE", "KILL_SWITCH_PARAMETER",
+              "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+    own = {"research": {"LLM_SECRET_ARN"}, "council": {"LLM_SECRET_ARN"},
+           "execute": {"BROKER_SECRET_ARN", "REPORT_BUCKET"}, "checkpoint": {"BROKER_SECRET_ARN"}}
     for name, props in functions.items():
-        longest = max(t.timeout_seconds for w in WORKFLOWS.values() for t in w.tasks() if t.function == name)
-        assert props["Runtime"] == "python3.12"
+        assert props["Runtime"] == "python3.13"
         assert props["Handler"] == "handler.handler"
         assert props["Architectures"] == ["arm64"]
         assert props["Layers"] == [{"Ref": layer}]
-        assert props["MemorySize"] == 512
-        assert props["Timeout"] == min(longest + 30, 900)
+        assert props["MemorySize"] in (256, 512)
+        assert props["TracingConfig"] == {"Mode": "Active"}
         variables = props["Environment"]["Variables"]
-        assert set(variables) == {"TABLE_NAME", "SECRET_ARN", "LLMTRADE_MODE", "POWERTOOLS_SERVICE_NAME",
-                                  "POWERTOOLS_LOG_LEVEL"}
+        assert set(variables) == common | own[name]
         assert variables["LLMTRADE_MODE"] == "offline"
-        assert variables["POWERTOOLS_SERVICE_NAME"] == "llmtrade"
+        assert variables["POWERTOOLS_SERVICE_NAME"] == variables["POWERTOOLS_METRICS_NAMESPACE"] == "llmtrade"
 
 
-def walk(states: dict[str, Any], start: str) -> list[str]:
-    """The states in order along the way through, where a Choice takes its first (done) branch."""
+def walk(states: dict[str, Any], start: str, proceed_choice: str) -> list[str]:
+    """The states in order along the way through: the opening's Choice goes on (its Default), a poll's
+    Choice takes its first (done) branch."""
     order = [start]
     while True:
         state = states[order[-1]]
-        following = state["Choices"][0]["Next"] if state["Type"] == "Choice" else state.get("Next")
+        if order[-1] == proceed_choice:
+            following = state["Default"]
+        else:
+            following = state["Choices"][0]["Next"] if state["Type"] == "Choice" else state.get("Next")
         if following is None:
             return order
         order.append(following)
 
 
 def declared_states(workflow: Workflow) -> list[str]:
-    names = [workflow.opening.name]
+    names = [workflow.opening.name, workflow.proceed_choice]
     for step in workflow.steps:
         if isinstance(step, Poll):
             names += [step.start.name, step.check.name, step.wait_name, step.choice_name]
         else:
             names.append(step.name)
-    return names
+    return [*names, workflow.stopped]
 
 
 def keys_anywhere(node: Any) -> set[str]:
@@ -144,14 +152,21 @@ def test_definition_follows_the_declaration(template_dict: dict[str, Any], workf
     expected = declared_states(workflow)
     assert list(states) == expected
     waits = {step.wait_name for step in workflow.steps if isinstance(step, Poll)}
-    assert walk(states, asl["StartAt"]) == [name for name in expected if name not in waits]
-    assert "End" in states[expected[-1]]
+    assert walk(states, asl["StartAt"], workflow.proceed_choice) == [
+        name for name in expected if name not in waits | {workflow.stopped}]
+    assert "End" in states[expected[-2]]
+    # the opening's verdict: `proceed` false (a duplicate delivery, the kill switch) ends the run successfully
+    assert states[workflow.opening.name]["Next"] == workflow.proceed_choice
+    assert states[workflow.proceed_choice]["Choices"] == [
+        {"Variable": f"$.run.{workflow.proceed_key}", "BooleanEquals": False, "Next": workflow.stopped}]
+    assert states[workflow.stopped]["Type"] == "Succeed"
     # A Catch would break redrive (API_NOTES, AWS); failures must propagate.
     assert "Catch" not in keys_anywhere(asl)
 
     opening = workflow.opening
     assert_task(states[opening.name], opening.name, opening.function, opening.timeout_seconds)
     assert states[opening.name]["Parameters"]["input.$"] == "$"
+    assert states[opening.name]["Parameters"]["execution.$"] == "$$.Execution.Name"  # to claim a scheduled run
     assert states[opening.name]["ResultPath"] == "$.run"
     for step in workflow.steps:
         if isinstance(step, Poll):
@@ -159,6 +174,7 @@ def test_definition_follows_the_declaration(template_dict: dict[str, Any], workf
             for task in (step.start, step.check):
                 assert_task(states[task.name], task.name, task.function, task.timeout_seconds)
                 assert states[task.name]["Parameters"]["run.$"] == "$.run"
+                assert states[task.name]["Parameters"]["execution.$"] == "$$.Execution.Name"
                 assert states[task.name]["ResultPath"] == f"$.results.{task.name}"
             assert step.wait_seconds_key in WeekRun.model_fields  # the Wait reads a key the run really has
             assert states[step.wait_name] == {"Type": "Wait", "SecondsPath": f"$.run.{step.wait_seconds_key}",
@@ -173,15 +189,18 @@ def test_definition_follows_the_declaration(template_dict: dict[str, Any], workf
         if isinstance(step, FanOut):
             assert state["Type"] == "Map"
             assert state["ItemsPath"] == f"$.run.{step.over}"
-            assert state["ItemSelector"] == {"run.$": "$.run", "item.$": "$$.Map.Item.Value"}
+            assert state["ItemSelector"] == {"run.$": "$.run", "item.$": "$$.Map.Item.Value",
+                                             "execution.$": "$$.Execution.Name"}
             assert state.get("MaxConcurrency", 0) == step.max_concurrency
             inner = state["ItemProcessor"]["States"]
             assert list(inner) == [step.task.name]
             assert_task(inner[step.task.name], step.task.name, step.task.function, step.task.timeout_seconds)
             assert inner[step.task.name]["Parameters"]["item.$"] == "$.item"
+            assert inner[step.task.name]["Parameters"]["execution.$"] == "$.execution"
         else:
             assert_task(state, step.name, step.function, step.timeout_seconds)
             assert state["Parameters"]["run.$"] == "$.run"
+            assert state["Parameters"]["execution.$"] == "$$.Execution.Name"  # the logs' correlation id
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS.values(), ids=list(WORKFLOWS))
@@ -195,9 +214,10 @@ def test_definition_points_tasks_at_given_arns(template_dict: dict[str, Any]) ->
     assert asl["States"]["open_checkpoint"]["Resource"] == arn("checkpoint")
 
 
-def test_cdk_nag_finds_nothing_unacknowledged(template: Template, stack: Stack) -> None:
+@pytest.mark.parametrize("pack", [AwsSolutionsChecks, ServerlessChecks], ids=["AwsSolutions", "Serverless"])
+def test_cdk_nag_finds_nothing_unacknowledged(template: Template, stack: Stack, pack: type) -> None:
     # cdk-nag 3 fails `cdk synth` on any finding, warnings included, so none may remain.
-    report = AwsSolutionsChecks(verbose=True).validate_scope(stack)
+    report = pack(verbose=True).validate_scope(stack)
     findings = [f"{v.rule_name} ({v.severity}) at {[r.construct_path for r in v.violating_resources]}: "
                 f"{v.description}" for v in report.violations]
     assert findings == []

@@ -264,7 +264,9 @@ class HostileLLM:
                            latency_ms=1, offline=False, raw=outcome)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# derandomized: the same 1,000 examples every run, so CI cannot fail on a draw no one can replay
+@settings(max_examples=1000, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(pitches=outcomes(VALID_PITCH), chairmen=outcomes(VALID_CHAIR), swap=st.integers(0, 5).map(lambda n: n == 0),
        price=st.decimals(min_value="0.01", max_value="5000", places=2))
 def test_hostile_answers_never_crash_a_step_nor_break_the_rules(pitches: list[str | LLMError],

@@ -17,6 +17,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ import pytest
 from llmtrade import lambda_entry
 from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
 from llmtrade.config import ResearchTiming
+from llmtrade.runtime import FunctionEnvironment
 from llmtrade.schemas import EventKind
 from llmtrade.services import services_from_environment
 from llmtrade.steps import research as research_step
@@ -38,15 +40,22 @@ from tests.workflow.test_research_poll import FALLBACK, GEMINI, NEVER, PERPLEXIT
 pytest.importorskip("aws_cdk")
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-TABLE, SECRET = "llmtrade-events", "llmtrade/keys"
+TABLE, KILL_SWITCH = "llmtrade-events", "/llmtrade/kill-switch"
+LLM_SECRET, BROKER_SECRET = "llmtrade/llm-keys", "llmtrade/broker-keys"
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
+@cache
+def synthesized() -> dict[str, Any]:
+    """Synthesized once per test session (it takes seconds), for every module that runs the state machines."""
     from infra.app import STACK_NAME, build_app
 
     assembly = build_app({"aws:cdk:bundling-stacks": []}).synth()
     return assembly.get_stack_by_name(STACK_NAME).template
+
+
+@pytest.fixture
+def template() -> dict[str, Any]:
+    return synthesized()
 
 
 def _load_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -63,15 +72,29 @@ class LambdaContext:
     aws_request_id = "moto-request"
 
 
+def forget_warm_containers() -> None:
+    """What a cold start sees: no cached services, no cached secret or kill switch value."""
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+
+    if hasattr(lambda_entry._services_for, "cache_clear"):  # a test may have put its own services in
+        lambda_entry._services_for.cache_clear()
+    parameters.clear_caches()
+    DEFAULT_PROVIDERS.clear()  # their boto3 clients belong to an earlier moto
+
+
 @pytest.fixture
 def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """moto with the stack's table, secret and functions; invocations go to the real handlers."""
+    """moto with the stack's table, secrets, kill switch and functions; invocations go to the real handlers,
+    each function with the environment of the contract (llmtrade.runtime.FunctionEnvironment)."""
     from infra.workflows import definition
 
-    lambda_entry._services_for.cache_clear()  # a warm container from another test must not leak in
-    handlers = {name: _load_handler(name) for name in FUNCTIONS}
+    forget_warm_containers()
     invoked: list[tuple[str, str]] = []
     moto_backend = threading.Lock()
+    handlers: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
+    environments: dict[str, dict[str, str]] = {}
+    failures: dict[tuple[str, str | None], int] = {}  # (action, item) -> how many invocations to fail first
 
     def invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: str, headers: Any,
                response_headers: Any) -> bytes:
@@ -83,6 +106,10 @@ def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
             # another thread's put: "dictionary changed size during iteration"): one handler at a time
             with moto_backend:
                 result = handlers[name](event, LambdaContext())
+                # a step that did its work and then died (a timeout, a lost connection): the hard case to rerun
+                if failures.get(key := (event["action"], event.get("item")), 0) > 0:
+                    failures[key] -= 1
+                    raise RuntimeError(f"{event['action']} died after doing its work")
         except Exception as exc:  # what Lambda reports for an unhandled error
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
@@ -91,17 +118,34 @@ def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
     # with use_docker False moto's Lambda echoes the payload: run the real handler instead
     monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
     with mock_aws(config=MOTO_CONFIG):
-        table = next(r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
+        table = next(r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"
+                     and "GlobalSecondaryIndexes" in r["Properties"])
         boto3.client("dynamodb").create_table(
             TableName=TABLE, KeySchema=table["KeySchema"], AttributeDefinitions=table["AttributeDefinitions"],
             GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"], BillingMode="PAY_PER_REQUEST")
-        secret_arn = boto3.client("secretsmanager").create_secret(Name=SECRET, SecretString="{}")["ARN"]
-        role = boto3.client("iam").create_role(RoleName="llmtrade-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        secrets = boto3.client("secretsmanager")
+        llm_secret = secrets.create_secret(Name=LLM_SECRET, SecretString="{}")["ARN"]
+        broker_secret = secrets.create_secret(Name=BROKER_SECRET, SecretString="{}")["ARN"]
+        boto3.client("ssm").put_parameter(Name=KILL_SWITCH, Value="enabled", Type="String")
+        boto3.client("s3").create_bucket(Bucket="llmtrade-reports")
         iam = boto3.client("iam")
+        role = iam.create_role(RoleName="llmtrade-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         sfn_role = iam.create_role(RoleName="llmtrade-sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        environment = {"TABLE_NAME": TABLE, "SECRET_ARN": secret_arn, "LLMTRADE_MODE": "offline"}
-        for key, value in environment.items():
-            monkeypatch.setenv(key, value)
+        common = {"TABLE_NAME": TABLE, "IDEMPOTENCY_TABLE_NAME": "llmtrade-idempotency", "LLMTRADE_MODE": "offline",
+                  "KILL_SWITCH_PARAMETER": KILL_SWITCH, "POWERTOOLS_SERVICE_NAME": "llmtrade",
+                  "POWERTOOLS_METRICS_NAMESPACE": "llmtrade", "POWERTOOLS_LOG_LEVEL": "INFO",
+                  "POWERTOOLS_TRACE_DISABLED": "true"}
+        environments.update({
+            "research": {**common, "LLM_SECRET_ARN": llm_secret}, "council": {**common, "LLM_SECRET_ARN": llm_secret},
+            "execute": {**common, "BROKER_SECRET_ARN": broker_secret, "REPORT_BUCKET": "llmtrade-reports"},
+            "checkpoint": {**common, "BROKER_SECRET_ARN": broker_secret}})
+        for key in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED"):
+            monkeypatch.setenv(key, common[key])  # Powertools reads them when a handler is made
+        # each function reads its own environment (not os.environ: moto's threads read that one while others
+        # would change it), checked by the real FunctionEnvironment
+        monkeypatch.setattr(lambda_entry, "services_from_environment", lambda function: services_from_environment(
+            function, FunctionEnvironment.load(function, environments[function])))
+        handlers.update({name: _load_handler(name) for name in FUNCTIONS})
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
             zipped.writestr("handler.py", "def handler(event, context): pass\n")
@@ -109,24 +153,32 @@ def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
         arns = {
             name: lambdas.create_function(
                 FunctionName=f"llmtrade-{name}", Runtime="python3.12", Role=role, Handler="handler.handler",
-                Code={"ZipFile": archive.getvalue()}, Environment={"Variables": environment},
+                Code={"ZipFile": archive.getvalue()}, Environment={"Variables": environments[name]},
             )["FunctionArn"]
             for name in FUNCTIONS
         }
         client = boto3.client("stepfunctions")
-        machines = {
-            workflow: client.create_state_machine(
-                name=f"llmtrade-{workflow}", roleArn=sfn_role,
-                definition=json.dumps(definition(template, workflow, function_arns=arns)))["stateMachineArn"]
-            for workflow in ("weekly", "checkpoint")
-        }
-        yield {"machines": machines, "client": client, "invoked": invoked, "secret_arn": secret_arn}
+        definitions = {workflow: json.dumps(definition(template, workflow, function_arns=arns))
+                       for workflow in ("weekly", "checkpoint")}
+        machines = {workflow: client.create_state_machine(name=f"llmtrade-{workflow}", roleArn=sfn_role,
+                                                          definition=text)["stateMachineArn"]
+                    for workflow, text in definitions.items()}
+        yield {"machines": machines, "client": client, "invoked": invoked, "environments": environments,
+               "failures": failures, "secrets": {"llm": llm_secret, "broker": broker_secret},
+               "definitions": definitions, "sfn_role": sfn_role}
+        forget_warm_containers()
 
 
-def execute(cloud: dict[str, Any], workflow: str, execution_input: dict[str, Any]) -> dict[str, Any]:
+def execute(cloud: dict[str, Any], workflow: str, execution_input: dict[str, Any], name: str | None = None,
+            machine: str | None = None) -> dict[str, Any]:
     client = cloud["client"]
-    arn = client.start_execution(stateMachineArn=cloud["machines"][workflow], name=uuid.uuid4().hex,
+    arn = client.start_execution(stateMachineArn=machine or cloud["machines"][workflow], name=name or uuid.uuid4().hex,
                                  input=json.dumps(execution_input))["executionArn"]
+    return finished(cloud, workflow, arn)
+
+
+def finished(cloud: dict[str, Any], workflow: str, arn: str) -> dict[str, Any]:
+    client = cloud["client"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         described = client.describe_execution(executionArn=arn)
@@ -184,27 +236,28 @@ def test_a_failing_step_fails_the_execution_visibly(cloud: dict[str, Any]) -> No
     assert "Wednesday" in json.dumps(done, default=str)
 
 
-def test_live_mode_reads_secrets_manager_and_names_the_missing_keys(
-    cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LLMTRADE_MODE", "live")
-    boto3.client("secretsmanager").put_secret_value(SecretId=cloud["secret_arn"],
+def test_live_mode_reads_secrets_manager_and_names_the_missing_keys(cloud: dict[str, Any]) -> None:
+    cloud["environments"]["research"]["LLMTRADE_MODE"] = "live"
+    boto3.client("secretsmanager").put_secret_value(SecretId=cloud["secrets"]["llm"],
                                                     SecretString=json.dumps({"OPENROUTER_API_KEY": "sk-or-x"}))
     done = execute(cloud, "weekly", {"week_id": WEEK})
     assert done["status"] == "FAILED"
     cause = json.dumps(done, default=str)
     assert "PERPLEXITY_API_KEY" in cause and "OPENROUTER_API_KEY" not in cause and "sk-or-x" not in cause
+    assert cloud["secrets"]["llm"] in cause  # where the key was looked for
 
 
-def with_research(monkeypatch: pytest.MonkeyPatch, make: Callable[[Any], list[FakeResearch]]) -> list[FakeResearch]:
+def with_research(cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+                  make: Callable[[Any], list[FakeResearch]]) -> list[FakeResearch]:
     """The handlers' services, with these providers and a 1 s wait between checks."""
-    services = services_from_environment()
+    environment = FunctionEnvironment.load("research", cloud["environments"]["research"])
+    services = services_from_environment("research", environment)
     timing = ResearchTiming(poll_seconds=1, deadline_minutes=services.settings.models.research.deadline_minutes)
     models = services.settings.models.model_copy(update={"research": timing})
     providers = make(services.market)
     services = dataclasses.replace(services, settings=services.settings.model_copy(update={"models": models}),
                                    research=providers)
-    monkeypatch.setattr(lambda_entry, "_services_for", lambda *environment: services)
+    monkeypatch.setattr(lambda_entry, "_services_for", lambda *function: services)
     return providers
 
 
@@ -215,7 +268,7 @@ def states_entered(cloud: dict[str, Any], done: dict[str, Any]) -> list[str]:
 
 def test_moto_polls_running_research_until_it_completes(cloud: dict[str, Any],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    quick, deep, fallback = with_research(monkeypatch, lambda market: [
+    quick, deep, fallback = with_research(cloud, monkeypatch, lambda market: [
         FakeResearch(PERPLEXITY, market), FakeResearch(GEMINI, market, running_checks=2),
         FakeResearch(FALLBACK, market)])
     done = execute(cloud, "weekly", {"week_id": WEEK})
@@ -234,7 +287,7 @@ def test_moto_fails_a_stuck_job_at_its_deadline_and_the_execution_without_a_pack
         cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     monkeypatch.setattr(research_step, "_now", clock)
-    _, stuck, fallback = with_research(monkeypatch, lambda market: [
+    _, stuck, fallback = with_research(cloud, monkeypatch, lambda market: [
         FakeResearch(PERPLEXITY, market, fails=True),
         FakeResearch(GEMINI, market, running_checks=NEVER, clock=clock, check_takes=timedelta(minutes=40)),
         FakeResearch(FALLBACK, market, fails=True)])

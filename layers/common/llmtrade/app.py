@@ -38,7 +38,7 @@ def handle(function: Function, payload: dict[str, Any], services: Services) -> d
     if FUNCTION_OF.get(step.action) != function:
         raise UnknownAction(f"the {function} function does not serve action {step.action!r}")
     implementation, keys = ACTIONS[step.action]
-    if keys is None:
-        return implementation(services, step.input or {})
+    if keys is None:  # an opening: the execution input, and the execution's name (to claim a scheduled run)
+        return implementation(services, step.input or {}, step.execution)
     run = keys.model_validate(step.run)
     return implementation(services, run, step.item) if step.item is not None else implementation(services, run)

@@ -14,6 +14,7 @@ from typing import Any
 from llmtrade.config import ConfigError, load_settings
 from llmtrade.domain.calendar import ET, CalendarError, current_or_next_wednesday, nyse_hours, parse_week_id
 from llmtrade.ports import LLM, RunRefused, StoreUnavailable
+from llmtrade.reports.terminal import progress
 from llmtrade.runner import run_workflow
 from llmtrade.schemas import SHARED_ACCOUNT, EventKind, WeekSummary
 from llmtrade.services import Services, live_services, local_services
@@ -28,6 +29,10 @@ class UsageError(Exception):
 
 
 def _services(args: argparse.Namespace) -> Services:
+    from llmtrade.runtime import env_kill_switch
+
+    if disabled := env_kill_switch():  # the local kill switch: stop before anything is opened or called
+        raise UsageError(disabled)
     settings = load_settings(args.config_dir)
     if args.offline:
         return local_services(args.data_dir, settings)
@@ -51,20 +56,31 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _short_model(model: str | None) -> str:
+    """`offline:anthropic/claude-sonnet-4.5` -> `claude-sonnet-4.5`: the header already says offline."""
+    return model.removeprefix("offline:").rsplit("/", 1)[-1] if model else "-"
+
+
 def _print_week(summary: WeekSummary, added: int) -> None:
+    import textwrap
+
     label = " (OFFLINE: offline models, simulated market and broker)" if summary.offline else ""
     print(f"Week {summary.week_id}, run at {summary.asof_et.astimezone(ET):%Y-%m-%d %H:%M} ET{label}")
-    rows = [["account", "model", "instrument", "direction", "conviction", "now", "equity", "orders"]]
+    rows = [["account", "model", "trade", "conviction", "now", "equity at run"]]
     for a in summary.accounts:
-        orders = "; ".join(a.order_statuses) or ("-" if a.kind == "flat" else "none")
         equity = f"{a.equity:,.0f}" if a.equity is not None else "-"
         now = f"{a.conviction_now:+d}" if a.conviction_now is not None else "-"
-        rows.append([a.account_id, a.model or "-", a.instrument or "-", a.direction.value, f"{a.conviction:+d}", now,
-                     equity, orders + (f" ({a.note})" if a.note else "")])
-    print(_table(rows))
-    for a in summary.accounts:
-        if a.last_checkpoint:
-            print(f"  {a.account_id}: last checkpoint {a.last_checkpoint}")
+        rows.append([a.account_id, _short_model(a.model), f"{a.direction.value} {a.instrument or ''}".strip(),
+                     f"{a.conviction:+d}", now, equity])
+    lines = _table(rows).splitlines()
+    print("\n".join(lines[:2]))
+    for line, a in zip(lines[2:], summary.accounts, strict=True):
+        print(line)  # then what happened to the account, wrapped under it so the table stays within 100 columns
+        details = [f"order {status}" for status in a.order_statuses] or ([] if a.kind == "flat" else ["no order"])
+        details += [f"note: {a.note}"] if a.note else []
+        details += [f"last checkpoint {a.last_checkpoint}"] if a.last_checkpoint else []
+        for detail in details:
+            print(textwrap.fill(detail, width=100, initial_indent="    ", subsequent_indent="      "))
     print(f"LLM calls: {summary.llm_calls}, cost ${summary.llm_cost_usd:.4f}; "
           f"research ${summary.research_cost_usd:.4f}. New events stored: {added}.")
 
@@ -76,7 +92,9 @@ def run_week(args: argparse.Namespace) -> int:
         return estimate_week(args, week_id)
     services = _services(args)
     before = len(services.store.list_week(week_id))
-    state = run_workflow(WEEKLY, {"week_id": week_id}, services)
+    with progress(services, enabled=not args.json) as (observed, shown):
+        shown.stage(f"week {week_id}")
+        state = run_workflow(WEEKLY, {"week_id": week_id}, observed)
     added = len(services.store.list_week(week_id)) - before
     # the stored summary is the week as it stood at the run; show it as the events know it now (fills,
     # checkpoints, rejections): the same projection, rebuilt
@@ -309,15 +327,18 @@ def run_weeks(args: argparse.Namespace) -> int:
             print(f"Week {week_id}: {ran} checkpoints ({skipped} skipped); P/L {pnl}; review score vs P/L "
                   f"rank correlation {rho}", flush=True)
 
-    for week_id in weeks:
-        run_workflow(WEEKLY, {"week_id": week_id}, services)  # its first step settles the week before
-        previous = (parse_week_id(week_id) - timedelta(days=7)).isoformat()
-        if previous in checkpoints:
-            report(previous)
-        moments = _checkpoint_moments(services, week_id)
-        skipped = sum(1 for at in moments
-                      if not run_workflow(CHECKPOINT, {"at": at.isoformat()}, services)["run"]["accounts"])
-        checkpoints[week_id] = (len(moments), skipped)
+    with progress(services, enabled=not args.json) as (observed, shown):
+        for number, week_id in enumerate(weeks, 1):
+            shown.stage(f"week {week_id} ({number}/{len(weeks)}): weekly run")
+            run_workflow(WEEKLY, {"week_id": week_id}, observed)  # its first step settles the week before
+            previous = (parse_week_id(week_id) - timedelta(days=7)).isoformat()
+            if previous in checkpoints:
+                report(previous)
+            moments = _checkpoint_moments(services, week_id)
+            shown.stage(f"week {week_id} ({number}/{len(weeks)}): {len(moments)} checkpoints")
+            skipped = sum(1 for at in moments
+                          if not run_workflow(CHECKPOINT, {"at": at.isoformat()}, observed)["run"]["accounts"])
+            checkpoints[week_id] = (len(moments), skipped)
     settle_week(services, weeks[-1], et(settle_day, time.fromisoformat(settings.schedule.weekly_run.time)))
     report(weeks[-1])
     rows = leaderboard(postmortems(services.store, [a.id for a in settings.accounts.accounts]), model_names(settings))
@@ -347,8 +368,99 @@ def leaderboard_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_command(args: argparse.Namespace) -> int:
+    """`llmtrade report --week W | --leaderboard`: one self-contained HTML file built from the events."""
+    from llmtrade.adapters.report_store import LocalReportStore
+    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.reports import leaderboard_report_html, week_report_html
+
+    if (args.week is None) == (not args.leaderboard):
+        raise UsageError("report needs --week YYYY-MM-DD or --leaderboard (one of them)")
+    settings = load_settings(args.config_dir)
+    store = SqliteEventStore(args.data_dir / "events.sqlite", read_only=True)
+    if args.week:
+        parse_week_id(args.week)
+        try:
+            html = week_report_html(store, settings, args.week)
+        except LookupError as exc:
+            raise UsageError(f"{exc} in {args.data_dir} (llmtrade weeks lists the stored weeks)") from exc
+    else:
+        html = leaderboard_report_html(store, settings)
+    name = f"week-{args.week}.html" if args.week else "leaderboard.html"
+    out: Path = args.out or args.data_dir / "reports" / name
+    url = LocalReportStore(out.parent).publish(out.name, html)
+    print(json.dumps({"path": str(out), "url": url}) if args.json else f"Report written: {out}\nOpen: {url}")
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """`llmtrade show --week W --account A`: that account's LLM calls, prompt, answer and cost, readably."""
+    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.reports.terminal import account_calls, format_calls
+
+    parse_week_id(args.week)
+    calls = account_calls(SqliteEventStore(args.data_dir / "events.sqlite", read_only=True), args.week, args.account)
+    if args.json:
+        print(json.dumps([c.model_dump(mode="json") for c in calls], indent=2))
+    elif not calls:
+        print(f"no LLM calls for {args.account} in week {args.week} (llmtrade events --week {args.week} lists them)")
+    else:
+        print(format_calls(calls))
+    return 0
+
+
+def weeks_command(args: argparse.Namespace) -> int:
+    """`llmtrade weeks`: the weeks in the local event store."""
+    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.reports.terminal import stored_weeks
+
+    listed = stored_weeks(SqliteEventStore(args.data_dir / "events.sqlite", read_only=True))
+    if args.json:
+        print(json.dumps(listed, indent=2))
+    elif not listed:
+        print(f"no weeks in {args.data_dir}")
+    else:
+        rows = [["week", "mode", "council", "LLM calls", "LLM cost", "settled", "best", "council P/L"]]
+        rows += [[w["week_id"], "offline" if w["offline"] else "live", w["council"], str(w["llm_calls"]),
+                  f"${Decimal(w['llm_cost_usd']):.4f}", "yes" if w["settled"] else "no", w["best"] or "-",
+                  f"{Decimal(w['council_pnl_usd']):+,.2f}" if w["council_pnl_usd"] else "-"] for w in listed]
+        print(_table(rows))
+    return 0
+
+
+def secrets_put(args: argparse.Namespace) -> int:
+    """`llmtrade secrets put`: the keys in a .env into the two Secrets Manager secrets (LLM keys for the
+    research and council functions, Alpaca keys for execute and checkpoint). Prints key names, never values."""
+    from dotenv import dotenv_values
+
+    from llmtrade.adapters.secrets import MissingKeys, put_secrets, secret_values
+
+    if not args.env_file.is_file():
+        raise UsageError(f"{args.env_file} is not a file: pass --env-file with the keys (see .env.example)")
+    try:
+        secrets = secret_values(load_settings(args.config_dir), dotenv_values(args.env_file))
+    except MissingKeys as exc:
+        raise UsageError(f"{args.env_file} lacks keys the config needs: {', '.join(exc.names)}; nothing was "
+                         "sent") from None
+    done = {name: "dry run: not sent" for name in secrets}
+    if not args.dry_run:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            done = put_secrets(boto3.client("secretsmanager", region_name=args.region), secrets)
+        except (BotoCoreError, ClientError) as exc:  # AWS's message names the call and the error, never a value
+            raise UsageError(f"could not write the secrets: {exc}") from None
+    for name, keys in secrets.items():
+        print(f"{name} ({done[name]}): {', '.join(keys)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
+    from llmtrade import __version__
+
     root = argparse.ArgumentParser(prog="llmtrade", description=__doc__)
+    root.add_argument("--version", action="version", version=f"llmtrade {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
 
     def common(sub: argparse.ArgumentParser, offline: bool = True) -> None:
@@ -391,6 +503,32 @@ def parser() -> argparse.ArgumentParser:
     board = commands.add_parser("leaderboard", help="the cross-week leaderboard of the settled weeks")
     common(board, offline=False)
     board.set_defaults(run=leaderboard_command)
+
+    page = commands.add_parser("report", help="write one self-contained HTML report: a week, or the leaderboard")
+    page.add_argument("--week", help="the Wednesday YYYY-MM-DD of the week to report")
+    page.add_argument("--leaderboard", action="store_true", help="the cross-week page instead of a week")
+    page.add_argument("--out", type=Path, help="the HTML file (default: <data-dir>/reports/week-W.html)")
+    common(page, offline=False)
+    page.set_defaults(run=report_command)
+
+    show = commands.add_parser("show", help="one account's LLM calls of a week: prompt, answer and cost")
+    show.add_argument("--week", required=True, help="the Wednesday YYYY-MM-DD")
+    show.add_argument("--account", required=True, help="the account, e.g. pm-gpt or council")
+    common(show, offline=False)
+    show.set_defaults(run=show_command)
+
+    stored = commands.add_parser("weeks", help="list the weeks in the local event store")
+    common(stored, offline=False)
+    stored.set_defaults(run=weeks_command)
+    keys = commands.add_parser("secrets", help="the keys in AWS Secrets Manager")
+    keys_commands = keys.add_subparsers(dest="secrets_command", required=True)
+    put = keys_commands.add_parser("put", help="write the keys of a .env into the two secrets (names printed, "
+                                                "never values)")
+    put.add_argument("--env-file", type=Path, default=Path(".env"), help="the .env with the keys (.env)")
+    put.add_argument("--dry-run", action="store_true", help="show which key goes to which secret; send nothing")
+    put.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    put.add_argument("--config-dir", type=Path, default=None, help="config YAML folder (default: config/)")
+    put.set_defaults(run=secrets_put)
     return root
 
 

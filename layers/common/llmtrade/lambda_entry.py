@@ -1,37 +1,55 @@
-"""The shared body of the four Lambda handlers: log, parse, build adapters once, call `handle`."""
+"""The shared body of the four Lambda handlers: check the environment and build the function's own services
+once (cold start), then per invocation: trace, log with the execution as correlation id, call `handle`,
+publish the step's metrics.
+
+Powertools reads its settings from the environment: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE,
+POWERTOOLS_LOG_LEVEL; POWERTOOLS_TRACE_DISABLED (and tracing is off outside Lambda anyway).
+"""
 
 from __future__ import annotations
 
-import os
+import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from llmtrade.app import handle
+from llmtrade.runtime import PowertoolsMetrics, step_metrics
 from llmtrade.services import Services, services_from_environment
 from llmtrade.workflow import Function
 
-logger = Logger(service="llmtrade")
+logger = Logger()
+tracer = Tracer()
 
 
 @cache
-def _services_for(table: str | None, mode: str | None, secret: str | None) -> Services:
-    return services_from_environment()
-
-
-def _cached_services() -> Services:
-    """Built on the first invocation and reused while the execution environment is warm."""
-    return _services_for(*(os.environ.get(k) for k in ("TABLE_NAME", "LLMTRADE_MODE", "SECRET_ARN")))
+def _services_for(function: Function) -> Services:
+    """Built on the first invocation and reused while the execution environment is warm; a bad environment
+    fails here, naming the variable (llmtrade.runtime.FunctionEnvironment)."""
+    return services_from_environment(function)
 
 
 def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    metrics = Metrics()  # namespace and service from the environment
+
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    @tracer.capture_lambda_handler(capture_response=False)  # results are small, but keys only belong in logs
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        logger.append_keys(function=function, action=event.get("action"),
-                           week_id=(event.get("run") or {}).get("week_id"), item=event.get("item"))
-        result = handle(function, event, _cached_services())
+        started = datetime.now(UTC)
+        run = event.get("run") or {}
+        # one correlation id per execution: every line of every function in one run carries it
+        logger.set_correlation_id(event.get("execution"))
+        logger.append_keys(function=function, action=event.get("action"), week_id=run.get("week_id"),
+                           item=event.get("item"))
+        tracer.put_annotation("action", str(event.get("action")))
+        services = dataclasses.replace(_services_for(function), metrics=PowertoolsMetrics(metrics))
+        result = handle(function, event, services)
+        logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))  # an opening finds it
+        step_metrics(services, event, result, since=started)
         logger.info("step done", extra={"result": result})
         return result
 

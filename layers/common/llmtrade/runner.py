@@ -8,6 +8,7 @@ state machine's Choice → Wait → check loop.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,11 +21,13 @@ Sleep = Callable[[float], Awaitable[object]]
 
 
 async def _run(workflow: Workflow, execution_input: dict[str, Any], services: Services,
-               sleep: Sleep) -> dict[str, Any]:
+               sleep: Sleep, execution: str) -> dict[str, Any]:
     def call(task: Task, **payload: Any) -> dict[str, Any]:
-        return handle(task.function, {"action": task.name, **payload}, services)
+        return handle(task.function, {"action": task.name, "execution": execution, **payload}, services)
 
     state: dict[str, Any] = {**execution_input, "run": call(workflow.opening, input=execution_input), "results": {}}
+    if state["run"][workflow.proceed_key] is False:  # the state machine's Choice → Succeed
+        return state
     # asyncio's default executor has min(32, cores + 4) threads: 6 on two cores would run 12 PMs in two waves,
     # where the state machine's Map runs them all at once
     widest = max((len(state["run"][s.over]) for s in workflow.steps if isinstance(s, FanOut)), default=1)
@@ -52,7 +55,9 @@ async def _run(workflow: Workflow, execution_input: dict[str, Any], services: Se
 
 
 def run_workflow(workflow: Workflow, execution_input: dict[str, Any], services: Services,
-                 sleep: Sleep = asyncio.sleep) -> dict[str, Any]:
-    """The final state: the execution input, `run` (the keys) and `results` per step.
-    `sleep` waits between two checks of a poll (tests pass one that returns at once)."""
-    return asyncio.run(_run(workflow, execution_input, services, sleep))
+                 sleep: Sleep = asyncio.sleep, execution: str | None = None) -> dict[str, Any]:
+    """The final state: the execution input, `run` (the keys) and `results` per step (none when the
+    opening said not to proceed). `sleep` waits between two checks of a poll (tests pass one that
+    returns at once); `execution` names the run like a Step Functions execution name (default: a new one)."""
+    name = execution or f"local-{uuid.uuid4().hex}"
+    return asyncio.run(_run(workflow, execution_input, services, sleep, name))

@@ -342,6 +342,23 @@ class CheckpointSkipped(Strict):
     reason: str
 
 
+# --------------------------------------------------------------------------- operations
+class RunClaim(Strict):
+    """The execution that runs a scheduled run: a second delivery of the same schedule finds it and stops."""
+
+    workflow: str
+    scheduled_time: datetime
+    execution: str
+
+
+class RunDisabled(Strict):
+    """A run the kill switch stopped before it called a model or placed an order."""
+
+    workflow: str
+    at: datetime
+    reason: str
+
+
 # --------------------------------------------------------------------------- evaluation (§5)
 class Postmortem(Strict):
     """One account's week, settled at the next weekly run: P/L is the broker's equity change (§5)."""
@@ -510,6 +527,8 @@ class EventKind(StrEnum):
     RESEARCH_CALL = "research_call"
     RESEARCH_FAILURE = "research_failure"
     ORDER_FINAL = "order_final"
+    RUN_CLAIM = "run_claim"
+    RUN_DISABLED = "run_disabled"
 
 
 PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
@@ -530,6 +549,8 @@ PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
     EventKind.RESEARCH_CALL: ResearchCall,
     EventKind.RESEARCH_FAILURE: ResearchFailure,
     EventKind.ORDER_FINAL: OrderFinal,
+    EventKind.RUN_CLAIM: RunClaim,
+    EventKind.RUN_DISABLED: RunDisabled,
 }
 
 SHARED_ACCOUNT = "shared"

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Literal
 
 from llmtrade.config import Settings, load_settings
 from llmtrade.domain.calendar import ET
-from llmtrade.ports import LLM, Broker, EventStore, MarketData, MissingSecrets, ResearchProvider, Secrets
+from llmtrade.ports import LLM, Broker, EventStore, MarketData, ResearchProvider, Secrets
+from llmtrade.runtime import FunctionEnvironment, KillSwitch, MetricSink, NoMetrics, env_kill_switch
+from llmtrade.workflow import Function
+
+# What a live run builds: the council's models, the research providers, Alpaca (trading and market data).
+Need = Literal["llm", "research", "broker"]
+EVERYTHING: frozenset[Need] = frozenset({"llm", "research", "broker"})
+# Per function, from the workflow contract: each is given the secret for what it needs and nothing else.
+NEEDS: dict[Function, frozenset[Need]] = {"research": frozenset({"research"}), "council": frozenset({"llm"}),
+                                          "execute": frozenset({"broker"}), "checkpoint": frozenset({"broker"})}
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,21 @@ class Services:
     offline: bool
     # Why a run at that moment cannot trade (the simulator cannot go back before orders it holds), or None.
     replay_conflict: Callable[[datetime], str | None] = lambda moment: None
+    kill_switch: KillSwitch = env_kill_switch  # why runs are disabled now, or None
+    metrics: MetricSink = field(default_factory=NoMetrics)
+
+
+class NotWired:
+    """A port this function was not given (each function builds only what it needs): any use names it."""
+
+    def __init__(self, port: str, needs: Collection[str]) -> None:
+        self._why = f"{port} is not wired in a function that needs only {', '.join(sorted(needs))}"
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(self._why)
+
+    def __call__(self, *args: Any) -> Any:
+        raise RuntimeError(self._why)
 
 
 def offline_services(settings: Settings, store: EventStore, ledger: EventStore) -> Services:
@@ -59,53 +83,67 @@ def local_services(data_dir: Path, settings: Settings | None = None) -> Services
                             SqliteEventStore(data_dir / "sim_broker.sqlite"))
 
 
-def live_services(settings: Settings, secrets: Secrets, store: EventStore) -> Services:
+def live_services(settings: Settings, secrets: Secrets, store: EventStore,
+                  needs: Collection[Need] = EVERYTHING) -> Services:
     """The real providers: OpenRouter for the council, the configured research providers, Alpaca paper
-    accounts (keys per account) for orders and market data. Refuses, naming them, when keys are missing."""
+    accounts (keys per account) for orders and market data; only those in `needs` (a Lambda function
+    builds its own share). Refuses, naming them and where they were looked for, when keys are missing."""
     from llmtrade.adapters.alpaca import AlpacaBroker, AlpacaMarketData
     from llmtrade.adapters.gemini import GeminiDeepResearch
     from llmtrade.adapters.openrouter import OpenRouterLLM, OpenRouterResearch
     from llmtrade.adapters.perplexity import PerplexityResearch
-    from llmtrade.adapters.secrets import missing, required_keys
+    from llmtrade.adapters.secrets import MissingKeys, missing, required_keys
 
-    if absent := missing(secrets, required_keys(settings)):
-        raise MissingSecrets(absent)
+    if absent := missing(secrets, required_keys(settings, needs)):
+        raise MissingKeys(absent, getattr(secrets, "source", "the keys given"))
 
     def key(name: str) -> str:
         return secrets.get(name) or ""
 
-    llm = OpenRouterLLM(api_key=key("OPENROUTER_API_KEY"), app_name="llmtrade")
+    llm: Any = NotWired("the models (OpenRouter)", needs)
     research: list[ResearchProvider] = []
-    for provider in settings.models.research_providers:
-        if provider.kind == "perplexity":
-            research.append(PerplexityResearch(key("PERPLEXITY_API_KEY"), provider.id, provider.model or "",
-                                               settings.assets))
-        elif provider.kind == "gemini_deep_research":
-            research.append(GeminiDeepResearch(key("GEMINI_API_KEY"), provider.id, provider.agent or "",
-                                               settings.assets))
-        else:
-            research.append(OpenRouterResearch(llm, provider.id, provider.model or "", settings.assets))
-    broker_config = settings.accounts.broker
-    credentials = {a.id: (key(f"{a.key_env}_KEY_ID"), key(f"{a.key_env}_SECRET_KEY"))
-                   for a in settings.trading_accounts}
-    broker = AlpacaBroker(broker_config.base_url, credentials,
-                          key_envs={a.id: a.key_env or "" for a in settings.trading_accounts})
-    market = AlpacaMarketData(broker_config.data_url, broker, settings.assets.symbols,
-                              account_id=settings.council_account.id)
+    if {"llm", "research"} & set(needs):
+        llm = OpenRouterLLM(api_key=key("OPENROUTER_API_KEY"), app_name="llmtrade")
+    if "research" in needs:
+        for provider in settings.models.research_providers:
+            if provider.kind == "perplexity":
+                research.append(PerplexityResearch(key("PERPLEXITY_API_KEY"), provider.id, provider.model or "",
+                                                   settings.assets))
+            elif provider.kind == "gemini_deep_research":
+                research.append(GeminiDeepResearch(key("GEMINI_API_KEY"), provider.id, provider.agent or "",
+                                                   settings.assets))
+            else:
+                research.append(OpenRouterResearch(llm, provider.id, provider.model or "", settings.assets))
+    market: Any = NotWired("market data (Alpaca)", needs)
+    broker: Any = NotWired("the broker (Alpaca)", needs)
+    if "broker" in needs:
+        broker_config = settings.accounts.broker
+        credentials = {a.id: (key(f"{a.key_env}_KEY_ID"), key(f"{a.key_env}_SECRET_KEY"))
+                       for a in settings.trading_accounts}
+        broker = AlpacaBroker(broker_config.base_url, credentials,
+                              key_envs={a.id: a.key_env or "" for a in settings.trading_accounts})
+        market = AlpacaMarketData(broker_config.data_url, broker, settings.assets.symbols,
+                                  account_id=settings.council_account.id)
     return Services(settings=settings, store=store, llm=llm, research=research, market=market,
                     broker_at=lambda moment: broker, offline=False)
 
 
-def services_from_environment() -> Services:
-    """What a Lambda uses: DynamoDB events, Secrets Manager keys, LLMTRADE_MODE offline|live."""
+def services_from_environment(function: Function, environment: FunctionEnvironment | None = None) -> Services:
+    """What a Lambda uses: DynamoDB events, its own Secrets Manager secret, the SSM kill switch, Powertools
+    metrics (set by the handler); LLMTRADE_MODE offline|live. `environment` defaults to os.environ's."""
+    import dataclasses
+
     from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
     from llmtrade.adapters.secrets import SecretsManagerSecrets
+    from llmtrade.runtime import ssm_kill_switch
 
+    environment = environment or FunctionEnvironment.load(function)
     settings = load_settings()
-    table = os.environ["TABLE_NAME"]
-    mode = os.environ.get("LLMTRADE_MODE", "offline")
-    if mode == "offline":
-        return offline_services(settings, DynamoDBEventStore(table), DynamoDBEventStore(table, namespace="SIMBROKER#"))
-    if mode != "live":
-        raise ValueError(f"LLMTRADE_MODE must be offline or live, not {mode!r}")
-    return live_services(settings, SecretsManagerSecrets(os.environ["SECRET_ARN"]), DynamoDBEventStore(table))
+    table = environment.table_name
+    if environment.mode == "offline":
+        services = offline_services(settings, DynamoDBEventStore(table),
+                                    DynamoDBEventStore(table, namespace="SIMBROKER#"))
+    else:
+        services = live_services(settings, SecretsManagerSecrets(environment.secret_arn), DynamoDBEventStore(table),
+                                 NEEDS[function])
+    return dataclasses.replace(services, kill_switch=ssm_kill_switch(environment.kill_switch_parameter))

@@ -5,10 +5,13 @@ built from these objects, so the cloud and the local run cannot drift apart.
 
 State layout, shared by both builders (Step Functions state carries keys, never documents):
 - the execution input is a small dict (`{"week_id": …}`, `{"scheduled_time": …}`, `{"at": …}`);
-- the opening task gets `{"action": <name>, "input": <execution input>}` and its result becomes
-  `$.run`: the run's keys (week_id, asof, the lists the fan-outs go over);
-- every later task gets `{"action": <name>, "run": $.run}`, plus `"item": <one list element>` inside
-  a fan-out; its small result (event ids, counts) lands in `$.results.<name>`;
+- the opening task gets `{"action": <name>, "input": <execution input>, "execution": <execution name>}`
+  and its result becomes `$.run`: the run's keys (week_id, asof, the lists the fan-outs go over);
+- `$.run.proceed` false (a duplicate delivery of the schedule, the kill switch) ends the execution
+  successfully right after the opening: a Choice to a Succeed state (`proceed` → `stopped`);
+- every later task gets `{"action": <name>, "run": $.run, "execution": <execution name>}`, plus
+  `"item": <one list element>` inside a fan-out; its small result (event ids, counts) lands in
+  `$.results.<name>`;
 - a poll runs its start task, then its check task until `$.results.<check>.<done_key>` is true,
   waiting `$.run.<wait_seconds_key>` seconds between two checks.
 """
@@ -72,6 +75,9 @@ class Workflow:
     opening: Task
     steps: tuple[Step, ...]
     timeout_seconds: int
+    proceed_key: str = "proceed"  # the opening result's boolean: false ends the run at once, successfully
+    proceed_choice: str = "proceed"  # the Choice state after the opening
+    stopped: str = "stopped"  # the Succeed state a run that does not proceed ends in
 
     def tasks(self) -> list[Task]:
         found = [self.opening]
@@ -87,9 +93,11 @@ class Workflow:
 
 WEEKLY = Workflow(
     name="weekly",
-    opening=Task("open_week", "research", timeout_seconds=60),
+    # A function's Lambda timeout sits just under the shortest task it serves (infra/functions.py), so every
+    # task of one function gets that function's longest need: research_start may wait on a synchronous provider.
+    opening=Task("open_week", "research", timeout_seconds=600),
     steps=(
-        Task("settle_previous_week", "execute", timeout_seconds=120),  # P/L and postmortems (SPEC §3.1, §5)
+        Task("settle_previous_week", "execute", timeout_seconds=300),  # P/L and postmortems (SPEC §3.1, §5)
         # Every provider starts at once; deep research is then checked every poll_seconds until done.
         Poll("research", start=Task("research_start", "research", timeout_seconds=600),
              check=Task("research_check", "research", timeout_seconds=600),
@@ -98,7 +106,7 @@ WEEKLY = Workflow(
         FanOut("reviews", over="pm_accounts", task=Task("review", "council", timeout_seconds=600)),
         Task("chairman", "council", timeout_seconds=600),
         FanOut("orders", over="accounts", task=Task("execute", "execute", timeout_seconds=300)),
-        Task("week_summary", "execute", timeout_seconds=120),
+        Task("week_summary", "execute", timeout_seconds=300),
     ),
     timeout_seconds=2 * 3600,
 )
@@ -106,7 +114,7 @@ WEEKLY = Workflow(
 CHECKPOINT = Workflow(
     name="checkpoint",
     # Records a skip and returns no accounts when the market is closed, so the fan-out is empty.
-    opening=Task("open_checkpoint", "checkpoint", timeout_seconds=60),
+    opening=Task("open_checkpoint", "checkpoint", timeout_seconds=240),
     steps=(
         FanOut("checkpoints", over="accounts", task=Task("checkpoint_account", "checkpoint", timeout_seconds=240)),
     ),

@@ -31,27 +31,38 @@ from llmtrade.schemas import (
 from llmtrade.services import Services
 from llmtrade.steps.execute import reconcile_orders, size_target, submit_legs
 from llmtrade.steps.keys import CheckpointRun
+from llmtrade.steps.opening import stop_or_claim
 from llmtrade.steps.week import target_of
 
 
-def open_checkpoint(services: Services, execution_input: dict[str, Any]) -> dict[str, Any]:
+def open_checkpoint(services: Services, execution_input: dict[str, Any],
+                    execution: str | None = None) -> dict[str, Any]:
+    """The accounts to check at `at` / `scheduled_time`; none (a recorded skip) when the market is closed or
+    the week has no weekly run. Stops at the kill switch or a duplicate delivery (steps.opening)."""
     raw = execution_input.get("at") or execution_input.get("scheduled_time")
     if not raw:
         raise ValueError("a checkpoint needs `at` or `scheduled_time`")
     at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     at = at.replace(tzinfo=ET) if at.tzinfo is None else at.astimezone(ET)
     week_id = week_id_for(at)
+    if stopped := stop_or_claim(services, "checkpoint", week_id, at, execution_input, execution):
+        if stopped.stopped == "disabled":
+            services.metrics.put("CheckpointSkipped", 1, reason="disabled")
+        return stopped.model_dump(mode="json")
     session = services.market.session(at.date())
-    reason = None
+    reason, why = None, ""
     if session is None:
-        reason = f"market closed on {at.date()} ({at:%A})"
+        reason, why = f"market closed on {at.date()} ({at:%A})", "market_closed"
     elif at >= session.close:
-        reason = f"market closed at {session.close:%H:%M} on {at.date()}"
+        reason, why = f"market closed at {session.close:%H:%M} on {at.date()}", "market_closed"
     # only accounts whose weekly execution finished: a half-executed week is not managed yet
     opened = {e.account_id for e in services.store.list_week(week_id) if e.kind is EventKind.POSITION_SNAPSHOT}
     accounts = [a.id for a in services.settings.trading_accounts if a.id in opened]
     if reason is None and not accounts:
-        reason = f"week {week_id} has no weekly run"
+        reason, why = (f"week {week_id} has no weekly run: the weekly run for {week_id} has not completed (still "
+                       "running, or failed): rerun it (redrive its failed execution, or start the weekly state "
+                       f'machine with {{"week_id": "{week_id}"}}; locally `llmtrade run-week --week {week_id}`); '
+                       "later checkpoints manage the week once it has run"), "no_weekly_run"
     accounts = [] if reason else accounts
     done = {e.account_id for e in services.store.list_week(week_id) if e.kind is EventKind.CHECKPOINT_UPDATE
             and e.subject == at.isoformat()}
@@ -62,6 +73,9 @@ def open_checkpoint(services: Services, execution_input: dict[str, Any]) -> dict
         services.store.append(Event.of(skipped, week_id=week_id, account_id=SHARED_ACCOUNT,
                                        kind=EventKind.CHECKPOINT_SKIPPED, subject=at.isoformat(),
                                        recorded_at=datetime.now(UTC)))
+        services.metrics.put("CheckpointSkipped", 1, reason=why)
+    else:
+        services.metrics.put("CheckpointRan", 1)
     return CheckpointRun(week_id=week_id, at=at, accounts=accounts).model_dump(mode="json")
 
 

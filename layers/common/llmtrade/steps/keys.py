@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Keys(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # the opening's verdict: false ends the execution at once (llmtrade.workflow.Workflow.proceed_key)
+    proceed: bool = True
 
 
 class WeekRun(Keys):
@@ -26,6 +29,15 @@ class CheckpointRun(Keys):
     accounts: list[str] = Field(description="empty when the checkpoint is skipped")
 
 
+class Stopped(Keys):
+    """What an opening returns when the run must not go on: a duplicate delivery, or the kill switch."""
+
+    proceed: bool = False
+    week_id: str
+    stopped: Literal["duplicate", "disabled"]
+    reason: str
+
+
 class StepInput(BaseModel):
     """What every function receives: the action, and either the execution input or the run keys."""
 
@@ -35,3 +47,4 @@ class StepInput(BaseModel):
     input: dict[str, Any] | None = None
     run: dict[str, Any] | None = None
     item: str | None = None
+    execution: str | None = None  # the Step Functions execution name (a local run's own name)

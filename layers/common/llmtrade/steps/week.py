@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
+from llmtrade.domain.calendar import ET, et, nyse_hours, parse_week_id, week_id_for
 from llmtrade.ports import EventStore, RunRefused
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
@@ -27,10 +27,12 @@ from llmtrade.schemas import (
 )
 from llmtrade.services import Services
 from llmtrade.steps.keys import WeekRun
+from llmtrade.steps.opening import stop_or_claim
 
 
-def open_week(services: Services, execution_input: dict[str, Any]) -> dict[str, Any]:
-    """Resolve the week from `week_id` (a manual start) or `scheduled_time` (EventBridge Scheduler)."""
+def open_week(services: Services, execution_input: dict[str, Any], execution: str | None = None) -> dict[str, Any]:
+    """Resolve the week from `week_id` (a manual start) or `scheduled_time` (EventBridge Scheduler); stop at
+    the kill switch or a duplicate delivery of the schedule (steps.opening). `execution`: the execution name."""
     settings = services.settings
     if week_id := execution_input.get("week_id"):
         day = parse_week_id(week_id)
@@ -40,7 +42,11 @@ def open_week(services: Services, execution_input: dict[str, Any]) -> dict[str, 
         week_id = week_id_for(asof)
     else:
         raise ValueError("the weekly run needs week_id (YYYY-MM-DD, a Wednesday) or scheduled_time")
-    services.market.next_open(asof)  # a week outside the market calendar fails here, before anything is written
+    # a week outside the market calendar fails here, before anything is written; the exchange's own list,
+    # not the broker's calendar: this function is given no broker keys
+    nyse_hours(asof.date())
+    if stopped := stop_or_claim(services, "weekly", week_id, asof, execution_input, execution):
+        return stopped.model_dump(mode="json")
     complete = services.store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY) is not None
     if not complete and (conflict := services.replay_conflict(asof)):
         raise RunRefused(f"week {week_id}: {conflict}")

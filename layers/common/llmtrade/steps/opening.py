@@ -1,0 +1,46 @@
+"""What both openings (open_week, open_checkpoint) decide first: whether the run goes on at all.
+
+- The kill switch: disabled → a `run_disabled` event, and the run stops before any model or order.
+- A scheduled start (EventBridge Scheduler delivers at least once) claims its scheduled time with a
+  conditional put of a `run_claim` event naming the execution: a second delivery finds another execution's
+  claim and stops; a redrive (or a retry) of the claiming execution finds its own and goes on. A manual
+  start (week_id / at) never claims: a user's rerun must always be able to run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from llmtrade.domain.calendar import ET
+from llmtrade.schemas import SHARED_ACCOUNT, Event, EventKind, RunClaim, RunDisabled
+from llmtrade.services import Services
+from llmtrade.steps.keys import Stopped
+
+
+def stop_or_claim(services: Services, workflow: str, week_id: str, moment: datetime,
+                  execution_input: dict[str, Any], execution: str | None) -> Stopped | None:
+    """Why this run stops (and what was recorded), or None when it goes on."""
+    subject = f"{workflow}@{moment.astimezone(ET).isoformat()}"
+    if reason := services.kill_switch():
+        services.store.append(Event.of(RunDisabled(workflow=workflow, at=moment, reason=reason), week_id=week_id,
+                                       account_id=SHARED_ACCOUNT, kind=EventKind.RUN_DISABLED, subject=subject,
+                                       recorded_at=datetime.now(UTC)))
+        return Stopped(week_id=week_id, stopped="disabled", reason=reason)
+    if not execution_input.get("scheduled_time"):
+        return None
+    if not execution:
+        raise ValueError("a scheduled start needs the execution name to claim its run (the opening's "
+                         "`execution` payload key: $$.Execution.Name)")
+    claim = Event.of(RunClaim(workflow=workflow, scheduled_time=moment, execution=execution), week_id=week_id,
+                     account_id=SHARED_ACCOUNT, kind=EventKind.RUN_CLAIM, subject=subject,
+                     recorded_at=datetime.now(UTC))
+    if services.store.append(claim):
+        return None
+    held = services.store.get(week_id, SHARED_ACCOUNT, EventKind.RUN_CLAIM, subject)
+    owner = RunClaim.model_validate(held.payload).execution if held else execution
+    if owner == execution:
+        return None
+    return Stopped(week_id=week_id, stopped="duplicate",
+                   reason=f"a duplicate delivery: execution {owner} already runs the {workflow} run scheduled "
+                          f"for {moment.astimezone(ET):%Y-%m-%d %H:%M} ET")

@@ -1,0 +1,32 @@
+"""One offline replay of two weeks (2026-11-11 and 2026-11-18, both settled), shared by the report tests."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from llmtrade.cli import main
+from llmtrade.config import Settings
+from llmtrade.services import Services, local_services
+
+WEEKS = ["2026-11-11", "2026-11-18"]
+
+
+def cli(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(args))
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="package")
+def replay(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Services]]:
+    data = tmp_path_factory.mktemp("replay")
+    code, _ = cli("run-weeks", "--offline", "--from", WEEKS[0], "--to", WEEKS[-1], "--data-dir", str(data))
+    assert code == 0
+    services = local_services(data, settings)
+    yield data, services
+    services.store.close()  # type: ignore[attr-defined]

@@ -1,0 +1,40 @@
+"""The cross-week page: a curve per leaderboard row, the table, and one dot per PM week with a peer score."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from llmtrade.config import Settings
+from llmtrade.domain.leaderboard import leaderboard
+from llmtrade.reports import leaderboard_report_html
+from llmtrade.steps.postmortem import model_names, postmortems
+
+from tests.reports.conftest import WEEKS
+
+
+def test_leaderboard_page_has_every_row_curve_and_dot(replay: tuple[Path, object], settings: Settings) -> None:
+    _, services = replay
+    html = leaderboard_report_html(services.store, settings)  # type: ignore[attr-defined]
+    settled = postmortems(services.store, [a.id for a in settings.accounts.accounts])  # type: ignore[attr-defined]
+    rows = leaderboard(settled, model_names(settings))
+    assert len(rows) == 6
+    for row in rows:
+        assert f"<b>{row.name}</b>" in html and f"{row.cumulative_return * 100:+.2f}%" in html
+    curves = html[html.index("Cumulative return per model and council"):html.index("<h2>Table</h2>")]
+    # one path per row, each through the start and every settled week
+    paths = re.findall(r'<path d="(M[^"]+)" fill="none"', curves)
+    assert len(paths) == len(rows) and all(p.count("L") == len(WEEKS) for p in paths)
+    dots = [p for p in settled if p.kind == "pm" and p.review_score is not None]
+    assert len(dots) == 8
+    scatter = html[html.index("Peer-review score vs the week"):]
+    assert scatter.count("<circle") == len(dots)
+    for week_id in WEEKS:
+        assert f"<td>{week_id}</td>" in html
+
+
+def test_an_empty_store_says_no_week_is_settled(settings: Settings, tmp_path: Path) -> None:
+    from llmtrade.adapters.sqlite_store import SqliteEventStore
+
+    html = leaderboard_report_html(SqliteEventStore(tmp_path / "events.sqlite"), settings)
+    assert "No settled week yet" in html

@@ -1,0 +1,39 @@
+"""Progress during long runs: every new event of a run moves the status line; off when not a terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from llmtrade.reports.terminal import Progress, _ObservedStore, progress
+from llmtrade.runner import run_workflow
+from llmtrade.services import Services
+from llmtrade.workflow import WEEKLY
+
+
+class RecordingStatus:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def update(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def test_each_new_event_of_the_weekly_run_updates_the_status(services: Services) -> None:
+    shown = Progress(RecordingStatus())
+    observed = dataclasses.replace(services, store=_ObservedStore(services.store, shown.seen))
+    shown.stage("week 2026-11-25")
+    run_workflow(WEEKLY, {"week_id": "2026-11-25"}, observed)
+    lines = shown._status.lines  # type: ignore[attr-defined]
+    assert lines[0] == "week 2026-11-25"
+    for step in ("research pack", "pitch", "peer review", "chairman decision", "order", "week summary"):
+        assert any(line.startswith(f"week 2026-11-25 · {step} · ") for line in lines), step
+    assert len(lines) == 1 + len(services.store.list_week("2026-11-25"))
+    before = len(lines)
+    run_workflow(WEEKLY, {"week_id": "2026-11-25"}, observed)  # a rerun stores nothing new: nothing to show
+    assert len(lines) == before
+
+
+def test_no_status_when_stderr_is_not_a_terminal(services: Services) -> None:
+    with progress(services, enabled=True) as (observed, shown):  # pytest captures stderr: not a TTY
+        assert observed is services
+        shown.stage("ignored")
