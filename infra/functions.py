@@ -15,9 +15,11 @@ from pathlib import Path
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy, Tags
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 from llmtrade.workflow import FUNCTIONS, WORKFLOWS
@@ -130,7 +132,7 @@ class Functions(Construct):
     """The four functions, each with its own role granted exactly what its steps call."""
 
     def __init__(self, scope: Construct, construct_id: str, *, storage: Storage, kill_switch: ssm.IStringParameter,
-                 report_bucket: s3.IBucket, mode: str) -> None:
+                 report_bucket: s3.IBucket, alerts: sns.ITopic, alerts_key: kms.IKey, mode: str) -> None:
         super().__init__(scope, construct_id)
         if mode not in MODES:
             raise ValueError(f"context 'mode' must be one of {MODES}, not {mode!r}")
@@ -165,6 +167,12 @@ class Functions(Construct):
         acknowledge(execute.role, f"AwsSolutions-IAM5[Resource::{nag_ref(report_bucket, report_bucket.bucket_arn)}/*]",
                     "The weekly reports are objects of the report bucket, named by week: only PutObject and "
                     "GetObject on the bucket's objects.")
+        # The week's summary with the report's link goes to the alerts topic (publish only; its key encrypts)
+        execute.add_environment("ALERTS_TOPIC_ARN", alerts.topic_arn)
+        execute.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic_arn]))
+        # exact actions (grant_publish would add kms:GenerateDataKey*): what SNS needs to encrypt the message
+        execute.add_to_role_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                                                       resources=[alerts_key.key_arn]))
 
     def _function(self, name: str, storage: Storage, kill_switch: ssm.IStringParameter, mode: str,
                   secret_environment: dict[str, str]) -> lambda_.Function:

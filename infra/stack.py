@@ -25,7 +25,8 @@ class LlmTradeStack(Stack):
         storage = Storage(self, "Storage")
         operations = Operations(self, "Operations", alerts_email=self.node.try_get_context("alerts_email") or None)
         functions = Functions(self, "Functions", storage=storage, kill_switch=operations.kill_switch,
-                              report_bucket=operations.report_bucket,
+                              report_bucket=operations.report_bucket, alerts=operations.alerts,
+                              alerts_key=operations.alerts_key,
                               mode=self.node.try_get_context("mode") or "offline")
         workflows = Workflows(self, "Workflows", functions=functions.by_name)
         machines = workflows.state_machines

@@ -89,6 +89,8 @@ def names(template_dict: dict[str, Any]) -> dict[str, str]:
         "llm_secret": "${" + only(template_dict, "AWS::SecretsManager::Secret", Name="llmtrade/llm-keys") + "}",
         "broker_secret": "${" + only(template_dict, "AWS::SecretsManager::Secret", Name="llmtrade/broker-keys") + "}",
         "reports": f"${{{bucket}.Arn}}/*",
+        "alerts": "${" + only(template_dict, "AWS::SNS::Topic") + "}",
+        "alerts_key": "${" + only(template_dict, "AWS::KMS::Key") + ".Arn}",
         # The parameter's Ref is its name, /llmtrade/kill-switch (test_kill_switch_and_report_bucket).
         "kill_switch": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${"
                        + only(template_dict, "AWS::SSM::Parameter", Name="/llmtrade/kill-switch") + "}",
@@ -125,6 +127,9 @@ def test_each_role_is_granted_only_what_its_steps_use(template_dict: dict[str, A
     reports = {(a, r) for a, r in allowed if a.startswith("s3:")}
     assert reports == ({("s3:PutObject", names["reports"]), ("s3:GetObject", names["reports"])}
                        if function == "execute" else set())
+    notify = {(a, r) for a, r in allowed if a.startswith(("sns:", "kms:"))}  # the week's summary with its link
+    assert notify == ({("sns:Publish", names["alerts"]), ("kms:GenerateDataKey", names["alerts_key"]),
+                       ("kms:Decrypt", names["alerts_key"])} if function == "execute" else set())
     data = {names[k] for k in names} | {names["reports"].removesuffix("/*")}
     assert {a.split(":")[0] for a, r in allowed if r not in data} <= {"logs", "xray"}
 

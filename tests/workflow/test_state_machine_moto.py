@@ -79,6 +79,8 @@ def forget_warm_containers() -> None:
 
     if hasattr(lambda_entry._services_for, "cache_clear"):  # a test may have put its own services in
         lambda_entry._services_for.cache_clear()
+    lambda_entry._report_store.cache_clear()
+    lambda_entry._notifier.cache_clear()
     parameters.clear_caches()
     DEFAULT_PROVIDERS.clear()  # their boto3 clients belong to an earlier moto
 
@@ -217,6 +219,25 @@ def test_moto_runs_the_synthesized_weekly_state_machine_against_the_real_handler
     assert again["status"] == "SUCCEEDED"
     assert store.list_week(WEEK) == events
     assert ledger_orders() == 5
+
+
+def test_the_weekly_run_publishes_its_report_and_links_it_in_the_notification(
+        cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="llmtrade-alerts")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
+    monkeypatch.setenv("REPORT_BUCKET", "llmtrade-reports")  # as infra gives the execute function
+    monkeypatch.setenv("ALERTS_TOPIC_ARN", topic)
+    forget_warm_containers()
+
+    assert execute(cloud, "weekly", {"week_id": WEEK})["status"] == "SUCCEEDED"
+    page = boto3.client("s3").get_object(Bucket="llmtrade-reports", Key=f"reports/weeks/{WEEK}.html")
+    assert page["ContentType"].startswith("text/html") and f"Week {WEEK}".encode() in page["Body"].read()
+    [message] = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    assert f"Week {WEEK}: the weekly run is done." in message["Body"]
+    assert f"reports/weeks/{WEEK}.html" in message["Body"] and "X-Amz-Expires" in message["Body"]
 
 
 def test_moto_runs_the_checkpoint_state_machine_and_skips_closed_days(cloud: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ POWERTOOLS_LOG_LEVEL; POWERTOOLS_TRACE_DISABLED (and tracing is off outside Lamb
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -17,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from llmtrade.app import handle
-from llmtrade.runtime import PowertoolsMetrics, step_metrics
+from llmtrade.runtime import PowertoolsMetrics, publish_reports, sns_notifier, step_metrics
 from llmtrade.services import Services, services_from_environment
 from llmtrade.workflow import Function
 
@@ -30,6 +31,19 @@ def _services_for(function: Function) -> Services:
     """Built on the first invocation and reused while the execution environment is warm; a bad environment
     fails here, naming the variable (llmtrade.runtime.FunctionEnvironment)."""
     return services_from_environment(function)
+
+
+@cache
+def _report_store() -> Any:
+    from llmtrade.adapters.report_store import report_store_from_environment
+
+    return report_store_from_environment()  # None unless REPORT_BUCKET is set (the execute function)
+
+
+@cache
+def _notifier() -> Callable[[str, str], None] | None:
+    topic = os.environ.get("ALERTS_TOPIC_ARN")
+    return sns_notifier(topic) if topic else None
 
 
 def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -50,6 +64,8 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
         result = handle(function, event, services)
         logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))  # an opening finds it
         step_metrics(services, event, result, since=started)
+        if publish_reports(services, event, result, _report_store(), _notifier()):
+            logger.info("report published")
         logger.info("step done", extra={"result": result})
         return result
 

@@ -45,6 +45,7 @@ class FunctionEnvironment(BaseModel):
     llm_secret_arn: str | None = Field(None, alias="LLM_SECRET_ARN", min_length=1)
     broker_secret_arn: str | None = Field(None, alias="BROKER_SECRET_ARN", min_length=1)
     report_bucket: str | None = Field(None, alias="REPORT_BUCKET", min_length=1)
+    alerts_topic_arn: str | None = Field(None, alias="ALERTS_TOPIC_ARN", min_length=1)
 
     @model_validator(mode="after")
     def _what_this_function_needs(self) -> FunctionEnvironment:
@@ -180,3 +181,52 @@ def step_metrics(services: Services, payload: Mapping[str, Any], result: Mapping
         at = datetime.fromisoformat(run["at"])
         equity: Decimal = services.broker_at(at).account(result["account_id"]).equity
         sink.put("AccountEquityUSD", float(equity), "None", account=result["account_id"])
+
+
+# --------------------------------------------------------------------------- reports
+REPORTING_ACTIONS = ("week_summary", "settle_previous_week")
+
+
+def publish_reports(services: Services, payload: Mapping[str, Any], result: Mapping[str, Any],
+                    reports: Any, notify: Callable[[str, str], None] | None) -> str | None:
+    """After the week summary (the week as it opens) and the settlement (the previous week, closed): the week's
+    HTML page and the leaderboard to the report store, and for the summary a notification linking the page.
+    Handler-side, after the step's events are stored, so a failure here never loses a step's work."""
+    action = payload.get("action")
+    if action not in REPORTING_ACTIONS or reports is None:
+        return None
+    from llmtrade.reports import publish_leaderboard, publish_week_report
+
+    week_id = (payload.get("run") or {}).get("week_id") if action == "week_summary" else result.get("week_id")
+    if not week_id or (action == "settle_previous_week" and not result.get("settled")):
+        return None
+    url = publish_week_report(services, str(week_id), reports)
+    publish_leaderboard(services, reports)
+    if notify is not None and action == "week_summary":
+        notify(f"llmtrade week {week_id}", _summary_text(services, str(week_id), url))
+    return url
+
+
+def _summary_text(services: Services, week_id: str, url: str) -> str:
+    from llmtrade.schemas import SHARED_ACCOUNT, EventKind, WeekSummary
+
+    event = services.store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY)
+    lines = [f"Week {week_id}: the weekly run is done.", ""]
+    if event is not None:
+        summary = WeekSummary.model_validate(event.payload)
+        lines += [f"- {a.account_id}: {a.direction.value} {a.instrument or ''} ({a.conviction:+d})"
+                  f"{' - ' + a.note if a.note else ''}" for a in summary.accounts]
+        lines += ["", f"LLM cost ${summary.llm_cost_usd:.2f}, research ${summary.research_cost_usd:.2f}."]
+    lines += ["", f"Report (link valid up to 7 days): {url}"]
+    return "\n".join(lines)
+
+
+def sns_notifier(topic_arn: str) -> Callable[[str, str], None]:
+    import boto3
+
+    client = boto3.client("sns")
+
+    def notify(subject: str, message: str) -> None:
+        client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
+
+    return notify
