@@ -1,0 +1,54 @@
+"""Figures, not tests: the size of what each Lambda deploys — the common layer and each function's own code.
+
+Reads a synthesized cloud assembly (`npx aws-cdk@2 synth --output DIR`, which bundles the layer for real)
+and prints, per asset, its files' size and its zipped size (what Lambda stores; the layer limit is 250 MB
+unzipped for a function and all its layers). Run: python bench/bench_assets.py --cdk-out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import zipfile
+from pathlib import Path
+
+
+def sizes(folder: Path) -> tuple[int, int]:
+    files = [f for f in folder.rglob("*") if f.is_file()]
+    raw = sum(f.stat().st_size for f in files)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in files:
+            archive.write(file, file.relative_to(folder))
+    return raw, buffer.tell()
+
+
+def human(size: int) -> str:
+    return f"{size / 1e6:.2f} MB" if size >= 1e6 else f"{size / 1e3:.1f} kB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cdk-out", type=Path, required=True)
+    args = parser.parse_args()
+    [template_path] = [p for p in args.cdk_out.glob("*.template.json") if "LlmTrade" in p.name or "llmtrade" in p.name]
+    template = json.loads(template_path.read_text())
+    rows = []
+    for logical_id, resource in template["Resources"].items():
+        path = resource.get("Metadata", {}).get("aws:asset:path")
+        if not path or resource["Type"] not in ("AWS::Lambda::LayerVersion", "AWS::Lambda::Function"):
+            continue
+        tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+        name = "common layer" if resource["Type"] == "AWS::Lambda::LayerVersion" else \
+            f"function {tags.get('llmtrade:function', logical_id)}"
+        rows.append((name, *sizes(args.cdk_out / path)))
+    layer = next((raw for name, raw, _ in rows if name == "common layer"), 0)
+    for name, raw, zipped in sorted(rows):
+        print(f"{name:<22} {human(raw):>10} unzipped {human(zipped):>10} zipped")
+    if layer:
+        print(f"function + layer unzipped: {layer / 250e6:.1%} of Lambda's 250 MB limit")
+
+
+if __name__ == "__main__":
+    main()
