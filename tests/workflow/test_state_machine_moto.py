@@ -71,6 +71,10 @@ class LambdaContext:
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:llmtrade"
     aws_request_id = "moto-request"
 
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
 
 def forget_warm_containers() -> None:
     """What a cold start sees: no cached services, no cached secret or kill switch value."""
@@ -230,6 +234,11 @@ def test_the_weekly_run_publishes_its_report_and_links_it_in_the_notification(
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
     monkeypatch.setenv("REPORT_BUCKET", "llmtrade-reports")  # as infra gives the execute function
     monkeypatch.setenv("ALERTS_TOPIC_ARN", topic)
+
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", "llmtrade-idempotency")
+    boto3.client("dynamodb").create_table(  # as infra/storage.py declares it (tests/infra checks the key)
+        TableName="llmtrade-idempotency", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
     forget_warm_containers()
 
     assert execute(cloud, "weekly", {"week_id": WEEK})["status"] == "SUCCEEDED"
@@ -238,6 +247,10 @@ def test_the_weekly_run_publishes_its_report_and_links_it_in_the_notification(
     [message] = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
     assert f"Week {WEEK}: the weekly run is done." in message["Body"]
     assert f"reports/weeks/{WEEK}.html" in message["Body"] and "X-Amz-Expires" in message["Body"]
+    sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
+    # a rerun of the week (its week_summary runs again) republishes the page but mails nobody twice
+    assert execute(cloud, "weekly", {"week_id": WEEK})["status"] == "SUCCEEDED"
+    assert not sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages")
 
 
 def test_moto_runs_the_checkpoint_state_machine_and_skips_closed_days(cloud: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 from llmtrade.app import handle
 from llmtrade.runtime import PowertoolsMetrics, publish_reports, sns_notifier, step_metrics
@@ -40,10 +41,28 @@ def _report_store() -> Any:
     return report_store_from_environment()  # None unless REPORT_BUCKET is set (the execute function)
 
 
+IDEMPOTENCY = IdempotencyConfig(expires_after_seconds=8 * 24 * 3600)
+
+
 @cache
-def _notifier() -> Callable[[str, str], None] | None:
+def _notifier() -> Callable[..., None] | None:
+    """The week's summary to the alerts topic, at most once per subject (week) over 8 days: a retried or
+    rerun week_summary republishes the report but does not mail everyone again (Powertools Idempotency)."""
     topic = os.environ.get("ALERTS_TOPIC_ARN")
-    return sns_notifier(topic) if topic else None
+    if not topic:
+        return None
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+    send = sns_notifier(topic)
+    once = idempotent_function(data_keyword_argument="subject",
+                               persistence_store=DynamoDBPersistenceLayer(os.environ["IDEMPOTENCY_TABLE_NAME"]),
+                               config=IDEMPOTENCY)
+
+    @once
+    def notify(*, subject: str, message: str) -> None:
+        send(subject, message)
+
+    return notify
 
 
 def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -64,6 +83,7 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
         result = handle(function, event, services)
         logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))  # an opening finds it
         step_metrics(services, event, result, since=started)
+        IDEMPOTENCY.register_lambda_context(context)  # lets an in-progress record expire with the invocation
         if publish_reports(services, event, result, _report_store(), _notifier()):
             logger.info("report published")
         logger.info("step done", extra={"result": result})

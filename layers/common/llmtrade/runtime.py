@@ -188,7 +188,7 @@ REPORTING_ACTIONS = ("week_summary", "settle_previous_week")
 
 
 def publish_reports(services: Services, payload: Mapping[str, Any], result: Mapping[str, Any],
-                    reports: Any, notify: Callable[[str, str], None] | None) -> str | None:
+                    reports: Any, notify: Callable[..., None] | None) -> str | None:
     """After the week summary (the week as it opens) and the settlement (the previous week, closed): the week's
     HTML page and the leaderboard to the report store, and for the summary a notification linking the page.
     Handler-side, after the step's events are stored, so a failure here never loses a step's work."""
@@ -203,7 +203,7 @@ def publish_reports(services: Services, payload: Mapping[str, Any], result: Mapp
     url = publish_week_report(services, str(week_id), reports)
     publish_leaderboard(services, reports)
     if notify is not None and action == "week_summary":
-        notify(f"llmtrade week {week_id}", _summary_text(services, str(week_id), url))
+        notify(subject=f"llmtrade week {week_id}", message=_summary_text(services, str(week_id), url))
     return url
 
 
@@ -227,6 +227,6 @@ def sns_notifier(topic_arn: str) -> Callable[[str, str], None]:
     client = boto3.client("sns")
 
     def notify(subject: str, message: str) -> None:
-        client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
+        client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)  # SNS caps subjects at 100
 
     return notify
