@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 from llmtrade.app import handle
 from llmtrade.runtime import PowertoolsMetrics, publish_reports, sns_notifier, step_metrics
@@ -41,7 +40,11 @@ def _report_store() -> Any:
     return report_store_from_environment()  # None unless REPORT_BUCKET is set (the execute function)
 
 
-IDEMPOTENCY = IdempotencyConfig(expires_after_seconds=8 * 24 * 3600)
+@cache
+def _idempotency() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(expires_after_seconds=8 * 24 * 3600)
 
 
 @cache
@@ -56,7 +59,7 @@ def _notifier() -> Callable[..., None] | None:
     send = sns_notifier(topic)
     once = idempotent_function(data_keyword_argument="subject",
                                persistence_store=DynamoDBPersistenceLayer(os.environ["IDEMPOTENCY_TABLE_NAME"]),
-                               config=IDEMPOTENCY)
+                               config=_idempotency())
 
     @once
     def notify(*, subject: str, message: str) -> None:
@@ -83,8 +86,9 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
         result = handle(function, event, services)
         logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))  # an opening finds it
         step_metrics(services, event, result, since=started)
-        IDEMPOTENCY.register_lambda_context(context)  # lets an in-progress record expire with the invocation
-        if publish_reports(services, event, result, _report_store(), _notifier()):
+        if (notify := _notifier()) is not None:  # only the function that notifies pays for the import
+            _idempotency().register_lambda_context(context)  # an in-progress record expires with the invocation
+        if publish_reports(services, event, result, _report_store(), notify):
             logger.info("report published")
         logger.info("step done", extra={"result": result})
         return result
