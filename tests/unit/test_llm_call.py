@@ -186,3 +186,20 @@ def test_research_spend_counts_against_the_weekly_budget(services: Services) -> 
     with pytest.raises(ModelFailed, match=r"budget exceeded: spent \$14\.95 of \$15\.00"):
         ask_pitch(services, llm)
     assert llm.requests == []
+
+
+@pytest.mark.parametrize(("asked", "answered", "same"), [
+    ("anthropic/claude-sonnet-4.5", "anthropic/claude-sonnet-4.5", True),
+    ("anthropic/claude-sonnet-4.5", "offline:anthropic/claude-sonnet-4.5", True),
+    ("openai/gpt-5.1", "openai/gpt-5.1-2025-11-13", True),
+    ("anthropic/claude-sonnet-4.5", "anthropic/claude-4.5-sonnet-20250929", True),  # OpenRouter's canonical slug
+    ("anthropic/claude-sonnet-4.5", "anthropic/claude-haiku-4.5", False),
+    ("anthropic/claude-sonnet-4.5", "anthropic/claude-sonnet-4", False),
+    ("openai/gpt-5.1", "openai/gpt-5", False),
+    ("openai/gpt-5.1", "openai/gpt-5.1-mini", False),
+    ("x-ai/grok-4", "meta/grok-4", False),
+])
+def test_the_answering_model_is_recognised_in_its_canonical_spelling(asked: str, answered: str, same: bool) -> None:
+    from llmtrade.steps.llm_call import answered_by_asked
+
+    assert answered_by_asked(asked, answered) is same

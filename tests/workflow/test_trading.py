@@ -162,3 +162,81 @@ def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(tmp_path, c
     assert main(["run-week", "--offline", "--week", WEEK, "--data-dir", data]) == 0
     out = capsys.readouterr().out
     assert "filled @" in out and "last checkpoint Mon 12:00" in out and "New events stored: 0." in out
+
+
+def _with_flip_indicator(monkeypatch, instrument: str, conviction: int) -> None:  # type: ignore[no-untyped-def]
+    from llmtrade.schemas import Indicator
+
+    always = Indicator(name="always true", measure="price", instrument=instrument, comparison=">", threshold=0,
+                       role="flips")
+    _pitching_with(monkeypatch, {"instrument": instrument, "conviction": conviction, "indicators": [always]})
+
+
+def _pitching_with(monkeypatch, pitch: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    _pitching(None, monkeypatch, pitch)  # type: ignore[arg-type]
+
+
+def test_an_exit_before_the_open_also_replaces_last_weeks_pending_close(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from llmtrade.steps import checkpoint as step
+
+    _pitching(services, monkeypatch, {"instrument": "SPY", "conviction": 2})
+    run_workflow(WEEKLY, {"week_id": "2026-11-18"}, services)
+    _pitching(services, monkeypatch, {"instrument": "TLT", "conviction": 1})
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)  # queues: close SPY, open TLT
+    monkeypatch.setattr(step, "decide", lambda *_: (step.CheckpointAction.EXIT, 0, "exit before the open"))
+    checkpoint(services, "2026-11-25 09:00")
+    held = broker_state(services, datetime(2026, 11, 25, 10, 0, tzinfo=ET))["pm-gpt"]
+    assert held[0] == [] and held[1] == []  # flat: SPY closed once, never sold twice into a short
+
+
+def test_a_flip_happens_once_however_long_its_condition_holds(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _with_flip_indicator(monkeypatch, "QQQ", 2)
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    for at in ("2026-11-25 12:00", "2026-11-25 14:00", "2026-11-25 15:50", "2026-11-28 09:00"):
+        checkpoint(services, at)
+    actions = [e.parsed().action.value for e in services.store.list_week(WEEK, "pm-gpt")
+               if e.kind is EventKind.CHECKPOINT_UPDATE]
+    assert actions.count("FLIP") == 1
+    [held] = services.broker_at(datetime(2026, 11, 28, 9, 31, tzinfo=ET)).positions("pm-gpt")
+    assert held.symbol == "QQQ" and held.qty < 0
+
+
+def test_a_flip_into_a_hard_to_borrow_short_exits_instead(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from llmtrade.adapters.sim_broker import SimBroker
+
+    real_broker_at = services.broker_at
+
+    def broker_at(moment: datetime):  # type: ignore[no-untyped-def]
+        return SimBroker(services.market, real_broker_at(moment)._ledger, starting_equity=100_000,
+                         min_equity_for_short=2000, clock=lambda: moment, hard_to_borrow=frozenset({"BNO"}))
+
+    services = dataclasses.replace(services, broker_at=broker_at)
+    _with_flip_indicator(monkeypatch, "BNO", 2)
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    checkpoint(services, "2026-11-25 12:00")
+    update = services.store.get(WEEK, "pm-gpt", EventKind.CHECKPOINT_UPDATE, "2026-11-25T12:00:00-05:00").parsed()
+    assert update.action.value == "EXIT" and update.conviction_after == 0
+    assert "not easy to borrow" in update.reason_delta
+    assert services.broker_at(datetime(2026, 11, 25, 12, 5, tzinfo=ET)).positions("pm-gpt") == []
+
+
+def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from llmtrade.steps import checkpoint as step
+    from llmtrade.steps.keys import CheckpointRun
+
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.REDUCE, conviction // 2, "r"))
+    checkpoint(services, "2026-11-25 12:00")
+    monkeypatch.setattr(step, "decide", lambda *_: (step.CheckpointAction.EXIT, 0, "exit"))
+    checkpoint(services, "2026-11-25 14:00")
+    later = datetime(2026, 11, 25, 14, 30, tzinfo=ET)
+    flat = broker_state(services, later)
+    # a live broker is always "now": rerun the 12:00 checkpoint against the broker as it stands at 14:30
+    live_like = dataclasses.replace(services, broker_at=lambda moment: services.broker_at(later))
+    noon = datetime(2026, 11, 25, 12, 0, tzinfo=ET)
+    result = step.checkpoint_account(live_like, CheckpointRun(week_id=WEEK, at=noon, accounts=[]), "pm-gpt")
+    assert result["orders"] == [] and broker_state(services, later) == flat

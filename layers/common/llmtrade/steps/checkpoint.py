@@ -123,7 +123,10 @@ def checkpoint_account(services: Services, run: CheckpointRun, account_id: str) 
                          subject=subject, recorded_at=datetime.now(UTC))
         services.store.append(event)
     update = CheckpointUpdate.model_validate(event.payload)
-    order_ids = _enforce(services, broker, run, account_id, instrument, update, week_open)
+    later = any(CheckpointUpdate.model_validate(e.payload).at > run.at
+                for e in services.store.list_week(run.week_id, account_id) if e.kind is EventKind.CHECKPOINT_UPDATE)
+    # a rerun of an older checkpoint (a manual --at, a late redrive) must not bring back a superseded decision
+    order_ids = [] if later else _enforce(services, broker, run, account_id, instrument, update, week_open)
     reconcile_orders(services, broker, run.week_id, account_id, run.at)
     return {"account_id": account_id, "event_id": event.event_id, "orders": order_ids}
 
@@ -147,7 +150,15 @@ def _decide_now(services: Services, run: CheckpointRun, account_id: str, kind: s
     pl = position.unrealized_pl if position else Decimal(0)
     pl_pct = float(pl / cost * 100) if cost else 0.0
     rules = services.settings.risk.checkpoint
-    action, after, reason = decide(conviction, readings, pl_pct, rules.stop_loss_pct, rules.reduce_loss_pct)
+    # after a flip the frozen flip conditions argue for the side now held: they must not flip it back
+    flipped = conviction * weekly_conviction < 0
+    usable = [r for r in readings if not (flipped and r.indicator.role == "flips")]
+    action, after, reason = decide(conviction, usable, pl_pct, rules.stop_loss_pct, rules.reduce_loss_pct)
+    if action is CheckpointAction.FLIP and after < 0 and instrument is not None:
+        asset = broker.asset(account_id, instrument)
+        if not (asset.shortable and asset.easy_to_borrow):  # the short side cannot be held: exit instead
+            action, after = CheckpointAction.EXIT, 0
+            reason += f"; {instrument} is not easy to borrow, so EXIT instead of a short"
     return CheckpointUpdate(week_id=run.week_id, account_id=account_id, at=run.at, action=action,
                             conviction_before=conviction, conviction_after=after, reason_delta=reason,
                             indicators=readings, unrealized_pl=pl)
@@ -170,7 +181,7 @@ def _enforce(services: Services, broker: Any, run: CheckpointRun, account_id: st
     for order in broker.open_orders(account_id):
         ours = order.client_order_id.endswith(suffix) if suffix else (
             order.client_order_id.startswith(weekly_prefix) and "-cp" not in order.client_order_id)
-        if order.symbol == instrument and not ours:  # superseded by the decision in force
+        if not ours:  # superseded by the decision in force (last week's close of another symbol too)
             broker.cancel_order(account_id, order.client_order_id)
     legs = legs_to_target(broker.positions(account_id), instrument, target)
     ids, _ = submit_legs(services, broker, run.week_id, account_id, legs, id_suffix=suffix)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -49,8 +50,20 @@ class CallContext(Protocol):
 
 
 def answered_by_asked(asked: str, answered: str) -> bool:
-    """The model that answered is the one asked (a dated variant of it, or its offline twin)."""
-    return answered in (asked, f"offline:{asked}") or answered.startswith(f"{asked}-")
+    """The model that answered is the one asked: the same slug, its offline twin, a dated variant, or the
+    provider's canonical spelling of it (`anthropic/claude-sonnet-4.5` answers as
+    `anthropic/claude-4.5-sonnet-20250929`): the same vendor and name parts, in any order, dates aside.
+    Another model of the family (haiku for sonnet, 4.1 for 4.5) is a swap."""
+    answered = answered.removeprefix("offline:")
+    if re.fullmatch(re.escape(asked) + r"(-\d{4}-?\d{2}-?\d{2})?", answered):  # itself, or dated
+        return True
+    return _slug_parts(answered) == _slug_parts(asked)
+
+
+def _slug_parts(slug: str) -> tuple[str, list[str]]:
+    vendor, _, name = slug.partition("/")
+    parts = [p for p in re.split(r"[-.:_]", name.lower()) if p and not re.fullmatch(r"\d{6,8}", p)]
+    return vendor.lower(), sorted(parts)
 
 
 def spent_this_week(store: EventStore, week_id: str) -> Decimal:
