@@ -370,3 +370,14 @@ def test_the_success_fixture_matches_the_spec_chat_result():
         assert part.keys() <= declared, (name, part.keys() - declared)
         assert set(schemas[name].get("required", [])) <= part.keys(), name
     assert body["choices"][0]["finish_reason"] in schemas["ChatFinishReasonEnum"]["enum"]
+
+
+@pytest.mark.parametrize("body", [
+    {"choices": ["not an object"]},
+    {"choices": [{"message": {"content": "{}"}}], "usage": {"prompt_tokens": "many"}},
+    {"choices": [{"message": {"content": "{}"}}], "usage": {"cost": "free"}},
+])
+def test_a_200_of_the_wrong_shape_is_an_error_not_a_crash(llm, chat, pitch_request, body):
+    chat.respond(200, json={"id": "gen-x", "model": pitch_request.model, **body})
+    with pytest.raises(LLMError, match="unexpected shape"):
+        llm.complete(pitch_request)

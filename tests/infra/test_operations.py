@@ -268,3 +268,22 @@ def test_alerts_email_subscribes_with_a_dead_letter_queue_and_stays_nag_clean() 
     assert "deadLetterTargetArn" in json.dumps(props["RedrivePolicy"])
     for pack in (AwsSolutionsChecks, ServerlessChecks):  # SNSRedrivePolicy only applies with a subscription
         assert pack(verbose=True).validate_scope(stack).violations == []
+
+
+def test_a_council_step_with_a_failing_chairman_and_backup_fits_its_lambda() -> None:
+    """A hung chairman, its repair, the backup and its repair: four OpenRouter calls, each bounded in total time,
+    must end inside the council Lambda, so the council goes FLAT as data instead of the Lambda timing out."""
+    from llmtrade.config import load_settings
+    from llmtrade.services import live_services
+
+    from infra.functions import function_timeout
+
+    settings = load_settings()
+
+    class Keys:
+        def get(self, name: str) -> str:
+            return "x"
+
+    services = live_services(settings, Keys(), store=None, needs={"llm"})  # type: ignore[arg-type]
+    calls = 2 * (1 + settings.models.repair_attempts)
+    assert calls * services.llm.max_total_seconds < function_timeout("council").to_seconds()

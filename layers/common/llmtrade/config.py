@@ -124,8 +124,10 @@ class ResearchProviderConfig(Section):
 
 
 class ResearchTiming(Section):
-    poll_seconds: int = Field(ge=1, le=3600, description="wait between two checks of a long-running provider")
-    deadline_minutes: int = Field(ge=1, le=240, description="a provider still running then has failed")
+    poll_seconds: int = Field(ge=1, le=600, description="wait between two checks of a long-running provider")
+    # Gemini Deep Research runs up to ~60 min; past that it is stuck. The weekly run's own timeout
+    # (llmtrade.workflow) leaves room for the deadline, one more poll and the council after it.
+    deadline_minutes: int = Field(ge=1, le=60, description="a provider still running then has failed")
 
 
 class Budget(Section):

@@ -103,7 +103,9 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     llm: Any = NotWired("the models (OpenRouter)", needs)
     research: list[ResearchProvider] = []
     if {"llm", "research"} & set(needs):
-        llm = OpenRouterLLM(api_key=key("OPENROUTER_API_KEY"), app_name="llmtrade")
+        # 200 s per call, retries included: a council step makes at most four calls (chairman, its repair,
+        # the backup and its repair), which must fit the council Lambda's 890 s
+        llm = OpenRouterLLM(api_key=key("OPENROUTER_API_KEY"), app_name="llmtrade", max_total_seconds=200)
     if "research" in needs:
         for provider in settings.models.research_providers:
             if provider.kind == "perplexity":

@@ -102,13 +102,14 @@ WEEKLY = Workflow(
         Poll("research", start=Task("research_start", "research", timeout_seconds=600),
              check=Task("research_check", "research", timeout_seconds=600),
              wait_seconds_key="research_poll_seconds"),
-        FanOut("pitches", over="pm_accounts", task=Task("pitch", "council", timeout_seconds=600)),
-        FanOut("reviews", over="pm_accounts", task=Task("review", "council", timeout_seconds=600)),
-        Task("chairman", "council", timeout_seconds=600),
+        FanOut("pitches", over="pm_accounts", task=Task("pitch", "council", timeout_seconds=900)),
+        FanOut("reviews", over="pm_accounts", task=Task("review", "council", timeout_seconds=900)),
+        Task("chairman", "council", timeout_seconds=900),
         FanOut("orders", over="accounts", task=Task("execute", "execute", timeout_seconds=300)),
         Task("week_summary", "execute", timeout_seconds=300),
     ),
-    timeout_seconds=2 * 3600,
+    # research (deadline <= 60 min, + a poll) + three council steps (<= 15 min each) + execution, with room
+    timeout_seconds=3 * 3600,
 )
 
 CHECKPOINT = Workflow(

@@ -185,9 +185,17 @@ class OpenRouterLLM:
         if isinstance(data.get("error"), dict):  # an error that happened after the HTTP 200 was sent
             code = data["error"].get("code")
             raise _http_failure(model, code if isinstance(code, int) else 502, data, raw, None)
+        try:
+            return self._completion(model, data, response.status_code, raw, attempt, started)
+        except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:  # a body of the wrong shape
+            raise _Failure(f"the answer has an unexpected shape ({type(exc).__name__}: {exc})",
+                           status=response.status_code, raw=raw) from exc
+
+    def _completion(self, model: str, data: dict[str, Any], status: int, raw: str, attempt: int,
+                    started: float) -> LLMResponse:
         choices = data.get("choices") or []
         if not choices:
-            raise _Failure("the answer has no choices", status=response.status_code, raw=raw)
+            raise _Failure("the answer has no choices", status=status, raw=raw)
         choice, message = choices[0], choices[0].get("message") or {}
         if choice.get("finish_reason") == "error" or isinstance(choice.get("error"), dict):
             error = choice.get("error") or {}
@@ -196,9 +204,9 @@ class OpenRouterLLM:
         content = _text(message.get("content"))
         if not content:
             if message.get("refusal"):
-                raise _Failure(f"the model refused: {message['refusal']}", status=response.status_code, raw=raw)
+                raise _Failure(f"the model refused: {message['refusal']}", status=status, raw=raw)
             raise _Failure(f"the answer is empty (finish_reason={choice.get('finish_reason')})",
-                           status=response.status_code, raw=raw)
+                           status=status, raw=raw)
         usage = data.get("usage") or {}
         return LLMResponse(
             model=data.get("model") or model, content=content, prompt_tokens=int(usage.get("prompt_tokens") or 0),
