@@ -389,3 +389,34 @@ def test_parallel_deliveries_on_threads_claim_once(services: Services) -> None:
     for thread in threads:
         thread.join()
     assert sorted(r["proceed"] for r in results) == [False, True]
+
+
+def test_the_kill_switch_turned_off_mid_run_stops_the_models_and_orders(services: Services,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmtrade.adapters.offline_research import OfflineResearch
+    from llmtrade.ports import ResearchStatus
+
+    class SlowResearch(OfflineResearch):
+        name = "slow"
+
+        def start(self, week_id, asof):  # type: ignore[no-untyped-def]
+            return ResearchStatus(state="running", handle="job-1")
+
+        checks = 0
+
+        def check(self, week_id, asof, handle):  # type: ignore[no-untyped-def]
+            self.checks += 1  # still running at the first check: the run waits, and the switch is turned off
+            return super().start(week_id, asof) if self.checks > 1 else ResearchStatus(state="running", handle=handle)
+
+    async def switch_off_during_the_wait(seconds: float) -> None:
+        monkeypatch.setenv("LLMTRADE_KILL_SWITCH", "disabled")  # the owner turns it off while research runs
+
+    slow = dataclasses.replace(services, research=[SlowResearch(services.market)])
+    run_workflow(WEEKLY, {"week_id": WEEK}, slow, sleep=switch_off_during_the_wait)
+    kinds = [e.kind for e in services.store.list_week(WEEK)]
+    assert EventKind.LLM_CALL not in kinds and EventKind.ORDER not in kinds and EventKind.RUN_DISABLED in kinds
+    assert all(not services.broker_at(datetime(2026, 11, 26, 12, 0, tzinfo=ET)).orders(a.id)
+               for a in services.settings.trading_accounts)
+    monkeypatch.setenv("LLMTRADE_KILL_SWITCH", "enabled")  # back on: the same week runs to the end
+    run_workflow(WEEKLY, {"week_id": WEEK}, slow)
+    assert services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY) is not None

@@ -31,7 +31,7 @@ from llmtrade.schemas import (
 from llmtrade.services import Services
 from llmtrade.steps.execute import reconcile_orders, size_target, submit_legs
 from llmtrade.steps.keys import CheckpointRun
-from llmtrade.steps.opening import stop_or_claim
+from llmtrade.steps.opening import halted, stop_or_claim
 from llmtrade.steps.week import target_of
 
 
@@ -110,6 +110,8 @@ def decide(conviction: int, readings: list[IndicatorReading], pl_pct: float, sto
 def checkpoint_account(services: Services, run: CheckpointRun, account_id: str) -> dict[str, Any]:
     """Decide, record the decision, then bring the broker to it. The decision is recorded first, so a
     retry after a partial execution enforces the same decision instead of deciding again."""
+    if stopped := halted(services, run.week_id, account_id, "checkpoint"):
+        return stopped
     settings = services.settings
     account = settings.account_by_id[account_id]
     instrument, weekly_conviction, _ = target_of(services.store, run.week_id, account_id, account.kind)

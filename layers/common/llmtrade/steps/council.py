@@ -32,6 +32,7 @@ from llmtrade.schemas import (
 from llmtrade.services import Services
 from llmtrade.steps.keys import WeekRun
 from llmtrade.steps.llm_call import ModelFailed, ask
+from llmtrade.steps.opening import halted
 
 ANONYMOUS_FIELDS = {"idea_id", "model", "answered_by", "week_id", "timestamp"}
 PRIMARY_CHAIRMAN_FAILED = "chairman-primary"  # subject of the configured chairman's failure; the backup goes on
@@ -72,6 +73,8 @@ def pitches_of(services: Services, week_id: str) -> list[Pitch]:
 def pitch(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
     if existing := _existing(services, run, account_id, EventKind.PITCH, "pitch"):
         return _result(existing)
+    if stopped := halted(services, run.week_id, account_id, "pitch"):
+        return stopped
     model = services.settings.model_of(account_id)
     assert model is not None, f"{account_id} is not a PM account"
     packs = [ResearchPack.model_validate(e.payload) for e in services.store.list_week(run.week_id, SHARED_ACCOUNT)
@@ -100,6 +103,8 @@ def _anonymous(pitch_: Pitch) -> dict[str, Any]:
 def review(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
     if existing := _existing(services, run, account_id, EventKind.PEER_REVIEW, "review"):
         return _result(existing)
+    if stopped := halted(services, run.week_id, account_id, "review"):
+        return stopped
     model = services.settings.model_of(account_id)
     assert model is not None, f"{account_id} is not a PM account"
     others = {p.idea_id: p for p in pitches_of(services, run.week_id) if p.idea_id != f"{run.week_id}:{account_id}"}
@@ -128,6 +133,8 @@ def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
     council = services.settings.council_account.id
     if existing := _existing(services, run, council, EventKind.CHAIRMAN_DECISION, "chairman"):
         return _result(existing)
+    if stopped := halted(services, run.week_id, council, "chairman"):
+        return stopped
     models = services.settings.models.chairman
     pitches = {p.idea_id: p for p in pitches_of(services, run.week_id)}
     quorum = services.settings.models.quorum

@@ -25,6 +25,7 @@ from llmtrade.schemas import (
 )
 from llmtrade.services import Services
 from llmtrade.steps.keys import WeekRun
+from llmtrade.steps.opening import halted
 from llmtrade.steps.week import target_of
 
 
@@ -86,6 +87,8 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
         orders = [e.subject for e in services.store.list_week(run.week_id, account_id) if e.kind is EventKind.ORDER
                   and "-cp" not in e.subject]
         return {"account_id": account_id, "orders": orders, "snapshot": done.event_id}
+    if stopped := halted(services, run.week_id, account_id, "execute"):
+        return stopped
     settings = services.settings
     account = settings.account_by_id[account_id]
     instrument, conviction, note = target_of(services.store, run.week_id, account_id, account.kind)

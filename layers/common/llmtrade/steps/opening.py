@@ -44,3 +44,17 @@ def stop_or_claim(services: Services, workflow: str, week_id: str, moment: datet
     return Stopped(week_id=week_id, stopped="duplicate",
                    reason=f"a duplicate delivery: execution {owner} already runs the {workflow} run scheduled "
                           f"for {moment.astimezone(ET):%Y-%m-%d %H:%M} ET")
+
+
+def halted(services: Services, week_id: str, account_id: str, stage: str) -> dict[str, Any] | None:
+    """The kill switch, checked again by every step that calls a model or places an order: a run that was
+    already past its opening when the switch was turned off stops there too, with the reason recorded.
+    Rerunning the step once the switch is back on does the work (nothing else was written)."""
+    reason = services.kill_switch()
+    if not reason:
+        return None
+    now = datetime.now(UTC)
+    services.store.append(Event.of(RunDisabled(workflow=stage, at=now, reason=reason), week_id=week_id,
+                                   account_id=account_id, kind=EventKind.RUN_DISABLED,
+                                   subject=f"{stage}@{now.isoformat()}", recorded_at=now))
+    return {"account_id": account_id, "status": "disabled", "reason": reason}

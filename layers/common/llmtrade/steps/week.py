@@ -27,7 +27,7 @@ from llmtrade.schemas import (
 )
 from llmtrade.services import Services
 from llmtrade.steps.keys import WeekRun
-from llmtrade.steps.opening import stop_or_claim
+from llmtrade.steps.opening import halted, stop_or_claim
 
 
 def open_week(services: Services, execution_input: dict[str, Any], execution: str | None = None) -> dict[str, Any]:
@@ -130,6 +130,8 @@ def _status(order: OrderEvent, final: OrderFinal | None = None) -> str:
 
 
 def week_summary(services: Services, run: WeekRun) -> dict[str, Any]:
+    if stopped := halted(services, run.week_id, SHARED_ACCOUNT, "week_summary"):
+        return stopped
     summary = project_week(services, run)
     event = Event.of(summary, week_id=run.week_id, account_id=SHARED_ACCOUNT, kind=EventKind.WEEK_SUMMARY,
                      recorded_at=datetime.now(UTC))
