@@ -161,9 +161,18 @@ def test_with_no_pack_at_all_the_week_fails_clearly_and_never_pitches(services: 
         assert f"{name}: {name} answered 503" in week_failure.reason
     assert {e.kind for e in services.store.list_week(WEEK)} == {EventKind.RESEARCH_CALL, EventKind.RESEARCH_FAILURE}
     calls = [p.calls for p in providers]
-    with pytest.raises(research_step.NoResearch):  # a redrive fails the same way, asking nobody again
+    with pytest.raises(research_step.NoResearch):  # the outage goes on: a rerun is a new round, failing again
         run_week(services, *providers)
-    assert [p.calls for p in providers] == calls
+    assert all(after > before for after, before in zip([p.calls for p in providers], calls, strict=True))
+    assert set(shared(services, EventKind.RESEARCH_FAILURE)) >= {"", "#2", f"{PERPLEXITY}#2", f"{GEMINI}#2"}
+    for provider in providers:  # the outage is over: the next rerun asks again, and the week goes on
+        provider.fails = False
+    run_week(services, *providers)
+    assert set(shared(services, EventKind.RESEARCH_PACK)) == {f"{PERPLEXITY}#3", f"{GEMINI}#3"}
+    assert len([e for e in services.store.list_week(WEEK) if e.kind is EventKind.PITCH]) == 4
+    before = len(services.store.list_week(WEEK))
+    run_week(services, *providers)  # and once it has packs, a rerun asks nobody and stores nothing
+    assert len(services.store.list_week(WEEK)) == before
 
 
 def test_a_job_past_its_deadline_fails_and_the_fallback_runs(services: Services,
