@@ -240,3 +240,20 @@ def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(s
     noon = datetime(2026, 11, 25, 12, 0, tzinfo=ET)
     result = step.checkpoint_account(live_like, CheckpointRun(week_id=WEEK, at=noon, accounts=[]), "pm-gpt")
     assert result["orders"] == [] and broker_state(services, later) == flat
+
+
+def test_an_order_that_filled_before_its_cancel_is_not_an_error(services: Services) -> None:
+    from llmtrade.ports import BrokerRejected
+    from llmtrade.steps.execute import cancel_if_open
+
+    class FilledMeanwhile:  # Alpaca: the order filled between the listing and the cancel
+        def cancel_order(self, account_id: str, client_order_id: str) -> None:
+            raise BrokerRejected(422, 42210000, 'order is already in "filled" state')
+
+    class Down:
+        def cancel_order(self, account_id: str, client_order_id: str) -> None:
+            raise BrokerRejected(403, 40310000, "forbidden")
+
+    assert cancel_if_open(FilledMeanwhile(), "pm-gpt", "x") is False  # type: ignore[arg-type]
+    with pytest.raises(BrokerRejected):
+        cancel_if_open(Down(), "pm-gpt", "x")  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from llmtrade.schemas import (
     PositionSnapshot,
 )
 from llmtrade.services import Services
-from llmtrade.steps.execute import reconcile_orders, size_target, submit_legs
+from llmtrade.steps.execute import cancel_if_open, reconcile_orders, size_target, submit_legs
 from llmtrade.steps.keys import CheckpointRun
 from llmtrade.steps.opening import halted, stop_or_claim
 from llmtrade.steps.week import target_of
@@ -184,7 +184,7 @@ def _enforce(services: Services, broker: Any, run: CheckpointRun, account_id: st
         ours = order.client_order_id.endswith(suffix) if suffix else (
             order.client_order_id.startswith(weekly_prefix) and "-cp" not in order.client_order_id)
         if not ours:  # superseded by the decision in force (last week's close of another symbol too)
-            broker.cancel_order(account_id, order.client_order_id)
+            cancel_if_open(broker, account_id, order.client_order_id)
     legs = legs_to_target(broker.positions(account_id), instrument, target)
     ids, _ = submit_legs(services, broker, run.week_id, account_id, legs, id_suffix=suffix)
     return ids

@@ -63,6 +63,18 @@ def submit_legs(services: Services, broker: Broker, week_id: str, account_id: st
 FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day", "replaced"})
 
 
+def cancel_if_open(broker: Broker, account_id: str, client_order_id: str) -> bool:
+    """Cancel an open order; one that filled or was cancelled since it was listed (Alpaca answers 422/404)
+    is no longer in the way, so that is not an error: the legs are computed from positions afterwards."""
+    try:
+        broker.cancel_order(account_id, client_order_id)
+    except BrokerRejected as exc:
+        if exc.status in (404, 422):
+            return False
+        raise
+    return True
+
+
 def reconcile_orders(services: Services, broker: Broker, week_id: str, account_id: str, at: datetime) -> int:
     """Record how the week's orders ended (fill price and quantity) once the broker says they did; an order
     event holds only what the broker said at submission. Idempotent: one `order_final` per order."""
@@ -104,8 +116,8 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
     for stale in broker.open_orders(account_id):
         # an open order of an earlier week or checkpoint would block this week's orders (and reserve buying
         # power): cancel it first; this week's own legs (a rerun) stay
-        if not stale.client_order_id.startswith(prefix) or "-cp" in stale.client_order_id.removeprefix(prefix):
-            broker.cancel_order(account_id, stale.client_order_id)
+        ours = stale.client_order_id.startswith(prefix) and "-cp" not in stale.client_order_id.removeprefix(prefix)
+        if not ours and cancel_if_open(broker, account_id, stale.client_order_id):
             notes.append(f"cancelled stale order {stale.client_order_id}")
     positions = broker.positions(account_id)
     target = 0
