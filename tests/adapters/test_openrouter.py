@@ -381,3 +381,12 @@ def test_a_200_of_the_wrong_shape_is_an_error_not_a_crash(llm, chat, pitch_reque
     chat.respond(200, json={"id": "gen-x", "model": pitch_request.model, **body})
     with pytest.raises(LLMError, match="unexpected shape"):
         llm.complete(pitch_request)
+
+
+def test_a_paid_refusal_keeps_its_cost_for_the_budget(llm, chat, pitch_request):
+    body = completion()
+    body["choices"][0]["message"].update(content=None, refusal="No.")
+    chat.respond(200, json=body)
+    with pytest.raises(LLMError) as failed:
+        llm.complete(pitch_request)
+    assert failed.value.cost_usd == Decimal("0.004915")

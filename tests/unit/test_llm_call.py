@@ -203,3 +203,14 @@ def test_the_answering_model_is_recognised_in_its_canonical_spelling(asked: str,
     from llmtrade.steps.llm_call import answered_by_asked
 
     assert answered_by_asked(asked, answered) is same
+
+
+def test_a_failed_but_billed_call_counts_its_cost(services: Services) -> None:
+    class BilledRefusal:
+        def complete(self, request: LLMRequest) -> LLMResponse:
+            raise LLMError("the model refused", status=200, attempts=1, raw="{}", cost_usd=Decimal("0.75"))
+
+    with pytest.raises(ModelFailed):
+        ask_pitch(services, BilledRefusal())  # type: ignore[arg-type]
+    [call] = calls(services)
+    assert call.cost_usd == Decimal("0.75") and not call.valid

@@ -67,9 +67,10 @@ class LLMError(RuntimeError):
     last response body, so the failed call can be recorded as faithfully as a good one."""
 
     def __init__(self, message: str, *, status: int | None = None, attempts: int = 1, raw: str = "",
-                 latency_ms: int = 0) -> None:
+                 latency_ms: int = 0, cost_usd: Decimal = Decimal(0)) -> None:
         super().__init__(message)
         self.status, self.attempts, self.raw, self.latency_ms = status, attempts, raw, latency_ms
+        self.cost_usd = cost_usd  # what the failed attempts were billed (a refusal or an empty answer is paid)
 
 
 class LLM(Protocol):

@@ -141,7 +141,7 @@ class OpenRouterLLM:
         started = time.monotonic()
         deadline = started + self.max_total_seconds
         failure = _Failure("no attempt was made")
-        attempt = 0
+        attempt, billed = 0, Decimal(0)
         async with httpx.AsyncClient(base_url=self.base_url, headers=self._headers) as client:
             for attempt in range(1, self.max_attempts + 1):
                 timeout = max(1.0, min(self.timeout_seconds, deadline - time.monotonic()))
@@ -154,6 +154,7 @@ class OpenRouterLLM:
                     failure = _Failure(f"connection failed: {type(exc).__name__}: {exc}", retryable=True)
                 except _Failure as exc:
                     failure = exc
+                    billed += _billed(exc.raw)
                 if failure.status == 404 and "temperature" in body and "parameter" in failure.message.lower():
                     # with require_parameters, a model that takes no temperature (some reasoning models)
                     # matches no endpoint: ask again without it rather than lose the answer
@@ -170,7 +171,7 @@ class OpenRouterLLM:
                 await self._sleep(wait)
         raise LLMError(self._scrub(f"OpenRouter {request.model}: {failure.message} (attempts: {attempt})"),
                        status=failure.status, attempts=attempt, raw=self._scrub(failure.raw),
-                       latency_ms=_ms_since(started))
+                       latency_ms=_ms_since(started), cost_usd=billed)
 
     def _answer(self, model: str, response: httpx.Response, attempt: int, started: float) -> LLMResponse:
         raw = response.text
@@ -277,6 +278,15 @@ def _cost(usage: dict[str, Any]) -> Decimal:
     if not cost:
         cost = (usage.get("cost_details") or {}).get("upstream_inference_cost") or 0
     return Decimal(str(cost))
+
+
+def _billed(raw: str) -> Decimal:
+    """The cost a failed answer still reports (a refusal or an empty answer carries `usage`), else 0."""
+    try:
+        data = json.loads(raw) if raw else None
+        return _cost(data.get("usage") or {}) if isinstance(data, dict) else Decimal(0)
+    except (ValueError, TypeError, AttributeError, ArithmeticError):
+        return Decimal(0)
 
 
 def _ms_since(started: float) -> int:

@@ -159,7 +159,7 @@ class _Call:
 
     def failed(self, attempt: int, request: LLMRequest, exc: LLMError) -> None:
         self._store(attempt, request, "", str(exc)[:2000] or type(exc).__name__, latency_ms=exc.latency_ms,
-                    http_attempts=exc.attempts, http_status=exc.status,
+                    cost_usd=exc.cost_usd, http_attempts=exc.attempts, http_status=exc.status,
                     raw_response=_clip(exc.raw, STORED_TEXT_LIMIT))
 
     def refused(self, attempt: int, request: LLMRequest, reason: str) -> None:
