@@ -168,19 +168,26 @@ def definition(template: Mapping[str, Any], workflow: str,
     functions = _resource_tagged(template, "AWS::Lambda::Function", FUNCTION_TAG)
     arns = dict(function_arns or {})
 
-    def text(part: Any) -> str:
-        if isinstance(part, str):
-            return part
-        if "Fn::GetAtt" in part:
-            logical_id, attribute = part["Fn::GetAtt"]
-            if logical_id in functions and attribute == "Arn":
-                return arns.get(functions[logical_id], f"<function:{functions[logical_id]}>")
-            return f"${{{logical_id}.{attribute}}}"
-        if "Ref" in part:
-            return f"${{{part['Ref']}}}"
-        if "Fn::Join" in part:
-            separator, parts = part["Fn::Join"]
-            return separator.join(text(p) for p in parts)
-        raise ValueError(f"unexpected intrinsic in a state machine definition: {part}")
+    def get_att(logical_id: str, attribute: str) -> str:
+        if logical_id in functions and attribute == "Arn":
+            return arns.get(functions[logical_id], f"<function:{functions[logical_id]}>")
+        return f"${{{logical_id}.{attribute}}}"
 
-    return json.loads(text(template["Resources"][machines[workflow]]["Properties"]["DefinitionString"]))
+    definition_string = template["Resources"][machines[workflow]]["Properties"]["DefinitionString"]
+    return json.loads(intrinsic_text(definition_string, get_att))
+
+
+def intrinsic_text(part: Any, get_att: Callable[[str, str], str] | None = None) -> str:
+    """A CloudFormation value as readable text: GetAtt -> `${Id.Attr}` (or what `get_att` says), Ref -> `${Id}`,
+    Join joined. Enough for the definitions and policies this stack synthesizes."""
+    if isinstance(part, str):
+        return part
+    if "Fn::GetAtt" in part:
+        logical_id, attribute = part["Fn::GetAtt"]
+        return get_att(logical_id, attribute) if get_att else f"${{{logical_id}.{attribute}}}"
+    if "Ref" in part:
+        return f"${{{part['Ref']}}}"
+    if "Fn::Join" in part:
+        separator, parts = part["Fn::Join"]
+        return separator.join(intrinsic_text(p, get_att) for p in parts)
+    raise ValueError(f"unexpected intrinsic: {part}")

@@ -16,24 +16,15 @@ from typing import Any
 import pytest
 import respx
 from llmtrade.adapters.gemini import API_REVISION, GeminiDeepResearch
-from llmtrade.adapters.offline_research import OfflineResearch
-from llmtrade.adapters.sim_market import SimMarket
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
-from llmtrade.schemas import Citation, ResearchAnswer
+from llmtrade.schemas import Citation
 
 BASE = "https://generativelanguage.googleapis.com/v1beta"
 KEY = "AIza-test-secret-value"
 WEEK = "2026-11-25"
 ASOF = datetime(2026, 11, 25, 8, 0, tzinfo=ET)
 ID = "v1_ChdEUjBfUXdHZG9MMnZqT0FQMHFDWTZRRRIXRFIwX1F3R2RvTDJ2ak9BUDBxQ1k2UUU"
-
-
-@pytest.fixture(scope="module")
-def answer(settings: Settings) -> dict[str, Any]:
-    """A valid ResearchAnswer (the offline twin's pack without identity), as the agent would write it."""
-    pack = OfflineResearch(SimMarket(settings.assets)).produce(WEEK, ASOF)
-    return pack.model_dump(mode="json", include=set(ResearchAnswer.model_fields))
 
 
 @pytest.fixture

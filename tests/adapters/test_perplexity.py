@@ -16,24 +16,15 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from llmtrade.adapters.offline_research import OfflineResearch
 from llmtrade.adapters.perplexity import PerplexityResearch
-from llmtrade.adapters.sim_market import SimMarket
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
-from llmtrade.schemas import Citation, ResearchAnswer
+from llmtrade.schemas import Citation
 
 BASE = "https://api.perplexity.ai"
 KEY = "pplx-test-secret-value"
 WEEK = "2026-11-25"
 ASOF = datetime(2026, 11, 25, 8, 0, tzinfo=ET)
-
-
-@pytest.fixture(scope="module")
-def answer(settings: Settings) -> dict[str, Any]:
-    """A valid ResearchAnswer (the offline twin's pack without identity), as a provider would send it."""
-    pack = OfflineResearch(SimMarket(settings.assets)).produce(WEEK, ASOF)
-    return pack.model_dump(mode="json", include=set(ResearchAnswer.model_fields))
 
 
 @pytest.fixture

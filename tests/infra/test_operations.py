@@ -17,7 +17,7 @@ from llmtrade.workflow import FUNCTIONS, WORKFLOWS
 
 from infra.app import STACK_NAME, build_app
 from infra.functions import FUNCTION_TAG
-from infra.workflows import WORKFLOW_TAG, definition
+from infra.workflows import WORKFLOW_TAG, definition, intrinsic_text
 
 # boto3 Table method -> the IAM action it needs
 TABLE_ACTIONS = {"get_item": "dynamodb:GetItem", "put_item": "dynamodb:PutItem", "query": "dynamodb:Query",
@@ -35,20 +35,6 @@ def only(template: dict[str, Any], resource_type: str, **properties: Any) -> str
     (found,) = [k for k, r in resources(template, resource_type).items()
                 if all(r["Properties"].get(p) == v for p, v in properties.items())]
     return found
-
-
-def text(part: Any) -> str:
-    """An intrinsic as readable text: GetAtt -> ${Id.Attr}, Ref -> ${Id}, Join joined."""
-    if isinstance(part, str):
-        return part
-    if "Fn::GetAtt" in part:
-        return "${{{}.{}}}".format(*part["Fn::GetAtt"])
-    if "Ref" in part:
-        return f"${{{part['Ref']}}}"
-    if "Fn::Join" in part:
-        separator, parts = part["Fn::Join"]
-        return separator.join(text(p) for p in parts)
-    raise ValueError(f"unexpected intrinsic: {part}")
 
 
 def listed(value: Any) -> list[Any]:
@@ -71,7 +57,8 @@ def grants(template: dict[str, Any], function: str) -> set[tuple[str, str]]:
             continue
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             assert statement["Effect"] == "Allow" and "Condition" not in statement
-            pairs |= {(a, text(r)) for a in listed(statement["Action"]) for r in listed(statement["Resource"])}
+            resources_ = [intrinsic_text(r) for r in listed(statement["Resource"])]
+            pairs |= {(a, r) for a in listed(statement["Action"]) for r in resources_}
     return pairs
 
 
@@ -172,7 +159,7 @@ def test_lambda_timeout_under_task_timeout_under_execution_timeout(template_dict
 
 def test_every_schedule_retries_then_dead_letters_to_an_alarmed_queue(template_dict: dict[str, Any]) -> None:
     schedules = resources(template_dict, "AWS::Scheduler::Schedule").values()
-    queues = {text(s["Properties"]["Target"]["DeadLetterConfig"]["Arn"]) for s in schedules}
+    queues = {intrinsic_text(s["Properties"]["Target"]["DeadLetterConfig"]["Arn"]) for s in schedules}
     assert len(schedules) == 5 and len(queues) == 1
     (queue_arn,) = queues
     queue_id = queue_arn.removeprefix("${").removesuffix(".Arn}")
@@ -223,7 +210,7 @@ def test_alarms_notify_the_topic(template_dict: dict[str, Any]) -> None:
     assert (missed["Statistic"], missed["ComparisonOperator"], missed["Threshold"]) == ("Sum", "LessThanThreshold", 1)
     assert missed["TreatMissingData"] == "breaching"
     assert missed["Period"] * missed["EvaluationPeriods"] == 7 * 86400  # CloudWatch's longest alarm window
-    errors = {text(a["Dimensions"][0]["Value"]) for a in alarms if a.get("MetricName") == "Errors"}
+    errors = {intrinsic_text(a["Dimensions"][0]["Value"]) for a in alarms if a.get("MetricName") == "Errors"}
     assert errors == {f"${{{logical_id}}}" for logical_id in function_ids(template_dict).values()}
     dead_letter_alarms = [a for a in alarms if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"]
     assert len(dead_letter_alarms) == len(resources(template_dict, "AWS::SQS::Queue")) == 2
@@ -247,13 +234,13 @@ def test_kill_switch_and_report_bucket(template: Template, template_dict: dict[s
 
 def test_dashboard_shows_runs_functions_cost_equity_orders(template_dict: dict[str, Any]) -> None:
     (dashboard,) = resources(template_dict, "AWS::CloudWatch::Dashboard").values()
-    body = text(dashboard["Properties"]["DashboardBody"])
+    body = intrinsic_text(dashboard["Properties"]["DashboardBody"])
     for metric in ("ExecutionsStarted", "ExecutionsFailed", "Duration", "Errors", "LLMCostUSD",
                    "AccountEquityUSD", "OrdersPlaced", "OrdersRejected"):
         assert metric in body
 
 
-def test_no_email_subscription_without_the_context(template_dict: dict[str, Any]) -> None:
+def test_no_email_subscription_without_the_conintrinsic_text(template_dict: dict[str, Any]) -> None:
     assert resources(template_dict, "AWS::SNS::Subscription") == {}
 
 

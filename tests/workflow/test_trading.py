@@ -52,7 +52,7 @@ def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(services:
             assert positions and (positions[0][1] > 0) == (update.conviction_after > 0)
 
 
-def _pitching(services: Services, monkeypatch, pitch: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+def _pitching(monkeypatch, pitch: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     """Every PM pitches exactly `pitch` (instrument, conviction) this week."""
     from llmtrade.schemas import Direction
     from llmtrade.steps import council
@@ -74,7 +74,7 @@ def test_a_target_beyond_the_buying_power_is_sized_down_not_rejected(services: S
 
     risk = services.settings.risk.model_copy(update={"risk_budget_usd": 5_000_000})
     services = dataclasses.replace(services, settings=services.settings.model_copy(update={"risk": risk}))
-    _pitching(services, monkeypatch, {"instrument": "SPY", "conviction": 2})
+    _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2})
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     orders = [e.parsed() for e in services.store.list_week(WEEK) if e.kind is EventKind.ORDER]
     assert orders and all(o.rejected is None for o in orders)
@@ -111,7 +111,7 @@ def test_a_short_in_a_hard_to_borrow_name_goes_flat_with_the_reason(services: Se
                          clock=lambda: moment, hard_to_borrow=frozenset({"UUP"}))
 
     services = dataclasses.replace(services, broker_at=broker_at)
-    _pitching(services, monkeypatch, {"instrument": "UUP", "conviction": -2})
+    _pitching(monkeypatch, {"instrument": "UUP", "conviction": -2})
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     snapshot = services.store.get(WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT, "week_open").parsed()
     assert snapshot.target_qty == 0 and "UUP is not easy to borrow" in snapshot.note
@@ -134,7 +134,7 @@ def test_stale_open_orders_are_cancelled_before_the_week_trades(services: Servic
 def test_a_flip_at_a_checkpoint_reverses_the_position_once(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from llmtrade.steps import checkpoint as step
 
-    _pitching(services, monkeypatch, {"instrument": "QQQ", "conviction": 2})
+    _pitching(monkeypatch, {"instrument": "QQQ", "conviction": 2})
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.FLIP, -1, "flip"))
     checkpoint(services, "2026-11-25 12:00")  # close is placed and fills at once; the open follows it
@@ -169,19 +169,15 @@ def _with_flip_indicator(monkeypatch, instrument: str, conviction: int) -> None:
 
     always = Indicator(name="always true", measure="price", instrument=instrument, comparison=">", threshold=0,
                        role="flips")
-    _pitching_with(monkeypatch, {"instrument": instrument, "conviction": conviction, "indicators": [always]})
-
-
-def _pitching_with(monkeypatch, pitch: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
-    _pitching(None, monkeypatch, pitch)  # type: ignore[arg-type]
+    _pitching(monkeypatch, {"instrument": instrument, "conviction": conviction, "indicators": [always]})
 
 
 def test_an_exit_before_the_open_also_replaces_last_weeks_pending_close(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from llmtrade.steps import checkpoint as step
 
-    _pitching(services, monkeypatch, {"instrument": "SPY", "conviction": 2})
+    _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2})
     run_workflow(WEEKLY, {"week_id": "2026-11-18"}, services)
-    _pitching(services, monkeypatch, {"instrument": "TLT", "conviction": 1})
+    _pitching(monkeypatch, {"instrument": "TLT", "conviction": 1})
     run_workflow(WEEKLY, {"week_id": WEEK}, services)  # queues: close SPY, open TLT
     monkeypatch.setattr(step, "decide", lambda *_: (step.CheckpointAction.EXIT, 0, "exit before the open"))
     checkpoint(services, "2026-11-25 09:00")

@@ -27,6 +27,7 @@ from llmtrade.schemas import (
     IndicatorReading,
     Pitch,
     PositionSnapshot,
+    of_kind,
 )
 from llmtrade.services import Services
 from llmtrade.steps.execute import cancel_if_open, reconcile_orders, size_target, submit_legs
@@ -125,19 +126,18 @@ def checkpoint_account(services: Services, run: CheckpointRun, account_id: str) 
                          subject=subject, recorded_at=datetime.now(UTC))
         services.store.append(event)
     update = CheckpointUpdate.model_validate(event.payload)
-    later = any(CheckpointUpdate.model_validate(e.payload).at > run.at
-                for e in services.store.list_week(run.week_id, account_id) if e.kind is EventKind.CHECKPOINT_UPDATE)
+    updates = of_kind(services.store.list_week(run.week_id, account_id), EventKind.CHECKPOINT_UPDATE)
     # a rerun of an older checkpoint (a manual --at, a late redrive) must not bring back a superseded decision
-    order_ids = [] if later else _enforce(services, broker, run, account_id, instrument, update, week_open)
+    later = any(u.at > run.at for u in updates)
+    order_ids = [] if later else _enforce(services, broker, run, account_id, instrument, update, updates, week_open)
     reconcile_orders(services, broker, run.week_id, account_id, run.at)
     return {"account_id": account_id, "event_id": event.event_id, "orders": order_ids}
 
 
 def _decide_now(services: Services, run: CheckpointRun, account_id: str, kind: str, instrument: str | None,
                 weekly_conviction: int, week_open: datetime, broker: Any) -> CheckpointUpdate:
-    earlier = [CheckpointUpdate.model_validate(e.payload)
-               for e in services.store.list_week(run.week_id, account_id) if e.kind is EventKind.CHECKPOINT_UPDATE]
-    earlier = [u for u in earlier if u.at < run.at]
+    updates = of_kind(services.store.list_week(run.week_id, account_id), EventKind.CHECKPOINT_UPDATE)
+    earlier = [u for u in updates if u.at < run.at]
     conviction = max(earlier, key=lambda u: u.at).conviction_after if earlier else weekly_conviction
     readings = [read(i, services.market.price(i.instrument, run.at), services.market.price(i.instrument, week_open))
                 for i in _frozen_indicators(services, run.week_id, account_id, kind)]
@@ -167,14 +167,12 @@ def _decide_now(services: Services, run: CheckpointRun, account_id: str, kind: s
 
 
 def _enforce(services: Services, broker: Any, run: CheckpointRun, account_id: str, instrument: str | None,
-             update: CheckpointUpdate, week_open: datetime) -> list[str]:
+             update: CheckpointUpdate, updates: list[CheckpointUpdate], week_open: datetime) -> list[str]:
     """Orders that take the account to the conviction in force, under the client ids of the decision that set
     it (the weekly run's, or the last checkpoint that changed it): a rerun, or a later STAY, finds those orders
     and places nothing twice, and a leg that waited for a close to fill goes in under its own id."""
     if instrument is None:
         return []
-    updates = [CheckpointUpdate.model_validate(e.payload) for e in services.store.list_week(run.week_id, account_id)
-               if e.kind is EventKind.CHECKPOINT_UPDATE]
     changes = [u for u in updates if u.at <= run.at and u.action is not CheckpointAction.STAY]
     origin = max(changes, key=lambda u: u.at) if changes else None
     suffix = f"-cp{origin.at.astimezone(ET):%m%d%H%M}" if origin else ""

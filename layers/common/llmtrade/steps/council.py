@@ -26,8 +26,8 @@ from llmtrade.schemas import (
     Pitch,
     PitchAnswer,
     PitchReview,
-    ResearchPack,
     ReviewAggregate,
+    of_kind,
 )
 from llmtrade.services import Services
 from llmtrade.steps.keys import WeekRun
@@ -66,7 +66,7 @@ def _result(event: Event) -> dict[str, Any]:
 
 
 def pitches_of(services: Services, week_id: str) -> list[Pitch]:
-    return [Pitch.model_validate(e.payload) for e in services.store.list_week(week_id) if e.kind is EventKind.PITCH]
+    return of_kind(services.store.list_week(week_id), EventKind.PITCH)
 
 
 # --------------------------------------------------------------------------- pitch
@@ -77,8 +77,7 @@ def pitch(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
         return stopped
     model = services.settings.model_of(account_id)
     assert model is not None, f"{account_id} is not a PM account"
-    packs = [ResearchPack.model_validate(e.payload) for e in services.store.list_week(run.week_id, SHARED_ACCOUNT)
-             if e.kind is EventKind.RESEARCH_PACK]
+    packs = of_kind(services.store.list_week(run.week_id, SHARED_ACCOUNT), EventKind.RESEARCH_PACK)
     if not packs:
         raise LookupError(f"week {run.week_id} has no research pack: run the research step first")
     try:
@@ -141,8 +140,7 @@ def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
     if len(pitches) < quorum:
         return _result(_fail(services, run, council, models.openrouter_model, "chairman",
                              f"quorum not met: {len(pitches)} valid pitches, {quorum} needed"))
-    reviews = [PeerReview.model_validate(e.payload) for e in services.store.list_week(run.week_id)
-               if e.kind is EventKind.PEER_REVIEW]
+    reviews = of_kind(services.store.list_week(run.week_id), EventKind.PEER_REVIEW)
     aggregates = aggregate(list(pitches), reviews)
     labels = label_map(list(pitches), f"{run.week_id}:chairman")
     by_idea = {a.idea_id: a for a in aggregates}

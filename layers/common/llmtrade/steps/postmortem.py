@@ -26,12 +26,12 @@ from llmtrade.schemas import (
     Event,
     EventKind,
     LLMCallRecord,
-    PeerReview,
     Pitch,
     PositionSnapshot,
     Postmortem,
     ResearchCall,
     WeekPostmortem,
+    of_kind,
 )
 from llmtrade.services import Services
 from llmtrade.steps.keys import WeekRun
@@ -122,7 +122,7 @@ def _review_score(events: list[Event], account_id: str, kind: str) -> float | No
     """The peer-review overall of the account's pitch; for the council, of the best-scored pitch on the
     trade the chairman picked (the idea it backed). None without a reviewed pitch."""
     pitches = {e.account_id: Pitch.model_validate(e.payload) for e in events if e.kind is EventKind.PITCH}
-    reviews = [PeerReview.model_validate(e.payload) for e in events if e.kind is EventKind.PEER_REVIEW]
+    reviews = of_kind(events, EventKind.PEER_REVIEW)
     scored = [a for a in aggregate([p.idea_id for p in pitches.values()], reviews) if a.reviews]
     if kind == "pm":
         idea = pitches[account_id].idea_id if account_id in pitches else None

@@ -12,7 +12,6 @@ from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountWeek,
     ChairmanDecision,
-    CheckpointUpdate,
     Event,
     EventKind,
     LLMCallRecord,
@@ -21,9 +20,9 @@ from llmtrade.schemas import (
     OrderFinal,
     Pitch,
     PositionSnapshot,
-    ResearchCall,
     WeekSummary,
     direction_of,
+    of_kind,
 )
 from llmtrade.services import Services
 from llmtrade.steps.keys import WeekRun
@@ -77,7 +76,7 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
     """Rebuild the week record from events alone."""
     store, settings = services.store, services.settings
     events = store.list_week(run.week_id)
-    calls = [LLMCallRecord.model_validate(e.payload) for e in events if e.kind is EventKind.LLM_CALL]
+    calls: list[LLMCallRecord] = of_kind(events, EventKind.LLM_CALL)
     cost_by_account: dict[str, Decimal] = {}
     for call in calls:
         cost_by_account[call.account_id] = cost_by_account.get(call.account_id, Decimal(0)) + call.cost_usd
@@ -87,8 +86,7 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
         instrument, conviction, note = target_of(store, run.week_id, account.id, account.kind)
         statuses = [_status(OrderEvent.model_validate(e.payload), finals.get(e.subject)) for e in events
                     if e.kind is EventKind.ORDER and e.account_id == account.id]
-        updates = [CheckpointUpdate.model_validate(e.payload) for e in events
-                   if e.kind is EventKind.CHECKPOINT_UPDATE and e.account_id == account.id]
+        updates = [u for u in of_kind(events, EventKind.CHECKPOINT_UPDATE) if u.account_id == account.id]
         latest = max(updates, key=lambda u: u.at) if updates else None
         snapshot = store.get(run.week_id, account.id, EventKind.POSITION_SNAPSHOT, "week_open")
         held = PositionSnapshot.model_validate(snapshot.payload) if snapshot else None
@@ -105,8 +103,7 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
             # the execution's own note says what waits (a deferred opening leg) or why an order was refused
             note="; ".join(dict.fromkeys(n for n in (note, held.note if held else "") if n)),
         ))
-    research = sum((ResearchCall.model_validate(e.payload).cost_usd for e in events
-                    if e.kind is EventKind.RESEARCH_CALL), Decimal(0))
+    research = sum((c.cost_usd for c in of_kind(events, EventKind.RESEARCH_CALL)), Decimal(0))
     return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline, accounts=accounts,
                        llm_cost_usd=sum(cost_by_account.values(), Decimal(0)), llm_calls=len(calls),
                        research_cost_usd=research)
