@@ -54,7 +54,8 @@ def offline_week_seconds(runs: int) -> float:
     for i in range(runs):
         with tempfile.TemporaryDirectory() as data:
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "llmtrade.cli", "run-week", "--offline", "--week", "2026-11-25",
+            subprocess.run([sys.executable, "-m", "llmtrade.entrypoints.cli", "run-week", "--offline",
+                            "--week", "2026-11-25",
                             "--data-dir", data], check=True, capture_output=True, cwd=REPO)
             times.append(time.perf_counter() - start)
         print(f"  offline week run {i + 1}/{runs}: {times[-1]:.2f} s", file=sys.stderr)

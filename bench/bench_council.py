@@ -19,10 +19,10 @@ from pathlib import Path
 from llmtrade.adapters.offline_llm import OfflineLLM
 from llmtrade.adapters.offline_research import OfflineResearch
 from llmtrade.config import Account, PMModel, Settings, load_settings
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import LLMRequest, LLMResponse, ResearchStatus
-from llmtrade.runner import run_workflow
 from llmtrade.schemas import EventKind
-from llmtrade.services import local_services
+from llmtrade.wiring import local_services
 from llmtrade.workflow import WEEKLY
 
 WEEK = "2026-11-25"

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from llmtrade.config import load_settings
 from llmtrade.domain.calendar import ET
-from llmtrade.runner import run_workflow
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.schemas import OrderRequest, OrderSide
-from llmtrade.services import local_services
+from llmtrade.wiring import local_services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
 WEEK = "2026-11-25"

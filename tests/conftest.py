@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from llmtrade.adapters.sqlite_store import SqliteEventStore
 from llmtrade.config import Settings, load_settings
-from llmtrade.services import Services, offline_services
+from llmtrade.services import Services
+from llmtrade.wiring import offline_services
 
 REPO = Path(__file__).resolve().parents[1]
 WEEK = "2026-11-25"  # the Wednesday before Thanksgiving: Thursday closed, Friday closes at 13:00

@@ -1,5 +1,5 @@
 """Checkpoint function: daily snapshots and STAY/EXIT/FLIP/REDUCE from frozen indicators (SPEC §4)."""
 
-from llmtrade.lambda_entry import make_handler
+from llmtrade.entrypoints.lambda_entry import make_handler
 
 handler = make_handler("checkpoint")

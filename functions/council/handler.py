@@ -1,5 +1,5 @@
 """Council function: PM pitches, anonymized peer reviews and the chairman (SPEC §3.3-§3.5)."""
 
-from llmtrade.lambda_entry import make_handler
+from llmtrade.entrypoints.lambda_entry import make_handler
 
 handler = make_handler("council")

@@ -1,5 +1,5 @@
 """Execute function: each account's orders and the week summary (SPEC §3.6-§3.7)."""
 
-from llmtrade.lambda_entry import make_handler
+from llmtrade.entrypoints.lambda_entry import make_handler
 
 handler = make_handler("execute")

@@ -1,5 +1,5 @@
 """Research function: opens the week and freezes the research packs (SPEC §3.2)."""
 
-from llmtrade.lambda_entry import make_handler
+from llmtrade.entrypoints.lambda_entry import make_handler
 
 handler = make_handler("research")

@@ -261,7 +261,7 @@ def test_a_council_step_with_a_failing_chairman_and_backup_fits_its_lambda() -> 
     """A hung chairman, its repair, the backup and its repair: four OpenRouter calls, each bounded in total time,
     must end inside the council Lambda, so the council goes FLAT as data instead of the Lambda timing out."""
     from llmtrade.config import load_settings
-    from llmtrade.services import live_services
+    from llmtrade.wiring import live_services
 
     from infra.functions import function_timeout
 

@@ -10,7 +10,7 @@ from aws_cdk import Stack
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from cfnlint.api import lint
-from llmtrade.steps.keys import WeekRun
+from llmtrade.run_keys import WeekRun
 from llmtrade.workflow import FUNCTIONS, WORKFLOWS, FanOut, Poll, Workflow
 
 from infra.functions import FUNCTION_TAG

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from llmtrade.cli import main
 from llmtrade.config import Settings
-from llmtrade.services import Services, local_services
+from llmtrade.entrypoints.cli import main
+from llmtrade.services import Services
+from llmtrade.wiring import local_services
 
 WEEKS = ["2026-11-11", "2026-11-18"]
 

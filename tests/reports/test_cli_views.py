@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from llmtrade import __version__
-from llmtrade.cli import main
+from llmtrade.entrypoints.cli import main
 from llmtrade.schemas import EventKind, LLMCallRecord
 from llmtrade.services import Services
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from llmtrade.config import Settings
 from llmtrade.domain.leaderboard import leaderboard
 from llmtrade.reports import leaderboard_report_html
-from llmtrade.steps.postmortem import model_names, postmortems
+from llmtrade.reports.leaderboard import model_names, postmortems
 
 from tests.reports.conftest import WEEKS
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from llmtrade.reports.terminal import Progress, _ObservedStore, progress
-from llmtrade.runner import run_workflow
+from llmtrade.entrypoints.progress import Progress, _ObservedStore, progress
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.services import Services
 from llmtrade.workflow import WEEKLY
 

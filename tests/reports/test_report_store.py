@@ -14,7 +14,8 @@ from llmtrade.adapters.report_store import (
     report_store_from_environment,
 )
 from llmtrade.config import Settings
-from llmtrade.reports import publish_leaderboard, publish_week_report, week_report_html
+from llmtrade.entrypoints.after_step import publish_leaderboard, publish_week_report
+from llmtrade.reports import week_report_html
 from llmtrade.services import Services
 from moto import mock_aws
 

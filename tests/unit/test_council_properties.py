@@ -17,8 +17,9 @@ from llmtrade.adapters.offline_llm import OfflineLLM
 from llmtrade.adapters.sqlite_store import SqliteEventStore
 from llmtrade.config import Budget, load_settings
 from llmtrade.domain.sizing import target_shares
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse
-from llmtrade.runner import run_workflow
+from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanDecision,
@@ -31,9 +32,9 @@ from llmtrade.schemas import (
     WeekSummary,
     direction_of,
 )
-from llmtrade.services import Services, offline_services
+from llmtrade.services import Services
 from llmtrade.steps import council
-from llmtrade.steps.keys import WeekRun
+from llmtrade.wiring import offline_services
 from llmtrade.workflow import WEEKLY
 
 from tests.conftest import REPO, WEEK

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from llmtrade.config import Budget
+from llmtrade.mechanics.model_calls import ModelFailed, ask
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse
 from llmtrade.schemas import Event, EventKind, LLMCallRecord, PitchAnswer
 from llmtrade.services import Services
-from llmtrade.steps.llm_call import ModelFailed, ask
 
 from tests.conftest import WEEK
 
@@ -200,7 +200,7 @@ def test_research_spend_counts_against_the_weekly_budget(services: Services) -> 
     ("x-ai/grok-4", "meta/grok-4", False),
 ])
 def test_the_answering_model_is_recognised_in_its_canonical_spelling(asked: str, answered: str, same: bool) -> None:
-    from llmtrade.steps.llm_call import answered_by_asked
+    from llmtrade.mechanics.model_calls import answered_by_asked
 
     assert answered_by_asked(asked, answered) is same
 

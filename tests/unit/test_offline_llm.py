@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from llmtrade.adapters.offline_llm import OfflineLLM
+from llmtrade.mechanics.model_calls import answer_schema, in_universe
 from llmtrade.ports import ChatMessage, LLMRequest
 from llmtrade.schemas import ChairmanAnswer, PitchAnswer, PitchReview
-from llmtrade.steps.llm_call import answer_schema, in_universe
 from pydantic import create_model
 
 UNIVERSE = ["SPY", "TLT", "GLD"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from llmtrade.domain.calendar import ET
-from llmtrade.runner import run_workflow
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.schemas import SHARED_ACCOUNT, EventKind
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY

@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from llmtrade.cli import main
 from llmtrade.domain.calendar import ET
+from llmtrade.entrypoints.cli import main
 
 from tests.conftest import WEEK
 
@@ -77,8 +77,8 @@ def test_with_every_key_it_builds_the_real_clients_without_calling_them(tmp_path
     from llmtrade.adapters.openrouter import OpenRouterLLM, OpenRouterResearch
     from llmtrade.adapters.perplexity import PerplexityResearch
     from llmtrade.adapters.secrets import required_keys
-    from llmtrade.cli import _services, parser
     from llmtrade.config import load_settings
+    from llmtrade.entrypoints.cli import _services, parser
 
     monkeypatch.chdir(tmp_path)
     env_lines = [f"{name}=value-{i}" for i, name in enumerate(required_keys(load_settings()))]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from llmtrade.adapters.sqlite_store import SqliteEventStore
-from llmtrade.cli import main
+from llmtrade.entrypoints.cli import main
 from llmtrade.ports import StoreUnavailable
 
 from tests.conftest import WEEK

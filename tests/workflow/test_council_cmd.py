@@ -11,8 +11,8 @@ import httpx
 import pytest
 import respx
 from llmtrade.adapters.sqlite_store import SqliteEventStore
-from llmtrade.cli import main
 from llmtrade.config import load_settings
+from llmtrade.entrypoints.cli import main
 from llmtrade.schemas import EventKind, LLMCallRecord
 
 from tests.conftest import REPO, WEEK

@@ -28,10 +28,11 @@ from llmtrade.adapters.sqlite_store import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.universe import answer_schema
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import ChatMessage, LLMRequest
-from llmtrade.runner import run_workflow
 from llmtrade.schemas import SHARED_ACCOUNT, ChairmanAnswer, EventKind, PitchAnswer, PitchReview, ResearchAnswer
-from llmtrade.services import Services, live_services
+from llmtrade.services import Services
+from llmtrade.wiring import live_services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 from pydantic import create_model
 

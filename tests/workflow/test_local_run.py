@@ -9,8 +9,8 @@ from typing import Any
 
 from llmtrade.adapters.offline_llm import OfflineLLM
 from llmtrade.domain.calendar import ET
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse
-from llmtrade.runner import run_workflow
 from llmtrade.schemas import SHARED_ACCOUNT, ChairmanDecision, Direction, EventKind, PeerReview, Pitch, WeekSummary
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
@@ -155,9 +155,9 @@ def test_offline_answers_say_so_in_the_events(services: Services) -> None:
 
 def test_an_order_placed_by_a_racing_rerun_is_recorded_as_placed_not_rejected(services: Services) -> None:
     from llmtrade.domain.sizing import Leg
+    from llmtrade.mechanics.orders import submit_legs
     from llmtrade.ports import BrokerRejected
     from llmtrade.schemas import OrderSide
-    from llmtrade.steps.execute import submit_legs
 
     inner = services.broker_at(datetime(2026, 11, 25, 8, 0, tzinfo=ET))
 
@@ -301,7 +301,7 @@ def test_fan_outs_run_concurrently_locally(services: Services) -> None:
 
 def test_a_function_refuses_an_action_it_does_not_serve(services: Services) -> None:
     import pytest
-    from llmtrade.app import UnknownAction, handle
+    from llmtrade.entrypoints.dispatch import UnknownAction, handle
 
     with pytest.raises(UnknownAction, match="the execute function does not serve action 'pitch'"):
         handle("execute", {"action": "pitch", "run": {}, "item": "pm-gpt"}, services)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 from llmtrade.adapters.sqlite_store import SqliteEventStore
-from llmtrade.cli import main
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.leaderboard import spearman
+from llmtrade.entrypoints.cli import main
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanDecision,
@@ -32,7 +32,8 @@ from llmtrade.schemas import (
     Postmortem,
     WeekPostmortem,
 )
-from llmtrade.services import Services, local_services
+from llmtrade.services import Services
+from llmtrade.wiring import local_services
 
 WEEKS = ["2026-11-11", "2026-11-18", "2026-11-25"]
 END = datetime(2026, 12, 2, 8, 0, tzinfo=ET)  # the last week is settled at the following weekly run

@@ -21,19 +21,20 @@ import boto3
 import pytest
 import respx
 from aws_lambda_powertools.utilities import parameters
-from llmtrade import lambda_entry
 from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
 from llmtrade.adapters.secrets import BROKER_SECRET, LLM_SECRET, MissingKeys, required_keys
 from llmtrade.adapters.sim_broker import SimBroker
 from llmtrade.adapters.sim_market import SimMarket
 from llmtrade.adapters.sqlite_store import SqliteEventStore
-from llmtrade.cli import main
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
-from llmtrade.runner import run_workflow
-from llmtrade.runtime import EnvironmentInvalid, FunctionEnvironment, RecordedMetrics, env_kill_switch
+from llmtrade.entrypoints import lambda_entry
+from llmtrade.entrypoints.cli import main
+from llmtrade.entrypoints.runner import run_workflow
+from llmtrade.environment import EnvironmentInvalid, FunctionEnvironment, RecordedMetrics, env_kill_switch
 from llmtrade.schemas import SHARED_ACCOUNT, Event, EventKind
-from llmtrade.services import Services, services_from_environment
+from llmtrade.services import Services
+from llmtrade.wiring import services_from_environment
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 from moto import mock_aws
 
@@ -374,7 +375,7 @@ def test_secrets_put_refuses_a_env_without_every_key(tmp_path: Path, capsys: pyt
 
 def test_parallel_deliveries_on_threads_claim_once(services: Services) -> None:
     """The claim is a conditional put: of two openings racing for one scheduled time, exactly one wins."""
-    from llmtrade.app import handle
+    from llmtrade.entrypoints.dispatch import handle
 
     results: list[dict[str, Any]] = []
     start = threading.Barrier(2)

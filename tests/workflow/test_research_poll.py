@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from llmtrade.adapters.offline_research import OfflineResearch
-from llmtrade.app import handle
+from llmtrade.entrypoints.dispatch import handle
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import MarketData, ResearchStatus
-from llmtrade.runner import run_workflow
 from llmtrade.schemas import SHARED_ACCOUNT, EventKind, ResearchCall, ResearchFailure
 from llmtrade.services import Services
 from llmtrade.steps import research as research_step

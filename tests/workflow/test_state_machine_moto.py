@@ -22,13 +22,13 @@ from typing import Any
 
 import boto3
 import pytest
-from llmtrade import lambda_entry
 from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
 from llmtrade.config import ResearchTiming
-from llmtrade.runtime import FunctionEnvironment
+from llmtrade.entrypoints import lambda_entry
+from llmtrade.environment import FunctionEnvironment
 from llmtrade.schemas import EventKind
-from llmtrade.services import services_from_environment
 from llmtrade.steps import research as research_step
+from llmtrade.wiring import services_from_environment
 from llmtrade.workflow import FUNCTIONS
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -92,7 +92,7 @@ def forget_warm_containers() -> None:
 @pytest.fixture
 def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto with the stack's table, secrets, kill switch and functions; invocations go to the real handlers,
-    each function with the environment of the contract (llmtrade.runtime.FunctionEnvironment)."""
+    each function with the environment of the contract (llmtrade.environment.FunctionEnvironment)."""
     from infra.workflows import definition
 
     forget_warm_containers()

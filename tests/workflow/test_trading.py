@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from llmtrade.domain.calendar import ET
-from llmtrade.runner import run_workflow
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.schemas import EventKind
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
@@ -152,7 +152,7 @@ def test_a_flip_at_a_checkpoint_reverses_the_position_once(services: Services, m
 
 
 def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from llmtrade.cli import main
+    from llmtrade.entrypoints.cli import main
 
     data = str(tmp_path)
     assert main(["run-week", "--offline", "--week", WEEK, "--data-dir", data]) == 0
@@ -221,8 +221,8 @@ def test_a_flip_into_a_hard_to_borrow_short_exits_instead(services: Services, mo
 def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
+    from llmtrade.run_keys import CheckpointRun
     from llmtrade.steps import checkpoint as step
-    from llmtrade.steps.keys import CheckpointRun
 
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.REDUCE, conviction // 2, "r"))
@@ -239,8 +239,8 @@ def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(s
 
 
 def test_an_order_that_filled_before_its_cancel_is_not_an_error(services: Services) -> None:
+    from llmtrade.mechanics.orders import cancel_if_open
     from llmtrade.ports import BrokerRejected
-    from llmtrade.steps.execute import cancel_if_open
 
     class FilledMeanwhile:  # Alpaca: the order filled between the listing and the cancel
         def cancel_order(self, account_id: str, client_order_id: str) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from llmtrade.config import Settings
 from llmtrade.domain.leaderboard import COUNCIL, FLAT, leaderboard, weekly_return
 from llmtrade.ports import EventStore
 from llmtrade.reports.render import account_names, colors, render
 from llmtrade.reports.svg import FLAT_COLOR, Dot, Series, line_chart, scatter
 from llmtrade.schemas import SHARED_ACCOUNT, EventKind, Postmortem, WeekPostmortem
-from llmtrade.steps.postmortem import model_names, postmortems
 
 
 def _row_name(week: Postmortem, names: dict[str, str]) -> str:
@@ -59,3 +60,14 @@ def build_leaderboard(store: EventStore, settings: Settings) -> dict[str, object
 def leaderboard_report_html(store: EventStore, settings: Settings) -> str:
     """One self-contained HTML page over every settled week in the store."""
     return render("leaderboard.html.j2", **build_leaderboard(store, settings))
+
+
+def postmortems(store: EventStore, account_ids: Iterable[str]) -> list[Postmortem]:
+    """Every settled week of these accounts, oldest first."""
+    return [Postmortem.model_validate(e.payload) for account_id in account_ids
+            for e in store.list_account(account_id, EventKind.POSTMORTEM)]
+
+
+def model_names(settings: Settings) -> dict[str, str]:
+    """OpenRouter model id → the PM's configured name, for the leaderboard's rows."""
+    return {pm.openrouter_model: pm.name for pm in settings.models.pms}

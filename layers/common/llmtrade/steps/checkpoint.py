@@ -14,7 +14,11 @@ from typing import Any
 from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
 from llmtrade.domain.indicators import read
 from llmtrade.domain.sizing import legs_to_target, target_shares
+from llmtrade.mechanics.orders import cancel_if_open, reconcile_orders, size_target, submit_legs
+from llmtrade.mechanics.run_control import halted, stop_or_claim
+from llmtrade.mechanics.targets import target_of
 from llmtrade.ports import RunRefused
+from llmtrade.run_keys import CheckpointRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanDecision,
@@ -30,10 +34,6 @@ from llmtrade.schemas import (
     of_kind,
 )
 from llmtrade.services import Services
-from llmtrade.steps.execute import cancel_if_open, reconcile_orders, size_target, submit_legs
-from llmtrade.steps.keys import CheckpointRun
-from llmtrade.steps.opening import halted, stop_or_claim
-from llmtrade.steps.week import target_of
 
 
 def open_checkpoint(services: Services, execution_input: dict[str, Any],

@@ -15,6 +15,9 @@ from pydantic import BaseModel, Field, create_model
 
 from llmtrade.config import Settings
 from llmtrade.domain.reviews import aggregate, label_map
+from llmtrade.mechanics.model_calls import ModelFailed, ask
+from llmtrade.mechanics.run_control import halted
+from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanAnswer,
@@ -30,9 +33,6 @@ from llmtrade.schemas import (
     of_kind,
 )
 from llmtrade.services import Services
-from llmtrade.steps.keys import WeekRun
-from llmtrade.steps.llm_call import ModelFailed, ask
-from llmtrade.steps.opening import halted
 
 ANONYMOUS_FIELDS = {"idea_id", "model", "answered_by", "week_id", "timestamp"}
 PRIMARY_CHAIRMAN_FAILED = "chairman-primary"  # subject of the configured chairman's failure; the backup goes on

@@ -25,9 +25,9 @@ from pydantic import BaseModel, Field, create_model
 
 from llmtrade.config import Settings
 from llmtrade.domain.reviews import label_map
+from llmtrade.mechanics.model_calls import ModelFailed, ask
 from llmtrade.ports import LLM, EventStore
 from llmtrade.schemas import QAAnswer, QARanking, QASynthesis
-from llmtrade.steps.llm_call import ModelFailed, ask
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,14 @@ finds the stored postmortems and stores nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from llmtrade.config import Settings
 from llmtrade.domain.calendar import parse_week_id
 from llmtrade.domain.leaderboard import spearman
 from llmtrade.domain.reviews import aggregate
-from llmtrade.ports import EventStore
+from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanDecision,
@@ -34,7 +32,6 @@ from llmtrade.schemas import (
     of_kind,
 )
 from llmtrade.services import Services
-from llmtrade.steps.keys import WeekRun
 
 CENT = Decimal("0.01")
 
@@ -151,14 +148,3 @@ def _week_postmortem(week_id: str, at: datetime, outcomes: list[Postmortem], eve
         research_cost_usd=sum((ResearchCall.model_validate(e.payload).cost_usd for e in events
                                if e.kind is EventKind.RESEARCH_CALL), Decimal(0)),
     )
-
-
-def postmortems(store: EventStore, account_ids: Iterable[str]) -> list[Postmortem]:
-    """Every settled week of these accounts, oldest first."""
-    return [Postmortem.model_validate(e.payload) for account_id in account_ids
-            for e in store.list_account(account_id, EventKind.POSTMORTEM)]
-
-
-def model_names(settings: Settings) -> dict[str, str]:
-    """OpenRouter model id → the PM's configured name, for the leaderboard's rows."""
-    return {pm.openrouter_model: pm.name for pm in settings.models.pms}

@@ -22,9 +22,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from llmtrade.ports import ResearchProvider, ResearchStatus
+from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import SHARED_ACCOUNT, Event, EventKind, ResearchCall, ResearchFailure
 from llmtrade.services import Services
-from llmtrade.steps.keys import WeekRun
 
 
 class NoResearch(RuntimeError):

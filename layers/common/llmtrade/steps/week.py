@@ -7,26 +7,24 @@ from decimal import Decimal
 from typing import Any
 
 from llmtrade.domain.calendar import ET, et, nyse_hours, parse_week_id, week_id_for
-from llmtrade.ports import EventStore, RunRefused
+from llmtrade.mechanics.run_control import halted, stop_or_claim
+from llmtrade.mechanics.targets import target_of
+from llmtrade.ports import RunRefused
+from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountWeek,
-    ChairmanDecision,
     Event,
     EventKind,
     LLMCallRecord,
-    ModelFailure,
     OrderEvent,
     OrderFinal,
-    Pitch,
     PositionSnapshot,
     WeekSummary,
     direction_of,
     of_kind,
 )
 from llmtrade.services import Services
-from llmtrade.steps.keys import WeekRun
-from llmtrade.steps.opening import halted, stop_or_claim
 
 
 def open_week(services: Services, execution_input: dict[str, Any], execution: str | None = None) -> dict[str, Any]:
@@ -54,22 +52,6 @@ def open_week(services: Services, execution_input: dict[str, Any], execution: st
         accounts=[a.id for a in settings.accounts.accounts],
         research_poll_seconds=settings.models.research.poll_seconds,
     ).model_dump(mode="json")
-
-
-def target_of(store: EventStore, week_id: str, account_id: str, kind: str) -> tuple[str | None, int, str]:
-    """(instrument, conviction, note) an account holds for the week, from its pitch or decision."""
-    if kind == "flat":
-        return None, 0, "baseline: never trades"
-    stage, event_kind, model = ("pitch", EventKind.PITCH, Pitch) if kind == "pm" else \
-        ("chairman", EventKind.CHAIRMAN_DECISION, ChairmanDecision)
-    if failure := store.get(week_id, account_id, EventKind.MODEL_FAILURE, stage):
-        return None, 0, f"FLAT: {ModelFailure.model_validate(failure.payload).reason}"
-    event = store.get(week_id, account_id, event_kind)
-    if event is None:
-        raise LookupError(f"week {week_id}: no {stage} for {account_id} yet")
-    decided = model.model_validate(event.payload)
-    instrument = decided.instrument if isinstance(decided, Pitch) else decided.selected_trade.instrument
-    return (instrument if decided.conviction else None), decided.conviction, ""
 
 
 def project_week(services: Services, run: WeekRun) -> WeekSummary:

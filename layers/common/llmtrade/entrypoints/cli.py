@@ -13,14 +13,15 @@ from typing import Any
 
 from llmtrade.config import ConfigError, load_settings
 from llmtrade.domain.calendar import ET, CalendarError, current_or_next_wednesday, nyse_hours, parse_week_id
+from llmtrade.entrypoints.progress import progress
+from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import LLM, RunRefused, StoreUnavailable
-from llmtrade.reports.terminal import progress
-from llmtrade.runner import run_workflow
+from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import SHARED_ACCOUNT, EventKind, WeekSummary
-from llmtrade.services import Services, live_services, local_services
+from llmtrade.services import Services
 from llmtrade.steps.council_qa import CouncilContext, CouncilResult, run_council
-from llmtrade.steps.keys import WeekRun
 from llmtrade.steps.week import project_week
+from llmtrade.wiring import live_services, local_services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
 
@@ -29,7 +30,7 @@ class UsageError(Exception):
 
 
 def _services(args: argparse.Namespace) -> Services:
-    from llmtrade.runtime import env_kill_switch
+    from llmtrade.environment import env_kill_switch
 
     if disabled := env_kill_switch():  # the local kill switch: stop before anything is opened or called
         raise UsageError(disabled)
@@ -238,7 +239,7 @@ def _print_council_stage(stage: str, result: CouncilResult) -> None:
 def council(args: argparse.Namespace) -> int:
     """`llmtrade council "question"`: answers, anonymous rankings and the chairman's synthesis (SPEC §6)."""
     from llmtrade.adapters.sqlite_store import SqliteEventStore
-    from llmtrade.steps.llm_call import spent_this_week
+    from llmtrade.mechanics.model_calls import spent_this_week
 
     settings = load_settings(args.config_dir)
     llm = _council_llm(args)
@@ -297,8 +298,9 @@ def run_weeks(args: argparse.Namespace) -> int:
 
     from llmtrade.domain.calendar import et
     from llmtrade.domain.leaderboard import leaderboard
+    from llmtrade.reports.leaderboard import model_names, postmortems
     from llmtrade.schemas import WeekPostmortem
-    from llmtrade.steps.postmortem import model_names, postmortems, settle_week
+    from llmtrade.steps.postmortem import settle_week
 
     first, last = parse_week_id(args.from_week), parse_week_id(args.to_week)
     if last < first:
@@ -354,7 +356,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
     """The leaderboard of every settled week in the local event store."""
     from llmtrade.adapters.sqlite_store import SqliteEventStore
     from llmtrade.domain.leaderboard import leaderboard
-    from llmtrade.steps.postmortem import model_names, postmortems
+    from llmtrade.reports.leaderboard import model_names, postmortems
 
     settings = load_settings(args.config_dir)
     store = SqliteEventStore(args.data_dir / "events.sqlite", read_only=True)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from llmtrade.app import handle
+from llmtrade.entrypoints.dispatch import handle
 from llmtrade.services import Services
 from llmtrade.workflow import FanOut, Poll, Task, Workflow
 

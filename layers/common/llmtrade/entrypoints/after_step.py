@@ -1,132 +1,22 @@
-"""What runs around the steps: a function's environment (validated once), the kill switch, and metrics.
+"""What runs after a step, in the Lambda handler: its metrics, the week's report pages and notification.
 
-Powertools is imported lazily, only by the cloud implementations: the steps and the local runner use
-the env kill switch and `NoMetrics`, and never need it.
+Above the steps and the reports: it reads what a finished step recorded and publishes from it, so a
+failure here never loses a step's work (the step's events are stored before it runs).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from llmtrade.workflow import Function
+from llmtrade.reports.leaderboard import leaderboard_report_html
+from llmtrade.reports.week import week_report_html
+from llmtrade.services import Services
 
 if TYPE_CHECKING:
-    from llmtrade.services import Services
-
-# --------------------------------------------------------------------------- environment
-SECRET_VARIABLE: dict[Function, str] = {"research": "LLM_SECRET_ARN", "council": "LLM_SECRET_ARN",
-                                        "execute": "BROKER_SECRET_ARN", "checkpoint": "BROKER_SECRET_ARN"}
-
-
-class EnvironmentInvalid(RuntimeError):
-    """A function's environment does not hold what the contract gives it; names the variables."""
-
-
-class FunctionEnvironment(BaseModel):
-    """The environment infra gives every function (infra/functions.py), checked at cold start."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    function: Function
-    table_name: str = Field(alias="TABLE_NAME", min_length=1)
-    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
-    mode: Literal["offline", "live"] = Field(alias="LLMTRADE_MODE")
-    kill_switch_parameter: str = Field(alias="KILL_SWITCH_PARAMETER", min_length=1)
-    service_name: Literal["llmtrade"] = Field(alias="POWERTOOLS_SERVICE_NAME")
-    metrics_namespace: Literal["llmtrade"] = Field(alias="POWERTOOLS_METRICS_NAMESPACE")
-    log_level: str = Field("INFO", alias="POWERTOOLS_LOG_LEVEL")
-    llm_secret_arn: str | None = Field(None, alias="LLM_SECRET_ARN", min_length=1)
-    broker_secret_arn: str | None = Field(None, alias="BROKER_SECRET_ARN", min_length=1)
-    report_bucket: str | None = Field(None, alias="REPORT_BUCKET", min_length=1)
-    alerts_topic_arn: str | None = Field(None, alias="ALERTS_TOPIC_ARN", min_length=1)
-
-    @model_validator(mode="after")
-    def _what_this_function_needs(self) -> FunctionEnvironment:
-        # each function is granted one secret only (least privilege): research and council the LLM keys,
-        # execute and checkpoint the broker keys
-        wanted = SECRET_VARIABLE[self.function]
-        if not (self.llm_secret_arn if wanted == "LLM_SECRET_ARN" else self.broker_secret_arn):
-            raise ValueError(f"{wanted}: required by the {self.function} function")
-        if self.function == "execute" and not self.report_bucket:
-            raise ValueError("REPORT_BUCKET: required by the execute function")
-        return self
-
-    @property
-    def secret_arn(self) -> str:
-        return (self.llm_secret_arn if SECRET_VARIABLE[self.function] == "LLM_SECRET_ARN"
-                else self.broker_secret_arn) or ""
-
-    @classmethod
-    def load(cls, function: Function, environ: Mapping[str, str] = os.environ) -> FunctionEnvironment:
-        try:
-            return cls.model_validate({**environ, "function": function})
-        except ValidationError as exc:
-            # name the variables and what is wrong; never echo values
-            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"].removeprefix(
-                "Value error, ") for e in exc.errors()]
-            raise EnvironmentInvalid(f"the {function} function's environment is invalid: "
-                                     + "; ".join(problems)) from None
-
-
-# --------------------------------------------------------------------------- kill switch
-KILL_SWITCH_VARIABLE = "LLMTRADE_KILL_SWITCH"
-KillSwitch = Callable[[], str | None]  # why runs are disabled now, or None
-
-
-def _verdict(value: str, where: str) -> str | None:
-    state = value.strip().lower()
-    if state == "enabled":
-        return None
-    if state == "disabled":
-        return f"the kill switch ({where}) is disabled: no model is called and no order placed"
-    # a typo must not silently trade (nor silently stop): fail the step, so the failure alarm fires
-    raise ValueError(f"the kill switch ({where}) must be 'enabled' or 'disabled', not {value!r}")
-
-
-def env_kill_switch() -> str | None:
-    """Locally: LLMTRADE_KILL_SWITCH=disabled stops runs (unset: enabled)."""
-    return _verdict(os.environ.get(KILL_SWITCH_VARIABLE) or "enabled", KILL_SWITCH_VARIABLE)
-
-
-def ssm_kill_switch(parameter: str) -> KillSwitch:
-    """In AWS: the SSM parameter, cached 60 s by Powertools (a flip takes effect within a minute)."""
-
-    def disabled() -> str | None:
-        from aws_lambda_powertools.utilities import parameters
-
-        return _verdict(parameters.get_parameter(parameter, max_age=60), f"SSM parameter {parameter}")
-
-    return disabled
-
-
-# --------------------------------------------------------------------------- metrics
-class MetricSink(Protocol):
-    def put(self, name: str, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
-        """One data point of a custom metric (namespace llmtrade)."""
-
-
-class NoMetrics:
-    """Local runs publish nothing."""
-
-    def put(self, name: str, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
-        return None
-
-
-@dataclass
-class RecordedMetrics:
-    """Keeps what was put (tests)."""
-
-    points: list[tuple[str, float, str, dict[str, str]]] = field(default_factory=list)
-
-    def put(self, name: str, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
-        self.points.append((name, value, unit, dimensions))
+    from llmtrade.adapters.report_store import ReportStore
 
 
 class PowertoolsMetrics:
@@ -195,8 +85,6 @@ def publish_reports(services: Services, payload: Mapping[str, Any], result: Mapp
     action = payload.get("action")
     if action not in REPORTING_ACTIONS or reports is None:
         return None
-    from llmtrade.reports import publish_leaderboard, publish_week_report
-
     week_id = (payload.get("run") or {}).get("week_id") if action == "week_summary" else result.get("week_id")
     if not week_id or (action == "settle_previous_week" and not result.get("settled")):
         return None
@@ -230,3 +118,13 @@ def sns_notifier(topic_arn: str) -> Callable[[str, str], None]:
         client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)  # SNS caps subjects at 100
 
     return notify
+
+
+def publish_week_report(services: Services, week_id: str, reports: ReportStore) -> str:
+    """Render the week's page from its events, store it, and return the URL to open it (presigned on S3)."""
+    return reports.publish(f"weeks/{week_id}.html", week_report_html(services.store, services.settings, week_id))
+
+
+def publish_leaderboard(services: Services, reports: ReportStore) -> str:
+    """The cross-week page, under one key (each publication replaces the last)."""
+    return reports.publish("leaderboard.html", leaderboard_report_html(services.store, services.settings))

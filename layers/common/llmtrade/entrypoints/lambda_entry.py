@@ -17,9 +17,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from llmtrade.app import handle
-from llmtrade.runtime import PowertoolsMetrics, publish_reports, sns_notifier, step_metrics
-from llmtrade.services import Services, services_from_environment
+from llmtrade.entrypoints.after_step import PowertoolsMetrics, publish_reports, sns_notifier, step_metrics
+from llmtrade.entrypoints.dispatch import handle
+from llmtrade.services import Services
+from llmtrade.wiring import services_from_environment
 from llmtrade.workflow import Function
 
 logger = Logger()
@@ -29,7 +30,7 @@ tracer = Tracer()
 @cache
 def _services_for(function: Function) -> Services:
     """Built on the first invocation and reused while the execution environment is warm; a bad environment
-    fails here, naming the variable (llmtrade.runtime.FunctionEnvironment)."""
+    fails here, naming the variable (llmtrade.environment.FunctionEnvironment)."""
     return services_from_environment(function)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from llmtrade.run_keys import CheckpointRun, StepInput, WeekRun
 from llmtrade.services import Services
 from llmtrade.steps import checkpoint, council, execute, postmortem, research, week
-from llmtrade.steps.keys import CheckpointRun, StepInput, WeekRun
 from llmtrade.workflow import WORKFLOWS, Function
 
 # action → (implementation, the run keys it takes; None: an opening step, given the execution input)

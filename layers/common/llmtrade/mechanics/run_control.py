@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmtrade.domain.calendar import ET
+from llmtrade.run_keys import Stopped
 from llmtrade.schemas import SHARED_ACCOUNT, Event, EventKind, RunClaim, RunDisabled
 from llmtrade.services import Services
-from llmtrade.steps.keys import Stopped
 
 
 def stop_or_claim(services: Services, workflow: str, week_id: str, moment: datetime,

@@ -1,0 +1,67 @@
+"""The progress line a long CLI run shows on stderr: the step it is at, from the events it newly stores."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from llmtrade.domain.calendar import ET
+from llmtrade.ports import EventStore
+from llmtrade.schemas import Event, EventKind
+from llmtrade.services import Services
+
+
+class _ObservedStore:
+    """The run's event store, telling `seen` about every event it newly stores (the steps' progress)."""
+
+    def __init__(self, store: EventStore, seen: Callable[[Event], None]) -> None:
+        self._store, self._seen = store, seen
+
+    def append(self, event: Event) -> bool:
+        added = self._store.append(event)
+        if added:
+            self._seen(event)
+        return added
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+class Progress:
+    """A status line on stderr (rich) naming the step a run is at; `stage` sets what the run is doing."""
+
+    def __init__(self, status: Any) -> None:
+        self._status, self._stage, self._lock = status, "", threading.Lock()
+
+    def stage(self, text: str) -> None:
+        with self._lock:
+            self._stage = text
+            if self._status is not None:
+                self._status.update(text)
+
+    def seen(self, event: Event) -> None:
+        if self._status is None:
+            return
+        what = event.kind.value.replace("_", " ")
+        subject = event.subject if event.kind is EventKind.CHECKPOINT_UPDATE else ""
+        at = f" {datetime.fromisoformat(subject).astimezone(ET):%a %H:%M}" if subject else ""
+        with self._lock:
+            self._status.update(f"{self._stage} · {what}{at} · {event.account_id}")
+
+
+@contextmanager
+def progress(services: Services, enabled: bool) -> Iterator[tuple[Services, Progress]]:
+    """Services whose new events update a status line on stderr, when enabled and stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield services, Progress(None)
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("starting") as status:
+        shown = Progress(status)
+        yield dataclasses.replace(services, store=_ObservedStore(services.store, shown.seen)), shown

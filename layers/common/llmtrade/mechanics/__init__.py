@@ -1,0 +1,1 @@
+"""What the steps share: placing orders, targets, recorded model calls, and whether a run goes on."""

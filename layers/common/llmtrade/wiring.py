@@ -1,0 +1,123 @@
+"""Services wired from adapters: offline (the simulator) around a given store, live (the real providers),
+and what a Lambda builds from its validated environment. Only the entry points import this module."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from llmtrade.config import Settings, load_settings
+from llmtrade.domain.calendar import ET
+from llmtrade.environment import FunctionEnvironment, ssm_kill_switch
+from llmtrade.ports import Broker, EventStore, ResearchProvider, Secrets
+from llmtrade.services import NotWired, Services
+from llmtrade.workflow import Function
+
+# What a live run builds: the council's models, the research providers, Alpaca (trading and market data).
+Need = Literal["llm", "research", "broker"]
+EVERYTHING: frozenset[Need] = frozenset({"llm", "research", "broker"})
+# Per function, from the workflow contract: each is given the secret for what it needs and nothing else.
+NEEDS: dict[Function, frozenset[Need]] = {"research": frozenset({"research"}), "council": frozenset({"llm"}),
+                                          "execute": frozenset({"broker"}), "checkpoint": frozenset({"broker"})}
+
+
+def offline_services(settings: Settings, store: EventStore, ledger: EventStore) -> Services:
+    """Offline adapters around a given event store; `ledger` keeps the simulated broker's orders."""
+    from llmtrade.adapters.offline_llm import OfflineLLM
+    from llmtrade.adapters.offline_research import OfflineResearch
+    from llmtrade.adapters.sim_broker import SimBroker
+    from llmtrade.adapters.sim_market import SimMarket
+
+    market = SimMarket(settings.assets)
+
+    def broker_at(moment: datetime) -> Broker:
+        return SimBroker(market, ledger, starting_equity=settings.risk.starting_equity_usd,
+                         min_equity_for_short=settings.risk.min_equity_for_short_usd, clock=lambda: moment)
+
+    def replay_conflict(moment: datetime) -> str | None:
+        broker = SimBroker(market, ledger, starting_equity=0, min_equity_for_short=0, clock=lambda: moment)
+        latest = max((t for a in settings.trading_accounts if (t := broker.latest_order_at(a.id))), default=None)
+        if latest is None or latest <= moment:
+            return None
+        return (f"the simulated broker already holds orders up to {latest.astimezone(ET):%Y-%m-%d %H:%M} ET, "
+                f"after {moment.astimezone(ET):%Y-%m-%d %H:%M} ET; a simulation cannot go back in time: replay "
+                "earlier weeks in a new data dir (--data-dir)")
+
+    return Services(settings=settings, store=store, llm=OfflineLLM(), research=[OfflineResearch(market)],
+                    market=market, broker_at=broker_at, offline=True, replay_conflict=replay_conflict)
+
+
+def local_services(data_dir: Path, settings: Settings | None = None) -> Services:
+    from llmtrade.adapters.sqlite_store import SqliteEventStore
+
+    return offline_services(settings or load_settings(), SqliteEventStore(data_dir / "events.sqlite"),
+                            SqliteEventStore(data_dir / "sim_broker.sqlite"))
+
+
+def live_services(settings: Settings, secrets: Secrets, store: EventStore,
+                  needs: Collection[Need] = EVERYTHING) -> Services:
+    """The real providers: OpenRouter for the council, the configured research providers, Alpaca paper
+    accounts (keys per account) for orders and market data; only those in `needs` (a Lambda function
+    builds its own share). Refuses, naming them and where they were looked for, when keys are missing."""
+    from llmtrade.adapters.alpaca import AlpacaBroker, AlpacaMarketData
+    from llmtrade.adapters.gemini import GeminiDeepResearch
+    from llmtrade.adapters.openrouter import OpenRouterLLM, OpenRouterResearch
+    from llmtrade.adapters.perplexity import PerplexityResearch
+    from llmtrade.adapters.secrets import MissingKeys, missing, required_keys
+
+    if absent := missing(secrets, required_keys(settings, needs)):
+        raise MissingKeys(absent, getattr(secrets, "source", "the keys given"))
+
+    def key(name: str) -> str:
+        return secrets.get(name) or ""
+
+    llm: Any = NotWired("the models (OpenRouter)", needs)
+    research: list[ResearchProvider] = []
+    if {"llm", "research"} & set(needs):
+        # 200 s per call, retries included: a council step makes at most four calls (chairman, its repair,
+        # the backup and its repair), which must fit the council Lambda's 890 s
+        llm = OpenRouterLLM(api_key=key("OPENROUTER_API_KEY"), app_name="llmtrade", max_total_seconds=200)
+    if "research" in needs:
+        for provider in settings.models.research_providers:
+            if provider.kind == "perplexity":
+                research.append(PerplexityResearch(key("PERPLEXITY_API_KEY"), provider.id, provider.model or "",
+                                                   settings.assets))
+            elif provider.kind == "gemini_deep_research":
+                research.append(GeminiDeepResearch(key("GEMINI_API_KEY"), provider.id, provider.agent or "",
+                                                   settings.assets))
+            else:
+                research.append(OpenRouterResearch(llm, provider.id, provider.model or "", settings.assets))
+    market: Any = NotWired("market data (Alpaca)", needs)
+    broker: Any = NotWired("the broker (Alpaca)", needs)
+    if "broker" in needs:
+        broker_config = settings.accounts.broker
+        credentials = {a.id: (key(f"{a.key_env}_KEY_ID"), key(f"{a.key_env}_SECRET_KEY"))
+                       for a in settings.trading_accounts}
+        broker = AlpacaBroker(broker_config.base_url, credentials,
+                              key_envs={a.id: a.key_env or "" for a in settings.trading_accounts})
+        market = AlpacaMarketData(broker_config.data_url, broker, settings.assets.symbols,
+                                  account_id=settings.council_account.id)
+    return Services(settings=settings, store=store, llm=llm, research=research, market=market,
+                    broker_at=lambda moment: broker, offline=False)
+
+
+def services_from_environment(function: Function, environment: FunctionEnvironment | None = None) -> Services:
+    """What a Lambda uses: DynamoDB events, its own Secrets Manager secret, the SSM kill switch, Powertools
+    metrics (set by the handler); LLMTRADE_MODE offline|live. `environment` defaults to os.environ's."""
+    import dataclasses
+
+    from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
+    from llmtrade.adapters.secrets import SecretsManagerSecrets
+
+    environment = environment or FunctionEnvironment.load(function)
+    settings = load_settings()
+    table = environment.table_name
+    if environment.mode == "offline":
+        services = offline_services(settings, DynamoDBEventStore(table),
+                                    DynamoDBEventStore(table, namespace="SIMBROKER#"))
+    else:
+        services = live_services(settings, SecretsManagerSecrets(environment.secret_arn), DynamoDBEventStore(table),
+                                 NEEDS[function])
+    return dataclasses.replace(services, kill_switch=ssm_kill_switch(environment.kill_switch_parameter))
