@@ -9,6 +9,7 @@ from typing import Any
 
 from llmtrade.config import Settings
 from llmtrade.environment import KillSwitch, MetricSink, NoMetrics, env_kill_switch
+from llmtrade.events import EventLog
 from llmtrade.ports import LLM, Broker, EventStore, MarketData, ResearchProvider
 
 
@@ -25,6 +26,11 @@ class Services:
     replay_conflict: Callable[[datetime], str | None] = lambda moment: None
     kill_switch: KillSwitch = env_kill_switch  # why runs are disabled now, or None
     metrics: MetricSink = field(default_factory=NoMetrics)
+
+    @property
+    def events(self) -> EventLog:
+        """The event store read and written by intent (llmtrade.events)."""
+        return EventLog(self.store)
 
 
 class NotWired:

@@ -1,0 +1,157 @@
+"""The event log: the event store read and written by intent, payloads in and payloads out.
+
+Steps and reports never build an `Event` envelope or validate a payload by hand: they record a payload
+(its kind follows from its type, its time is stamped here, once) and ask for payloads of a type. An
+event's id is (week, account, kind, subject), so recording the same fact twice stores it once, and
+`recorded` is the "my event exists? then it is my result" rule that makes every step safe to rerun.
+
+`Week` answers the same questions from one read of a week (a step or a report that asks many).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar, cast
+
+from pydantic import BaseModel
+
+from llmtrade.ports import EventStore
+from llmtrade.schemas import PAYLOAD_MODELS, Event, EventKind
+
+P = TypeVar("P", bound=BaseModel)
+
+KIND_OF: dict[type[BaseModel], EventKind] = {model: kind for kind, model in PAYLOAD_MODELS.items()}
+
+
+def kind_of(payload_type: type[BaseModel]) -> EventKind:
+    """The event kind that carries this payload type (exactly this type: a subclass is another kind)."""
+    try:
+        return KIND_OF[payload_type]
+    except KeyError:
+        raise TypeError(f"{payload_type.__name__} is not an event payload") from None
+
+
+@dataclass(frozen=True)
+class Entry(Generic[P]):
+    """A stored payload with the envelope facts a step returns or sorts by."""
+
+    event: Event
+    payload: P
+    new: bool = False  # True only on the `record` call that stored it
+
+    @property
+    def event_id(self) -> str:
+        return self.event.event_id
+
+    @property
+    def subject(self) -> str:
+        return self.event.subject
+
+    @property
+    def account_id(self) -> str:
+        return self.event.account_id
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.event.recorded_at
+
+
+def _entry(event: Event, payload_type: type[P]) -> Entry[P]:
+    return Entry(event, cast(P, payload_type.model_validate(event.payload)))
+
+
+class Week:
+    """One read of a week's events (one account's, when asked so), queried in memory, oldest first."""
+
+    def __init__(self, events: Iterable[Event]) -> None:
+        self.events = list(events)
+
+    def entries(self, payload_type: type[P], account_id: str | None = None) -> list[Entry[P]]:
+        kind = kind_of(payload_type)
+        return [_entry(e, payload_type) for e in self.events
+                if e.kind is kind and (account_id is None or e.account_id == account_id)]
+
+    def all(self, payload_type: type[P], account_id: str | None = None) -> list[P]:
+        """Every payload of this type (one account's when given), oldest first."""
+        return [entry.payload for entry in self.entries(payload_type, account_id)]
+
+    def find(self, payload_type: type[P], account_id: str, subject: str = "") -> Entry[P] | None:
+        kind = kind_of(payload_type)
+        return next((_entry(e, payload_type) for e in self.events
+                     if e.kind is kind and e.account_id == account_id and e.subject == subject), None)
+
+    def get(self, payload_type: type[P], account_id: str, subject: str = "") -> P | None:
+        entry = self.find(payload_type, account_id, subject)
+        return entry.payload if entry else None
+
+    def by_account(self, payload_type: type[P], subject: str | None = None) -> dict[str, P]:
+        """account → its payload of this type (the last recorded, or the one with `subject` when given)."""
+        return {entry.account_id: entry.payload for entry in self.entries(payload_type)
+                if subject is None or entry.subject == subject}
+
+    def by_subject(self, payload_type: type[P], account_id: str | None = None) -> dict[str, P]:
+        return {entry.subject: entry.payload for entry in self.entries(payload_type, account_id)}
+
+    def subjects(self, payload_type: type[P], account_id: str | None = None) -> set[str]:
+        kind = kind_of(payload_type)
+        return {e.subject for e in self.events
+                if e.kind is kind and (account_id is None or e.account_id == account_id)}
+
+    def has(self, payload_type: type[P], account_id: str | None = None) -> bool:
+        kind = kind_of(payload_type)
+        return any(e.kind is kind and (account_id is None or e.account_id == account_id) for e in self.events)
+
+
+class EventLog:
+    """Record and read payloads; `clock` stamps `recorded_at` (UTC), once per recorded event."""
+
+    def __init__(self, store: EventStore, clock: Callable[[], datetime] | None = None) -> None:
+        self.store = store
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # ------------------------------------------------------------------ writing
+    def record(self, payload: P, *, week_id: str, account_id: str, subject: str = "") -> Entry[P]:
+        """Store the payload under (week, account, its kind, subject) unless that event exists. Returns the
+        stored entry: this payload when it was new (`new`), else the one recorded before (a rerun)."""
+        event = Event.of(payload, week_id=week_id, account_id=account_id, kind=kind_of(type(payload)),
+                         subject=subject, recorded_at=self._clock())
+        if self.store.append(event):
+            return Entry(event, payload, new=True)
+        held = self.find(type(payload), week_id, account_id, subject)
+        return held if held is not None else Entry(event, payload)
+
+    def recorded(self, payload_type: type[P], week_id: str, account_id: str, subject: str = "",
+                 *, otherwise: Callable[[], P]) -> Entry[P]:
+        """The step's own event when it exists (a rerun returns it untouched); else `otherwise()`, recorded."""
+        if (held := self.find(payload_type, week_id, account_id, subject)) is not None:
+            return held
+        return self.record(otherwise(), week_id=week_id, account_id=account_id, subject=subject)
+
+    # ------------------------------------------------------------------ reading
+    def find(self, payload_type: type[P], week_id: str, account_id: str, subject: str = "") -> Entry[P] | None:
+        event = self.store.get(week_id, account_id, kind_of(payload_type), subject)
+        return _entry(event, payload_type) if event is not None else None
+
+    def get(self, payload_type: type[P], week_id: str, account_id: str, subject: str = "") -> P | None:
+        entry = self.find(payload_type, week_id, account_id, subject)
+        return entry.payload if entry else None
+
+    def week(self, week_id: str, account_id: str | None = None) -> Week:
+        """The week's events (one account's when given) in one read."""
+        return Week(self.store.list_week(week_id, account_id))
+
+    def all(self, payload_type: type[P], week_id: str, account_id: str | None = None) -> list[P]:
+        return self.week(week_id, account_id).all(payload_type)
+
+    def history(self, payload_type: type[P], account_ids: str | Iterable[str]) -> list[P]:
+        """These accounts' payloads of this type across weeks, oldest week first (account by account)."""
+        ids = [account_ids] if isinstance(account_ids, str) else list(account_ids)
+        kind = kind_of(payload_type)
+        return [_entry(e, payload_type).payload for account_id in ids
+                for e in self.store.list_account(account_id, kind)]
+
+    def history_entries(self, payload_type: type[P], account_id: str) -> list[Entry[P]]:
+        return [_entry(e, payload_type) for e in self.store.list_account(account_id, kind_of(payload_type))]
+
