@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from llmtrade.schemas import AccountKind
+
 CONFIG_DIR_ENV = "LLMTRADE_CONFIG_DIR"
 Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -187,15 +189,15 @@ def is_paper_endpoint(url: str) -> bool:
 
 class Account(Section):
     id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
-    kind: Literal["pm", "council", "flat"]
+    kind: AccountKind
     pm: str | None = None
     key_env: Annotated[str | None, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] = None
 
     @model_validator(mode="after")
     def _shape(self) -> Account:
-        if (self.kind == "pm") != (self.pm is not None):
+        if (self.kind is AccountKind.PM) != (self.pm is not None):
             raise ValueError("pm is required for a pm account and only there")
-        if (self.kind == "flat") == (self.key_env is not None):
+        if (self.kind is AccountKind.FLAT) == (self.key_env is not None):
             raise ValueError("key_env is required for a trading account; the flat account has none")
         return self
 
@@ -207,7 +209,7 @@ class AccountsConfig(Section):
     @model_validator(mode="after")
     def _one_council_one_flat(self) -> AccountsConfig:
         kinds = [a.kind for a in self.accounts]
-        if kinds.count("council") != 1 or kinds.count("flat") != 1:
+        if kinds.count(AccountKind.COUNCIL) != 1 or kinds.count(AccountKind.FLAT) != 1:
             raise ValueError("exactly one council and one flat account are required")
         ids = [a.id for a in self.accounts]
         if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
@@ -279,21 +281,21 @@ class Settings(BaseModel):
 
     @property
     def pm_accounts(self) -> list[Account]:
-        return [a for a in self.accounts.accounts if a.kind == "pm"]
+        return [a for a in self.accounts.accounts if a.kind is AccountKind.PM]
 
     @property
     def council_account(self) -> Account:
-        return next(a for a in self.accounts.accounts if a.kind == "council")
+        return next(a for a in self.accounts.accounts if a.kind is AccountKind.COUNCIL)
 
     @property
     def trading_accounts(self) -> list[Account]:
-        return [a for a in self.accounts.accounts if a.kind != "flat"]
+        return [a for a in self.accounts.accounts if a.kind is not AccountKind.FLAT]
 
     def model_of(self, account_id: str) -> str | None:
         account = self.account_by_id[account_id]
-        if account.kind == "pm":
+        if account.kind is AccountKind.PM:
             return self.pm_by_id[account.pm].openrouter_model  # type: ignore[index]
-        if account.kind == "council":
+        if account.kind is AccountKind.COUNCIL:
             return self.models.chairman.openrouter_model
         return None
 

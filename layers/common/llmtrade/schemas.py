@@ -32,6 +32,14 @@ class Direction(StrEnum):
     FLAT = "FLAT"
 
 
+class AccountKind(StrEnum):
+    """What an account is: a PM's, the council's, or the FLAT baseline (which never trades)."""
+
+    PM = "pm"
+    COUNCIL = "council"
+    FLAT = "flat"
+
+
 def direction_of(conviction: int) -> Direction:
     return Direction.LONG if conviction > 0 else Direction.SHORT if conviction < 0 else Direction.FLAT
 
@@ -366,7 +374,7 @@ class Postmortem(Strict):
 
     week_id: str
     account_id: str
-    kind: Literal["pm", "council", "flat"]
+    kind: AccountKind
     model: str | None = Field(description="the configured model (PM or chairman); None for FLAT")
     settled_at: datetime = Field(description="the moment of equity_end (the next weekly run)")
     equity_start: Decimal = Field(description="at the week's run, from its week_open snapshot")
@@ -485,7 +493,7 @@ class QASynthesis(Strict):
 
 class AccountWeek(Strict):
     account_id: str
-    kind: str
+    kind: AccountKind
     model: str | None
     instrument: str | None
     direction: Direction
