@@ -119,8 +119,8 @@ class PitchScores(Strict):
     tradeability: Score
 
     def mean(self) -> float:
-        values = self.model_dump().values()
-        return sum(values) / len(values)
+        scores: list[int] = list(self.model_dump().values())
+        return sum(scores) / len(scores)
 
 
 class PitchReview(Strict):
