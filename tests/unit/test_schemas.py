@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
-from llmtrade.schemas import OrderRequest, PitchAnswer
+from llmtrade import ports, schemas
+from llmtrade.schemas import PAYLOAD_MODELS, EventKind, OrderRequest, PitchAnswer
 from pydantic import ValidationError
 
 PITCH = {
@@ -35,3 +39,36 @@ def test_orders_are_whole_positive_shares_with_a_bounded_client_id() -> None:
         OrderRequest(symbol="SPY", qty=0, side="buy", client_order_id="x")
     with pytest.raises(ValidationError):
         OrderRequest(symbol="SPY", qty=1, side="buy", client_order_id="x" * 129)
+
+
+SCHEMAS = Path(schemas.__file__).parent
+ALLOWED = {  # each family imports only the modules below it; none imports the package face
+    "basics": set(),
+    "answers": {"basics"},
+    "broker": {"basics"},
+    "payloads": {"basics", "answers", "broker"},
+    "views": {"basics"},
+    "envelope": {"broker", "payloads", "views"},
+}
+
+
+@pytest.mark.parametrize("family", sorted(ALLOWED))
+def test_schema_families_import_one_way_and_never_the_face(family: str) -> None:
+    tree = ast.parse((SCHEMAS / f"{family}.py").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    own = {module for module in imported if module.startswith("llmtrade.")}
+    assert own <= {f"llmtrade.schemas.{m}" for m in ALLOWED[family]}, own
+    assert len((SCHEMAS / f"{family}.py").read_text().splitlines()) <= 400
+
+
+def test_every_module_of_the_package_is_a_known_family() -> None:
+    assert {p.stem for p in SCHEMAS.glob("*.py")} == {*ALLOWED, "__init__"}
+
+
+def test_each_payload_type_is_carried_by_exactly_one_kind() -> None:
+    kinds = list(PAYLOAD_MODELS.values())
+    assert len(set(kinds)) == len(kinds) and set(PAYLOAD_MODELS) == set(EventKind)
+
+
+def test_the_broker_values_are_the_same_types_through_ports_and_schemas() -> None:
+    assert (ports.AccountState, ports.AssetInfo) == (schemas.AccountState, schemas.AssetInfo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ import respx
 from llmtrade.adapters.sqlite_store import SqliteEventStore
 from llmtrade.config import load_settings
 from llmtrade.entrypoints.cli import main
-from llmtrade.schemas import EventKind, LLMCallRecord
+from llmtrade.events import EventLog
+from llmtrade.schemas import LLMCallRecord
 
 from tests.conftest import REPO, WEEK
 
@@ -29,10 +31,11 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def recorded_calls(data: Path, run_id: str) -> list[LLMCallRecord]:
-    store = SqliteEventStore(data / "events.sqlite")
+    """The question's calls, from the council's own store: the week's store never holds them."""
+    assert not (data / "events.sqlite").exists()
+    store = SqliteEventStore(data / "council.sqlite")
     try:
-        events = store.list_week(run_id)
-        return [LLMCallRecord.model_validate(e.payload) for e in events if e.kind is EventKind.LLM_CALL]
+        return EventLog(store).all(LLMCallRecord, run_id)
     finally:
         store.close()
 
@@ -77,6 +80,28 @@ def test_council_json_rankings_are_anonymous_reproducible_and_aggregated(tmp_pat
     code, again, _ = run(capsys, "council", QUESTION, "--offline", "--json", "--data-dir", str(tmp_path))
     assert json.loads(again)["rankings"] == result["rankings"]  # same question, same labels
     assert len(recorded_calls(tmp_path, result["run_id"])) == len(calls)  # an identical rerun stores nothing new
+
+
+def test_members_on_the_same_model_answer_rank_and_are_ranked_apart(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "config"
+    shutil.copytree(REPO / "config", config)
+    models = config / "models.yaml"
+    models.write_text(models.read_text().replace("openrouter_model: x-ai/grok-4", f"openrouter_model: {MODELS[0]}"))
+    code, out, _ = run(capsys, "council", QUESTION, "--offline", "--json", "--config-dir", str(config),
+                       "--data-dir", str(tmp_path / "data"))
+    assert code == 0
+    result = json.loads(out)
+    members = [a["account_id"] for a in result["answers"]]
+    assert [a["model"] for a in result["answers"]] == [*MODELS[:3], MODELS[0]]
+    assert all(a["answer"] for a in result["answers"])
+    for ranking in result["rankings"]:  # each member ranks the three others, its twin included
+        assert sorted(ranking["ranked_accounts"]) == sorted(m for m in members if m != ranking["reviewer_account"])
+        assert ranking["ranking"].count(MODELS[0]) == (1 if ranking["reviewer"] == MODELS[0] else 2)
+    assert sorted(r["account_id"] for r in result["aggregate"]) == sorted(members)
+    assert all(r["rankings"] == 3 for r in result["aggregate"])
+    chairman = next(c for c in recorded_calls(tmp_path / "data", result["run_id"]) if c.purpose == "qa-chairman")
+    prompt = chairman.messages[-1]["content"]
+    assert "--- Response D (" in prompt and "--- Response E" not in prompt  # every member's answer, once
 
 
 def test_council_without_a_key_says_which_one_and_creates_nothing(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,16 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from llmtrade.schemas import BrokerOrder, Event, EventKind, OrderRequest, Position, ResearchPack
+from llmtrade.schemas import AccountState as AccountState  # broker values live in schemas.broker; re-exported
+from llmtrade.schemas import AssetInfo as AssetInfo
+from llmtrade.schemas import (
+    BrokerOrder,
+    Event,
+    EventKind,
+    OrderRequest,
+    Position,
+    ResearchPack,
+)
 
 
 # --------------------------------------------------------------------------- event store
@@ -128,23 +137,6 @@ class BrokerRejected(RuntimeError):
     def __init__(self, status: int, code: int, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
-
-
-class AccountState(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    equity: Decimal
-    cash: Decimal
-    buying_power: Decimal
-
-
-class AssetInfo(BaseModel):
-    """What the broker says about a symbol (Alpaca's GET /v2/assets/{symbol})."""
-
-    model_config = ConfigDict(frozen=True)
-    symbol: str
-    tradable: bool
-    shortable: bool
-    easy_to_borrow: bool
 
 
 class Broker(Protocol):

@@ -243,7 +243,8 @@ def council(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config_dir)
     llm = _council_llm(args)
-    store = SqliteEventStore(args.data_dir / "events.sqlite")
+    path = args.data_dir / "council.sqlite"  # the Q&A's own store: a week id in events.sqlite is always a week
+    store = SqliteEventStore(path)
     try:
         result = run_council(CouncilContext(settings=settings, store=store, llm=llm, offline=args.offline),
                              args.question, on_stage=(lambda *_: None) if args.json else _print_council_stage)
@@ -255,7 +256,7 @@ def council(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**result.model_dump(mode="json"), "recorded_cost_usd": str(spent)}, indent=2))
     else:
-        print(f"\nEvery call is recorded under {result.run_id} in {args.data_dir / 'events.sqlite'} "
+        print(f"\nEvery call is recorded under {result.run_id} in {path} "
               f"(${spent:.4f} spent on this question so far).")
     return 0 if result.synthesis.answer is not None else 1
 

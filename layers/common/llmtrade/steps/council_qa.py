@@ -1,15 +1,21 @@
 """The general council (SPEC §6): any question through the three stages of karpathy's llm-council.
 
-1. every PM model answers the question (in parallel);
-2. every model that answered ranks the others' answers under neutral labels shuffled per reviewer,
-   never seeing its own answer; the rankings are mapped back to models and averaged (mean position);
+1. every PM member answers the question (in parallel);
+2. every member that answered ranks the others' answers under neutral labels shuffled per reviewer,
+   never seeing its own answer; the rankings are mapped back to members and averaged (mean position);
 3. the chairman (its backup if it fails) writes the council's answer.
 
+Members are accounts, not models: two PMs on the same model answer, rank and are ranked apart.
+
 Calls go through `ask`, so they are validated, repaired and recorded exactly like the week's. They are
-kept under a pseudo week `council-<hash of the question>`: the same event store and audit trail as a
-week without a week's calendar, reproducible labels for the same question, an offline rerun that stores
-nothing new, and a budget per question (the weekly budget caps what one question can ever spend) that
-never eats into a trading week's.
+kept in the council's OWN event store (locally `council.sqlite` beside the week's `events.sqlite`, opened
+by the CLI), under the question's id `council-<hash of the question>`. A separate store rather than a
+kind or partition in the week's store, because then a week id in the week's store always means a week:
+no list of weeks, report or replay has to know about questions to skip them, and nothing here can touch a
+week's events. The question's id gives the same audit trail as a week's without a week's calendar:
+reproducible labels for the same question, an offline rerun that stores nothing new, and a budget per
+question (the weekly budget caps what one question can ever spend) that never eats into a trading week's.
+The Q&A runs only from the CLI, so it has no cloud store.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from pydantic import BaseModel, Field, create_model
 
 from llmtrade.config import Settings
 from llmtrade.domain.reviews import label_map
+from llmtrade.events import EventLog
 from llmtrade.mechanics.model_calls import ModelFailed, ask
 from llmtrade.ports import LLM, EventStore
 from llmtrade.schemas import QAAnswer, QARanking, QASynthesis
@@ -32,12 +39,18 @@ from llmtrade.schemas import QAAnswer, QARanking, QASynthesis
 
 @dataclass(frozen=True)
 class CouncilContext:
-    """What the general council needs: no market, broker or research."""
+    """What the general council needs: no market, broker or research. `store` is the council's own
+    event store, never the week's."""
 
     settings: Settings
     store: EventStore
     llm: LLM
     offline: bool
+
+    @property
+    def events(self) -> EventLog:
+        """The council's store read and written by intent (llmtrade.events)."""
+        return EventLog(self.store)
 
 
 class MemberAnswer(BaseModel):
@@ -49,14 +62,17 @@ class MemberAnswer(BaseModel):
 
 
 class MemberRanking(BaseModel):
-    reviewer: str  # the reviewing model
+    reviewer: str  # the reviewing member's model
+    reviewer_account: str
     labels: dict[str, str]  # label shown to the reviewer -> the model that wrote that answer
     ranking: list[str] = []  # models, best first
+    ranked_accounts: list[str] = []  # the same ranking by member (two members may share a model)
     reasoning: str | None = None
     error: str | None = None
 
 
 class AggregateRank(BaseModel):
+    account_id: str
     model: str
     mean_position: float | None  # 1 is best; None when no reviewer ranked it
     rankings: int
@@ -78,17 +94,25 @@ class CouncilResult(BaseModel):
     aggregate: list[AggregateRank]
     synthesis: Synthesis
 
+    def answered(self) -> dict[str, QAAnswer]:
+        """member account -> its answer, for the members that answered."""
+        return {a.account_id: a.answer for a in self.answers if a.answer is not None}
+
+    def model_of(self, account_id: str) -> str:
+        return next(a.model for a in self.answers if a.account_id == account_id)
+
 
 StageListener = Callable[[str, CouncilResult], None]
 
 
 def run_id_of(question: str) -> str:
+    """The question's id in the council's store: the same question, the same id."""
     return f"council-{hashlib.sha256(question.strip().encode()).hexdigest()[:12]}"
 
 
-def _labels(models: list[str], seed: str) -> dict[str, str]:
-    """`Response A`-style labels (shuffled per seed by domain.reviews.label_map) -> model."""
-    return {f"Response {label.split()[-1]}": model for label, model in label_map(models, seed).items()}
+def _labels(accounts: list[str], seed: str) -> dict[str, str]:
+    """`Response A`-style labels (shuffled per seed by domain.reviews.label_map) -> member account."""
+    return {f"Response {label.split()[-1]}": account for label, account in label_map(accounts, seed).items()}
 
 
 def run_council(context: CouncilContext, question: str, on_stage: StageListener = lambda *_: None) -> CouncilResult:
@@ -98,79 +122,83 @@ def run_council(context: CouncilContext, question: str, on_stage: StageListener 
     if not question:
         raise ValueError("the question is empty")
     run_id = run_id_of(question)
-    models = {a.id: context.settings.model_of(a.id) or "" for a in context.settings.pm_accounts}
+    members = [MemberAnswer(account_id=a.id, model=context.settings.model_of(a.id) or "")
+               for a in context.settings.pm_accounts]
     result = CouncilResult(question=question, run_id=run_id, offline=context.offline, answers=[], rankings=[],
                            aggregate=[], synthesis=Synthesis())
 
-    def answer(account_id: str) -> MemberAnswer:
-        member = MemberAnswer(account_id=account_id, model=models[account_id])
+    def answer(member: MemberAnswer) -> MemberAnswer:
         try:
-            reply, by = ask(context, week_id=run_id, account_id=account_id, purpose="qa-answer", model=member.model,
-                            role="a council member", template="qa_answer", variables={"question": question},
-                            answer=QAAnswer, system_template="qa_system")
+            reply, by = ask(context, week_id=run_id, account_id=member.account_id, purpose="qa-answer",
+                            model=member.model, role="a council member", template="qa_answer",
+                            variables={"question": question}, answer=QAAnswer, system_template="qa_system")
         except ModelFailed as exc:
             return member.model_copy(update={"error": str(exc)})
         return member.model_copy(update={"answer": reply, "answered_by": by})
 
-    with ThreadPoolExecutor(max_workers=len(models)) as pool:
-        result.answers = list(pool.map(answer, models))
+    with ThreadPoolExecutor(max_workers=len(members)) as pool:
+        result.answers = list(pool.map(answer, members))
     on_stage("answers", result)
 
-    answered = {a.model: a.answer for a in result.answers if a.answer is not None}
-    if len(answered) >= 3:  # each reviewer ranks at least two others
-        def rank(reviewer: MemberAnswer) -> MemberRanking:
-            labels = _labels([m for m in answered if m != reviewer.model], f"{run_id}:{reviewer.model}")
-            ranked = _ranking_model(list(labels))
-            made = MemberRanking(reviewer=reviewer.model, labels=labels)
-            try:
-                reply, _ = ask(context, week_id=run_id, account_id=reviewer.account_id, purpose="qa-rank",
-                               model=reviewer.model, role="a council member reviewing the others", template="qa_rank",
-                               answer=ranked, system_template="qa_system",
-                               variables={"question": question, "answers": [
-                                   {"label": label, "body": answered[model].model_dump(mode="json")}
-                                   for label, model in labels.items()]})
-            except ModelFailed as exc:
-                return made.model_copy(update={"error": str(exc)})
-            return made.model_copy(update={"ranking": [labels[label] for label in reply.ranking],
-                                           "reasoning": reply.reasoning})
-
-        with ThreadPoolExecutor(max_workers=len(answered)) as pool:
-            result.rankings = list(pool.map(rank, [a for a in result.answers if a.answer is not None]))
-    result.aggregate = _aggregate(list(answered), result.rankings)
+    reviewers = list(result.answered())
+    if len(reviewers) >= 3:  # each reviewer ranks at least two others
+        with ThreadPoolExecutor(max_workers=len(reviewers)) as pool:
+            result.rankings = list(pool.map(lambda reviewer: _rank(context, result, reviewer), reviewers))
+    result.aggregate = _aggregate(result)
     on_stage("rankings", result)
 
-    result.synthesis = _synthesize(context, run_id, question, answered, result.aggregate)
+    result.synthesis = _synthesize(context, result)
     on_stage("synthesis", result)
     return result
 
 
+def _rank(context: CouncilContext, result: CouncilResult, reviewer: str) -> MemberRanking:
+    """One member ranks the others' answers, shown under labels shuffled for it; never its own answer."""
+    others = {account: reply for account, reply in result.answered().items() if account != reviewer}
+    shown = _labels(list(others), f"{result.run_id}:{reviewer}")
+    made = MemberRanking(reviewer=result.model_of(reviewer), reviewer_account=reviewer,
+                         labels={label: result.model_of(account) for label, account in shown.items()})
+    try:
+        reply, _ = ask(context, week_id=result.run_id, account_id=reviewer, purpose="qa-rank", model=made.reviewer,
+                       role="a council member reviewing the others", template="qa_rank",
+                       answer=_ranking_model(list(shown)), system_template="qa_system",
+                       variables={"question": result.question, "answers": [
+                           {"label": label, "body": others[account].model_dump(mode="json")}
+                           for label, account in shown.items()]})
+    except ModelFailed as exc:
+        return made.model_copy(update={"error": str(exc)})
+    ranked = [shown[label] for label in reply.ranking]
+    return made.model_copy(update={"ranking": [result.model_of(a) for a in ranked], "ranked_accounts": ranked,
+                                   "reasoning": reply.reasoning})
+
+
 def _ranking_model(labels: list[str]) -> type[QARanking]:
     """QARanking whose `ranking` lists exactly the labels shown (an enum in the schema the model gets)."""
-    choice = Literal[tuple(labels)]  # type: ignore[valid-type]
-    return create_model("QARanking", __base__=QARanking,  # type: ignore[call-overload,no-any-return]
-                        ranking=(list[choice], Field(min_length=len(labels), max_length=len(labels))))
+    shown: Any = list[Literal[tuple(labels)]]  # type: ignore[misc]  # labels known only at run time
+    return create_model("QARanking", __base__=QARanking,
+                        ranking=(shown, Field(min_length=len(labels), max_length=len(labels))))
 
 
-def _aggregate(models: list[str], rankings: list[MemberRanking]) -> list[AggregateRank]:
-    """Mean position (1 is best) of each model's answer across the rankings it appears in; best first."""
-    positions: dict[str, list[int]] = {model: [] for model in models}
-    for ranking in rankings:
-        for position, model in enumerate(ranking.ranking, start=1):
-            positions[model].append(position)
-    ranks = [AggregateRank(model=m, mean_position=round(fmean(p), 3) if p else None, rankings=len(p))
-             for m, p in positions.items()]
-    return sorted(ranks, key=lambda r: (r.mean_position is None, r.mean_position or 0.0, r.model))
+def _aggregate(result: CouncilResult) -> list[AggregateRank]:
+    """Mean position (1 is best) of each member's answer across the rankings it appears in; best first."""
+    positions: dict[str, list[int]] = {account: [] for account in result.answered()}
+    for ranking in result.rankings:
+        for position, account in enumerate(ranking.ranked_accounts, start=1):
+            positions[account].append(position)
+    ranks = [AggregateRank(account_id=a, model=result.model_of(a), mean_position=round(fmean(p), 3) if p else None,
+                           rankings=len(p)) for a, p in positions.items()]
+    return sorted(ranks, key=lambda r: (r.mean_position is None, r.mean_position or 0.0, r.model, r.account_id))
 
 
-def _synthesize(context: CouncilContext, run_id: str, question: str, answered: dict[str, QAAnswer],
-                aggregate: list[AggregateRank]) -> Synthesis:
+def _synthesize(context: CouncilContext, result: CouncilResult) -> Synthesis:
+    answered = result.answered()
     if not answered:
         return Synthesis(errors=["no council member answered: nothing to synthesize"])
-    labels = _labels(list(answered), f"{run_id}:chairman")
-    mean_rank = {r.model: r.mean_position for r in aggregate}
-    variables: dict[str, Any] = {"question": question, "answers": [
-        {"label": label, "body": answered[model].model_dump(mode="json"), "mean_rank": mean_rank.get(model)}
-        for label, model in labels.items()]}
+    labels = _labels(list(answered), f"{result.run_id}:chairman")
+    mean_rank = {r.account_id: r.mean_position for r in result.aggregate}
+    variables: dict[str, Any] = {"question": result.question, "answers": [
+        {"label": label, "body": answered[account].model_dump(mode="json"), "mean_rank": mean_rank.get(account)}
+        for label, account in labels.items()]}
     chairman = context.settings.models.chairman
     errors = []
     for model, purpose in ((chairman.openrouter_model, "qa-chairman"),
@@ -178,8 +206,8 @@ def _synthesize(context: CouncilContext, run_id: str, question: str, answered: d
         if model is None:
             continue
         try:
-            reply, by = ask(context, week_id=run_id, account_id=context.settings.council_account.id, purpose=purpose,
-                            model=model, role="the chairman of the council", template="qa_chairman",
+            reply, by = ask(context, week_id=result.run_id, account_id=context.settings.council_account.id,
+                            purpose=purpose, model=model, role="the chairman of the council", template="qa_chairman",
                             variables=variables, answer=QASynthesis, system_template="qa_system")
         except ModelFailed as exc:
             errors.append(f"{'backup ' if purpose.endswith('backup') else ''}chairman {model}: {exc}")
