@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
+import pytest
 from llmtrade.entrypoints.progress import Progress, _ObservedStore, progress
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.services import Services
@@ -37,3 +39,18 @@ def test_no_status_when_stderr_is_not_a_terminal(services: Services) -> None:
     with progress(services, enabled=True) as (observed, shown):  # pytest captures stderr: not a TTY
         assert observed is services
         shown.stage("ignored")
+
+
+def test_no_status_without_rich_even_on_a_terminal(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+        def write(self, text: str) -> int:
+            raise AssertionError(f"nothing is shown without rich: {text!r}")
+
+    monkeypatch.setitem(sys.modules, "rich.console", None)  # as where the `cli` extra is not installed
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with progress(services, enabled=True) as (observed, shown):
+        assert observed is services
+        shown.stage("week 2026-11-25")

@@ -78,7 +78,8 @@ def test_with_every_key_it_builds_the_real_clients_without_calling_them(tmp_path
     from llmtrade.adapters.perplexity import PerplexityResearch
     from llmtrade.adapters.secrets import required_keys
     from llmtrade.config import load_settings
-    from llmtrade.entrypoints.cli import _services, parser
+    from llmtrade.entrypoints.cli import parser
+    from llmtrade.entrypoints.cli.common import services_from
 
     monkeypatch.chdir(tmp_path)
     env_lines = [f"{name}=value-{i}" for i, name in enumerate(required_keys(load_settings()))]
@@ -86,7 +87,7 @@ def test_with_every_key_it_builds_the_real_clients_without_calling_them(tmp_path
     args = parser().parse_args(["run-week", "--week", WEEK, "--data-dir", str(tmp_path / "data"),
                                 "--config-dir", str(Path(__file__).parents[2] / "config")])
     with respx.mock(assert_all_called=False) as network:  # building the clients calls nobody
-        services = _services(args)
+        services = services_from(args)
     assert not network.calls and not services.offline
     assert isinstance(services.llm, OpenRouterLLM) and isinstance(services.market, AlpacaMarketData)
     assert [type(p) for p in services.research] == [PerplexityResearch, GeminiDeepResearch, OpenRouterResearch]

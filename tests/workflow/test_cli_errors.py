@@ -84,3 +84,15 @@ def test_a_read_only_store_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         f"file:{path}?mode=ro", uri=True, **{k: v for k, v in kw.items() if k != "uri"}))
     with pytest.raises(StoreUnavailable, match="read-only"):
         SqliteEventStore(tmp_path / "events.sqlite")
+
+
+def test_without_the_cli_extra_a_command_that_reads_a_dotenv_says_how_to_install_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    (tmp_path / ".env").write_text("OPENROUTER_API_KEY=x\n")
+    monkeypatch.setitem(sys.modules, "dotenv", None)  # as after `pip install -e .` without [cli]
+    err = fails_clearly(capsys, "secrets", "put", "--dry-run", "--env-file", str(tmp_path / ".env"))
+    assert "pip install -e '.[cli]'" in err
+    # an offline week needs neither python-dotenv nor rich
+    assert main(["run-week", "--offline", "--week", WEEK, "--data-dir", str(tmp_path / "data")]) == 0

@@ -1,4 +1,6 @@
-"""The progress line a long CLI run shows on stderr: the step it is at, from the events it newly stores."""
+"""The progress line a long CLI run shows on stderr: the step it is at, from the events it newly stores.
+
+Only decoration: without a terminal or without rich (an extra the Lambda layer leaves out) it is nothing."""
 
 from __future__ import annotations
 
@@ -54,14 +56,23 @@ class Progress:
             self._status.update(f"{self._stage} · {what}{at} · {event.account_id}")
 
 
+def _console() -> Any:
+    """rich's console on stderr, or None without rich (the `cli` extra's: a run then shows no status line)."""
+    try:
+        from rich.console import Console
+    except ImportError:
+        return None
+    return Console(stderr=True)
+
+
 @contextmanager
 def progress(services: Services, enabled: bool) -> Iterator[tuple[Services, Progress]]:
-    """Services whose new events update a status line on stderr, when enabled and stderr is a terminal."""
-    if not enabled or not sys.stderr.isatty():
+    """Services whose new events update a status line on stderr, when enabled, stderr is a terminal and rich
+    is installed."""
+    console = _console() if enabled and sys.stderr.isatty() else None
+    if console is None:
         yield services, Progress(None)
         return
-    from rich.console import Console
-
-    with Console(stderr=True).status("starting") as status:
+    with console.status("starting") as status:
         shown = Progress(status)
         yield dataclasses.replace(services, store=_ObservedStore(services.store, shown.seen)), shown
