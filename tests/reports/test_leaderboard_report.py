@@ -9,14 +9,15 @@ from llmtrade.config import Settings
 from llmtrade.domain.leaderboard import leaderboard
 from llmtrade.reports import leaderboard_report_html
 from llmtrade.reports.leaderboard import model_names, postmortems
+from llmtrade.services import Services
 
 from tests.reports.conftest import WEEKS
 
 
-def test_leaderboard_page_has_every_row_curve_and_dot(replay: tuple[Path, object], settings: Settings) -> None:
+def test_leaderboard_page_has_every_row_curve_and_dot(replay: tuple[Path, Services], settings: Settings) -> None:
     _, services = replay
-    html = leaderboard_report_html(services.store, settings)  # type: ignore[attr-defined]
-    settled = postmortems(services.store, [a.id for a in settings.accounts.accounts])  # type: ignore[attr-defined]
+    html = leaderboard_report_html(services.store, settings)
+    settled = postmortems(services.store, [a.id for a in settings.accounts.accounts])
     rows = leaderboard(settled, model_names(settings))
     assert len(rows) == 6
     for row in rows:

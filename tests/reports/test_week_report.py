@@ -8,9 +8,19 @@ from pathlib import Path
 import pytest
 from llmtrade.adapters.sqlite_store import SqliteEventStore
 from llmtrade.config import Settings
+from llmtrade.events import EventLog
 from llmtrade.reports import week_report_html
 from llmtrade.reports.week import build_week
-from llmtrade.schemas import SHARED_ACCOUNT, EventKind, PeerReview, Pitch
+from llmtrade.reports.week_trading import equity_curves
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    CheckpointUpdate,
+    EventKind,
+    PeerReview,
+    Pitch,
+    PositionSnapshot,
+    Postmortem,
+)
 from llmtrade.services import Services
 
 from tests.reports.conftest import WEEKS, cli
@@ -60,16 +70,13 @@ def test_heatmap_maps_each_reviewers_labels_back_to_the_pitching_account(replay:
 def test_equity_curves_from_events_match_the_simulated_broker(replay: tuple[Path, Services],
                                                               settings: Settings) -> None:
     """The checkpoints' points are derived from events only; the simulated broker knows the truth."""
-    from llmtrade.reports.week import equity_curves
-
     _, services = replay
     for week_id in WEEKS:
-        events = services.store.list_week(week_id)
+        week = EventLog(services.store).week(week_id)
         view = build_week(services.store, settings, week_id)
-        moments = sorted({e.parsed().at for e in events if e.kind is EventKind.CHECKPOINT_UPDATE}
-                         | {e.parsed().at for e in events if e.kind is EventKind.POSITION_SNAPSHOT}
-                         | {e.parsed().settled_at for e in events if e.kind is EventKind.POSTMORTEM})
-        curves = equity_curves(events, moments, {"flat"})
+        moments = sorted({u.at for u in week.all(CheckpointUpdate)} | {s.at for s in week.all(PositionSnapshot)}
+                         | {p.settled_at for p in week.all(Postmortem)})
+        curves = equity_curves(week, moments, {"flat"})
         assert set(curves) == {a.id for a in settings.accounts.accounts} and view["equity_svg"]
         for account, points in curves.items():
             assert len(points) == len(moments)  # run, every checkpoint, settlement

@@ -6,13 +6,14 @@ failure here never loses a step's work (the step's events are stored before it r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from llmtrade.reports.leaderboard import leaderboard_report_html
 from llmtrade.reports.week import week_report_html
+from llmtrade.schemas import SHARED_ACCOUNT, OrderEvent, WeekSummary
 from llmtrade.services import Services
 
 if TYPE_CHECKING:
@@ -46,31 +47,37 @@ def step_metrics(services: Services, payload: Mapping[str, Any], result: Mapping
     themselves stay free of metrics): WeeklyRunCompleted, LLMCostUSD and AccountEquityUSD at week_summary;
     OrdersPlaced / OrdersRejected for the orders a step recorded since `since` (a rerun counts none again);
     AccountEquityUSD after each checkpoint. open_checkpoint puts CheckpointRan / CheckpointSkipped itself."""
-    from llmtrade.schemas import SHARED_ACCOUNT, EventKind, OrderEvent, WeekSummary
-
-    action, run, sink, store = payload.get("action"), payload.get("run") or {}, services.metrics, services.store
+    action, run = payload.get("action"), payload.get("run") or {}
     if action == "week_summary":
-        event = store.get(run["week_id"], SHARED_ACCOUNT, EventKind.WEEK_SUMMARY)
-        if event is None:
-            return
-        summary = WeekSummary.model_validate(event.payload)
-        sink.put("WeeklyRunCompleted", 1)
-        sink.put("LLMCostUSD", float(summary.llm_cost_usd + summary.research_cost_usd), "None")
-        for account in summary.accounts:
-            if account.equity is not None:
-                sink.put("AccountEquityUSD", float(account.equity), "None", account=account.account_id)
+        _week_metrics(services, run["week_id"])
     elif action in ("execute", "checkpoint_account") and result.get("orders"):
-        account_id = result["account_id"]
-        recorded = [e for e in store.list_week(run["week_id"], account_id)
-                    if e.kind is EventKind.ORDER and e.subject in result["orders"] and e.recorded_at >= since]
-        rejected = sum(1 for e in recorded if OrderEvent.model_validate(e.payload).rejected)
-        if recorded:
-            sink.put("OrdersPlaced", len(recorded) - rejected)
-            sink.put("OrdersRejected", rejected)
+        _order_metrics(services, run["week_id"], result["account_id"], result["orders"], since)
     if action == "checkpoint_account":
         at = datetime.fromisoformat(run["at"])
         equity: Decimal = services.broker_at(at).account(result["account_id"]).equity
-        sink.put("AccountEquityUSD", float(equity), "None", account=result["account_id"])
+        services.metrics.put("AccountEquityUSD", float(equity), "None", account=result["account_id"])
+
+
+def _week_metrics(services: Services, week_id: str) -> None:
+    summary = services.events.get(WeekSummary, week_id, SHARED_ACCOUNT)
+    if summary is None:
+        return
+    sink = services.metrics
+    sink.put("WeeklyRunCompleted", 1)
+    sink.put("LLMCostUSD", float(summary.llm_cost_usd + summary.research_cost_usd), "None")
+    for account in summary.accounts:
+        if account.equity is not None:
+            sink.put("AccountEquityUSD", float(account.equity), "None", account=account.account_id)
+
+
+def _order_metrics(services: Services, week_id: str, account_id: str, orders: Collection[str],
+                   since: datetime) -> None:
+    recorded = [e for e in services.events.week(week_id, account_id).entries(OrderEvent)
+                if e.subject in orders and e.recorded_at >= since]
+    rejected = sum(1 for e in recorded if e.payload.rejected)
+    if recorded:
+        services.metrics.put("OrdersPlaced", len(recorded) - rejected)
+        services.metrics.put("OrdersRejected", rejected)
 
 
 # --------------------------------------------------------------------------- reports
@@ -96,12 +103,9 @@ def publish_reports(services: Services, payload: Mapping[str, Any], result: Mapp
 
 
 def _summary_text(services: Services, week_id: str, url: str) -> str:
-    from llmtrade.schemas import SHARED_ACCOUNT, EventKind, WeekSummary
-
-    event = services.store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY)
+    summary = services.events.get(WeekSummary, week_id, SHARED_ACCOUNT)
     lines = [f"Week {week_id}: the weekly run is done.", ""]
-    if event is not None:
-        summary = WeekSummary.model_validate(event.payload)
+    if summary is not None:
         lines += [f"- {a.account_id}: {a.direction.value} {a.instrument or ''} ({a.conviction:+d})"
                   f"{' - ' + a.note if a.note else ''}" for a in summary.accounts]
         lines += ["", f"LLM cost ${summary.llm_cost_usd:.2f}, research ${summary.research_cost_usd:.2f}."]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
@@ -19,9 +18,10 @@ from pydantic import BaseModel, ValidationError
 
 from llmtrade.config import Settings
 from llmtrade.domain.universe import answer_schema, in_universe
+from llmtrade.events import EventLog
 from llmtrade.ports import LLM, ChatMessage, EventStore, LLMError, LLMRequest, LLMResponse
 from llmtrade.prompts import render
-from llmtrade.schemas import Event, EventKind, LLMCallRecord
+from llmtrade.schemas import LLMCallRecord, ResearchCall
 
 Answer = TypeVar("Answer", bound=BaseModel)
 
@@ -68,9 +68,9 @@ def _slug_parts(slug: str) -> tuple[str, list[str]]:
 
 def spent_this_week(store: EventStore, week_id: str) -> Decimal:
     """The week's model spend so far: its recorded LLM calls and research provider calls."""
-    paid = (EventKind.LLM_CALL, EventKind.RESEARCH_CALL)
-    return sum((Decimal(str(e.payload["cost_usd"])) for e in store.list_week(week_id) if e.kind in paid),
-               Decimal(0))
+    week = EventLog(store).week(week_id)
+    return sum((call.cost_usd for call in week.all(LLMCallRecord)), Decimal(0)) + \
+        sum((call.cost_usd for call in week.all(ResearchCall)), Decimal(0))
 
 
 def budget_refusal(context: CallContext, week_id: str) -> str | None:
@@ -176,6 +176,5 @@ class _Call:
         )
         # a rerun that gets a different answer keeps both calls; an identical one is stored once
         digest = hashlib.sha256((content or f"error: {error}").encode()).hexdigest()[:12]
-        self.context.store.append(Event.of(
-            record, week_id=self.week_id, account_id=self.account_id, kind=EventKind.LLM_CALL,
-            subject=f"{self.purpose}#{attempt}#{digest}", recorded_at=datetime.now(UTC)))
+        EventLog(self.context.store).record(record, week_id=self.week_id, account_id=self.account_id,
+                                            subject=f"{self.purpose}#{attempt}#{digest}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from llmtrade.domain.calendar import ET
 from llmtrade.run_keys import Stopped
-from llmtrade.schemas import SHARED_ACCOUNT, Event, EventKind, RunClaim, RunDisabled
+from llmtrade.schemas import SHARED_ACCOUNT, RunClaim, RunDisabled
 from llmtrade.services import Services
 
 
@@ -23,22 +23,17 @@ def stop_or_claim(services: Services, workflow: str, week_id: str, moment: datet
     """Why this run stops (and what was recorded), or None when it goes on."""
     subject = f"{workflow}@{moment.astimezone(ET).isoformat()}"
     if reason := services.kill_switch():
-        services.store.append(Event.of(RunDisabled(workflow=workflow, at=moment, reason=reason), week_id=week_id,
-                                       account_id=SHARED_ACCOUNT, kind=EventKind.RUN_DISABLED, subject=subject,
-                                       recorded_at=datetime.now(UTC)))
+        services.events.record(RunDisabled(workflow=workflow, at=moment, reason=reason), week_id=week_id,
+                               account_id=SHARED_ACCOUNT, subject=subject)
         return Stopped(week_id=week_id, stopped="disabled", reason=reason)
     if not execution_input.get("scheduled_time"):
         return None
     if not execution:
         raise ValueError("a scheduled start needs the execution name to claim its run (the opening's "
                          "`execution` payload key: $$.Execution.Name)")
-    claim = Event.of(RunClaim(workflow=workflow, scheduled_time=moment, execution=execution), week_id=week_id,
-                     account_id=SHARED_ACCOUNT, kind=EventKind.RUN_CLAIM, subject=subject,
-                     recorded_at=datetime.now(UTC))
-    if services.store.append(claim):
-        return None
-    held = services.store.get(week_id, SHARED_ACCOUNT, EventKind.RUN_CLAIM, subject)
-    owner = RunClaim.model_validate(held.payload).execution if held else execution
+    # the first execution to record the claim owns the run; a later delivery gets that claim back
+    owner = services.events.record(RunClaim(workflow=workflow, scheduled_time=moment, execution=execution),
+                                   week_id=week_id, account_id=SHARED_ACCOUNT, subject=subject).payload.execution
     if owner == execution:
         return None
     return Stopped(week_id=week_id, stopped="duplicate",
@@ -54,7 +49,6 @@ def halted(services: Services, week_id: str, account_id: str, stage: str) -> dic
     if not reason:
         return None
     now = datetime.now(UTC)
-    services.store.append(Event.of(RunDisabled(workflow=stage, at=now, reason=reason), week_id=week_id,
-                                   account_id=account_id, kind=EventKind.RUN_DISABLED,
-                                   subject=f"{stage}@{now.isoformat()}", recorded_at=now))
+    services.events.record(RunDisabled(workflow=stage, at=now, reason=reason), week_id=week_id,
+                           account_id=account_id, subject=f"{stage}@{now.isoformat()}")
     return {"account_id": account_id, "status": "disabled", "reason": reason}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -11,25 +12,29 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from llmtrade import __version__
 from llmtrade.config import Settings
+from llmtrade.domain.calendar import ET
 from llmtrade.reports.svg import FLAT_COLOR, PALETTE
+from llmtrade.schemas import AccountKind
 
 
 def account_names(settings: Settings) -> dict[str, str]:
     """Account id → what a person calls it: the PM's model name, the council, FLAT (in config order)."""
-    names = {}
-    for account in settings.accounts.accounts:
-        if account.kind == "pm":
-            names[account.id] = settings.pm_by_id[account.pm].name  # type: ignore[index]
-        else:
-            names[account.id] = "Council" if account.kind == "council" else "FLAT"
-    return names
+    pm_names = {pm.id: pm.name for pm in settings.models.pms}
+    other = {AccountKind.COUNCIL: "Council", AccountKind.FLAT: "FLAT"}
+    return {a.id: pm_names[a.pm or ""] if a.kind is AccountKind.PM else other[a.kind]
+            for a in settings.accounts.accounts}
 
 
 def colors(settings: Settings) -> dict[str, str]:
     """One stable color per account, FLAT grey, so every chart and table of a page agrees."""
-    trading = [a.id for a in settings.accounts.accounts if a.kind != "flat"]
+    trading = [a.id for a in settings.trading_accounts]
     return {account: PALETTE[i % len(PALETTE)] for i, account in enumerate(trading)} | {
-        a.id: FLAT_COLOR for a in settings.accounts.accounts if a.kind == "flat"}
+        a.id: FLAT_COLOR for a in settings.accounts.accounts if a.kind is AccountKind.FLAT}
+
+
+def in_et(moment: datetime, pattern: str = "%a %m-%d %H:%M") -> str:
+    """A moment as the page shows it: market time (ET)."""
+    return moment.astimezone(ET).strftime(pattern)
 
 
 def safe_url(url: str) -> str | None:

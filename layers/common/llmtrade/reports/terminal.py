@@ -6,15 +6,15 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from llmtrade.events import EventLog
 from llmtrade.ports import EventStore
-from llmtrade.schemas import SHARED_ACCOUNT, EventKind, LLMCallRecord, WeekPostmortem, WeekSummary
+from llmtrade.schemas import SHARED_ACCOUNT, AccountKind, LLMCallRecord, WeekPostmortem, WeekSummary
 
 RULE = "-" * 100
 
 
 def account_calls(store: EventStore, week_id: str, account_id: str) -> list[LLMCallRecord]:
-    return [LLMCallRecord.model_validate(e.payload) for e in store.list_week(week_id, account_id)
-            if e.kind is EventKind.LLM_CALL]
+    return EventLog(store).all(LLMCallRecord, week_id, account_id)
 
 
 def format_calls(calls: list[LLMCallRecord]) -> str:
@@ -38,19 +38,19 @@ def format_calls(calls: list[LLMCallRecord]) -> str:
 
 def stored_weeks(store: EventStore) -> list[dict[str, Any]]:
     """Every week with a week summary, oldest first: its council trade, LLM cost and, once settled, P/L."""
-    settled = {e.week_id: WeekPostmortem.model_validate(e.payload)
-               for e in store.list_account(SHARED_ACCOUNT, EventKind.WEEK_POSTMORTEM)}
-    weeks = []
-    for event in store.list_account(SHARED_ACCOUNT, EventKind.WEEK_SUMMARY):
-        summary = WeekSummary.model_validate(event.payload)
-        council = next((a for a in summary.accounts if a.kind == "council"), None)
-        done = settled.get(summary.week_id)
-        weeks.append({
-            "week_id": summary.week_id, "offline": summary.offline,
-            "council": f"{council.direction.value} {council.instrument or ''}".strip() if council else "-",
-            "llm_calls": summary.llm_calls, "llm_cost_usd": str(summary.llm_cost_usd),
-            "settled": done is not None, "best": done.ranking[0] if done and done.ranking else None,
-            "council_pnl_usd": str(done.pnl_by_account[council.account_id])
-            if done and council and council.account_id in done.pnl_by_account else None,
-        })
+    log = EventLog(store)
+    settled = {p.week_id: p for p in log.history(WeekPostmortem, SHARED_ACCOUNT)}
+    weeks = [_week_row(summary, settled.get(summary.week_id)) for summary in log.history(WeekSummary, SHARED_ACCOUNT)]
     return sorted(weeks, key=lambda w: w["week_id"])
+
+
+def _week_row(summary: WeekSummary, done: WeekPostmortem | None) -> dict[str, Any]:
+    council = next((a for a in summary.accounts if a.kind is AccountKind.COUNCIL), None)
+    return {
+        "week_id": summary.week_id, "offline": summary.offline,
+        "council": f"{council.direction.value} {council.instrument or ''}".strip() if council else "-",
+        "llm_calls": summary.llm_calls, "llm_cost_usd": str(summary.llm_cost_usd),
+        "settled": done is not None, "best": done.ranking[0] if done and done.ranking else None,
+        "council_pnl_usd": str(done.pnl_by_account[council.account_id])
+        if done and council and council.account_id in done.pnl_by_account else None,
+    }

@@ -8,13 +8,15 @@ to the backup chairman; if that fails too, the council is FLAT with both reasons
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
 from llmtrade.config import Settings
 from llmtrade.domain.reviews import aggregate, label_map
+from llmtrade.events import Entry
 from llmtrade.mechanics.model_calls import ModelFailed, ask
 from llmtrade.mechanics.run_control import halted
 from llmtrade.run_keys import WeekRun
@@ -22,62 +24,61 @@ from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanAnswer,
     ChairmanDecision,
-    Event,
-    EventKind,
     ModelFailure,
     PeerReview,
     Pitch,
     PitchAnswer,
     PitchReview,
+    ResearchPack,
     ReviewAggregate,
-    of_kind,
 )
 from llmtrade.services import Services
 
 ANONYMOUS_FIELDS = {"idea_id", "model", "answered_by", "week_id", "timestamp"}
 PRIMARY_CHAIRMAN_FAILED = "chairman-primary"  # subject of the configured chairman's failure; the backup goes on
 
+Stage = Literal["pitch", "review", "chairman"]
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _existing(services: Services, run: WeekRun, account_id: str, kind: EventKind, stage: str) -> Event | None:
-    store = services.store
-    failure = store.get(run.week_id, account_id, EventKind.MODEL_FAILURE, stage)
-    return store.get(run.week_id, account_id, kind) or failure
+def _existing(services: Services, run: WeekRun, account_id: str, made: type[BaseModel],
+              stage: Stage) -> Entry[Any] | None:
+    """The step's own result when it ran before: what it made, or the model's failure at this stage."""
+    events = services.events
+    return events.find(made, run.week_id, account_id) or events.find(ModelFailure, run.week_id, account_id, stage)
 
 
-def _fail(services: Services, run: WeekRun, account_id: str, model: str, stage: str, reason: str,
-          subject: str = "") -> Event:
+def _fail(services: Services, run: WeekRun, account_id: str, model: str, stage: Stage, reason: str,
+          subject: str = "") -> Entry[ModelFailure]:
     """Record a model failure. Its subject is the stage (the account is FLAT), except the primary chairman's
     (PRIMARY_CHAIRMAN_FAILED), which leaves the decision to the backup."""
-    failure = ModelFailure(week_id=run.week_id, account_id=account_id, model=model, stage=stage,  # type: ignore[arg-type]
-                           reason=reason, timestamp=_now())
-    event = Event.of(failure, week_id=run.week_id, account_id=account_id, kind=EventKind.MODEL_FAILURE,
-                     subject=subject or stage, recorded_at=_now())
-    services.store.append(event)
-    return event
+    failure = ModelFailure(week_id=run.week_id, account_id=account_id, model=model, stage=stage, reason=reason,
+                           timestamp=_now())
+    return services.events.record(failure, week_id=run.week_id, account_id=account_id, subject=subject or stage)
 
 
-def _result(event: Event) -> dict[str, Any]:
-    return {"account_id": event.account_id, "event_id": event.event_id,
-            "status": "failed" if event.kind is EventKind.MODEL_FAILURE else "ok"}
+def _result(entry: Entry[Any]) -> dict[str, Any]:
+    return {"account_id": entry.account_id, "event_id": entry.event_id,
+            "status": "failed" if isinstance(entry.payload, ModelFailure) else "ok"}
 
 
-def pitches_of(services: Services, week_id: str) -> list[Pitch]:
-    return of_kind(services.store.list_week(week_id), EventKind.PITCH)
+def _pm_model(services: Services, account_id: str) -> str:
+    model = services.settings.model_of(account_id)
+    assert model is not None, f"{account_id} is not a PM account"
+    return model
 
 
 # --------------------------------------------------------------------------- pitch
 def pitch(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
-    if existing := _existing(services, run, account_id, EventKind.PITCH, "pitch"):
+    if existing := _existing(services, run, account_id, Pitch, "pitch"):
         return _result(existing)
     if stopped := halted(services, run.week_id, account_id, "pitch"):
         return stopped
-    model = services.settings.model_of(account_id)
-    assert model is not None, f"{account_id} is not a PM account"
-    packs = of_kind(services.store.list_week(run.week_id, SHARED_ACCOUNT), EventKind.RESEARCH_PACK)
+    model = _pm_model(services, account_id)
+    packs = services.events.all(ResearchPack, run.week_id, SHARED_ACCOUNT)
     if not packs:
         raise LookupError(f"week {run.week_id} has no research pack: run the research step first")
     try:
@@ -89,9 +90,7 @@ def pitch(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
         return _result(_fail(services, run, account_id, model, "pitch", str(exc)))
     made = Pitch(**answer.model_dump(), idea_id=f"{run.week_id}:{account_id}", week_id=run.week_id, model=model,
                  answered_by=answered_by, timestamp=_now())
-    event = Event.of(made, week_id=run.week_id, account_id=account_id, kind=EventKind.PITCH, recorded_at=_now())
-    services.store.append(event)
-    return _result(event)
+    return _result(services.events.record(made, week_id=run.week_id, account_id=account_id))
 
 
 def _anonymous(pitch_: Pitch) -> dict[str, Any]:
@@ -100,92 +99,113 @@ def _anonymous(pitch_: Pitch) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- review
 def review(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
-    if existing := _existing(services, run, account_id, EventKind.PEER_REVIEW, "review"):
+    if existing := _existing(services, run, account_id, PeerReview, "review"):
         return _result(existing)
     if stopped := halted(services, run.week_id, account_id, "review"):
         return stopped
-    model = services.settings.model_of(account_id)
-    assert model is not None, f"{account_id} is not a PM account"
-    others = {p.idea_id: p for p in pitches_of(services, run.week_id) if p.idea_id != f"{run.week_id}:{account_id}"}
+    model = _pm_model(services, account_id)
+    own = f"{run.week_id}:{account_id}"
+    others = {p.idea_id: p for p in services.events.all(Pitch, run.week_id) if p.idea_id != own}
     if not others:
         return {"account_id": account_id, "event_id": None, "status": "nothing to review"}
-    labels = {label[-1]: idea for label, idea in label_map(list(others), f"{run.week_id}:{account_id}").items()}
-    answer_model = create_model("PeerReviewAnswer", **{label: (PitchReview, ...) for label in labels})
+    labels = {label[-1]: idea for label, idea in label_map(list(others), own).items()}
     try:
-        answer, answered_by = ask(services, week_id=run.week_id, account_id=account_id, purpose="review", model=model,
-                     role="a portfolio manager reviewing peers", template="review", answer=answer_model,
-                     variables={"week_id": run.week_id,
-                                "pitches": [{"label": label, "body": _anonymous(others[idea])}
-                                            for label, idea in labels.items()]})
+        answer, answered_by = _ask_review(services, run, account_id, model, labels, others)
     except ModelFailed as exc:
         return _result(_fail(services, run, account_id, model, "review", str(exc)))
     made = PeerReview(week_id=run.week_id, reviewer_account=account_id, reviewer_model=answered_by, label_map=labels,
                       reviews={label: getattr(answer, label) for label in labels}, timestamp=_now())
-    event = Event.of(made, week_id=run.week_id, account_id=account_id, kind=EventKind.PEER_REVIEW, recorded_at=_now())
-    services.store.append(event)
-    return _result(event)
+    return _result(services.events.record(made, week_id=run.week_id, account_id=account_id))
+
+
+def _ask_review(services: Services, run: WeekRun, account_id: str, model: str, labels: dict[str, str],
+                others: dict[str, Pitch]) -> tuple[BaseModel, str]:
+    """The reviewer sees the other pitches under shuffled letters and answers one review per letter."""
+    one_review_per_label: dict[str, Any] = {label: (PitchReview, ...) for label in labels}
+    answer_model = create_model("PeerReviewAnswer", **one_review_per_label)
+    return ask(services, week_id=run.week_id, account_id=account_id, purpose="review", model=model,
+               role="a portfolio manager reviewing peers", template="review", answer=answer_model,
+               variables={"week_id": run.week_id,
+                          "pitches": [{"label": label, "body": _anonymous(others[idea])}
+                                      for label, idea in labels.items()]})
 
 
 # --------------------------------------------------------------------------- chairman
+@dataclass(frozen=True)
+class _Agenda:
+    """What the chairman is shown (anonymized pitches with their peer scores) and its decision keeps."""
+
+    pitches: dict[str, Pitch]  # idea id → pitch
+    aggregates: list[ReviewAggregate]
+    labels: dict[str, str]  # label → idea id
+    variables: dict[str, Any]
+
+    @classmethod
+    def of(cls, week_id: str, pitches: dict[str, Pitch], reviews: list[PeerReview]) -> _Agenda:
+        aggregates = aggregate(list(pitches), reviews)
+        labels = label_map(list(pitches), f"{week_id}:chairman")
+        by_idea = {a.idea_id: a for a in aggregates}
+        variables = {"week_id": week_id, "pitches": [
+            {"label": label, "body": _anonymous(pitches[idea]), "overall": by_idea[idea].overall,
+             "reviews": by_idea[idea].reviews} for label, idea in labels.items()]}
+        return cls(pitches, aggregates, labels, variables)
+
+
 def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
     """The chairman decides; if it fails its backup does; if both fail the council is FLAT with both reasons."""
     council = services.settings.council_account.id
-    if existing := _existing(services, run, council, EventKind.CHAIRMAN_DECISION, "chairman"):
+    if existing := _existing(services, run, council, ChairmanDecision, "chairman"):
         return _result(existing)
     if stopped := halted(services, run.week_id, council, "chairman"):
         return stopped
-    models = services.settings.models.chairman
-    pitches = {p.idea_id: p for p in pitches_of(services, run.week_id)}
+    primary = services.settings.models.chairman.openrouter_model
+    week = services.events.week(run.week_id)
+    pitches = {p.idea_id: p for p in week.all(Pitch)}
     quorum = services.settings.models.quorum
     if len(pitches) < quorum:
-        return _result(_fail(services, run, council, models.openrouter_model, "chairman",
+        return _result(_fail(services, run, council, primary, "chairman",
                              f"quorum not met: {len(pitches)} valid pitches, {quorum} needed"))
-    reviews = of_kind(services.store.list_week(run.week_id), EventKind.PEER_REVIEW)
-    aggregates = aggregate(list(pitches), reviews)
-    labels = label_map(list(pitches), f"{run.week_id}:chairman")
-    by_idea = {a.idea_id: a for a in aggregates}
-    variables = {"week_id": run.week_id, "pitches": [
-        {"label": label, "body": _anonymous(pitches[idea]), "overall": by_idea[idea].overall,
-         "reviews": by_idea[idea].reviews} for label, idea in labels.items()]}
-    reasons: list[str] = []
+    agenda = _Agenda.of(run.week_id, pitches, week.all(PeerReview))
     # the primary's failure is its own event, so a rerun goes straight to the backup
-    primary_failed = services.store.get(run.week_id, council, EventKind.MODEL_FAILURE, PRIMARY_CHAIRMAN_FAILED)
+    primary_failed = week.get(ModelFailure, council, PRIMARY_CHAIRMAN_FAILED)
     if primary_failed is None:
         try:
-            return _decide(services, run, models.openrouter_model, "chairman", variables, labels, pitches, aggregates)
+            return _decide(services, run, primary, "chairman", agenda)
         except ModelFailed as exc:
-            primary_failed = _fail(services, run, council, models.openrouter_model, "chairman", str(exc),
-                                   subject=PRIMARY_CHAIRMAN_FAILED)
-    reasons.append(f"chairman {models.openrouter_model}: {ModelFailure.model_validate(primary_failed.payload).reason}")
-    if models.backup_openrouter_model is None:
+            primary_failed = _fail(services, run, council, primary, "chairman", str(exc),
+                                   subject=PRIMARY_CHAIRMAN_FAILED).payload
+    return _backup(services, run, agenda, [f"chairman {primary}: {primary_failed.reason}"])
+
+
+def _backup(services: Services, run: WeekRun, agenda: _Agenda, reasons: list[str]) -> dict[str, Any]:
+    """The backup chairman decides; without one, or when it fails too, the council is FLAT with every reason."""
+    models = services.settings.models.chairman
+    backup = models.backup_openrouter_model
+    if backup is None:
         reasons.append("no backup chairman configured")
     else:
         try:
-            return _decide(services, run, models.backup_openrouter_model, "chairman-backup", variables, labels,
-                           pitches, aggregates)
+            return _decide(services, run, backup, "chairman-backup", agenda)
         except ModelFailed as exc:
-            reasons.append(f"backup {models.backup_openrouter_model}: {exc}")
-    return _result(_fail(services, run, council, models.backup_openrouter_model or models.openrouter_model,
+            reasons.append(f"backup {backup}: {exc}")
+    return _result(_fail(services, run, services.settings.council_account.id, backup or models.openrouter_model,
                          "chairman", "; ".join(reasons)))
 
 
-def _decide(services: Services, run: WeekRun, model: str, purpose: str, variables: dict[str, Any],
-            labels: dict[str, str], pitches: dict[str, Pitch], aggregates: list[ReviewAggregate]) -> dict[str, Any]:
+def _decide(services: Services, run: WeekRun, model: str, purpose: str, agenda: _Agenda) -> dict[str, Any]:
     council = services.settings.council_account.id
     answer, answered_by = ask(services, week_id=run.week_id, account_id=council, purpose=purpose, model=model,
                               role="the chairman of the council", template="chairman", answer=ChairmanAnswer,
-                              variables=variables)
+                              variables=agenda.variables)
     trade = answer.selected_trade
-    backing = [pitches[a.idea_id] for a in aggregates
-               if pitches[a.idea_id].instrument == trade.instrument and pitches[a.idea_id].direction == trade.direction]
+    backing = [agenda.pitches[a.idea_id] for a in agenda.aggregates
+               if (agenda.pitches[a.idea_id].instrument, agenda.pitches[a.idea_id].direction)
+               == (trade.instrument, trade.direction)]
     # `model` says which chairman decided: the configured one, or its backup
     decision = ChairmanDecision(**answer.model_dump(), week_id=run.week_id, model=model, answered_by=answered_by,
-                                label_map=labels, aggregates=aggregates,
+                                label_map=agenda.labels, aggregates=agenda.aggregates,
                                 indicators=backing[0].indicators if backing else [], timestamp=_now())
-    event = Event.of(decision, week_id=run.week_id, account_id=council, kind=EventKind.CHAIRMAN_DECISION,
-                     recorded_at=_now())
-    services.store.append(event)
-    return _result(event)
+    return _result(services.events.record(decision, week_id=run.week_id, account_id=council))
 
 
 # --------------------------------------------------------------------------- estimate

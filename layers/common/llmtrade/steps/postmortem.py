@@ -9,27 +9,29 @@ finds the stored postmortems and stores nothing new.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from llmtrade.config import Account
 from llmtrade.domain.calendar import parse_week_id
 from llmtrade.domain.leaderboard import spearman
 from llmtrade.domain.reviews import aggregate
+from llmtrade.events import Week
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
+    AccountKind,
     ChairmanDecision,
     CheckpointUpdate,
-    Event,
-    EventKind,
     LLMCallRecord,
+    PeerReview,
     Pitch,
     PositionSnapshot,
     Postmortem,
     ResearchCall,
+    ReviewAggregate,
     WeekPostmortem,
-    of_kind,
 )
 from llmtrade.services import Services
 
@@ -44,52 +46,50 @@ def settle_previous_week(services: Services, run: WeekRun) -> dict[str, Any]:
 
 def settle_week(services: Services, week_id: str, at: datetime) -> dict[str, Any]:
     """Postmortems of `week_id`'s accounts at `at`, and the week's. Nothing when the week had no run."""
-    store, settings = services.store, services.settings
-    events = store.list_week(week_id)
-    snapshots = {e.account_id: PositionSnapshot.model_validate(e.payload) for e in events
-                 if e.kind is EventKind.POSITION_SNAPSHOT and e.subject == "week_open"}
-    accounts = [a for a in settings.accounts.accounts if a.id in snapshots]
+    week = services.events.week(week_id)
+    snapshots = week.by_account(PositionSnapshot, subject="week_open")
+    accounts = [a for a in services.settings.accounts.accounts if a.id in snapshots]
     if not accounts:
         return {"week_id": week_id, "settled": []}
     if at < (opened_at := max(s.at for s in snapshots.values())):
         raise ValueError(f"week {week_id} cannot be settled at {at.isoformat()}, "
                          f"before its run at {opened_at.isoformat()}")
-    stored = {e.account_id: Postmortem.model_validate(e.payload) for e in events if e.kind is EventKind.POSTMORTEM}
-    week_event = store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_POSTMORTEM)
-    if week_event is None or any(a.id not in stored for a in accounts):
-        outcomes = {a.id: stored.get(a.id) or _settle_account(services, events, snapshots[a.id], a.kind, at)
-                    for a in accounts}
-        flat_pnl = next((o.pnl for o in outcomes.values() if o.kind == "flat"), Decimal(0))
-        for account_id, outcome in outcomes.items():
-            if account_id not in stored:
-                outcome = outcome.model_copy(update={"pnl_vs_flat": outcome.pnl - flat_pnl})
-                stored[account_id] = outcome
-                store.append(Event.of(outcome, week_id=week_id, account_id=account_id, kind=EventKind.POSTMORTEM,
-                                      recorded_at=datetime.now(UTC)))
-        if week_event is None:
-            week_event = Event.of(_week_postmortem(week_id, at, list(stored.values()), events), week_id=week_id,
-                                  account_id=SHARED_ACCOUNT, kind=EventKind.WEEK_POSTMORTEM,
-                                  recorded_at=datetime.now(UTC))
-            store.append(week_event)
-    return {"week_id": week_id, "settled": sorted(stored), "event_id": week_event.event_id}
+    stored = week.by_account(Postmortem)
+    settled = week.find(WeekPostmortem, SHARED_ACCOUNT)
+    if settled is None or any(a.id not in stored for a in accounts):
+        _settle_accounts(services, week_id, week, accounts, snapshots, stored, at)
+        if settled is None:
+            settled = services.events.record(_week_postmortem(week_id, at, list(stored.values()), week),
+                                             week_id=week_id, account_id=SHARED_ACCOUNT)
+    return {"week_id": week_id, "settled": sorted(stored), "event_id": settled.event_id}
 
 
-def _settle_account(services: Services, events: list[Event], opened: PositionSnapshot, kind: str,
+def _settle_accounts(services: Services, week_id: str, week: Week, accounts: list[Account],
+                     snapshots: dict[str, PositionSnapshot], stored: dict[str, Postmortem], at: datetime) -> None:
+    """Record the postmortems not stored yet (into `stored` too), each P/L also relative to FLAT's."""
+    outcomes = {a.id: stored.get(a.id) or _settle_account(services, week, snapshots[a.id], a.kind, at)
+                for a in accounts}
+    flat_pnl = next((o.pnl for o in outcomes.values() if o.kind is AccountKind.FLAT), Decimal(0))
+    for account_id, outcome in outcomes.items():
+        if account_id not in stored:
+            outcome = outcome.model_copy(update={"pnl_vs_flat": outcome.pnl - flat_pnl})
+            stored[account_id] = outcome
+            services.events.record(outcome, week_id=week_id, account_id=account_id)
+
+
+def _settle_account(services: Services, week: Week, opened: PositionSnapshot, kind: AccountKind,
                     at: datetime) -> Postmortem:
     settings, account_id = services.settings, opened.account_id
-    if kind == "flat":  # the baseline never trades: its equity is its starting cash
+    if kind is AccountKind.FLAT:  # the baseline never trades: its equity is its starting cash
         equity_end = Decimal(str(settings.risk.starting_equity_usd)).quantize(CENT)
     else:
         equity_end = services.broker_at(at).account(account_id).equity
-    mine = [e for e in events if e.account_id == account_id]
-    updates = sorted((CheckpointUpdate.model_validate(e.payload) for e in mine
-                      if e.kind is EventKind.CHECKPOINT_UPDATE), key=lambda u: u.at)
-    updates = [u for u in updates if u.at <= at]
+    updates = _checkpoints(week, account_id, at)
     fired = [r for u in updates for r in u.indicators if r.fired]
-    pitch = next((Pitch.model_validate(e.payload) for e in mine if e.kind is EventKind.PITCH), None)
+    pitch = week.get(Pitch, account_id)
     pnl = equity_end - opened.equity
     return Postmortem(
-        week_id=opened.week_id, account_id=account_id, kind=kind,  # type: ignore[arg-type]
+        week_id=opened.week_id, account_id=account_id, kind=kind,
         model=pitch.model if pitch else settings.model_of(account_id), settled_at=at,
         equity_start=opened.equity, equity_end=equity_end, pnl=pnl,
         pnl_pct=round(float(pnl / opened.equity * 100), 4) if opened.equity else 0.0,
@@ -99,11 +99,19 @@ def _settle_account(services: Services, events: list[Event], opened: PositionSna
         indicators_fired=list(dict.fromkeys(r.indicator.name for r in fired)),
         invalidation_fired=any(r.indicator.role != "confirms" for r in fired),
         thesis_played_out=_played_out(services, opened, at),
-        review_score=_review_score(events, account_id, kind),
-        llm_cost_usd=sum((LLMCallRecord.model_validate(e.payload).cost_usd for e in mine
-                          if e.kind is EventKind.LLM_CALL), Decimal(0)),
+        review_score=_review_score(week, account_id, kind),
+        llm_cost_usd=_cost(week.all(LLMCallRecord, account_id)),
         notes=opened.note,
     )
+
+
+def _checkpoints(week: Week, account_id: str, at: datetime) -> list[CheckpointUpdate]:
+    """The account's checkpoint updates up to `at`, in market time."""
+    return [u for u in sorted(week.all(CheckpointUpdate, account_id), key=lambda u: u.at) if u.at <= at]
+
+
+def _cost(calls: list[LLMCallRecord] | list[ResearchCall]) -> Decimal:
+    return sum((call.cost_usd for call in calls), Decimal(0))
 
 
 def _played_out(services: Services, opened: PositionSnapshot, at: datetime) -> bool | None:
@@ -115,19 +123,21 @@ def _played_out(services: Services, opened: PositionSnapshot, at: datetime) -> b
     return move * opened.conviction > 0
 
 
-def _review_score(events: list[Event], account_id: str, kind: str) -> float | None:
+def _review_score(week: Week, account_id: str, kind: AccountKind) -> float | None:
     """The peer-review overall of the account's pitch; for the council, of the best-scored pitch on the
     trade the chairman picked (the idea it backed). None without a reviewed pitch."""
-    pitches = {e.account_id: Pitch.model_validate(e.payload) for e in events if e.kind is EventKind.PITCH}
-    reviews = of_kind(events, EventKind.PEER_REVIEW)
-    scored = [a for a in aggregate([p.idea_id for p in pitches.values()], reviews) if a.reviews]
-    if kind == "pm":
+    pitches = week.by_account(Pitch)
+    scored = [a for a in aggregate([p.idea_id for p in pitches.values()], week.all(PeerReview)) if a.reviews]
+    if kind is AccountKind.PM:
         idea = pitches[account_id].idea_id if account_id in pitches else None
         return next((a.overall for a in scored if a.idea_id == idea), None)
-    if kind != "council":
-        return None
-    decision = next((ChairmanDecision.model_validate(e.payload) for e in events
-                     if e.kind is EventKind.CHAIRMAN_DECISION and e.account_id == account_id), None)
+    if kind is AccountKind.COUNCIL:
+        return _backed_score(week.get(ChairmanDecision, account_id), pitches, scored)
+    return None
+
+
+def _backed_score(decision: ChairmanDecision | None, pitches: dict[str, Pitch],
+                  scored: list[ReviewAggregate]) -> float | None:
     if decision is None:
         return None
     trade = decision.selected_trade
@@ -136,15 +146,13 @@ def _review_score(events: list[Event], account_id: str, kind: str) -> float | No
     return next((a.overall for a in scored if a.idea_id in backing), None)  # best first
 
 
-def _week_postmortem(week_id: str, at: datetime, outcomes: list[Postmortem], events: list[Event]) -> WeekPostmortem:
+def _week_postmortem(week_id: str, at: datetime, outcomes: list[Postmortem], week: Week) -> WeekPostmortem:
     ranked = sorted(outcomes, key=lambda o: (-o.pnl, o.account_id))
     pnl = {o.account_id: o.pnl for o in ranked}
-    scores = {o.account_id: o.review_score for o in outcomes if o.kind == "pm" and o.review_score is not None}
+    scores = {o.account_id: o.review_score for o in outcomes
+              if o.kind is AccountKind.PM and o.review_score is not None}
     return WeekPostmortem(
         week_id=week_id, settled_at=at, ranking=list(pnl), pnl_by_account=pnl, review_scores=scores,
         score_pnl_spearman=spearman(list(scores.values()), [float(pnl[account]) for account in scores]),
-        llm_cost_usd=sum((LLMCallRecord.model_validate(e.payload).cost_usd for e in events
-                          if e.kind is EventKind.LLM_CALL), Decimal(0)),
-        research_cost_usd=sum((ResearchCall.model_validate(e.payload).cost_usd for e in events
-                               if e.kind is EventKind.RESEARCH_CALL), Decimal(0)),
+        llm_cost_usd=_cost(week.all(LLMCallRecord)), research_cost_usd=_cost(week.all(ResearchCall)),
     )

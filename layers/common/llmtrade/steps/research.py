@@ -17,13 +17,14 @@ first round is overwritten or stored twice, and an outage never ends a week for 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel
 
+from llmtrade.events import Week
 from llmtrade.ports import ResearchProvider, ResearchStatus
 from llmtrade.run_keys import WeekRun
-from llmtrade.schemas import SHARED_ACCOUNT, Event, EventKind, ResearchCall, ResearchFailure
+from llmtrade.schemas import SHARED_ACCOUNT, ResearchCall, ResearchFailure, ResearchPack
 from llmtrade.services import Services
 
 
@@ -35,11 +36,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _append(services: Services, run: WeekRun, kind: EventKind, payload: BaseModel, subject: str) -> Event:
-    event = Event.of(payload, week_id=run.week_id, account_id=SHARED_ACCOUNT, kind=kind, subject=subject,
-                     recorded_at=_now())
-    services.store.append(event)
-    return event
+def _append(services: Services, run: WeekRun, payload: BaseModel, subject: str) -> None:
+    services.events.record(payload, week_id=run.week_id, account_id=SHARED_ACCOUNT, subject=subject)
+
+
+def _shared(services: Services, run: WeekRun) -> Week:
+    """The week's research events (all shared), in one read."""
+    return services.events.week(run.week_id, SHARED_ACCOUNT)
 
 
 def _providers(services: Services, *, fallback: bool) -> list[ResearchProvider]:
@@ -47,10 +50,9 @@ def _providers(services: Services, *, fallback: bool) -> list[ResearchProvider]:
     return [p for p in services.research if (p.name in fallbacks) == fallback]
 
 
-def _round(services: Services, run: WeekRun) -> int:
+def _round(week: Week) -> int:
     """1, or one more than the rounds that already ended with no pack at all."""
-    return 1 + sum(1 for e in services.store.list_week(run.week_id, SHARED_ACCOUNT)
-                   if e.kind is EventKind.RESEARCH_FAILURE and (e.subject == "" or e.subject.startswith("#")))
+    return 1 + sum(1 for subject in week.subjects(ResearchFailure) if subject == "" or subject.startswith("#"))
 
 
 def _key(provider: str, round_: int) -> str:
@@ -58,23 +60,20 @@ def _key(provider: str, round_: int) -> str:
     return provider if round_ == 1 else f"{provider}#{round_}"
 
 
-def _finished(services: Services, run: WeekRun, provider: str) -> Event | None:
-    """The provider's pack or its failure: once either exists, the provider is done for the week."""
-    store = services.store
-    return store.get(run.week_id, SHARED_ACCOUNT, EventKind.RESEARCH_PACK, provider) or \
-        store.get(run.week_id, SHARED_ACCOUNT, EventKind.RESEARCH_FAILURE, provider)
+def _finished(week: Week, provider: str) -> bool:
+    """The provider has its pack or its failure: once either exists, the provider is done for the week."""
+    return provider in week.subjects(ResearchPack) or provider in week.subjects(ResearchFailure)
 
 
-def _job(services: Services, run: WeekRun, provider: str) -> ResearchCall | None:
+def _job(week: Week, provider: str) -> ResearchCall | None:
     """The provider's recorded start call, when it started a job that was still running."""
-    start = services.store.get(run.week_id, SHARED_ACCOUNT, EventKind.RESEARCH_CALL, f"{provider}/start")
-    call = ResearchCall.model_validate(start.payload) if start else None
+    call = week.get(ResearchCall, SHARED_ACCOUNT, f"{provider}/start")
     return call if call and call.state == "running" else None
 
 
-def _fail(services: Services, run: WeekRun, provider: str | None, reason: str) -> Event:
+def _fail(services: Services, run: WeekRun, provider: str | None, reason: str) -> None:
     failure = ResearchFailure(week_id=run.week_id, provider=provider, reason=reason, timestamp=_now())
-    return _append(services, run, EventKind.RESEARCH_FAILURE, failure, provider or "")
+    _append(services, run, failure, provider or "")
 
 
 def _record(services: Services, run: WeekRun, provider: str, call: Literal["start", "check"], status: ResearchStatus,
@@ -82,10 +81,10 @@ def _record(services: Services, run: WeekRun, provider: str, call: Literal["star
     """Keep the pack or the failure the call ended with, then the call itself for audit. In that order:
     a crash in between loses an audit record, never makes a rerun pay the provider twice."""
     if status.pack is not None:
-        _append(services, run, EventKind.RESEARCH_PACK, status.pack, provider)
+        _append(services, run, status.pack, provider)
     elif status.state != "running":
         _fail(services, run, provider, status.error or f"{status.state} without a research pack")
-    _append(services, run, EventKind.RESEARCH_CALL, ResearchCall(
+    _append(services, run, ResearchCall(
         week_id=run.week_id, provider=provider, call=call, state=status.state, handle=status.handle,
         prompt=status.prompt, raw=status.raw, error=status.error, cost_usd=status.cost_usd, at=_now()), subject)
 
@@ -96,10 +95,9 @@ def _start(services: Services, run: WeekRun, provider: ResearchProvider, key: st
     return status
 
 
-def _check(services: Services, run: WeekRun, provider: ResearchProvider, job: ResearchCall,
+def _check(services: Services, run: WeekRun, week: Week, provider: ResearchProvider, job: ResearchCall,
            key: str) -> ResearchStatus:
-    checks = [e for e in services.store.list_week(run.week_id, SHARED_ACCOUNT)
-              if e.kind is EventKind.RESEARCH_CALL and e.subject.startswith(f"{key}/check-")]
+    checks = [s for s in week.subjects(ResearchCall) if s.startswith(f"{key}/check-")]
     status = provider.check(run.week_id, run.asof, job.handle)
     minutes = services.settings.models.research.deadline_minutes
     if status.state == "running" and _now() >= job.at + timedelta(minutes=minutes):
@@ -111,49 +109,54 @@ def _check(services: Services, run: WeekRun, provider: ResearchProvider, job: Re
     return status
 
 
-def _advance(services: Services, run: WeekRun, providers: list[ResearchProvider], round_: int) -> list[str]:
-    """Start the providers not started yet and check the running ones; the names still running."""
+def _advance(services: Services, run: WeekRun, week: Week, providers: list[ResearchProvider],
+             round_: int) -> list[str]:
+    """Start the providers not started yet and check the running ones; the names still running. `week` is read
+    before: each provider's calls touch only its own events."""
     running = []
     for provider in providers:
         key = _key(provider.name, round_)
-        if _finished(services, run, key):
+        if _finished(week, key):
             continue
-        job = _job(services, run, key)
-        status = _check(services, run, provider, job, key) if job else _start(services, run, provider, key)
+        job = _job(week, key)
+        status = _check(services, run, week, provider, job, key) if job else _start(services, run, provider, key)
         if status.state == "running":
             running.append(provider.name)
     return running
 
 
-def _packs(services: Services, run: WeekRun) -> list[Event]:
-    return [e for e in services.store.list_week(run.week_id, SHARED_ACCOUNT) if e.kind is EventKind.RESEARCH_PACK]
-
-
 def research_start(services: Services, run: WeekRun) -> dict[str, Any]:
     """Start every non-fallback provider that has not started yet; quick ones finish here."""
-    round_ = _round(services, run)
+    week = _shared(services, run)
+    round_ = _round(week)
     started = [p for p in _providers(services, fallback=False)
-               if not _finished(services, run, _key(p.name, round_)) and not _job(services, run, _key(p.name, round_))]
+               if not _finished(week, _key(p.name, round_)) and not _job(week, _key(p.name, round_))]
     running = [p.name for p in started if _start(services, run, p, _key(p.name, round_)).state == "running"]
     return {"started": [p.name for p in started], "running": running}
 
 
 def research_check(services: Services, run: WeekRun) -> dict[str, Any]:
     """Check the running jobs; once none runs, fall back if there is no pack, and fail if there still is none."""
-    round_ = _round(services, run)
-    running = _advance(services, run, _providers(services, fallback=False), round_)
-    if not running and not _packs(services, run):
-        running = _advance(services, run, _providers(services, fallback=True), round_)
+    week = _shared(services, run)
+    round_ = _round(week)
+    running = _advance(services, run, week, _providers(services, fallback=False), round_)
+    if not running and not (week := _shared(services, run)).has(ResearchPack):
+        running = _advance(services, run, week, _providers(services, fallback=True), round_)
     if running:
         return {"done": False, "running": running}
-    if packs := _packs(services, run):
+    week = _shared(services, run)
+    if packs := week.entries(ResearchPack):
         return {"done": True, "research_packs": [e.event_id for e in packs]}
+    _no_research(services, run, week, round_)
+
+
+def _no_research(services: Services, run: WeekRun, week: Week, round_: int) -> NoReturn:
+    """Every provider of the round finished without a pack: record why (the round's failure), then stop."""
     keys = {_key(p.name, round_) for p in services.research}
-    failures = [e.payload for e in services.store.list_week(run.week_id, SHARED_ACCOUNT)
-                if e.kind is EventKind.RESEARCH_FAILURE and e.subject in keys]
-    reason = "research produced no pack: " + ("; ".join(f"{f['provider']}: {f['reason']}" for f in failures)
+    failures = [f for subject, f in week.by_subject(ResearchFailure).items() if subject in keys]
+    reason = "research produced no pack: " + ("; ".join(f"{f.provider}: {f.reason}" for f in failures)
                                               or "no research provider is configured")
-    _append(services, run, EventKind.RESEARCH_FAILURE, ResearchFailure(
-        week_id=run.week_id, provider=None, reason=reason, timestamp=_now()), "" if round_ == 1 else f"#{round_}")
+    _append(services, run, ResearchFailure(week_id=run.week_id, provider=None, reason=reason, timestamp=_now()),
+            "" if round_ == 1 else f"#{round_}")
     raise NoResearch(f"week {run.week_id}: {reason}; the council does not pitch without research (rerun the week "
                      "or redrive the execution once the providers answer: every provider is tried again)")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
+from llmtrade.config import Account
 from llmtrade.domain.calendar import ET, et, nyse_hours, parse_week_id, week_id_for
+from llmtrade.events import Week
 from llmtrade.mechanics.run_control import halted, stop_or_claim
 from llmtrade.mechanics.targets import target_of
 from llmtrade.ports import RunRefused
@@ -14,15 +16,14 @@ from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountWeek,
-    Event,
-    EventKind,
+    CheckpointUpdate,
     LLMCallRecord,
     OrderEvent,
     OrderFinal,
     PositionSnapshot,
+    ResearchCall,
     WeekSummary,
     direction_of,
-    of_kind,
 )
 from llmtrade.services import Services
 
@@ -44,7 +45,7 @@ def open_week(services: Services, execution_input: dict[str, Any], execution: st
     nyse_hours(asof.date())
     if stopped := stop_or_claim(services, "weekly", week_id, asof, execution_input, execution):
         return stopped.model_dump(mode="json")
-    complete = services.store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY) is not None
+    complete = services.events.find(WeekSummary, week_id, SHARED_ACCOUNT) is not None
     if not complete and (conflict := services.replay_conflict(asof)):
         raise RunRefused(f"week {week_id}: {conflict}")
     return WeekRun(
@@ -56,39 +57,45 @@ def open_week(services: Services, execution_input: dict[str, Any], execution: st
 
 def project_week(services: Services, run: WeekRun) -> WeekSummary:
     """Rebuild the week record from events alone."""
-    store, settings = services.store, services.settings
-    events = store.list_week(run.week_id)
-    calls: list[LLMCallRecord] = of_kind(events, EventKind.LLM_CALL)
+    week = services.events.week(run.week_id)
+    calls = week.all(LLMCallRecord)
     cost_by_account: dict[str, Decimal] = {}
     for call in calls:
         cost_by_account[call.account_id] = cost_by_account.get(call.account_id, Decimal(0)) + call.cost_usd
-    finals = {e.subject: OrderFinal.model_validate(e.payload) for e in events if e.kind is EventKind.ORDER_FINAL}
-    accounts = []
-    for account in settings.accounts.accounts:
-        instrument, conviction, note = target_of(store, run.week_id, account.id, account.kind)
-        statuses = [_status(OrderEvent.model_validate(e.payload), finals.get(e.subject)) for e in events
-                    if e.kind is EventKind.ORDER and e.account_id == account.id]
-        updates = [u for u in of_kind(events, EventKind.CHECKPOINT_UPDATE) if u.account_id == account.id]
-        latest = max(updates, key=lambda u: u.at) if updates else None
-        snapshot = store.get(run.week_id, account.id, EventKind.POSITION_SNAPSHOT, "week_open")
-        held = PositionSnapshot.model_validate(snapshot.payload) if snapshot else None
-        accounts.append(AccountWeek(
-            account_id=account.id, kind=account.kind, model=_label(settings.model_of(account.id), services.offline),
-            instrument=instrument,
-            direction=direction_of(conviction),
-            conviction=conviction, order_statuses=statuses, equity=held.equity if held else None,
-            conviction_now=latest.conviction_after if latest else None,
-            last_checkpoint=f"{latest.at.astimezone(ET):%a %H:%M} {latest.action.value}: {latest.reason_delta}"
-            if latest else None,
-            holdings=[f"{p.symbol} {p.qty:+d}" for p in held.positions] if held else [],
-            llm_cost_usd=cost_by_account.get(account.id, Decimal(0)),
-            # the execution's own note says what waits (a deferred opening leg) or why an order was refused
-            note="; ".join(dict.fromkeys(n for n in (note, held.note if held else "") if n)),
-        ))
-    research = sum((c.cost_usd for c in of_kind(events, EventKind.RESEARCH_CALL)), Decimal(0))
+    finals = week.by_subject(OrderFinal)
+    accounts = [_account_week(services, run, week, account, finals, cost_by_account.get(account.id, Decimal(0)))
+                for account in services.settings.accounts.accounts]
+    research = sum((c.cost_usd for c in week.all(ResearchCall)), Decimal(0))
     return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline, accounts=accounts,
                        llm_cost_usd=sum(cost_by_account.values(), Decimal(0)), llm_calls=len(calls),
                        research_cost_usd=research)
+
+
+def _account_week(services: Services, run: WeekRun, week: Week, account: Account, finals: dict[str, OrderFinal],
+                  llm_cost: Decimal) -> AccountWeek:
+    instrument, conviction, note = target_of(services.store, run.week_id, account.id, account.kind)
+    statuses = [_status(order.payload, finals.get(order.subject)) for order in week.entries(OrderEvent, account.id)]
+    updates = week.all(CheckpointUpdate, account.id)
+    latest = max(updates, key=lambda u: u.at) if updates else None
+    held = week.get(PositionSnapshot, account.id, "week_open")
+    model = _label(services.settings.model_of(account.id), services.offline)
+    return AccountWeek(
+        account_id=account.id, kind=account.kind, model=model, instrument=instrument,
+        direction=direction_of(conviction), conviction=conviction, order_statuses=statuses,
+        equity=held.equity if held else None,
+        conviction_now=latest.conviction_after if latest else None,
+        last_checkpoint=_checkpoint_line(latest),
+        holdings=[f"{p.symbol} {p.qty:+d}" for p in held.positions] if held else [],
+        llm_cost_usd=llm_cost,
+        # the execution's own note says what waits (a deferred opening leg) or why an order was refused
+        note="; ".join(dict.fromkeys(n for n in (note, held.note if held else "") if n)),
+    )
+
+
+def _checkpoint_line(latest: CheckpointUpdate | None) -> str | None:
+    if latest is None:
+        return None
+    return f"{latest.at.astimezone(ET):%a %H:%M} {latest.action.value}: {latest.reason_delta}"
 
 
 def _label(model: str | None, offline: bool) -> str | None:
@@ -112,7 +119,4 @@ def week_summary(services: Services, run: WeekRun) -> dict[str, Any]:
     if stopped := halted(services, run.week_id, SHARED_ACCOUNT, "week_summary"):
         return stopped
     summary = project_week(services, run)
-    event = Event.of(summary, week_id=run.week_id, account_id=SHARED_ACCOUNT, kind=EventKind.WEEK_SUMMARY,
-                     recorded_at=datetime.now(UTC))
-    services.store.append(event)
-    return {"event_id": event.event_id}
+    return {"event_id": services.events.record(summary, week_id=run.week_id, account_id=SHARED_ACCOUNT).event_id}

@@ -1,0 +1,197 @@
+"""The week report's trading sections: equity per account, conviction at each checkpoint, orders and fills.
+
+Equity curves: the account's `week_open` snapshot equity at the run (exact), then at each checkpoint
+an estimate from events: that equity + the P/L realized by the fills recorded so far (positions held
+at the run are marked at the snapshot's value) + the checkpoint's unrealized P/L of the week's
+position; last, the postmortem's `equity_end` at the settlement (exact, the broker's). FLAT never trades.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from llmtrade.config import Settings
+from llmtrade.events import Week
+from llmtrade.reports.render import in_et
+from llmtrade.reports.svg import FLAT_COLOR, Series, line_chart
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    AccountKind,
+    BrokerOrder,
+    CheckpointSkipped,
+    CheckpointUpdate,
+    OrderEvent,
+    OrderFinal,
+    OrderSide,
+    PositionSnapshot,
+    Postmortem,
+)
+
+Curve = list[tuple[int, Decimal]]  # (moment index, equity)
+
+
+@dataclass
+class OrderRow:
+    account: str
+    leg: str
+    order: str
+    submitted: str
+    status: str
+    fill: str
+    note: str
+
+
+@dataclass
+class TimelineRow:
+    account: str
+    color: str
+    cells: list[tuple[int | None, str]] = field(default_factory=list)  # (conviction, action) per moment
+
+
+# --------------------------------------------------------------------------- the moments of the week
+def run_moment(week: Week, summary_asof: datetime | None) -> datetime | None:
+    """When the weekly run traded: its earliest `week_open` snapshot, else the summary's as-of time."""
+    snapshots = week.by_account(PositionSnapshot, subject="week_open")
+    return min((s.at for s in snapshots.values()), default=summary_asof)
+
+
+def moments(week: Week, run_at: datetime | None) -> list[datetime]:
+    """The moments of the week: its run, every checkpoint that ran, and the settlement."""
+    return sorted({*(u.at for u in week.all(CheckpointUpdate)), *([run_at] if run_at else []),
+                   *(p.settled_at for p in week.by_account(Postmortem).values())})
+
+
+def _day_spans(moments_: list[datetime]) -> list[tuple[str, int]]:
+    """(day label, how many of the moments fall on it), for a header row over the times."""
+    spans: list[tuple[str, int]] = []
+    for moment in moments_:
+        day = in_et(moment, "%a %m-%d")
+        if spans and spans[-1][0] == day:
+            spans[-1] = (day, spans[-1][1] + 1)
+        else:
+            spans.append((day, 1))
+    return spans
+
+
+def _day_labels(moments_: list[datetime]) -> list[tuple[float, str]]:
+    """(index of a day's first moment, day label): the equity chart's x axis."""
+    labels: list[tuple[float, str]] = []
+    first = 0
+    for day, count in _day_spans(moments_):
+        labels.append((first, day))
+        first += count
+    return labels
+
+
+# --------------------------------------------------------------------------- equity per account
+def _book(held: dict[str, tuple[int, Decimal]], placed: BrokerOrder, price: Decimal) -> Decimal:
+    """Book a fill on the held (quantity, basis) of its symbol; the P/L it realizes."""
+    qty, basis = held.get(placed.symbol, (0, Decimal(0)))
+    delta = placed.filled_qty * (1 if placed.side is OrderSide.BUY else -1)
+    if qty and (qty > 0) != (delta > 0):  # reducing or crossing: realize on the closed shares
+        closed = min(abs(delta), abs(qty)) * (1 if qty > 0 else -1)
+        remaining = qty + delta
+        held[placed.symbol] = (remaining, basis if (remaining > 0) == (qty > 0) else price)
+        return (price - basis) * closed
+    total = qty + delta
+    held[placed.symbol] = (total, (basis * qty + price * delta) / total if total else Decimal(0))
+    return Decimal(0)
+
+
+def _realized(snapshot: PositionSnapshot, fills: list[OrderFinal], until: datetime) -> Decimal:
+    """P/L realized by the fills before `until`, against the positions' value at the run (or the fill price)."""
+    held = {p.symbol: (p.qty, p.market_value / p.qty if p.qty else Decimal(0)) for p in snapshot.positions}
+    realized = Decimal(0)
+    for final in fills:
+        placed = final.broker_order
+        # a checkpoint reads its P/L before it trades: a fill at that very moment counts from the next one
+        if placed.filled_at is None or placed.filled_at >= until or placed.filled_avg_price is None:
+            continue
+        realized += _book(held, placed, placed.filled_avg_price)
+    return realized
+
+
+def _trading_curve(week: Week, snapshot: PositionSnapshot, settled: Postmortem | None,
+                   index: dict[datetime, int]) -> Curve:
+    account = snapshot.account_id
+    fills = sorted(week.all(OrderFinal, account), key=lambda f: f.broker_order.filled_at or f.seen_at)
+    updates = sorted(week.all(CheckpointUpdate, account), key=lambda u: u.at)
+    points = [(index[snapshot.at], snapshot.equity)]
+    points += [(index[u.at], snapshot.equity + _realized(snapshot, fills, u.at) + u.unrealized_pl)
+               for u in updates if u.at in index]
+    if settled is not None:
+        points.append((index[settled.settled_at], settled.equity_end))
+    return points
+
+
+def _flat_curve(snapshot: PositionSnapshot, settled: Postmortem | None, moments_: list[datetime]) -> Curve:
+    end = settled.equity_end if settled else snapshot.equity
+    return [(i, snapshot.equity if i == 0 else end) for i in range(len(moments_))]
+
+
+def equity_curves(week: Week, moments_: list[datetime], flat_ids: set[str]) -> dict[str, Curve]:
+    """Account → (moment index, equity) points (see the module docstring for where each comes from)."""
+    index = {m: i for i, m in enumerate(moments_)}
+    settled = week.by_account(Postmortem)
+    return {account: _flat_curve(snapshot, settled.get(account), moments_) if account in flat_ids
+            else _trading_curve(week, snapshot, settled.get(account), index)
+            for account, snapshot in week.by_account(PositionSnapshot, subject="week_open").items()}
+
+
+def equity_section(week: Week, moments_: list[datetime], settings: Settings, names: dict[str, str],
+                   palette: dict[str, str]) -> dict[str, object]:
+    flat_ids = {a.id for a in settings.accounts.accounts if a.kind is AccountKind.FLAT}
+    series = [Series(names.get(a, a), [(i, float(v)) for i, v in points],
+                     FLAT_COLOR if a in flat_ids else palette.get(a, FLAT_COLOR), dashed=a in flat_ids)
+              for a, points in equity_curves(week, moments_, flat_ids).items()]
+    return {"equity_svg": line_chart(series, _day_labels(moments_), y_format=lambda v: f"${v:,.0f}",
+                                     title="Equity per account: at the run, each checkpoint and the settlement")}
+
+
+# --------------------------------------------------------------------------- conviction at each checkpoint
+def _cell(update: CheckpointUpdate | None, closed: bool) -> tuple[int | None, str]:
+    if update is not None:
+        return update.conviction_after, update.action.value
+    return None, "closed" if closed else ""
+
+
+def timeline_section(week: Week, settings: Settings, names: dict[str, str],
+                     palette: dict[str, str]) -> dict[str, object]:
+    """A row per trading account: its conviction at the run, then at every checkpoint (or the market closed)."""
+    updates = week.all(CheckpointUpdate)
+    skipped_at = {s.at for s in week.all(CheckpointSkipped, SHARED_ACCOUNT)}
+    checkpoints = sorted({u.at for u in updates} | skipped_at)
+    update_at = {(u.account_id, u.at): u for u in updates}
+    opened = week.by_account(PositionSnapshot, subject="week_open")
+    timeline = [TimelineRow(names.get(a.id, a.id), palette.get(a.id, FLAT_COLOR), [
+        (opened[a.id].conviction if a.id in opened else None, "run"),
+        *(_cell(update_at.get((a.id, moment)), moment in skipped_at) for moment in checkpoints)])
+        for a in settings.trading_accounts]
+    return {"timeline_days": _day_spans(checkpoints), "timeline_times": [in_et(m, "%H:%M") for m in checkpoints],
+            "timeline": timeline}
+
+
+# --------------------------------------------------------------------------- orders and fills
+def _fill(placed: BrokerOrder | None) -> str:
+    if placed is None or placed.filled_avg_price is None:
+        return ""
+    when = f", {in_et(placed.filled_at)} ET" if placed.filled_at else ""
+    return f"{placed.filled_qty} @ {placed.filled_avg_price}{when}"
+
+
+def _order_row(order: OrderEvent, placed: BrokerOrder | None, names: dict[str, str]) -> OrderRow:
+    return OrderRow(
+        account=names.get(order.account_id, order.account_id), leg=order.leg,
+        order=f"{order.request.side.value} {order.request.qty} {order.request.symbol}",
+        submitted=in_et(placed.submitted_at) + " ET" if placed else "-",
+        status="rejected" if order.rejected else placed.status if placed else "deferred",
+        fill=_fill(placed), note=order.rejected or "")
+
+
+def orders_section(week: Week, names: dict[str, str]) -> dict[str, object]:
+    """Every order of the week as it ended (its final state when a later step saw it end)."""
+    finals = {subject: final.broker_order for subject, final in week.by_subject(OrderFinal).items()}
+    return {"orders": [_order_row(e.payload, finals.get(e.subject) or e.payload.broker_order, names)
+                       for e in week.entries(OrderEvent)]}
