@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from llmtrade.adapters.dynamodb_store import ACCOUNT_INDEX
+from llmtrade.adapters.store.dynamodb import ACCOUNT_INDEX
 
 from infra import acknowledge
 

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from llmtrade.adapters.alpaca import AlpacaBroker, AlpacaError, AlpacaMarketData
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaError, AlpacaMarketData
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import BrokerRejected
 from llmtrade.schemas import OrderRequest, OrderSide

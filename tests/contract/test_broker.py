@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 import respx
-from llmtrade.adapters.alpaca import AlpacaBroker
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.alpaca import AlpacaBroker
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import Broker, BrokerRejected
 from llmtrade.schemas import OrderRequest

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.ports import EventStore
 from llmtrade.schemas import CheckpointSkipped, Event, EventKind
 from moto import mock_aws

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from llmtrade.adapters.offline_llm import OfflineLLM
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.llm.offline import OfflineLLM
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Budget, load_settings
 from llmtrade.domain.sizing import target_shares
 from llmtrade.entrypoints.runner import run_workflow

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from llmtrade.adapters.alpaca import AlpacaMarketData
-from llmtrade.adapters.offline_llm import OfflineLLM
-from llmtrade.adapters.secrets import required_keys
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.alpaca import AlpacaMarketData
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.adapters.llm.offline import OfflineLLM
+from llmtrade.adapters.store.secrets import required_keys
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.universe import answer_schema

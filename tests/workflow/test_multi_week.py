@@ -18,7 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.leaderboard import spearman

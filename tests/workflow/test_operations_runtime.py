@@ -21,11 +21,11 @@ import boto3
 import pytest
 import respx
 from aws_lambda_powertools.utilities import parameters
-from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
-from llmtrade.adapters.secrets import BROKER_SECRET, LLM_SECRET, MissingKeys, required_keys
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
+from llmtrade.adapters.store.secrets import BROKER_SECRET, LLM_SECRET, MissingKeys, required_keys
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints import lambda_entry
@@ -394,7 +394,7 @@ def test_parallel_deliveries_on_threads_claim_once(services: Services) -> None:
 
 def test_the_kill_switch_turned_off_mid_run_stops_the_models_and_orders(services: Services,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from llmtrade.adapters.offline_research import OfflineResearch
+    from llmtrade.adapters.research.offline import OfflineResearch
     from llmtrade.ports import ResearchStatus
 
     class SlowResearch(OfflineResearch):

@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3
 import pytest
-from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
+from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
 from llmtrade.config import ResearchTiming
 from llmtrade.entrypoints import lambda_entry
 from llmtrade.environment import FunctionEnvironment

@@ -25,10 +25,10 @@ NEEDS: dict[Function, frozenset[Need]] = {"research": frozenset({"research"}), "
 
 def offline_services(settings: Settings, store: EventStore, ledger: EventStore) -> Services:
     """Offline adapters around a given event store; `ledger` keeps the simulated broker's orders."""
-    from llmtrade.adapters.offline_llm import OfflineLLM
-    from llmtrade.adapters.offline_research import OfflineResearch
-    from llmtrade.adapters.sim_broker import SimBroker
-    from llmtrade.adapters.sim_market import SimMarket
+    from llmtrade.adapters.broker.sim_broker import SimBroker
+    from llmtrade.adapters.broker.sim_market import SimMarket
+    from llmtrade.adapters.llm.offline import OfflineLLM
+    from llmtrade.adapters.research.offline import OfflineResearch
 
     market = SimMarket(settings.assets)
 
@@ -50,7 +50,7 @@ def offline_services(settings: Settings, store: EventStore, ledger: EventStore) 
 
 
 def local_services(data_dir: Path, settings: Settings | None = None) -> Services:
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
 
     return offline_services(settings or load_settings(), SqliteEventStore(data_dir / "events.sqlite"),
                             SqliteEventStore(data_dir / "sim_broker.sqlite"))
@@ -61,11 +61,12 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     """The real providers: OpenRouter for the council, the configured research providers, Alpaca paper
     accounts (keys per account) for orders and market data; only those in `needs` (a Lambda function
     builds its own share). Refuses, naming them and where they were looked for, when keys are missing."""
-    from llmtrade.adapters.alpaca import AlpacaBroker, AlpacaMarketData
-    from llmtrade.adapters.gemini import GeminiDeepResearch
-    from llmtrade.adapters.openrouter import OpenRouterLLM, OpenRouterResearch
-    from llmtrade.adapters.perplexity import PerplexityResearch
-    from llmtrade.adapters.secrets import MissingKeys, missing, required_keys
+    from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
+    from llmtrade.adapters.llm.openrouter import OpenRouterLLM
+    from llmtrade.adapters.research.gemini import GeminiDeepResearch
+    from llmtrade.adapters.research.openrouter import OpenRouterResearch
+    from llmtrade.adapters.research.perplexity import PerplexityResearch
+    from llmtrade.adapters.store.secrets import MissingKeys, missing, required_keys
 
     if absent := missing(secrets, required_keys(settings, needs)):
         raise MissingKeys(absent, getattr(secrets, "source", "the keys given"))
@@ -108,8 +109,8 @@ def services_from_environment(function: Function, environment: FunctionEnvironme
     metrics (set by the handler); LLMTRADE_MODE offline|live. `environment` defaults to os.environ's."""
     import dataclasses
 
-    from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
-    from llmtrade.adapters.secrets import SecretsManagerSecrets
+    from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
+    from llmtrade.adapters.store.secrets import SecretsManagerSecrets
 
     environment = environment or FunctionEnvironment.load(function)
     settings = load_settings()

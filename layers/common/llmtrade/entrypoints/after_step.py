@@ -16,7 +16,7 @@ from llmtrade.reports.week import week_report_html
 from llmtrade.services import Services
 
 if TYPE_CHECKING:
-    from llmtrade.adapters.report_store import ReportStore
+    from llmtrade.adapters.store.reports import ReportStore
 
 
 class PowertoolsMetrics:

@@ -37,8 +37,8 @@ def _services(args: argparse.Namespace) -> Services:
     settings = load_settings(args.config_dir)
     if args.offline:
         return local_services(args.data_dir, settings)
-    from llmtrade.adapters.secrets import EnvSecrets, missing, required_keys
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.secrets import EnvSecrets, missing, required_keys
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
 
     secrets = EnvSecrets()
     if absent := missing(secrets, required_keys(settings)):  # checked before the data dir is touched
@@ -139,7 +139,7 @@ def checkpoint(args: argparse.Namespace) -> int:
 
 def events(args: argparse.Namespace) -> int:
     parse_week_id(args.week)
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
 
     store = SqliteEventStore(args.data_dir / "events.sqlite", read_only=True)
     listed = store.list_week(args.week, args.account)
@@ -188,11 +188,11 @@ def estimate_week(args: argparse.Namespace, week_id: str) -> int:
 def _council_llm(args: argparse.Namespace) -> LLM:
     """The models the council command asks: offline ones, or OpenRouter with OPENROUTER_API_KEY alone."""
     if args.offline:
-        from llmtrade.adapters.offline_llm import OfflineLLM
+        from llmtrade.adapters.llm.offline import OfflineLLM
 
         return OfflineLLM()
-    from llmtrade.adapters.openrouter import KEY_NAME, OpenRouterLLM
-    from llmtrade.adapters.secrets import EnvSecrets
+    from llmtrade.adapters.llm.openrouter import KEY_NAME, OpenRouterLLM
+    from llmtrade.adapters.store.secrets import EnvSecrets
 
     if not (key := EnvSecrets().get(KEY_NAME)):
         raise UsageError(f"the council needs {KEY_NAME} (in the environment or .env), or --offline to try it "
@@ -238,7 +238,7 @@ def _print_council_stage(stage: str, result: CouncilResult) -> None:
 
 def council(args: argparse.Namespace) -> int:
     """`llmtrade council "question"`: answers, anonymous rankings and the chairman's synthesis (SPEC §6)."""
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
     from llmtrade.mechanics.model_calls import spent_this_week
 
     settings = load_settings(args.config_dir)
@@ -354,7 +354,7 @@ def run_weeks(args: argparse.Namespace) -> int:
 
 def leaderboard_command(args: argparse.Namespace) -> int:
     """The leaderboard of every settled week in the local event store."""
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
     from llmtrade.domain.leaderboard import leaderboard
     from llmtrade.reports.leaderboard import model_names, postmortems
 
@@ -372,8 +372,8 @@ def leaderboard_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     """`llmtrade report --week W | --leaderboard`: one self-contained HTML file built from the events."""
-    from llmtrade.adapters.report_store import LocalReportStore
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.reports import LocalReportStore
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
     from llmtrade.reports import leaderboard_report_html, week_report_html
 
     if (args.week is None) == (not args.leaderboard):
@@ -397,7 +397,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 def show_command(args: argparse.Namespace) -> int:
     """`llmtrade show --week W --account A`: that account's LLM calls, prompt, answer and cost, readably."""
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
     from llmtrade.reports.terminal import account_calls, format_calls
 
     parse_week_id(args.week)
@@ -413,7 +413,7 @@ def show_command(args: argparse.Namespace) -> int:
 
 def weeks_command(args: argparse.Namespace) -> int:
     """`llmtrade weeks`: the weeks in the local event store."""
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
     from llmtrade.reports.terminal import stored_weeks
 
     listed = stored_weeks(SqliteEventStore(args.data_dir / "events.sqlite", read_only=True))
@@ -435,7 +435,7 @@ def secrets_put(args: argparse.Namespace) -> int:
     research and council functions, Alpaca keys for execute and checkpoint). Prints key names, never values."""
     from dotenv import dotenv_values
 
-    from llmtrade.adapters.secrets import MissingKeys, put_secrets, secret_values
+    from llmtrade.adapters.store.secrets import MissingKeys, put_secrets, secret_values
 
     if not args.env_file.is_file():
         raise UsageError(f"{args.env_file} is not a file: pass --env-file with the keys (see .env.example)")

@@ -1,4 +1,4 @@
-"""OpenRouter: the real LLM behind every PM and the chairman, and the research fallback provider.
+"""OpenRouter: the real LLM behind every PM and the chairman (and, through research/openrouter.py, a research provider).
 
 One POST /chat/completions per attempt, with strict structured output (`response_format` json_schema,
 `strict: true`) and `provider.require_parameters` so only endpoints that honour the schema are used.
@@ -22,10 +22,7 @@ from typing import Any
 
 import httpx
 
-from llmtrade.adapters.research_pack import InvalidResearch, pack_from_text, research_prompt, research_schema
-from llmtrade.config import AssetsConfig
-from llmtrade.ports import ChatMessage, LLMError, LLMRequest, LLMResponse, ResearchStatus
-from llmtrade.schemas import Citation
+from llmtrade.ports import LLMError, LLMRequest, LLMResponse
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 KEY_NAME = "OPENROUTER_API_KEY"
@@ -291,57 +288,3 @@ def _billed(raw: str) -> Decimal:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
-
-
-# --------------------------------------------------------------------------- research fallback
-WEB_SEARCH_TOOL = {"type": "openrouter:web_search"}
-
-
-class OpenRouterResearch:
-    """Research from one model call with OpenRouter's web search server tool; sources come back as
-    `url_citation` annotations on the message. Completes in `start`: there is nothing to poll."""
-
-    def __init__(self, llm: OpenRouterLLM, name: str, model: str, assets: AssetsConfig) -> None:
-        self.name, self._llm, self._assets = name, llm, assets
-        # `:online` is OpenRouter's deprecated shorthand for the web plugin; the server tool replaces it,
-        # and keeping both would search twice.
-        self.model = model.removesuffix(":online")
-
-    def start(self, week_id: str, asof: datetime) -> ResearchStatus:
-        prompt = research_prompt(week_id, asof, self._assets)
-        request = LLMRequest(model=self.model, messages=[ChatMessage(role="user", content=prompt)],
-                             schema_name="ResearchAnswer", json_schema=research_schema(self._assets))
-        try:
-            response = self._llm.complete(request, extra_body={"tools": [WEB_SEARCH_TOOL]})
-        except LLMError as exc:
-            return ResearchStatus(state="failed", error=f"{self.name}: {exc}", prompt=prompt, raw=exc.raw)
-        try:
-            pack = pack_from_text(response.content, week_id=week_id, asof=asof, source=self.name,
-                                  assets=self._assets, citations=citations(response.raw))
-        except InvalidResearch as exc:
-            return ResearchStatus(state="failed", error=str(exc), cost_usd=response.cost_usd, prompt=prompt,
-                                  raw=response.raw)
-        return ResearchStatus(state="completed", pack=pack, cost_usd=response.cost_usd, prompt=prompt,
-                              raw=response.raw)
-
-    def check(self, week_id: str, asof: datetime, handle: str) -> ResearchStatus:
-        return ResearchStatus(state="failed", handle=handle, error=(
-            f"{self.name}: OpenRouter research completes in start and is never running; there is nothing to poll"))
-
-
-def citations(raw: str) -> list[Citation]:
-    """The `url_citation` annotations of the first choice's message, one per URL."""
-    try:
-        message = json.loads(raw)["choices"][0]["message"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return []
-    found: dict[str, Citation] = {}
-    for annotation in message.get("annotations") or []:
-        if not isinstance(annotation, dict) or annotation.get("type") != "url_citation":
-            continue
-        cited = annotation.get("url_citation") or {}
-        url = cited.get("url")
-        if url and url not in found:
-            found[url] = Citation(title=cited.get("title") or url, url=url,
-                                  snippet=(cited.get("content") or "")[:500] or None)
-    return list(found.values())
