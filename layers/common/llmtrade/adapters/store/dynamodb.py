@@ -16,9 +16,9 @@ import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from llmtrade.environment import ACCOUNT_INDEX
 from llmtrade.schemas import Event, EventKind
 
-ACCOUNT_INDEX = "by_account"
 COMPRESS_ABOVE = 64 * 1024  # bytes of JSON; JSON text compresses 5-10x
 
 
