@@ -63,10 +63,8 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     builds its own share). Refuses, naming them and where they were looked for, when keys are missing."""
     from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
     from llmtrade.adapters.llm.openrouter import OpenRouterLLM
-    from llmtrade.adapters.research.gemini import GeminiDeepResearch
-    from llmtrade.adapters.research.openrouter import OpenRouterResearch
-    from llmtrade.adapters.research.perplexity import PerplexityResearch
-    from llmtrade.adapters.store.secrets import MissingKeys, missing, required_keys
+    from llmtrade.adapters.research.registry import Parts, research_providers
+    from llmtrade.adapters.store.secrets import OPENROUTER_KEY, MissingKeys, missing, required_keys
 
     if absent := missing(secrets, required_keys(settings, needs)):
         raise MissingKeys(absent, getattr(secrets, "source", "the keys given"))
@@ -79,17 +77,9 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     if {"llm", "research"} & set(needs):
         # 200 s per call, retries included: a council step makes at most four calls (chairman, its repair,
         # the backup and its repair), which must fit the council Lambda's 890 s
-        llm = OpenRouterLLM(api_key=key("OPENROUTER_API_KEY"), app_name="llmtrade", max_total_seconds=200)
+        llm = OpenRouterLLM(api_key=key(OPENROUTER_KEY), app_name="llmtrade", max_total_seconds=200)
     if "research" in needs:
-        for provider in settings.models.research_providers:
-            if provider.kind == "perplexity":
-                research.append(PerplexityResearch(key("PERPLEXITY_API_KEY"), provider.id, provider.model or "",
-                                                   settings.assets))
-            elif provider.kind == "gemini_deep_research":
-                research.append(GeminiDeepResearch(key("GEMINI_API_KEY"), provider.id, provider.agent or "",
-                                                   settings.assets))
-            else:
-                research.append(OpenRouterResearch(llm, provider.id, provider.model or "", settings.assets))
+        research = research_providers(Parts(settings, secrets, llm))
     market: Any = NotWired("market data (Alpaca)", needs)
     broker: Any = NotWired("the broker (Alpaca)", needs)
     if "broker" in needs:
