@@ -11,25 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from llmtrade.adapters.http_retry import RetryPolicy, retry_after_seconds
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 KEY_NAME = "OPENROUTER_API_KEY"
 # 408/429/502/503 per OpenRouter's error docs; 500/504 and the spec's 524 (edge timeout) and 529
-# (provider overloaded) are transient too.
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
-MAX_BACKOFF_SECONDS = 30.0
+# (provider overloaded) are transient too. Retry-After is honoured uncapped: the total budget bounds it.
+RETRY = RetryPolicy(statuses=frozenset({408, 429, 500, 502, 503, 504, 524, 529}), max_attempts=4, backoff_s=2.0,
+                    backoff_cap_s=30.0, total_s=300.0)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -103,17 +103,21 @@ class OpenRouterLLM:
                  sleep: Sleep = asyncio.sleep, app_name: str | None = None, referer: str | None = None) -> None:
         if not api_key:
             raise ValueError(f"{KEY_NAME} is empty")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
-        self.timeout_seconds, self.max_attempts = timeout_seconds, max_attempts
-        self.max_total_seconds, self.backoff_seconds, self._sleep = max_total_seconds, backoff_seconds, sleep
+        self.timeout_seconds, self._sleep = timeout_seconds, sleep
+        self.retry = dataclasses.replace(RETRY, max_attempts=max_attempts, total_s=max_total_seconds,
+                                         backoff_s=backoff_seconds)
         self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
         if referer:
             self._headers["HTTP-Referer"] = referer  # OpenRouter's optional app attribution headers
         if app_name:
             self._headers["X-Title"] = app_name
+
+    @property
+    def max_total_seconds(self) -> float:
+        """The longest one call may take, retries and waits included."""
+        return self.retry.total_s
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenRouterLLM(base_url={self.base_url!r})"
@@ -136,11 +140,11 @@ class OpenRouterLLM:
     async def acomplete(self, request: LLMRequest, *, extra_body: dict[str, Any] | None = None) -> LLMResponse:
         body = self.payload(request, extra_body)
         started = time.monotonic()
-        deadline = started + self.max_total_seconds
+        deadline = started + self.retry.total_s
         failure = _Failure("no attempt was made")
         attempt, billed = 0, Decimal(0)
         async with httpx.AsyncClient(base_url=self.base_url, headers=self._headers) as client:
-            for attempt in range(1, self.max_attempts + 1):
+            for attempt in range(1, self.retry.max_attempts + 1):
                 timeout = max(1.0, min(self.timeout_seconds, deadline - time.monotonic()))
                 try:
                     response = await client.post("/chat/completions", json=body, timeout=timeout)
@@ -157,13 +161,12 @@ class OpenRouterLLM:
                     # matches no endpoint: ask again without it rather than lose the answer
                     body = {key: value for key, value in body.items() if key != "temperature"}
                     continue
-                if not failure.retryable or attempt == self.max_attempts:
+                if not failure.retryable or self.retry.last(attempt):
                     break
-                wait = failure.retry_after if failure.retry_after is not None else min(
-                    self.backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
-                if time.monotonic() + wait >= deadline:
+                wait = failure.retry_after if failure.retry_after is not None else self.retry.backoff(attempt)
+                if not self.retry.fits(time.monotonic() - started, wait):
                     failure.message += (f"; not retried: waiting {wait:.0f}s would pass the "
-                                        f"{self.max_total_seconds:.0f}s budget")
+                                        f"{self.retry.total_s:.0f}s budget")
                     break
                 await self._sleep(wait)
         raise LLMError(self._scrub(f"OpenRouter {request.model}: {failure.message} (attempts: {attempt})"),
@@ -237,28 +240,14 @@ def _http_failure(model: str, status: int, data: Any, raw: str, retry_after: str
         message = f"HTTP {status}: {detail}"
         if metadata.get("provider_name"):
             message += f" (provider {metadata['provider_name']})"
-    return _Failure(message, status=status, retryable=status in RETRYABLE_STATUSES,
-                    retry_after=_seconds(retry_after), raw=raw)
+    return _Failure(message, status=status, retryable=RETRY.retries(status),
+                    retry_after=retry_after_seconds(retry_after, time.time()), raw=raw)
 
 
 def _about_unknown_model(detail: str) -> bool:
     text = detail.lower()
     return "model" in text and any(word in text for word in ("not a valid", "invalid", "unknown", "not found",
                                                              "does not exist", "no endpoints"))
-
-
-def _seconds(retry_after: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if not retry_after:
-        return None
-    try:
-        return max(0.0, float(retry_after))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(retry_after) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def _text(content: Any) -> str:
