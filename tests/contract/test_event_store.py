@@ -88,15 +88,6 @@ def test_recorded_at_must_carry_a_time_zone() -> None:
         Event(week_id="w", account_id="a", kind=EventKind.PITCH, recorded_at=datetime(2026, 1, 1), payload={})
 
 
-def test_dynamodb_namespaces_keep_ledgers_apart() -> None:
-    with mock_aws():
-        create_event_table("events")
-        events, ledger = DynamoDBEventStore("events"), DynamoDBEventStore("events", namespace="SIMBROKER#")
-        ledger.append(event())
-        assert events.list_week("2026-11-25") == [] and events.list_account("pm-gpt") == []
-        assert len(ledger.list_week("2026-11-25")) == 1 and len(ledger.list_account("pm-gpt")) == 1
-
-
 def test_a_large_event_round_trips(store: EventStore) -> None:
     # an LLM call with every research pack in its prompt can pass DynamoDB's 400 KB item limit as plain JSON
     import random

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import respx
 from llmtrade.adapters.broker.alpaca import AlpacaMarketData
+from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.adapters.llm.offline import OfflineLLM
@@ -78,7 +79,7 @@ def live(settings: Settings, tmp_path) -> Iterator[tuple[Services, FakeAlpaca, l
     keys = {name: f"test-key-{i}" for i, name in enumerate(required_keys(settings))}
     now = [datetime(2026, 11, 25, 8, 0, tzinfo=ET)]
     market = SimMarket(settings.assets)
-    ledger = SqliteEventStore(tmp_path / "alpaca.sqlite")
+    ledger = SqliteOrderLedger(tmp_path / "alpaca.sqlite")
     sim = SimBroker(market, ledger, starting_equity=100_000, min_equity_for_short=2000, clock=lambda: now[0])
     credentials = {a.id: (keys[f"{a.key_env}_KEY_ID"], keys[f"{a.key_env}_SECRET_KEY"])
                    for a in settings.trading_accounts}

@@ -147,6 +147,20 @@ class AssetInfo(BaseModel):
     easy_to_borrow: bool
 
 
+class OrderLedger(Protocol):
+    """The simulated broker's own record of the orders it was given: its state between runs and Lambdas.
+
+    Every implementation guarantees: a record is stored once per (account, client_order_id) and never changed
+    or deleted (a cancel is a record of its own); `orders` reads what was added before it (strongly
+    consistent), one account's only, in the order the records were added (ties by client_order_id)."""
+
+    def add(self, account_id: str, order: BrokerOrder) -> bool:
+        """Keep the record unless the account holds one with its client_order_id. True when it was new."""
+
+    def orders(self, account_id: str) -> list[BrokerOrder]:
+        """Every record of the account, oldest first; [] for an account never seen."""
+
+
 class Broker(Protocol):
     """One paper brokerage; every call names the account (each has its own keys)."""
 

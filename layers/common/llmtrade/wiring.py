@@ -11,7 +11,7 @@ from typing import Any, Literal
 from llmtrade.config import Settings, load_settings
 from llmtrade.domain.calendar import ET
 from llmtrade.environment import FunctionEnvironment, ssm_kill_switch
-from llmtrade.ports import Broker, EventStore, ResearchProvider, Secrets
+from llmtrade.ports import Broker, EventStore, OrderLedger, ResearchProvider, Secrets
 from llmtrade.services import NotWired, Services
 from llmtrade.workflow import Function
 
@@ -23,7 +23,7 @@ NEEDS: dict[Function, frozenset[Need]] = {"research": frozenset({"research"}), "
                                           "execute": frozenset({"broker"}), "checkpoint": frozenset({"broker"})}
 
 
-def offline_services(settings: Settings, store: EventStore, ledger: EventStore) -> Services:
+def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger) -> Services:
     """Offline adapters around a given event store; `ledger` keeps the simulated broker's orders."""
     from llmtrade.adapters.broker.sim_broker import SimBroker
     from llmtrade.adapters.broker.sim_market import SimMarket
@@ -50,10 +50,11 @@ def offline_services(settings: Settings, store: EventStore, ledger: EventStore) 
 
 
 def local_services(data_dir: Path, settings: Settings | None = None) -> Services:
+    from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
     from llmtrade.adapters.store.sqlite import SqliteEventStore
 
     return offline_services(settings or load_settings(), SqliteEventStore(data_dir / "events.sqlite"),
-                            SqliteEventStore(data_dir / "sim_broker.sqlite"))
+                            SqliteOrderLedger(data_dir / "sim_broker.sqlite"))
 
 
 def live_services(settings: Settings, secrets: Secrets, store: EventStore,
@@ -99,6 +100,7 @@ def services_from_environment(function: Function, environment: FunctionEnvironme
     metrics (set by the handler); LLMTRADE_MODE offline|live. `environment` defaults to os.environ's."""
     import dataclasses
 
+    from llmtrade.adapters.broker.ledger_dynamodb import DynamoDBOrderLedger
     from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
     from llmtrade.adapters.store.secrets import SecretsManagerSecrets
 
@@ -106,8 +108,7 @@ def services_from_environment(function: Function, environment: FunctionEnvironme
     settings = load_settings()
     table = environment.table_name
     if environment.mode == "offline":
-        services = offline_services(settings, DynamoDBEventStore(table),
-                                    DynamoDBEventStore(table, namespace="SIMBROKER#"))
+        services = offline_services(settings, DynamoDBEventStore(table), DynamoDBOrderLedger(table))
     else:
         services = live_services(settings, SecretsManagerSecrets(environment.secret_arn), DynamoDBEventStore(table),
                                  NEEDS[function])
