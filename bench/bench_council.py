@@ -16,8 +16,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from llmtrade.adapters.offline_llm import OfflineLLM
-from llmtrade.adapters.offline_research import OfflineResearch
+from llmtrade.adapters.llm.offline import OfflineLLM
+from llmtrade.adapters.research.offline import OfflineResearch
 from llmtrade.config import Account, PMModel, Settings, load_settings
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import LLMRequest, LLMResponse, ResearchStatus

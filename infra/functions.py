@@ -208,7 +208,7 @@ class Functions(Construct):
             },
         )
         log_group.grant_write(role)
-        # The event store (llmtrade.adapters.dynamodb_store) reads items and the account index and appends
+        # The event store (llmtrade.adapters.store.dynamodb) reads items and the account index and appends
         # with conditional puts: the history is append-only, so no update, delete or scan.
         role.add_to_policy(iam.PolicyStatement(
             actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],

@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from llmtrade.adapters.dynamodb_store import ACCOUNT_INDEX
+from llmtrade.environment import ACCOUNT_INDEX, ACCOUNT_INDEX_KEYS, TABLE_KEYS
 
 from infra import acknowledge
 
@@ -23,8 +23,8 @@ class Storage(Construct):
         self.table = dynamodb.Table(
             self,
             "Events",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(name=TABLE_KEYS[0], type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=TABLE_KEYS[1], type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -36,8 +36,8 @@ class Storage(Construct):
         )
         self.table.add_global_secondary_index(
             index_name=ACCOUNT_INDEX,
-            partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(name=ACCOUNT_INDEX_KEYS[0], type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=ACCOUNT_INDEX_KEYS[1], type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
         )
         self.account_index_arn = f"{self.table.table_arn}/index/{ACCOUNT_INDEX}"

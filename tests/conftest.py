@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings, load_settings
 from llmtrade.services import Services
 from llmtrade.wiring import offline_services
@@ -26,7 +27,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, tmp_path: Path) -> Iterator[Services]:
-    store, ledger = SqliteEventStore(tmp_path / "events.sqlite"), SqliteEventStore(tmp_path / "ledger.sqlite")
+    store, ledger = SqliteEventStore(tmp_path / "events.sqlite"), SqliteOrderLedger(tmp_path / "ledger.sqlite")
     yield offline_services(settings, store, ledger)
     store.close()
     ledger.close()

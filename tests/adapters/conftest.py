@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from llmtrade.adapters.offline_research import OfflineResearch
-from llmtrade.adapters.sim_market import SimMarket
+from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.adapters.research.offline import OfflineResearch
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.schemas import ResearchAnswer

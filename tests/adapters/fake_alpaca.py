@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import respx
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import BrokerRejected
 from llmtrade.schemas import BrokerOrder, OrderRequest, Position

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from llmtrade.adapters.alpaca import AlpacaBroker, AlpacaError, AlpacaMarketData
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaError, AlpacaMarketData
+from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import BrokerRejected
 from llmtrade.schemas import OrderRequest, OrderSide
@@ -379,7 +379,7 @@ def test_while_closed_the_price_is_the_previous_sessions_daily_close(market: Alp
 
 def test_the_calendar_agrees_with_the_simulated_market(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim_market = SimMarket(settings.assets)
-    sim = SimBroker(sim_market, SqliteEventStore(tmp_path / "ledger.sqlite"), starting_equity=100_000,
+    sim = SimBroker(sim_market, SqliteOrderLedger(tmp_path / "ledger.sqlite"), starting_equity=100_000,
                     min_equity_for_short=2000, clock=lambda: WED_NOON)
     broker = AlpacaBroker(PAPER, KEYS, sleep=lambda _: None)
     with respx.mock:

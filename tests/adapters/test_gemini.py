@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import respx
-from llmtrade.adapters.gemini import API_REVISION, GeminiDeepResearch
+from llmtrade.adapters.research.gemini import API_REVISION, GeminiDeepResearch
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.schemas import Citation

@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from llmtrade.adapters.openrouter import OpenRouterLLM, OpenRouterResearch, strict_schema
-from llmtrade.adapters.research_pack import research_schema
+from llmtrade.adapters.llm.openrouter import OpenRouterLLM, strict_schema
+from llmtrade.adapters.research.openrouter import OpenRouterResearch
+from llmtrade.adapters.research.pack import research_schema
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.universe import answer_schema

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from llmtrade.adapters.perplexity import PerplexityResearch
+from llmtrade.adapters.research.perplexity import PerplexityResearch
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.schemas import Citation

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 import respx
-from llmtrade.adapters.alpaca import AlpacaBroker
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.alpaca import AlpacaBroker
+from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import Broker, BrokerRejected
 from llmtrade.schemas import OrderRequest
@@ -47,7 +47,7 @@ ALPACA_KEYS = {account: (f"PK-{account}", f"secret-{account}") for account in ("
 
 @pytest.fixture(params=["sim", "alpaca"])
 def broker(request, market: SimMarket, clock: Clock, tmp_path) -> Iterator[Broker]:  # type: ignore[no-untyped-def]
-    sim = SimBroker(market, SqliteEventStore(tmp_path / "ledger.sqlite"), starting_equity=100_000,
+    sim = SimBroker(market, SqliteOrderLedger(tmp_path / "ledger.sqlite"), starting_equity=100_000,
                     min_equity_for_short=2000, clock=clock)
     if request.param == "sim":
         yield sim

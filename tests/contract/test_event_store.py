@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.ports import EventStore
 from llmtrade.schemas import CheckpointSkipped, Event, EventKind
 from moto import mock_aws
@@ -86,15 +86,6 @@ def test_event_ids_are_derived_from_what_the_event_is_about() -> None:
 def test_recorded_at_must_carry_a_time_zone() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         Event(week_id="w", account_id="a", kind=EventKind.PITCH, recorded_at=datetime(2026, 1, 1), payload={})
-
-
-def test_dynamodb_namespaces_keep_ledgers_apart() -> None:
-    with mock_aws():
-        create_event_table("events")
-        events, ledger = DynamoDBEventStore("events"), DynamoDBEventStore("events", namespace="SIMBROKER#")
-        ledger.append(event())
-        assert events.list_week("2026-11-25") == [] and events.list_account("pm-gpt") == []
-        assert len(ledger.list_week("2026-11-25")) == 1 and len(ledger.list_account("pm-gpt")) == 1
 
 
 def test_a_large_event_round_trips(store: EventStore) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-from llmtrade.adapters import dynamodb_store
+from llmtrade.adapters.store import dynamodb as dynamodb_store
 from llmtrade.workflow import FUNCTIONS, WORKFLOWS
 
 from infra.app import STACK_NAME, build_app

@@ -35,7 +35,7 @@ def test_leaderboard_page_has_every_row_curve_and_dot(replay: tuple[Path, Servic
 
 
 def test_an_empty_store_says_no_week_is_settled(settings: Settings, tmp_path: Path) -> None:
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
 
     html = leaderboard_report_html(SqliteEventStore(tmp_path / "events.sqlite"), settings)
     assert "No settled week yet" in html

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from llmtrade.adapters.report_store import (
+from llmtrade.adapters.store.reports import (
     MAX_PRESIGN_SECONDS,
     LocalReportStore,
     S3ReportStore,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.events import EventLog
 from llmtrade.reports import week_report_html

@@ -91,7 +91,7 @@ def test_a_pm_without_an_account_is_refused(config_dir: Path) -> None:
 
 
 def test_a_dotenv_file_is_read_like_a_shell_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from llmtrade.adapters.secrets import EnvSecrets
+    from llmtrade.adapters.store.secrets import EnvSecrets
 
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
     (tmp_path / ".env").write_text('# keys\nexport OPENROUTER_API_KEY="sk-or-1"  # a comment\n'

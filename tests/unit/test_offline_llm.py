@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from llmtrade.adapters.offline_llm import OfflineLLM
+from llmtrade.adapters.llm.offline import OfflineLLM
 from llmtrade.mechanics.model_calls import answer_schema, in_universe
 from llmtrade.ports import ChatMessage, LLMRequest
 from llmtrade.schemas import ChairmanAnswer, PitchAnswer, PitchReview

@@ -72,11 +72,12 @@ def test_without_offline_and_keys_it_names_the_missing_keys(tmp_path: Path, caps
 
 def test_with_every_key_it_builds_the_real_clients_without_calling_them(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import respx
-    from llmtrade.adapters.alpaca import AlpacaBroker, AlpacaMarketData
-    from llmtrade.adapters.gemini import GeminiDeepResearch
-    from llmtrade.adapters.openrouter import OpenRouterLLM, OpenRouterResearch
-    from llmtrade.adapters.perplexity import PerplexityResearch
-    from llmtrade.adapters.secrets import required_keys
+    from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
+    from llmtrade.adapters.llm.openrouter import OpenRouterLLM
+    from llmtrade.adapters.research.gemini import GeminiDeepResearch
+    from llmtrade.adapters.research.openrouter import OpenRouterResearch
+    from llmtrade.adapters.research.perplexity import PerplexityResearch
+    from llmtrade.adapters.store.secrets import required_keys
     from llmtrade.config import load_settings
     from llmtrade.entrypoints.cli import parser
     from llmtrade.entrypoints.cli.common import services_from
@@ -96,7 +97,7 @@ def test_with_every_key_it_builds_the_real_clients_without_calling_them(tmp_path
 
 
 def test_env_example_lists_every_key_a_real_run_needs() -> None:
-    from llmtrade.adapters.secrets import required_keys
+    from llmtrade.adapters.store.secrets import required_keys
     from llmtrade.config import load_settings
 
     example = (Path(__file__).parents[2] / ".env.example").read_text()

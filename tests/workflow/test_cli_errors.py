@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.entrypoints.cli import main
 from llmtrade.ports import StoreUnavailable
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import load_settings
 from llmtrade.entrypoints.cli import main
 from llmtrade.events import EventLog

@@ -19,12 +19,13 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from llmtrade.adapters.alpaca import AlpacaMarketData
-from llmtrade.adapters.offline_llm import OfflineLLM
-from llmtrade.adapters.secrets import required_keys
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.alpaca import AlpacaMarketData
+from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.adapters.llm.offline import OfflineLLM
+from llmtrade.adapters.store.secrets import required_keys
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.universe import answer_schema
@@ -78,7 +79,7 @@ def live(settings: Settings, tmp_path) -> Iterator[tuple[Services, FakeAlpaca, l
     keys = {name: f"test-key-{i}" for i, name in enumerate(required_keys(settings))}
     now = [datetime(2026, 11, 25, 8, 0, tzinfo=ET)]
     market = SimMarket(settings.assets)
-    ledger = SqliteEventStore(tmp_path / "alpaca.sqlite")
+    ledger = SqliteOrderLedger(tmp_path / "alpaca.sqlite")
     sim = SimBroker(market, ledger, starting_equity=100_000, min_equity_for_short=2000, clock=lambda: now[0])
     credentials = {a.id: (keys[f"{a.key_env}_KEY_ID"], keys[f"{a.key_env}_SECRET_KEY"])
                    for a in settings.trading_accounts}

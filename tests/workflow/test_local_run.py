@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from llmtrade.adapters.offline_llm import OfflineLLM
+from llmtrade.adapters.llm.offline import OfflineLLM
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse

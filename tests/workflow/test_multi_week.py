@@ -18,7 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.leaderboard import spearman
@@ -154,12 +154,12 @@ def test_weeks_chain_and_the_postmortem_says_what_happened(replay: Replay, setti
 
 
 def test_a_rerun_of_the_range_changes_nothing(replay: Replay) -> None:
-    ledger = SqliteEventStore(replay.data / "sim_broker.sqlite", read_only=True)
+    ledger = SqliteOrderLedger(replay.data / "sim_broker.sqlite", read_only=True)
 
     def state() -> tuple[object, ...]:
         broker = replay.services.broker_at(END)
         return ([replay.services.store.list_week(w) for w in WEEKS],
-                [ledger.list_week(f"ledger-{a}") for a in TRADING],
+                [ledger.orders(a) for a in TRADING],
                 [(broker.orders(a), broker.positions(a), broker.account(a)) for a in TRADING])
 
     before = state()

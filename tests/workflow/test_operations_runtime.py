@@ -21,18 +21,19 @@ import boto3
 import pytest
 import respx
 from aws_lambda_powertools.utilities import parameters
-from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
-from llmtrade.adapters.secrets import BROKER_SECRET, LLM_SECRET, MissingKeys, required_keys
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.broker.ledger_dynamodb import DynamoDBOrderLedger
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
+from llmtrade.adapters.store.secrets import BROKER_SECRET, LLM_SECRET, MissingKeys, required_keys
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints import lambda_entry
 from llmtrade.entrypoints.cli import main
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.environment import EnvironmentInvalid, FunctionEnvironment, RecordedMetrics, env_kill_switch
-from llmtrade.schemas import SHARED_ACCOUNT, Event, EventKind
+from llmtrade.schemas import SHARED_ACCOUNT, BrokerOrder, EventKind
 from llmtrade.services import Services
 from llmtrade.wiring import services_from_environment
 from llmtrade.workflow import CHECKPOINT, WEEKLY
@@ -58,14 +59,14 @@ SCHEDULED = {"scheduled_time": "2026-11-25T13:00:00Z"}  # Wednesday 08:00 ET, as
 SCHEDULED_SUBJECT = "weekly@2026-11-25T08:00:00-05:00"
 
 
-def ledger() -> dict[str, list[Event]]:
-    """The simulated broker's state: every order it holds, per account (its own namespace of the table)."""
-    held = DynamoDBEventStore(TABLE, namespace="SIMBROKER#")
-    return {account: held.list_week(f"ledger-{account}") for account in TRADING}
+def ledger() -> dict[str, list[BrokerOrder]]:
+    """The simulated broker's state: every order it holds, per account (its own partitions of the table)."""
+    held = DynamoDBOrderLedger(TABLE)
+    return {account: held.orders(account) for account in TRADING}
 
 
-def orders_held(state: dict[str, list[Event]]) -> int:
-    return sum(len(events) for events in state.values())
+def orders_held(state: dict[str, list[BrokerOrder]]) -> int:
+    return sum(len(orders) for orders in state.values())
 
 
 def redrive(cloud: dict[str, Any], workflow: str, name: str, execution_input: dict[str, Any]) -> dict[str, Any]:
@@ -394,7 +395,7 @@ def test_parallel_deliveries_on_threads_claim_once(services: Services) -> None:
 
 def test_the_kill_switch_turned_off_mid_run_stops_the_models_and_orders(services: Services,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from llmtrade.adapters.offline_research import OfflineResearch
+    from llmtrade.adapters.research.offline import OfflineResearch
     from llmtrade.ports import ResearchStatus
 
     class SlowResearch(OfflineResearch):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from llmtrade.adapters.offline_research import OfflineResearch
+from llmtrade.adapters.research.offline import OfflineResearch
 from llmtrade.entrypoints.dispatch import handle
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import MarketData, ResearchStatus

@@ -22,7 +22,8 @@ from typing import Any
 
 import boto3
 import pytest
-from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
+from llmtrade.adapters.broker.ledger_dynamodb import DynamoDBOrderLedger
+from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
 from llmtrade.config import ResearchTiming
 from llmtrade.entrypoints import lambda_entry
 from llmtrade.environment import FunctionEnvironment
@@ -210,11 +211,11 @@ def test_moto_runs_the_synthesized_weekly_state_machine_against_the_real_handler
         ("council", "pitch"), ("council", "review"),
         ("council", "chairman"), ("execute", "settle_previous_week"), ("execute", "execute"),
         ("execute", "week_summary")})
-    # the simulated broker's ledger lives in its own namespace of the same table
-    ledger = DynamoDBEventStore(TABLE, namespace="SIMBROKER#")
+    # the simulated broker's ledger lives in its own partitions of the same table
+    ledger = DynamoDBOrderLedger(TABLE)
 
     def ledger_orders() -> int:
-        return sum(len(ledger.list_week(f"ledger-{account}")) for account in TRADING)
+        return sum(len(ledger.orders(account)) for account in TRADING)
 
     assert ledger_orders() == 5
 

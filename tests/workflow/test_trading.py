@@ -101,7 +101,7 @@ def test_the_simulated_broker_refuses_an_order_beyond_its_buying_power(services:
 def test_a_short_in_a_hard_to_borrow_name_goes_flat_with_the_reason(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
-    from llmtrade.adapters.sim_broker import SimBroker
+    from llmtrade.adapters.broker.sim_broker import SimBroker
 
     real_broker_at = services.broker_at
 
@@ -200,7 +200,7 @@ def test_a_flip_happens_once_however_long_its_condition_holds(services: Services
 def test_a_flip_into_a_hard_to_borrow_short_exits_instead(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
-    from llmtrade.adapters.sim_broker import SimBroker
+    from llmtrade.adapters.broker.sim_broker import SimBroker
 
     real_broker_at = services.broker_at
 

@@ -10,8 +10,9 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from llmtrade.providers import RESEARCH_KINDS, research_kind
 from llmtrade.schemas import AccountKind
 
 CONFIG_DIR_ENV = "LLMTRADE_CONFIG_DIR"
@@ -111,17 +112,17 @@ class ChairmanModel(Section):
 
 class ResearchProviderConfig(Section):
     id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
-    kind: Literal["perplexity", "gemini_deep_research", "openrouter"]
+    kind: Annotated[str, AfterValidator(research_kind)]  # a row of llmtrade.providers.RESEARCH_KINDS
     model: str | None = None
     agent: str | None = None
     fallback: bool = Field(default=False, description="runs only when no other provider produced a pack")
 
     @model_validator(mode="after")
     def _what_to_call(self) -> ResearchProviderConfig:
-        if self.kind == "gemini_deep_research" and not self.agent:
-            raise ValueError("a gemini_deep_research provider needs agent (the Deep Research agent id)")
-        if self.kind in ("perplexity", "openrouter") and not self.model:
-            raise ValueError(f"a {self.kind} provider needs model")
+        row = RESEARCH_KINDS[self.kind]
+        if not getattr(self, row.needs):
+            hint = f" ({row.needs_hint})" if row.needs_hint else ""
+            raise ValueError(f"a {self.kind} provider needs {row.needs}{hint}")
         return self
 
 

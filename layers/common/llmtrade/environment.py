@@ -122,3 +122,11 @@ class RecordedMetrics:
 
     def put(self, name: str, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
         self.points.append((name, value, unit, dimensions))
+
+
+# --------------------------------------------------------------------------- the event table
+# The DynamoDB table infra gives the functions (infra/storage.py) and the store adapters read: its key
+# attributes, and the index that reads one account across weeks.
+TABLE_KEYS = ("pk", "sk")
+ACCOUNT_INDEX = "by_account"
+ACCOUNT_INDEX_KEYS = ("gsi1pk", "gsi1sk")

@@ -1,4 +1,9 @@
-"""The small protocols domain code talks to. Each has a cloud and a local implementation."""
+"""The small protocols domain code talks to. Each has a cloud and a local implementation.
+
+Each Protocol's docstring is its contract: what every implementation guarantees. The contract suites in
+tests/contract/ run each implementation against it (both event stores, both order ledgers, the simulated
+broker and the Alpaca client over a fake Alpaca).
+"""
 
 from __future__ import annotations
 
@@ -27,10 +32,18 @@ class StoreUnavailable(RuntimeError):
 
 
 class EventStore(Protocol):
+    """The append-only event history (read and written by intent through llmtrade.events.EventLog).
+
+    Every implementation guarantees: an event is stored once per id (week, account, kind, subject), the
+    first write wins and is never changed or deleted; a read sees every append made before it (strongly
+    consistent); payloads of any size round-trip exactly; lists are ordered by `Event.time_order`
+    (recorded_at, then key); an unusable store fails when opened, with StoreUnavailable saying why."""
+
     def append(self, event: Event) -> bool:
         """Store the event unless one with the same id exists. True when it was new."""
 
-    def get(self, week_id: str, account_id: str, kind: EventKind, subject: str = "") -> Event | None: ...
+    def get(self, week_id: str, account_id: str, kind: EventKind, subject: str = "") -> Event | None:
+        """The event with that id, or None."""
 
     def list_week(self, week_id: str, account_id: str | None = None) -> list[Event]:
         """The week's events (one account's when given), oldest first."""
@@ -83,6 +96,13 @@ class LLMError(RuntimeError):
 
 
 class LLM(Protocol):
+    """A model answering one structured request.
+
+    Every implementation guarantees: `complete` returns an LLMResponse naming the model that really answered,
+    its cost and the raw body, or raises LLMError (never another exception for a provider problem) with the
+    status, the attempts, the last body and what the failed attempts were billed. Transient failures are
+    retried inside, bounded in attempts and time. The content is JSON text the caller validates."""
+
     def complete(self, request: LLMRequest) -> LLMResponse: ...
 
 
@@ -103,6 +123,14 @@ class ResearchStatus(BaseModel):
 
 
 class ResearchProvider(Protocol):
+    """One configured research provider (a kind of llmtrade.providers, built by adapters/research/registry).
+
+    Every implementation guarantees: provider problems come back as a `failed` status whose error a user can
+    act on and never holds a key, not as exceptions; a `completed` status holds a validated pack with its
+    sources and the cost; a `running` status holds the handle to poll. A job that may have started is never
+    started again (a paid start is not resent after a timeout). `check` is called only with a handle that
+    `start` returned running; a poll that could not get through reports the job still running."""
+
     name: str  # the provider id from models.yaml; the pack's event subject
 
     def start(self, week_id: str, asof: datetime) -> ResearchStatus: ...
@@ -119,12 +147,18 @@ class Session(BaseModel):
 
 
 class MarketData(Protocol):
+    """Prices and the trading calendar of the configured universe (NYSE hours, ET).
+
+    Every implementation guarantees: prices are Decimal (never through float); a symbol outside `symbols`
+    is a KeyError; holidays have no session and early closes end early."""
+
     symbols: list[str]
 
     def session(self, day: date) -> Session | None:
         """The trading session of that day, or None when the market is closed all day."""
 
-    def next_open(self, after: datetime) -> datetime: ...
+    def next_open(self, after: datetime) -> datetime:
+        """The first session open at or after `after`."""
 
     def price(self, symbol: str, at: datetime) -> Decimal:
         """Last trade price at that moment (the previous close while the market is closed)."""
@@ -139,20 +173,47 @@ class BrokerRejected(RuntimeError):
         self.status, self.code, self.message = status, code, message
 
 
+class OrderLedger(Protocol):
+    """The simulated broker's own record of the orders it was given: its state between runs and Lambdas.
+
+    Every implementation guarantees: a record is stored once per (account, client_order_id) and never changed
+    or deleted (a cancel is a record of its own); `orders` reads what was added before it (strongly
+    consistent), one account's only, in the order the records were added (ties by client_order_id)."""
+
+    def add(self, account_id: str, order: BrokerOrder) -> bool:
+        """Keep the record unless the account holds one with its client_order_id. True when it was new."""
+
+    def orders(self, account_id: str) -> list[BrokerOrder]:
+        """Every record of the account, oldest first; [] for an account never seen."""
+
+
 class Broker(Protocol):
-    """One paper brokerage; every call names the account (each has its own keys)."""
+    """One paper brokerage with Alpaca's semantics; every call names the account (each has its own keys).
+
+    Every implementation guarantees: accounts are separate; whole shares only; a `day` market order placed
+    while the market is closed is `accepted` and fills at the next open, one placed while open fills at
+    once; a client_order_id is unique forever per account (a reuse is refused with 422, even after a
+    cancel), and one submit never makes two orders (a timed-out submit is looked up by its id before any
+    resend); refusals are BrokerRejected with the broker's status and code (403: selling through zero in
+    one order, a wash trade against an open order on the other side, buying power, a short the account or
+    the asset does not allow; 422: unknown symbol, duplicate id), never retried; a cancelled order never
+    fills."""
 
     def account(self, account_id: str) -> AccountState: ...
 
-    def positions(self, account_id: str) -> list[Position]: ...
+    def positions(self, account_id: str) -> list[Position]:
+        """Open positions, signed (negative qty for a short)."""
 
-    def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None: ...
+    def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
+        """The order as it stands now, or None when the account never placed that id."""
 
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder: ...
 
-    def open_orders(self, account_id: str) -> list[BrokerOrder]: ...
+    def open_orders(self, account_id: str) -> list[BrokerOrder]:
+        """Orders not yet filled nor cancelled."""
 
-    def cancel_order(self, account_id: str, client_order_id: str) -> None: ...
+    def cancel_order(self, account_id: str, client_order_id: str) -> None:
+        """Cancel an open order; BrokerRejected when no open order has that id."""
 
     def asset(self, account_id: str, symbol: str) -> AssetInfo: ...
 
@@ -171,4 +232,9 @@ class RunRefused(RuntimeError):
 
 
 class Secrets(Protocol):
+    """Where keys come from (the environment or .env locally, a Secrets Manager secret in AWS).
+
+    Every implementation guarantees: `get` returns the key's value or None when absent or empty, and no
+    value ever reaches a message, a log or an event (errors name keys, never values)."""
+
     def get(self, name: str) -> str | None: ...

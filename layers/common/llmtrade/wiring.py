@@ -11,7 +11,7 @@ from typing import Any, Literal
 from llmtrade.config import Settings, load_settings
 from llmtrade.domain.calendar import ET
 from llmtrade.environment import FunctionEnvironment, ssm_kill_switch
-from llmtrade.ports import Broker, EventStore, ResearchProvider, Secrets
+from llmtrade.ports import Broker, EventStore, OrderLedger, ResearchProvider, Secrets
 from llmtrade.services import NotWired, Services
 from llmtrade.workflow import Function
 
@@ -23,12 +23,12 @@ NEEDS: dict[Function, frozenset[Need]] = {"research": frozenset({"research"}), "
                                           "execute": frozenset({"broker"}), "checkpoint": frozenset({"broker"})}
 
 
-def offline_services(settings: Settings, store: EventStore, ledger: EventStore) -> Services:
+def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger) -> Services:
     """Offline adapters around a given event store; `ledger` keeps the simulated broker's orders."""
-    from llmtrade.adapters.offline_llm import OfflineLLM
-    from llmtrade.adapters.offline_research import OfflineResearch
-    from llmtrade.adapters.sim_broker import SimBroker
-    from llmtrade.adapters.sim_market import SimMarket
+    from llmtrade.adapters.broker.sim_broker import SimBroker
+    from llmtrade.adapters.broker.sim_market import SimMarket
+    from llmtrade.adapters.llm.offline import OfflineLLM
+    from llmtrade.adapters.research.offline import OfflineResearch
 
     market = SimMarket(settings.assets)
 
@@ -50,10 +50,11 @@ def offline_services(settings: Settings, store: EventStore, ledger: EventStore) 
 
 
 def local_services(data_dir: Path, settings: Settings | None = None) -> Services:
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
 
     return offline_services(settings or load_settings(), SqliteEventStore(data_dir / "events.sqlite"),
-                            SqliteEventStore(data_dir / "sim_broker.sqlite"))
+                            SqliteOrderLedger(data_dir / "sim_broker.sqlite"))
 
 
 def live_services(settings: Settings, secrets: Secrets, store: EventStore,
@@ -61,11 +62,10 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     """The real providers: OpenRouter for the council, the configured research providers, Alpaca paper
     accounts (keys per account) for orders and market data; only those in `needs` (a Lambda function
     builds its own share). Refuses, naming them and where they were looked for, when keys are missing."""
-    from llmtrade.adapters.alpaca import AlpacaBroker, AlpacaMarketData
-    from llmtrade.adapters.gemini import GeminiDeepResearch
-    from llmtrade.adapters.openrouter import OpenRouterLLM, OpenRouterResearch
-    from llmtrade.adapters.perplexity import PerplexityResearch
-    from llmtrade.adapters.secrets import MissingKeys, missing, required_keys
+    from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
+    from llmtrade.adapters.llm.openrouter import OpenRouterLLM
+    from llmtrade.adapters.research.registry import Parts, research_providers
+    from llmtrade.adapters.store.secrets import OPENROUTER_KEY, MissingKeys, missing, required_keys
 
     if absent := missing(secrets, required_keys(settings, needs)):
         raise MissingKeys(absent, getattr(secrets, "source", "the keys given"))
@@ -78,17 +78,9 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     if {"llm", "research"} & set(needs):
         # 200 s per call, retries included: a council step makes at most four calls (chairman, its repair,
         # the backup and its repair), which must fit the council Lambda's 890 s
-        llm = OpenRouterLLM(api_key=key("OPENROUTER_API_KEY"), app_name="llmtrade", max_total_seconds=200)
+        llm = OpenRouterLLM(api_key=key(OPENROUTER_KEY), app_name="llmtrade", max_total_seconds=200)
     if "research" in needs:
-        for provider in settings.models.research_providers:
-            if provider.kind == "perplexity":
-                research.append(PerplexityResearch(key("PERPLEXITY_API_KEY"), provider.id, provider.model or "",
-                                                   settings.assets))
-            elif provider.kind == "gemini_deep_research":
-                research.append(GeminiDeepResearch(key("GEMINI_API_KEY"), provider.id, provider.agent or "",
-                                                   settings.assets))
-            else:
-                research.append(OpenRouterResearch(llm, provider.id, provider.model or "", settings.assets))
+        research = research_providers(Parts(settings, secrets, llm))
     market: Any = NotWired("market data (Alpaca)", needs)
     broker: Any = NotWired("the broker (Alpaca)", needs)
     if "broker" in needs:
@@ -108,15 +100,15 @@ def services_from_environment(function: Function, environment: FunctionEnvironme
     metrics (set by the handler); LLMTRADE_MODE offline|live. `environment` defaults to os.environ's."""
     import dataclasses
 
-    from llmtrade.adapters.dynamodb_store import DynamoDBEventStore
-    from llmtrade.adapters.secrets import SecretsManagerSecrets
+    from llmtrade.adapters.broker.ledger_dynamodb import DynamoDBOrderLedger
+    from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
+    from llmtrade.adapters.store.secrets import SecretsManagerSecrets
 
     environment = environment or FunctionEnvironment.load(function)
     settings = load_settings()
     table = environment.table_name
     if environment.mode == "offline":
-        services = offline_services(settings, DynamoDBEventStore(table),
-                                    DynamoDBEventStore(table, namespace="SIMBROKER#"))
+        services = offline_services(settings, DynamoDBEventStore(table), DynamoDBOrderLedger(table))
     else:
         services = live_services(settings, SecretsManagerSecrets(environment.secret_arn), DynamoDBEventStore(table),
                                  NEEDS[function])

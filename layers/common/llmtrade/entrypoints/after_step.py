@@ -17,7 +17,7 @@ from llmtrade.schemas import SHARED_ACCOUNT, OrderEvent, WeekSummary
 from llmtrade.services import Services
 
 if TYPE_CHECKING:
-    from llmtrade.adapters.report_store import ReportStore
+    from llmtrade.adapters.store.reports import ReportStore
 
 
 class PowertoolsMetrics:

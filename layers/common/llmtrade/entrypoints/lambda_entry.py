@@ -36,7 +36,7 @@ def _services_for(function: Function) -> Services:
 
 @cache
 def _report_store() -> Any:
-    from llmtrade.adapters.report_store import report_store_from_environment
+    from llmtrade.adapters.store.reports import report_store_from_environment
 
     return report_store_from_environment()  # None unless REPORT_BUCKET is set (the execute function)
 

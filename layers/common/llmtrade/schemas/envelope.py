@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from llmtrade.schemas.broker import BrokerOrder
 from llmtrade.schemas.payloads import (
     ChairmanDecision,
     CheckpointSkipped,
@@ -51,7 +50,6 @@ class EventKind(StrEnum):
     WEEK_POSTMORTEM = "week_postmortem"
     LLM_CALL = "llm_call"
     WEEK_SUMMARY = "week_summary"
-    SIM_ORDER = "sim_order"
     RESEARCH_CALL = "research_call"
     RESEARCH_FAILURE = "research_failure"
     ORDER_FINAL = "order_final"
@@ -73,7 +71,6 @@ PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
     EventKind.WEEK_POSTMORTEM: WeekPostmortem,
     EventKind.LLM_CALL: LLMCallRecord,
     EventKind.WEEK_SUMMARY: WeekSummary,
-    EventKind.SIM_ORDER: BrokerOrder,
     EventKind.RESEARCH_CALL: ResearchCall,
     EventKind.RESEARCH_FAILURE: ResearchFailure,
     EventKind.ORDER_FINAL: OrderFinal,

@@ -12,7 +12,7 @@ def secrets_put(args: argparse.Namespace) -> int:
     functions, Alpaca keys for execute and checkpoint). Prints key names, never values."""
     from dotenv import dotenv_values
 
-    from llmtrade.adapters.secrets import MissingKeys, put_secrets, secret_values
+    from llmtrade.adapters.store.secrets import MissingKeys, put_secrets, secret_values
     from llmtrade.config import load_settings
 
     if not args.env_file.is_file():

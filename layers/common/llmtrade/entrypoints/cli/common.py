@@ -28,8 +28,8 @@ def services_from(args: argparse.Namespace) -> Services:
     settings = load_settings(args.config_dir)
     if args.offline:
         return local_services(args.data_dir, settings)
-    from llmtrade.adapters.secrets import EnvSecrets, missing, required_keys
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.secrets import EnvSecrets, missing, required_keys
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
 
     secrets = EnvSecrets()
     if absent := missing(secrets, required_keys(settings)):  # checked before the data dir is touched

@@ -14,11 +14,11 @@ from llmtrade.steps.council_qa import CouncilContext, CouncilResult, run_council
 def _council_llm(args: argparse.Namespace) -> LLM:
     """The models the council command asks: offline ones, or OpenRouter with OPENROUTER_API_KEY alone."""
     if args.offline:
-        from llmtrade.adapters.offline_llm import OfflineLLM
+        from llmtrade.adapters.llm.offline import OfflineLLM
 
         return OfflineLLM()
-    from llmtrade.adapters.openrouter import KEY_NAME, OpenRouterLLM
-    from llmtrade.adapters.secrets import EnvSecrets
+    from llmtrade.adapters.llm.openrouter import KEY_NAME, OpenRouterLLM
+    from llmtrade.adapters.store.secrets import EnvSecrets
 
     if not (key := EnvSecrets().get(KEY_NAME)):
         raise UsageError(f"the council needs {KEY_NAME} (in the environment or .env), or --offline to try it "
@@ -72,12 +72,13 @@ def _print_stage(stage: str, result: CouncilResult) -> None:
 
 def council(args: argparse.Namespace) -> int:
     """`llmtrade council "question"`: answers, anonymous rankings and the chairman's synthesis (SPEC §6)."""
-    from llmtrade.adapters.sqlite_store import SqliteEventStore
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
     from llmtrade.mechanics.model_calls import spent_this_week
 
     settings = load_settings(args.config_dir)
     llm = _council_llm(args)
-    store = SqliteEventStore(args.data_dir / "events.sqlite")
+    path = args.data_dir / "council.sqlite"  # the Q&A's own store: a week id in events.sqlite is always a week
+    store = SqliteEventStore(path)
     try:
         result = run_council(CouncilContext(settings=settings, store=store, llm=llm, offline=args.offline),
                              args.question, on_stage=(lambda *_: None) if args.json else _print_stage)
@@ -89,6 +90,6 @@ def council(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**result.model_dump(mode="json"), "recorded_cost_usd": str(spent)}, indent=2))
     else:
-        print(f"\nEvery call is recorded under {result.run_id} in {args.data_dir / 'events.sqlite'} "
+        print(f"\nEvery call is recorded under {result.run_id} in {path} "
               f"(${spent:.4f} spent on this question so far).")
     return 0 if result.synthesis.answer is not None else 1

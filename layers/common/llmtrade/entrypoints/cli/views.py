@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from llmtrade.adapters.sqlite_store import SqliteEventStore
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import load_settings
 from llmtrade.domain.calendar import parse_week_id
 from llmtrade.entrypoints.cli.common import UsageError, print_leaderboard, table
@@ -51,7 +51,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     """`llmtrade report --week W | --leaderboard`: one self-contained HTML file built from the events."""
-    from llmtrade.adapters.report_store import LocalReportStore
+    from llmtrade.adapters.store.reports import LocalReportStore
     from llmtrade.reports import leaderboard_report_html, week_report_html
 
     if (args.week is None) == (not args.leaderboard):

@@ -15,18 +15,22 @@ from typing import Any
 
 from llmtrade.config import Settings
 from llmtrade.ports import MissingSecrets, Secrets
+from llmtrade.providers import RESEARCH_KINDS
 
 LLM_SECRET, BROKER_SECRET = "llmtrade/llm-keys", "llmtrade/broker-keys"
+OPENROUTER_KEY = "OPENROUTER_API_KEY"  # the council's models; research calls OpenRouter too (see wiring)
 
 
 def required_keys(settings: Settings, needs: Collection[str] = ("llm", "research", "broker")) -> list[str]:
     """The keys a real (not offline) run needs, by name: all of them, or those of the given needs
-    (llm: the council's models; research: the configured providers and OpenRouter; broker: Alpaca)."""
-    keys = ["OPENROUTER_API_KEY"] if {"llm", "research"} & set(needs) else []
+    (llm: the council's models; research: OpenRouter and the keys of the configured providers' kinds,
+    llmtrade.providers; broker: Alpaca)."""
+    keys = [OPENROUTER_KEY] if {"llm", "research"} & set(needs) else []
     if "research" in needs:
-        kinds = {p.kind for p in settings.models.research_providers}
-        keys += [name for kind, name in (("perplexity", "PERPLEXITY_API_KEY"),
-                                         ("gemini_deep_research", "GEMINI_API_KEY")) if kind in kinds]
+        configured = {p.kind for p in settings.models.research_providers}
+        for kind, row in RESEARCH_KINDS.items():
+            if kind in configured:
+                keys += [name for name in row.keys if name not in keys]
     if "broker" in needs:
         for account in settings.trading_accounts:
             keys += [f"{account.key_env}_KEY_ID", f"{account.key_env}_SECRET_KEY"]

@@ -1,4 +1,4 @@
-"""OpenRouter: the real LLM behind every PM and the chairman, and the research fallback provider.
+"""OpenRouter: the real LLM behind every PM and the chairman (and, through research/openrouter.py, a research provider).
 
 One POST /chat/completions per attempt, with strict structured output (`response_format` json_schema,
 `strict: true`) and `provider.require_parameters` so only endpoints that honour the schema are used.
@@ -11,28 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from llmtrade.adapters.research_pack import InvalidResearch, pack_from_text, research_prompt, research_schema
-from llmtrade.config import AssetsConfig
-from llmtrade.ports import ChatMessage, LLMError, LLMRequest, LLMResponse, ResearchStatus
-from llmtrade.schemas import Citation
+from llmtrade.adapters.http_retry import RetryPolicy, retry_after_seconds
+from llmtrade.ports import LLMError, LLMRequest, LLMResponse
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 KEY_NAME = "OPENROUTER_API_KEY"
 # 408/429/502/503 per OpenRouter's error docs; 500/504 and the spec's 524 (edge timeout) and 529
-# (provider overloaded) are transient too.
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
-MAX_BACKOFF_SECONDS = 30.0
+# (provider overloaded) are transient too. Retry-After is honoured uncapped: the total budget bounds it.
+RETRY = RetryPolicy(statuses=frozenset({408, 429, 500, 502, 503, 504, 524, 529}), max_attempts=4, backoff_s=2.0,
+                    backoff_cap_s=30.0, total_s=300.0)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -106,17 +103,21 @@ class OpenRouterLLM:
                  sleep: Sleep = asyncio.sleep, app_name: str | None = None, referer: str | None = None) -> None:
         if not api_key:
             raise ValueError(f"{KEY_NAME} is empty")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
-        self.timeout_seconds, self.max_attempts = timeout_seconds, max_attempts
-        self.max_total_seconds, self.backoff_seconds, self._sleep = max_total_seconds, backoff_seconds, sleep
+        self.timeout_seconds, self._sleep = timeout_seconds, sleep
+        self.retry = dataclasses.replace(RETRY, max_attempts=max_attempts, total_s=max_total_seconds,
+                                         backoff_s=backoff_seconds)
         self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
         if referer:
             self._headers["HTTP-Referer"] = referer  # OpenRouter's optional app attribution headers
         if app_name:
             self._headers["X-Title"] = app_name
+
+    @property
+    def max_total_seconds(self) -> float:
+        """The longest one call may take, retries and waits included."""
+        return self.retry.total_s
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenRouterLLM(base_url={self.base_url!r})"
@@ -139,11 +140,11 @@ class OpenRouterLLM:
     async def acomplete(self, request: LLMRequest, *, extra_body: dict[str, Any] | None = None) -> LLMResponse:
         body = self.payload(request, extra_body)
         started = time.monotonic()
-        deadline = started + self.max_total_seconds
+        deadline = started + self.retry.total_s
         failure = _Failure("no attempt was made")
         attempt, billed = 0, Decimal(0)
         async with httpx.AsyncClient(base_url=self.base_url, headers=self._headers) as client:
-            for attempt in range(1, self.max_attempts + 1):
+            for attempt in range(1, self.retry.max_attempts + 1):
                 timeout = max(1.0, min(self.timeout_seconds, deadline - time.monotonic()))
                 try:
                     response = await client.post("/chat/completions", json=body, timeout=timeout)
@@ -160,13 +161,12 @@ class OpenRouterLLM:
                     # matches no endpoint: ask again without it rather than lose the answer
                     body = {key: value for key, value in body.items() if key != "temperature"}
                     continue
-                if not failure.retryable or attempt == self.max_attempts:
+                if not failure.retryable or self.retry.last(attempt):
                     break
-                wait = failure.retry_after if failure.retry_after is not None else min(
-                    self.backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
-                if time.monotonic() + wait >= deadline:
+                wait = failure.retry_after if failure.retry_after is not None else self.retry.backoff(attempt)
+                if not self.retry.fits(time.monotonic() - started, wait):
                     failure.message += (f"; not retried: waiting {wait:.0f}s would pass the "
-                                        f"{self.max_total_seconds:.0f}s budget")
+                                        f"{self.retry.total_s:.0f}s budget")
                     break
                 await self._sleep(wait)
         raise LLMError(self._scrub(f"OpenRouter {request.model}: {failure.message} (attempts: {attempt})"),
@@ -240,28 +240,14 @@ def _http_failure(model: str, status: int, data: Any, raw: str, retry_after: str
         message = f"HTTP {status}: {detail}"
         if metadata.get("provider_name"):
             message += f" (provider {metadata['provider_name']})"
-    return _Failure(message, status=status, retryable=status in RETRYABLE_STATUSES,
-                    retry_after=_seconds(retry_after), raw=raw)
+    return _Failure(message, status=status, retryable=RETRY.retries(status),
+                    retry_after=retry_after_seconds(retry_after, time.time()), raw=raw)
 
 
 def _about_unknown_model(detail: str) -> bool:
     text = detail.lower()
     return "model" in text and any(word in text for word in ("not a valid", "invalid", "unknown", "not found",
                                                              "does not exist", "no endpoints"))
-
-
-def _seconds(retry_after: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if not retry_after:
-        return None
-    try:
-        return max(0.0, float(retry_after))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(retry_after) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def _text(content: Any) -> str:
@@ -291,57 +277,3 @@ def _billed(raw: str) -> Decimal:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
-
-
-# --------------------------------------------------------------------------- research fallback
-WEB_SEARCH_TOOL = {"type": "openrouter:web_search"}
-
-
-class OpenRouterResearch:
-    """Research from one model call with OpenRouter's web search server tool; sources come back as
-    `url_citation` annotations on the message. Completes in `start`: there is nothing to poll."""
-
-    def __init__(self, llm: OpenRouterLLM, name: str, model: str, assets: AssetsConfig) -> None:
-        self.name, self._llm, self._assets = name, llm, assets
-        # `:online` is OpenRouter's deprecated shorthand for the web plugin; the server tool replaces it,
-        # and keeping both would search twice.
-        self.model = model.removesuffix(":online")
-
-    def start(self, week_id: str, asof: datetime) -> ResearchStatus:
-        prompt = research_prompt(week_id, asof, self._assets)
-        request = LLMRequest(model=self.model, messages=[ChatMessage(role="user", content=prompt)],
-                             schema_name="ResearchAnswer", json_schema=research_schema(self._assets))
-        try:
-            response = self._llm.complete(request, extra_body={"tools": [WEB_SEARCH_TOOL]})
-        except LLMError as exc:
-            return ResearchStatus(state="failed", error=f"{self.name}: {exc}", prompt=prompt, raw=exc.raw)
-        try:
-            pack = pack_from_text(response.content, week_id=week_id, asof=asof, source=self.name,
-                                  assets=self._assets, citations=citations(response.raw))
-        except InvalidResearch as exc:
-            return ResearchStatus(state="failed", error=str(exc), cost_usd=response.cost_usd, prompt=prompt,
-                                  raw=response.raw)
-        return ResearchStatus(state="completed", pack=pack, cost_usd=response.cost_usd, prompt=prompt,
-                              raw=response.raw)
-
-    def check(self, week_id: str, asof: datetime, handle: str) -> ResearchStatus:
-        return ResearchStatus(state="failed", handle=handle, error=(
-            f"{self.name}: OpenRouter research completes in start and is never running; there is nothing to poll"))
-
-
-def citations(raw: str) -> list[Citation]:
-    """The `url_citation` annotations of the first choice's message, one per URL."""
-    try:
-        message = json.loads(raw)["choices"][0]["message"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return []
-    found: dict[str, Citation] = {}
-    for annotation in message.get("annotations") or []:
-        if not isinstance(annotation, dict) or annotation.get("type") != "url_citation":
-            continue
-        cited = annotation.get("url_citation") or {}
-        url = cited.get("url")
-        if url and url not in found:
-            found[url] = Citation(title=cited.get("title") or url, url=url,
-                                  snippet=(cited.get("content") or "")[:500] or None)
-    return list(found.values())

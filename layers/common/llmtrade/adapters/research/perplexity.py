@@ -20,8 +20,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from llmtrade.adapters.research_http import ProviderError, RetryingClient
-from llmtrade.adapters.research_pack import InvalidResearch, pack_from_text, research_prompt, research_schema
+from llmtrade.adapters.research.client import ProviderError, RetryingClient
+from llmtrade.adapters.research.pack import InvalidResearch, pack_from_text, research_prompt, research_schema
 from llmtrade.config import AssetsConfig
 from llmtrade.ports import ResearchStatus
 from llmtrade.schemas import Citation

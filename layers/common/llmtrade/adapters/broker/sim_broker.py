@@ -9,9 +9,10 @@
 - Buying power is Reg T's: twice the equity less the gross value held and reserved by open orders;
   an order that adds exposure beyond it is refused with 403 (shorts are checked at price + 3 %).
 
-Its ledger of submitted orders is an event store (append-only, `sim_order` events), so the broker's
-state survives between Lambda invocations and CLI runs. Positions, cash and fills are derived from
-the ledger and the simulated market at the broker's clock: a pure function of time.
+Its order ledger (the OrderLedger port: a local SQLite file, or its own partitions of the DynamoDB table)
+records every order and cancel once and never changes them, so the broker's state survives between
+Lambda invocations and CLI runs. Positions, cash and fills are derived from the ledger and the simulated
+market at the broker's clock: a pure function of time.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from llmtrade.domain.calendar import ET
-from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, EventStore, MarketData
-from llmtrade.schemas import BrokerOrder, Event, EventKind, OrderRequest, OrderSide, Position
+from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, MarketData, OrderLedger
+from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
 FILLED, ACCEPTED, CANCELED = "filled", "accepted", "canceled"
 MARGIN_MULTIPLIER = Decimal(2)  # Reg T overnight buying power
@@ -31,7 +32,7 @@ SHORT_PRICE_BUFFER = Decimal("1.03")  # Alpaca checks a short's buying power at 
 
 
 class SimBroker:
-    def __init__(self, market: MarketData, ledger: EventStore, *, starting_equity: float,
+    def __init__(self, market: MarketData, ledger: OrderLedger, *, starting_equity: float,
                  min_equity_for_short: float, clock: Callable[[], datetime],
                  hard_to_borrow: frozenset[str] = frozenset()) -> None:
         self._market = market
@@ -42,32 +43,21 @@ class SimBroker:
         self._now = clock
 
     # ----------------------------------------------------------------- reads
-    @staticmethod
-    def _partition(account_id: str) -> str:
-        # One ledger partition per account, read with list_week: a strongly consistent base-table
-        # query in DynamoDB (a secondary index could still show a cancelled order as open).
-        return f"ledger-{account_id}"
-
-    def _ledger_orders(self, account_id: str) -> list[BrokerOrder]:
-        return [BrokerOrder.model_validate(e.payload) for e in self._ledger.list_week(self._partition(account_id))]
-
     def _record(self, account_id: str, order: BrokerOrder) -> bool:
         now = self._now()
-        if any(o.submitted_at > now for o in self._ledger_orders(account_id)):
+        if any(o.submitted_at > now for o in self._ledger.orders(account_id)):
             # later orders exist: an order now would rewrite a history they were checked against
             raise RuntimeError(f"simulated broker: {account_id} has orders after {now.isoformat()}; "
                                "the simulation cannot go back in time (rerun later weeks after this one)")
-        return self._ledger.append(Event.of(order, week_id=self._partition(account_id), account_id=account_id,
-                                            kind=EventKind.SIM_ORDER, subject=order.client_order_id,
-                                            recorded_at=datetime.now(UTC)))
+        return self._ledger.add(account_id, order)
 
     def latest_order_at(self, account_id: str) -> datetime | None:
         """When the account's last order (or cancel) was placed: the simulation's present for it."""
-        return max((o.submitted_at for o in self._ledger_orders(account_id)), default=None)
+        return max((o.submitted_at for o in self._ledger.orders(account_id)), default=None)
 
     def orders(self, account_id: str) -> list[BrokerOrder]:
         """Every order submitted up to the clock, as it stands then. Cancels are ledger records too."""
-        return self._orders_as_of(self._ledger_orders(account_id))
+        return self._orders_as_of(self._ledger.orders(account_id))
 
     def _orders_as_of(self, ledger: list[BrokerOrder]) -> list[BrokerOrder]:
         now = self._now()
@@ -144,7 +134,7 @@ class SimBroker:
         now = self._now()
         if order.symbol not in self._market.symbols:
             raise BrokerRejected(422, 40010001, f'asset "{order.symbol}" not found')
-        ledger = self._ledger_orders(account_id)  # read once: every check below works on this copy
+        ledger = self._ledger.orders(account_id)  # read once: every check below works on this copy
         if any(o.client_order_id == order.client_order_id for o in ledger):
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
         self._check_quantity(self._orders_as_of(ledger), order)

@@ -16,23 +16,23 @@ import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from llmtrade.environment import ACCOUNT_INDEX
 from llmtrade.schemas import Event, EventKind
 
-ACCOUNT_INDEX = "by_account"
 COMPRESS_ABOVE = 64 * 1024  # bytes of JSON; JSON text compresses 5-10x
 
 
 class DynamoDBEventStore:
-    def __init__(self, table_name: str, *, namespace: str = "") -> None:
-        """`namespace` keeps another ledger (the simulated broker's) apart in the same table."""
+    def __init__(self, table_name: str) -> None:
         self._table = boto3.resource("dynamodb").Table(table_name)
-        self._ns = namespace
 
-    def _pk(self, week_id: str) -> str:
-        return f"{self._ns}WEEK#{week_id}"
+    @staticmethod
+    def _pk(week_id: str) -> str:
+        return f"WEEK#{week_id}"
 
-    def _account_pk(self, account_id: str) -> str:
-        return f"{self._ns}ACCOUNT#{account_id}"
+    @staticmethod
+    def _account_pk(account_id: str) -> str:
+        return f"ACCOUNT#{account_id}"
 
     def append(self, event: Event) -> bool:
         item = {

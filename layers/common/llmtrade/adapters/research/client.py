@@ -1,4 +1,5 @@
-"""HTTP for the research providers: bounded retries, and failures in words a user can act on (never a key)."""
+"""HTTP for the research providers: bounded retries (the shared http_retry policy), and failures in words a
+user can act on (never a key)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ from typing import Any
 
 import httpx
 
+from llmtrade.adapters.http_retry import RetryPolicy
+
+# The research providers' transient answers: 408, 429 and the usual 5xx (not OpenRouter's 524/529).
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0
+
+
+def research_retry(max_attempts: int, backoff_s: float) -> RetryPolicy:
+    return RetryPolicy(statuses=RETRYABLE_STATUS, max_attempts=max_attempts, backoff_s=backoff_s,
+                       server_wait_cap_s=MAX_RETRY_AFTER_S)
 
 
 class ProviderError(Exception):
@@ -33,13 +42,6 @@ def _detail(response: httpx.Response) -> str:
     return response.text[:500] or response.reason_phrase
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return min(float(response.headers["retry-after"]), MAX_RETRY_AFTER_S)
-    except (KeyError, ValueError):
-        return None
-
-
 class RetryingClient:
     """A JSON client for one provider: retries 429/5xx/timeouts with exponential backoff, then gives up."""
 
@@ -48,10 +50,8 @@ class RetryingClient:
                  ) -> None:
         if not secret:
             raise ValueError(f"{provider}: {key_name} is empty")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         self._provider, self._key_name, self._secret = provider, key_name, secret
-        self._max_attempts, self._backoff_s, self._sleep = max_attempts, backoff_s, sleep
+        self._retry, self._sleep = research_retry(max_attempts, backoff_s), sleep
         self._http = httpx.Client(base_url=base_url, headers=dict(headers), timeout=timeout_s)
 
     def _error(self, message: str, raw: str = "", *, transient: bool = False) -> ProviderError:
@@ -66,36 +66,38 @@ class RetryingClient:
         `resend_after_timeout=False` for requests that start a paid job: after a read timeout the job may
         exist already, and sending it again would pay twice for one week's research."""
         problem, raw = "", ""
-        for attempt in range(1, self._max_attempts + 1):
-            wait = self._backoff_s * 2 ** (attempt - 1)
+        for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 response = self._http.request(method, path, json=json)
             except httpx.TransportError as exc:
-                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if not (never_sent or resend_after_timeout):
+                if not self._retry.may_resend(exc, paid_start=not resend_after_timeout):
                     raise self._error(f"{self._provider} did not answer in time ({type(exc).__name__}); not sent "
                                       "again because the job may have started: try again later") from exc
                 problem, raw = f"{self._provider} could not be reached ({type(exc).__name__})", ""
+                wait = self._retry.backoff(attempt)
             else:
                 if response.is_success:
-                    try:
-                        body = response.json()
-                    except ValueError:
-                        body = None
-                    if not isinstance(body, dict):
-                        raise self._error(f"{self._provider} answered HTTP {response.status_code} with a body that "
-                                          "is not a JSON object", response.text)
-                    return body, response.text
+                    return self._body(response)
                 detail = _detail(response)
                 if response.status_code in (401, 403) or "api key" in detail.lower():
                     raise self._error(f"{self._provider} refused the key (HTTP {response.status_code}: {detail}): "
                                       f"check {self._key_name}", response.text)
-                if response.status_code not in RETRYABLE_STATUS:
+                if not self._retry.retries(response.status_code):
                     raise self._error(f"{self._provider} rejected the request (HTTP {response.status_code}): "
                                       f"{detail}", response.text)
                 problem, raw = f"{self._provider} answered HTTP {response.status_code}: {detail}", response.text
-                wait = _retry_after(response) or wait
-            if attempt < self._max_attempts:
+                wait = self._retry.wait(attempt, response.status_code, response.headers)
+            if not self._retry.last(attempt):
                 self._sleep(wait)
-        raise self._error(f"{problem}; gave up after {self._max_attempts} attempts: try again later", raw,
+        raise self._error(f"{problem}; gave up after {self._retry.max_attempts} attempts: try again later", raw,
                           transient=True)
+
+    def _body(self, response: httpx.Response) -> tuple[dict[str, Any], str]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise self._error(f"{self._provider} answered HTTP {response.status_code} with a body that "
+                              "is not a JSON object", response.text)
+        return body, response.text

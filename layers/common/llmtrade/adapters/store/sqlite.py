@@ -37,8 +37,34 @@ CREATE TABLE IF NOT EXISTS events (
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_account ON events (account_id, week_id);
-CREATE TABLE IF NOT EXISTS write_probe (x INTEGER);
 """
+
+
+def open_database(path: Path | str, schema: str, table: str, *, read_only: bool = False,
+                  busy_timeout_s: float = 5.0) -> sqlite3.Connection:
+    """One connection (shared by the runner's threads: serialize its use) to a database holding `table`,
+    created from `schema` when writable. A database that cannot be used fails here, before any step runs,
+    with StoreUnavailable saying why. `read_only` opens an existing file for reading only."""
+    try:
+        if read_only:
+            db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False,
+                                 isolation_level=None)
+            db.execute(f"SELECT count(*) FROM {table}").fetchone()
+            return db
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(schema + "\nCREATE TABLE IF NOT EXISTS write_probe (x INTEGER);")
+        # a write that is rolled back: a read-only or locked store shows now, not after research
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT INTO write_probe VALUES (1)")
+        finally:
+            db.execute("ROLLBACK")
+        return db
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreUnavailable(f"{path}: {_why(exc)}") from exc
 
 
 class SqliteEventStore:
@@ -46,27 +72,7 @@ class SqliteEventStore:
         """Opens (creating when writable) the store; a store that cannot be used fails here, before any step
         runs, with StoreUnavailable saying why. `read_only` opens an existing file for listing only."""
         self._lock = threading.Lock()
-        try:
-            if read_only:
-                self._db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True,
-                                           check_same_thread=False, isolation_level=None)
-                self._db.execute("SELECT count(*) FROM events").fetchone()
-                return
-            if str(path) != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # One connection shared by the runner's threads, serialized by a lock.
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
-                                       timeout=busy_timeout_s)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-            # a write that is rolled back: a read-only or locked store shows now, not after research
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("INSERT INTO write_probe VALUES (1)")
-            finally:
-                self._db.execute("ROLLBACK")
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(f"{path}: {_why(exc)}") from exc
+        self._db = open_database(path, _SCHEMA, "events", read_only=read_only, busy_timeout_s=busy_timeout_s)
 
     def append(self, event: Event) -> bool:
         with self._lock:

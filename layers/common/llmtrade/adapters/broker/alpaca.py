@@ -4,7 +4,7 @@ Shapes follow Alpaca's published OpenAPI specs (Trading API v2, Market Data API 
 Alpaca sends is parsed with Decimal: the trading API sends strings, the data API JSON numbers
 (parsed straight to Decimal, never through float).
 
-Retry rules:
+Retry rules (`RETRY`, the shared http_retry policy with Alpaca's statuses: 429 and every 5xx, not 408):
 - 429 is retried after the wait the rate-limit headers ask for (Retry-After, else X-RateLimit-Reset), bounded;
 - timeouts and 5xx are retried with a short backoff for reads and cancels, but a submitted order is
   never resent blindly: its client_order_id is looked up first, so one decision never makes two orders;
@@ -13,6 +13,7 @@ Retry rules:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -23,12 +24,15 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from llmtrade.adapters.http_retry import RATE_LIMITED, SERVER_ERRORS, RetryPolicy
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, Session
 from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
-MAX_WAIT_S = 30.0  # the longest a single rate-limit or backoff wait may take
-BACKOFF_BASE_S = 0.5
+# the longest a single rate-limit or backoff wait may take is 30 s; no total bound (a weekly step makes
+# a handful of calls per account, and each is bounded by its attempts)
+RETRY = RetryPolicy(statuses=frozenset({RATE_LIMITED}) | SERVER_ERRORS, max_attempts=4, backoff_s=0.5,
+                    backoff_cap_s=30.0, server_wait_cap_s=30.0, rate_limit_reset=True)
 LATEST_TRADE_WINDOW = timedelta(minutes=2)  # "now" for price(): closer than this reads the latest trade
 CALENDAR_LOOKBACK_DAYS = 10  # enough to cross the longest run of closed days (weekend + holidays)
 
@@ -94,7 +98,7 @@ class AlpacaBroker:
         self._credentials = dict(credentials)
         self._key_envs = dict(key_envs or {})
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
-        self._max_attempts = max_attempts
+        self._retry = dataclasses.replace(RETRY, max_attempts=max_attempts)
         self._sleep = sleep
         self._wall_clock = wall_clock
 
@@ -118,16 +122,16 @@ class AlpacaBroker:
         Raises BrokerRejected for Alpaca's refusals (4xx with its {code, message} body), AlpacaError for
         bad keys or exhausted retries, and _Uncertain on a timeout/5xx when `safe_to_repeat` is False."""
         headers = self._headers(account_id)
-        for attempt in range(1, self._max_attempts + 1):
-            last = attempt == self._max_attempts
+        retry = self._retry
+        for attempt in range(1, retry.max_attempts + 1):
             try:
                 response = self._client.request(method, url, params=params, json=body, headers=headers)
             except httpx.TransportError as exc:
                 if not safe_to_repeat:
                     raise _Uncertain(f"{method} {url}: {type(exc).__name__}") from exc
-                if last:
+                if retry.last(attempt):
                     raise AlpacaError(f"Alpaca {method} {url} failed {attempt} times: {type(exc).__name__}") from exc
-                self._sleep(self._backoff(attempt))
+                self._sleep(retry.backoff(attempt))
                 continue
             status = response.status_code
             if status < 400:
@@ -135,19 +139,15 @@ class AlpacaBroker:
             if status == 401:
                 raise AlpacaError(f"Alpaca refused the keys of account {account_id!r} (401): "
                                   f"{self._key_hint(account_id)}")
-            if status == 429:
-                if last:
-                    raise AlpacaError(f"Alpaca rate limit: {method} {url} still refused after {attempt} attempts")
-                self._sleep(self._rate_limit_wait(response, attempt))
-                continue
-            if status >= 500:
-                if not safe_to_repeat:
-                    raise _Uncertain(f"{method} {url}: HTTP {status}")
-                if last:
-                    raise AlpacaError(f"Alpaca {method} {url} answered {status} {attempt} times: {response.text[:200]}")
-                self._sleep(self._backoff(attempt))
-                continue
-            raise self._rejection(response)
+            if not retry.retries(status):
+                raise self._rejection(response)
+            if status != RATE_LIMITED and not safe_to_repeat:  # a rate-limited request was not taken in
+                raise _Uncertain(f"{method} {url}: HTTP {status}")
+            if retry.last(attempt):
+                raise AlpacaError(f"Alpaca rate limit: {method} {url} still refused after {attempt} attempts"
+                                  if status == RATE_LIMITED else
+                                  f"Alpaca {method} {url} answered {status} {attempt} times: {response.text[:200]}")
+            self._sleep(retry.wait(attempt, status, response.headers, self._wall_clock()))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _key_hint(self, account_id: str) -> str:
@@ -162,21 +162,6 @@ class AlpacaBroker:
             return BrokerRejected(response.status_code, int(body.get("code", 0)), str(body.get("message", "")))
         except (ValueError, AttributeError):
             return BrokerRejected(response.status_code, 0, response.text[:200])
-
-    def _rate_limit_wait(self, response: httpx.Response, attempt: int) -> float:
-        retry_after = response.headers.get("Retry-After")
-        reset = response.headers.get("X-RateLimit-Reset")  # UNIX epoch seconds when the quota refills
-        if retry_after and retry_after.replace(".", "", 1).isdigit():
-            wait = float(retry_after)
-        elif reset and reset.isdigit():
-            wait = int(reset) - self._wall_clock()
-        else:
-            wait = self._backoff(attempt)
-        return min(max(wait, 0.0), MAX_WAIT_S)
-
-    @staticmethod
-    def _backoff(attempt: int) -> float:
-        return min(BACKOFF_BASE_S * 2 ** (attempt - 1), MAX_WAIT_S)
 
     def _get(self, account_id: str, url: str, **params: str) -> Any:
         return _decimal_json(self.request(account_id, "GET", url, params=params or None))
@@ -229,7 +214,7 @@ class AlpacaBroker:
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
         body = {"symbol": order.symbol, "qty": str(order.qty), "side": order.side.value, "type": order.type,
                 "time_in_force": order.time_in_force, "client_order_id": order.client_order_id}
-        for attempt in range(1, self._max_attempts + 1):
+        for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 response = self.request(account_id, "POST", "/v2/orders", body=body, safe_to_repeat=False)
                 return parse_order(_decimal_json(response))
@@ -237,10 +222,10 @@ class AlpacaBroker:
                 # the order may exist: find it by our id before sending it again
                 if placed := self.order_by_client_id(account_id, order.client_order_id):
                     return placed
-                if attempt == self._max_attempts:
+                if self._retry.last(attempt):
                     raise AlpacaError(f"order {order.client_order_id} for {account_id}: no answer after "
                                       f"{attempt} attempts and not found at Alpaca ({exc})") from exc
-                self._sleep(self._backoff(attempt))
+                self._sleep(self._retry.backoff(attempt))
             except BrokerRejected as rejected:
                 # a resend refused as a duplicate means an earlier attempt did land: that order is ours
                 duplicate = attempt > 1 and rejected.status == 422 and "client_order_id" in rejected.message

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from llmtrade.adapters.research_http import ProviderError, RetryingClient
-from llmtrade.adapters.research_pack import InvalidResearch, pack_from_text, research_prompt
+from llmtrade.adapters.research.client import ProviderError, RetryingClient
+from llmtrade.adapters.research.pack import InvalidResearch, pack_from_text, research_prompt
 from llmtrade.config import AssetsConfig
 from llmtrade.ports import ResearchStatus
 from llmtrade.schemas import Citation

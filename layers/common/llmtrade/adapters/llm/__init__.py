@@ -1,0 +1,1 @@
+"""The LLM port: OpenRouter (live) and a deterministic offline model."""
