@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from llmtrade.environment import Metric
 from llmtrade.reports.leaderboard import leaderboard_report_html
 from llmtrade.reports.week import week_report_html
 from llmtrade.services import Services
@@ -54,23 +55,23 @@ def step_metrics(services: Services, payload: Mapping[str, Any], result: Mapping
         if event is None:
             return
         summary = WeekSummary.model_validate(event.payload)
-        sink.put("WeeklyRunCompleted", 1)
-        sink.put("LLMCostUSD", float(summary.llm_cost_usd + summary.research_cost_usd), "None")
+        sink.put(Metric.WEEKLY_RUN_COMPLETED, 1)
+        sink.put(Metric.LLM_COST_USD, float(summary.llm_cost_usd + summary.research_cost_usd), "None")
         for account in summary.accounts:
             if account.equity is not None:
-                sink.put("AccountEquityUSD", float(account.equity), "None", account=account.account_id)
+                sink.put(Metric.ACCOUNT_EQUITY_USD, float(account.equity), "None", account=account.account_id)
     elif action in ("execute", "checkpoint_account") and result.get("orders"):
         account_id = result["account_id"]
         recorded = [e for e in store.list_week(run["week_id"], account_id)
                     if e.kind is EventKind.ORDER and e.subject in result["orders"] and e.recorded_at >= since]
         rejected = sum(1 for e in recorded if OrderEvent.model_validate(e.payload).rejected)
         if recorded:
-            sink.put("OrdersPlaced", len(recorded) - rejected)
-            sink.put("OrdersRejected", rejected)
+            sink.put(Metric.ORDERS_PLACED, len(recorded) - rejected)
+            sink.put(Metric.ORDERS_REJECTED, rejected)
     if action == "checkpoint_account":
         at = datetime.fromisoformat(run["at"])
         equity: Decimal = services.broker_at(at).account(result["account_id"]).equity
-        sink.put("AccountEquityUSD", float(equity), "None", account=result["account_id"])
+        sink.put(Metric.ACCOUNT_EQUITY_USD, float(equity), "None", account=result["account_id"])
 
 
 # --------------------------------------------------------------------------- reports
