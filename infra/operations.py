@@ -69,7 +69,8 @@ class Operations(Construct):
         super().__init__(scope, construct_id)
         stack_name = Stack.of(self).stack_name
 
-        # "disabled" stops the next open_week / open_checkpoint before any model call or order
+        # "disabled" stops the next open_week / open_checkpoint, and a run already going at its next guarded
+        # task (llmtrade.workflow), before any model call or order
         # (aws ssm put-parameter --name /llmtrade/kill-switch --value disabled --overwrite).
         self.kill_switch = ssm.StringParameter(
             self,

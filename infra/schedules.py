@@ -9,6 +9,7 @@ A start that still fails after the retries lands in the encrypted dead-letter qu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import time
 
 from aws_cdk import Duration, TimeZone
@@ -32,7 +33,7 @@ WEEKLY_MAX_AGE, WEEKLY_RETRIES = Duration.hours(1), 20
 CHECKPOINT_MAX_AGE, CHECKPOINT_RETRIES = Duration.minutes(5), 5
 
 
-def week_days(days: list[str]) -> str:
+def week_days(days: Sequence[str]) -> str:
     """Cron's day-of-week field: `MON-FRI` for a run of consecutive days, else `MON,WED`."""
     ordered = sorted(set(days), key=WEEKDAYS.index)
     first = WEEKDAYS.index(ordered[0])

@@ -1,6 +1,6 @@
 """The one declaration of the weekly and checkpoint runs.
 
-Both the CDK state machines (infra/workflows.py) and the in-process runner (llmtrade.runner) are
+Both the CDK state machines (infra/workflows.py) and the in-process runner (entrypoints/runner.py) are
 built from these objects, so the cloud and the local run cannot drift apart.
 
 State layout, shared by both builders (Step Functions state carries keys, never documents):
