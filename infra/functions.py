@@ -22,7 +22,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
-from llmtrade.workflow import FUNCTIONS, WORKFLOWS
+from llmtrade.workflow import FUNCTION_SPECS, WORKFLOWS, Function
 
 from infra import CONFIG_DIR, REPO, acknowledge, nag_ref
 from infra.storage import Storage
@@ -112,17 +112,14 @@ class LayerBundler:
 # A task's state must outlive its Lambda invocation, so that an invocation never goes on running (placing
 # an order, paying a provider) after its state timed out and a redrive started it again.
 TIMEOUT_MARGIN_SECONDS = 10
-# Memory is also CPU. The functions mostly wait on HTTP; research and council hold long prompts and answers
-# and parse them with pydantic, execute and checkpoint handle a few small orders. See bench/bench_cost.py.
-MEMORY_MB: dict[str, int] = {"research": 512, "council": 512, "execute": 256, "checkpoint": 256}
 
 
-def served_timeouts(function: str) -> list[int]:
+def served_timeouts(function: Function) -> list[int]:
     """The timeouts of every task, in any workflow, that invokes this function."""
     return [t.timeout_seconds for w in WORKFLOWS.values() for t in w.tasks() if t.function == function]
 
 
-def function_timeout(function: str) -> Duration:
+def function_timeout(function: Function) -> Duration:
     """Just under the shortest task timeout the function serves (Lambda timeout < task timeout), capped at
     Lambda's 15 minutes."""
     return Duration.seconds(min(min(served_timeouts(function)) - TIMEOUT_MARGIN_SECONDS, 900))
@@ -149,32 +146,34 @@ class Functions(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="llmtrade package, its dependencies and config/*.yaml",
         )
-        secrets = {"research": ("LLM_SECRET_ARN", storage.llm_secret),
-                   "council": ("LLM_SECRET_ARN", storage.llm_secret),
-                   "execute": ("BROKER_SECRET_ARN", storage.broker_secret),
-                   "checkpoint": ("BROKER_SECRET_ARN", storage.broker_secret)}
+        secrets = {"LLM_SECRET_ARN": storage.llm_secret, "BROKER_SECRET_ARN": storage.broker_secret}
         self.by_name: dict[str, lambda_.Function] = {}
-        for name in FUNCTIONS:
-            secret_variable, secret = secrets[name]
-            function = self._function(name, storage, kill_switch, mode, {secret_variable: secret.secret_arn})
+        for name, spec in FUNCTION_SPECS.items():
+            secret = secrets[spec.secret_variable]
+            function = self._function(name, storage, kill_switch, mode, {spec.secret_variable: secret.secret_arn})
             secret.grant_read(function.role)  # GetSecretValue, DescribeSecret on that one secret
+            if spec.publishes_reports:
+                self._publish_reports(function, report_bucket, alerts, alerts_key)
             self.by_name[name] = function
-        execute = self.by_name["execute"]
-        execute.add_environment("REPORT_BUCKET", report_bucket.bucket_name)
+
+    @staticmethod
+    def _publish_reports(function: lambda_.Function, report_bucket: s3.IBucket, alerts: sns.ITopic,
+                         alerts_key: kms.IKey) -> None:
+        function.add_environment("REPORT_BUCKET", report_bucket.bucket_name)
         # Put and read back the weekly HTML report; nothing else on the bucket.
-        execute.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"],
-                                                       resources=[report_bucket.arn_for_objects("*")]))
-        acknowledge(execute.role, f"AwsSolutions-IAM5[Resource::{nag_ref(report_bucket, report_bucket.bucket_arn)}/*]",
+        function.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"],
+                                                        resources=[report_bucket.arn_for_objects("*")]))
+        acknowledge(function.role, f"AwsSolutions-IAM5[Resource::{nag_ref(report_bucket, report_bucket.bucket_arn)}/*]",
                     "The weekly reports are objects of the report bucket, named by week: only PutObject and "
                     "GetObject on the bucket's objects.")
         # The week's summary with the report's link goes to the alerts topic (publish only; its key encrypts)
-        execute.add_environment("ALERTS_TOPIC_ARN", alerts.topic_arn)
-        execute.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic_arn]))
+        function.add_environment("ALERTS_TOPIC_ARN", alerts.topic_arn)
+        function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic_arn]))
         # exact actions (grant_publish would add kms:GenerateDataKey*): what SNS needs to encrypt the message
-        execute.add_to_role_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                                                       resources=[alerts_key.key_arn]))
+        function.add_to_role_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                                                        resources=[alerts_key.key_arn]))
 
-    def _function(self, name: str, storage: Storage, kill_switch: ssm.IStringParameter, mode: str,
+    def _function(self, name: Function, storage: Storage, kill_switch: ssm.IStringParameter, mode: str,
                   secret_environment: dict[str, str]) -> lambda_.Function:
         scope = Construct(self, name)
         log_group = logs.LogGroup(scope, "Logs", retention=logs.RetentionDays.THREE_MONTHS,
@@ -191,7 +190,7 @@ class Functions(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             layers=[self.layer],
-            memory_size=MEMORY_MB[name],
+            memory_size=FUNCTION_SPECS[name].memory_mb,
             timeout=function_timeout(name),
             role=role,
             log_group=log_group,

@@ -4,7 +4,7 @@ Alerts reach a person by email when the context names one (`cdk deploy -c alerts
 - any execution of our state machines that ends FAILED, TIMED_OUT or ABORTED (an EventBridge rule; the
   state machines have no Catch, so every infrastructure error ends up here, and redrive reruns it);
 - a message in a dead-letter queue (a schedule could not start its execution, an alert was not delivered);
-- no `WeeklyRunCompleted` for a week (the weekly run did not happen or did not finish);
+- no `Metric.WEEKLY_RUN_COMPLETED` for a week (the weekly run did not happen or did not finish);
 - a Lambda error.
 """
 
@@ -27,6 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+from llmtrade.environment import Metric
 
 from infra import acknowledge
 
@@ -44,7 +45,7 @@ MISSED_RUN_PERIOD, MISSED_RUN_PERIODS = Duration.days(1), 7
 DAY = Duration.days(1)
 
 
-def llmtrade_metric(name: str, *, statistic: str = "Sum", period: Duration = DAY,
+def llmtrade_metric(name: Metric, *, statistic: str = "Sum", period: Duration = DAY,
                     label: str | None = None) -> cloudwatch.Metric:
     """A custom metric the runtime emits with Powertools (namespace llmtrade, dimension service)."""
     return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, dimensions_map=SERVICE_DIMENSION,
@@ -68,7 +69,8 @@ class Operations(Construct):
         super().__init__(scope, construct_id)
         stack_name = Stack.of(self).stack_name
 
-        # "disabled" stops the next open_week / open_checkpoint before any model call or order
+        # "disabled" stops the next open_week / open_checkpoint, and a run already going at its next guarded
+        # task (llmtrade.workflow), before any model call or order
         # (aws ssm put-parameter --name /llmtrade/kill-switch --value disabled --overwrite).
         self.kill_switch = ssm.StringParameter(
             self,
@@ -142,7 +144,7 @@ class Operations(Construct):
                 period=Duration.minutes(5), statistic="Maximum"), threshold=0,
                 description=f"llmtrade: messages in the dead-letter queue {name}: something was not delivered")
         self._alarm("MissedWeeklyRun",
-                    llmtrade_metric("WeeklyRunCompleted", period=MISSED_RUN_PERIOD),
+                    llmtrade_metric(Metric.WEEKLY_RUN_COMPLETED, period=MISSED_RUN_PERIOD),
                     threshold=1, comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                     evaluation_periods=MISSED_RUN_PERIODS, missing=cloudwatch.TreatMissingData.BREACHING,
                     description="llmtrade: no weekly run completed in 7 days (kill switch, schedule, failure?)")
@@ -184,16 +186,16 @@ class Operations(Construct):
             cloudwatch.GraphWidget(title="Lambda errors", width=12,
                                    left=[f.metric_errors(period=hour, label=name) for name, f in functions.items()]),
             cloudwatch.GraphWidget(title="LLM and research cost per week (USD)", width=8,
-                                   left=[llmtrade_metric("LLMCostUSD", period=Duration.days(7), label="cost")]),
+                                   left=[llmtrade_metric(Metric.LLM_COST_USD, period=Duration.days(7), label="cost")]),
             cloudwatch.GraphWidget(
                 title="Account equity (USD)", width=8,
                 # Every account the runtime reports, without listing them here.
                 left=[cloudwatch.MathExpression(
-                    expression=f"SEARCH('{{{NAMESPACE},account,service}} MetricName=\"AccountEquityUSD\"', "
+                    expression=f"SEARCH('{{{NAMESPACE},account,service}} MetricName=\"{Metric.ACCOUNT_EQUITY_USD}\"', "
                                "'Maximum', 86400)",
                     label="", period=Duration.days(1))]),
             cloudwatch.GraphWidget(title="Orders per day", width=8,
-                                   left=[llmtrade_metric("OrdersPlaced", label="placed"),
-                                         llmtrade_metric("OrdersRejected", label="rejected")]),
+                                   left=[llmtrade_metric(Metric.ORDERS_PLACED, label="placed"),
+                                         llmtrade_metric(Metric.ORDERS_REJECTED, label="rejected")]),
         ]
         return widgets

@@ -9,17 +9,19 @@ A start that still fails after the retries lands in the encrypted dead-letter qu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import time
+
 from aws_cdk import Duration, TimeZone
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
-from llmtrade.config import ScheduleConfig
+from llmtrade.config import WEEKDAYS, ScheduleConfig
 
 from infra.operations import dead_letter_queue
 
-WEEK = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 # The execution input: when the run was due, not when it happened to start.
 RUN_INPUT = scheduler.ScheduleTargetInput.from_object(
     {"scheduled_time": scheduler.ContextAttribute.scheduled_time}
@@ -31,18 +33,17 @@ WEEKLY_MAX_AGE, WEEKLY_RETRIES = Duration.hours(1), 20
 CHECKPOINT_MAX_AGE, CHECKPOINT_RETRIES = Duration.minutes(5), 5
 
 
-def week_days(days: list[str]) -> str:
+def week_days(days: Sequence[str]) -> str:
     """Cron's day-of-week field: `MON-FRI` for a run of consecutive days, else `MON,WED`."""
-    ordered = sorted(set(days), key=WEEK.index)
-    first = WEEK.index(ordered[0])
-    if len(ordered) > 2 and ordered == list(WEEK[first:first + len(ordered)]):
+    ordered = sorted(set(days), key=WEEKDAYS.index)
+    first = WEEKDAYS.index(ordered[0])
+    if len(ordered) > 2 and ordered == list(WEEKDAYS[first:first + len(ordered)]):
         return f"{ordered[0]}-{ordered[-1]}"
     return ",".join(ordered)
 
 
-def cron(time_zone: TimeZone, clock: str, days: str) -> scheduler.ScheduleExpression:
-    hour, minute = clock.split(":")
-    return scheduler.ScheduleExpression.cron(minute=str(int(minute)), hour=str(int(hour)), week_day=days,
+def cron(time_zone: TimeZone, clock: time, days: str) -> scheduler.ScheduleExpression:
+    return scheduler.ScheduleExpression.cron(minute=str(clock.minute), hour=str(clock.hour), week_day=days,
                                              time_zone=time_zone)
 
 
@@ -57,16 +58,16 @@ class Schedules(Construct):
             self,
             "Weekly",
             description=f"Weekly council run, {run.day} {run.time} {schedule.timezone}",
-            schedule=cron(time_zone, run.time, week_days([run.day])),
+            schedule=cron(time_zone, schedule.weekly_run_clock, week_days([run.day])),
             target=targets.StepFunctionsStartExecution(weekly, input=RUN_INPUT, dead_letter_queue=self.dead_letters,
                                                        max_event_age=WEEKLY_MAX_AGE, retry_attempts=WEEKLY_RETRIES),
         )
         days = week_days(schedule.checkpoints.days)
-        for clock in schedule.checkpoints.times:
+        for clock in schedule.checkpoint_clocks:
             scheduler.Schedule(
                 self,
-                f"Checkpoint{clock.replace(':', '')}",
-                description=f"Checkpoint, {days} {clock} {schedule.timezone}",
+                f"Checkpoint{clock:%H%M}",
+                description=f"Checkpoint, {days} {clock:%H:%M} {schedule.timezone}",
                 schedule=cron(time_zone, clock, days),
                 target=targets.StepFunctionsStartExecution(checkpoint, input=RUN_INPUT,
                                                            dead_letter_queue=self.dead_letters,

@@ -30,11 +30,6 @@ RUN = sfn.JsonPath.object_at("$.run")
 EXECUTION = sfn.JsonPath.string_at("$$.Execution.Name")
 
 
-def task_functions(workflow: Workflow) -> dict[str, str]:
-    """State name -> the function (research, council, execute, checkpoint) that state's task invokes."""
-    return {task.name: task.function for task in workflow.tasks()}
-
-
 def _invoke(scope: Construct, task: Task, function: lambda_.IFunction, payload: dict[str, Any],
             result_path: str) -> tasks.LambdaInvoke:
     invoke = tasks.LambdaInvoke(
@@ -139,7 +134,7 @@ class Workflows(Construct):
         Tags.of(state_machine).add(WORKFLOW_TAG, workflow.name)
         acknowledge(state_machine, "AwsSolutions-IAM5[Resource::*]",
                     "X-Ray tracing and CloudWatch Logs delivery accept only Resource '*' (CDK-generated).")
-        for function in sorted(set(task_functions(workflow).values())):
+        for function in sorted({task.function for task in workflow.tasks()}):
             arn = nag_ref(self, functions[function].function_arn)
             acknowledge(state_machine, f"AwsSolutions-IAM5[Resource::{arn}:*]",
                         "CDK grants invoke on the function's versions and aliases (<arn>:*) too.")

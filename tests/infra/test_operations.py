@@ -13,6 +13,7 @@ import pytest
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from llmtrade.adapters.store import dynamodb as dynamodb_store
+from llmtrade.environment import Metric
 from llmtrade.workflow import FUNCTIONS, WORKFLOWS
 
 from infra.app import STACK_NAME, build_app
@@ -238,6 +239,16 @@ def test_dashboard_shows_runs_functions_cost_equity_orders(template_dict: dict[s
     for metric in ("ExecutionsStarted", "ExecutionsFailed", "Duration", "Errors", "LLMCostUSD",
                    "AccountEquityUSD", "OrdersPlaced", "OrdersRejected"):
         assert metric in body
+
+
+def test_the_custom_metrics_alarmed_and_graphed_are_the_ones_the_code_puts(template_dict: dict[str, Any]) -> None:
+    alarmed = {a["Properties"]["MetricName"] for a in resources(template_dict, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("Namespace") == "llmtrade"}
+    (dashboard,) = resources(template_dict, "AWS::CloudWatch::Dashboard").values()
+    body = intrinsic_text(dashboard["Properties"]["DashboardBody"])
+    graphed = set(re.findall(r'\["llmtrade","(\w+)"', body)) | set(re.findall(r'MetricName=\\"(\w+)\\"', body))
+    assert alarmed == {Metric.WEEKLY_RUN_COMPLETED}
+    assert graphed == {Metric.LLM_COST_USD, Metric.ACCOUNT_EQUITY_USD, Metric.ORDERS_PLACED, Metric.ORDERS_REJECTED}
 
 
 def test_no_email_subscription_without_the_conintrinsic_text(template_dict: dict[str, Any]) -> None:

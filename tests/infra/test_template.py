@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -10,8 +11,9 @@ from aws_cdk import Stack
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from cfnlint.api import lint
+from llmtrade.config import WEEKDAYS, Settings
 from llmtrade.run_keys import WeekRun
-from llmtrade.workflow import FUNCTIONS, WORKFLOWS, FanOut, Poll, Workflow
+from llmtrade.workflow import FUNCTION_SPECS, FUNCTIONS, WORKFLOWS, FanOut, Poll, Workflow
 
 from infra.functions import FUNCTION_TAG
 from infra.workflows import WORKFLOW_TAG, definition
@@ -82,6 +84,29 @@ def test_schedules_run_in_new_york_time(template_dict: dict[str, Any]) -> None:
         assert json.loads(schedule["Target"]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
 
 
+def fires(expression: str) -> set[tuple[str, int, int]]:
+    """(day, hour, minute) for every start of a weekly cron such as `cron(50 15 ? * MON-FRI *)`."""
+    minute, hour, _, _, days, _ = expression.removeprefix("cron(").removesuffix(")").split()
+    first, _, last = days.partition("-")
+    listed = WEEKDAYS[WEEKDAYS.index(first):WEEKDAYS.index(last) + 1] if last else days.split(",")
+    return {(day, int(hour), int(minute)) for day in listed}
+
+
+def test_schedules_start_at_the_moments_the_config_computes(template_dict: dict[str, Any], settings: Settings) -> None:
+    """Infra's crons and the moments the steps and the replay use come from the one ScheduleConfig."""
+    started: dict[str, set[tuple[str, int, int]]] = {"weekly": set(), "checkpoint": set()}
+    machines = {logical_id: r["Properties"]["StateMachineName"].removeprefix("llmtrade-")
+                for logical_id, r in resources(template_dict, "AWS::StepFunctions::StateMachine").items()}
+    for schedule in resources(template_dict, "AWS::Scheduler::Schedule").values():
+        props = schedule["Properties"]
+        started[machines[props["Target"]["Arn"]["Ref"]]] |= fires(props["ScheduleExpression"])
+    config, monday = settings.schedule, date(2026, 11, 30)
+    moments = [m for n in range(7) for m in config.checkpoint_moments(monday + timedelta(days=n))]
+    assert started["checkpoint"] == {(WEEKDAYS[m.weekday()], m.hour, m.minute) for m in moments}
+    weekly = config.weekly_run_at("2026-12-02")
+    assert started["weekly"] == {(WEEKDAYS[weekly.weekday()], weekly.hour, weekly.minute)}
+
+
 def test_functions(template_dict: dict[str, Any]) -> None:
     functions = tagged(template_dict, "AWS::Lambda::Function", FUNCTION_TAG)
     assert set(functions) == set(FUNCTIONS)
@@ -95,7 +120,7 @@ def test_functions(template_dict: dict[str, Any]) -> None:
         assert props["Handler"] == "handler.handler"
         assert props["Architectures"] == ["arm64"]
         assert props["Layers"] == [{"Ref": layer}]
-        assert props["MemorySize"] in (256, 512)
+        assert props["MemorySize"] == FUNCTION_SPECS[name].memory_mb
         assert props["TracingConfig"] == {"Mode": "Active"}
         variables = props["Environment"]["Variables"]
         assert set(variables) == common | own[name]

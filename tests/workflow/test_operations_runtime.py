@@ -31,12 +31,13 @@ from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints import lambda_entry
 from llmtrade.entrypoints.cli import main
+from llmtrade.entrypoints.dispatch import handle
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.environment import EnvironmentInvalid, FunctionEnvironment, RecordedMetrics, env_kill_switch
 from llmtrade.schemas import SHARED_ACCOUNT, BrokerOrder, EventKind
-from llmtrade.services import Services
+from llmtrade.services import NotWired, Services
 from llmtrade.wiring import services_from_environment
-from llmtrade.workflow import CHECKPOINT, WEEKLY
+from llmtrade.workflow import CHECKPOINT, TASKS, WEEKLY, WORKFLOWS, FanOut, Task
 from moto import mock_aws
 
 from tests.adapters.fake_alpaca import FakeAlpaca
@@ -213,6 +214,39 @@ def test_the_kill_switch_stops_a_weekly_run_and_a_checkpoint(cloud: dict[str, An
     assert [(p["value"], p["reason"]) for p in skipped] == [(1.0, "disabled")]
 
 
+GUARDED = [task for workflow in WORKFLOWS.values() for task in workflow.tasks() if task.guarded]
+
+
+def test_every_task_that_calls_a_model_or_places_an_order_is_guarded() -> None:
+    # the openings check the switch themselves (and claim their run); the settlement only reads the broker
+    assert {t.name for t in GUARDED} == {"research_start", "research_check", "pitch", "review", "chairman",
+                                         "execute", "week_summary", "checkpoint_account"}
+
+
+@pytest.mark.parametrize("task", GUARDED, ids=lambda task: task.name)
+def test_a_guarded_task_stops_at_the_kill_switch_before_it_runs(services: Services, task: Task) -> None:
+    workflow, _ = TASKS[task.name]
+    accounts = [a.id for a in services.settings.trading_accounts]
+    if workflow is WEEKLY:
+        run = handle("research", {"action": "open_week", "input": {"week_id": WEEK}}, services)
+    else:
+        run = {"week_id": WEEK, "at": "2026-11-30T12:00:00-05:00", "accounts": accounts}
+    fan_out = next((s for s in workflow.steps if isinstance(s, FanOut) and s.task == task), None)
+    item = run[fan_out.over][0] if fan_out else None
+    # the switch turned off mid-run; nothing the step could call is there: any call would fail the test
+    nothing = NotWired("anything", ["nothing: the kill switch is off"])
+    off = dataclasses.replace(services, kill_switch=lambda: "off for the test", llm=nothing, research=[nothing],
+                              market=nothing, broker_at=nothing)
+    result = handle(task.function, {"action": task.name, "run": run, "item": item}, off)
+    assert (result["status"], result["reason"], result["account_id"]) == ("disabled", "off for the test",
+                                                                          item or SHARED_ACCOUNT)
+    if workflow.poll_checked_by(task):  # the poll ends (its Choice reads `done`): the steps after it stop too
+        assert result["done"] is True
+    (recorded,) = services.store.list_week(WEEK)  # the reason, and nothing else
+    assert (recorded.kind, recorded.account_id, recorded.payload["workflow"]) == (
+        EventKind.RUN_DISABLED, item or SHARED_ACCOUNT, task.name)
+
+
 def test_the_kill_switch_stops_local_runs(services: Services, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     monkeypatch.setenv("LLMTRADE_KILL_SWITCH", "disabled")
@@ -376,8 +410,6 @@ def test_secrets_put_refuses_a_env_without_every_key(tmp_path: Path, capsys: pyt
 
 def test_parallel_deliveries_on_threads_claim_once(services: Services) -> None:
     """The claim is a conditional put: of two openings racing for one scheduled time, exactly one wins."""
-    from llmtrade.entrypoints.dispatch import handle
-
     results: list[dict[str, Any]] = []
     start = threading.Barrier(2)
 

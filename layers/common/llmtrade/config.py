@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date, datetime, time
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,6 +19,7 @@ from llmtrade.schemas import AccountKind
 
 CONFIG_DIR_ENV = "LLMTRADE_CONFIG_DIR"
 Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+WEEKDAYS: tuple[Weekday, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # date.weekday() order
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
@@ -92,6 +95,31 @@ class ScheduleConfig(Section):
         if run.day != "WED":
             raise ValueError("week_id is the Wednesday of the run (SPEC §3): the weekly run must be on WED")
         return run
+
+    # The one place the moments are computed: the steps, the CLI's replay and infra's schedules read them.
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def weekly_run_clock(self) -> time:
+        return time.fromisoformat(self.weekly_run.time)
+
+    @property
+    def checkpoint_clocks(self) -> list[time]:
+        return [time.fromisoformat(clock) for clock in self.checkpoints.times]
+
+    def weekly_run_at(self, week: str | date) -> datetime:
+        """The moment of a week's weekly run; `week` is its id (the Wednesday of the run, YYYY-MM-DD)."""
+        day = date.fromisoformat(week) if isinstance(week, str) else week
+        return datetime.combine(day, self.weekly_run_clock, tzinfo=self.zone)
+
+    def checkpoint_moments(self, day: date) -> list[datetime]:
+        """A day's scheduled checkpoints in order; none on a day without checkpoints (market holidays are
+        the calendar's business: the checkpoint itself records a skip)."""
+        if WEEKDAYS[day.weekday()] not in self.checkpoints.days:
+            return []
+        return [datetime.combine(day, clock, tzinfo=self.zone) for clock in self.checkpoint_clocks]
 
 
 # --------------------------------------------------------------------------- models.yaml

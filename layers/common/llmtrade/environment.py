@@ -9,17 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from llmtrade.workflow import Function
+from llmtrade.workflow import FUNCTION_SPECS, Function
+
 
 # --------------------------------------------------------------------------- environment
-SECRET_VARIABLE: dict[Function, str] = {"research": "LLM_SECRET_ARN", "council": "LLM_SECRET_ARN",
-                                        "execute": "BROKER_SECRET_ARN", "checkpoint": "BROKER_SECRET_ARN"}
-
-
 class EnvironmentInvalid(RuntimeError):
     """A function's environment does not hold what the contract gives it; names the variables."""
 
@@ -44,19 +42,20 @@ class FunctionEnvironment(BaseModel):
 
     @model_validator(mode="after")
     def _what_this_function_needs(self) -> FunctionEnvironment:
-        # each function is granted one secret only (least privilege): research and council the LLM keys,
-        # execute and checkpoint the broker keys
-        wanted = SECRET_VARIABLE[self.function]
-        if not (self.llm_secret_arn if wanted == "LLM_SECRET_ARN" else self.broker_secret_arn):
-            raise ValueError(f"{wanted}: required by the {self.function} function")
-        if self.function == "execute" and not self.report_bucket:
-            raise ValueError("REPORT_BUCKET: required by the execute function")
+        # each function is granted one secret only (least privilege): llmtrade.workflow.FUNCTION_SPECS
+        spec = FUNCTION_SPECS[self.function]
+        if not self.secret_arn:
+            raise ValueError(f"{spec.secret_variable}: required by the {self.function} function")
+        if spec.publishes_reports and not self.report_bucket:
+            raise ValueError(f"REPORT_BUCKET: required by the {self.function} function")
         return self
 
     @property
     def secret_arn(self) -> str:
-        return (self.llm_secret_arn if SECRET_VARIABLE[self.function] == "LLM_SECRET_ARN"
-                else self.broker_secret_arn) or ""
+        """The ARN of the one secret this function reads."""
+        if FUNCTION_SPECS[self.function].secret_variable == "LLM_SECRET_ARN":
+            return self.llm_secret_arn or ""
+        return self.broker_secret_arn or ""
 
     @classmethod
     def load(cls, function: Function, environ: Mapping[str, str] = os.environ) -> FunctionEnvironment:
@@ -102,15 +101,27 @@ def ssm_kill_switch(parameter: str) -> KillSwitch:
 
 
 # --------------------------------------------------------------------------- metrics
+class Metric(StrEnum):
+    """Every custom metric (namespace llmtrade): put by the code, read by infra's alarms and dashboard."""
+
+    WEEKLY_RUN_COMPLETED = "WeeklyRunCompleted"
+    LLM_COST_USD = "LLMCostUSD"
+    ACCOUNT_EQUITY_USD = "AccountEquityUSD"  # dimension: account
+    ORDERS_PLACED = "OrdersPlaced"
+    ORDERS_REJECTED = "OrdersRejected"
+    CHECKPOINT_RAN = "CheckpointRan"
+    CHECKPOINT_SKIPPED = "CheckpointSkipped"  # dimension: reason
+
+
 class MetricSink(Protocol):
-    def put(self, name: str, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
+    def put(self, name: Metric, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
         """One data point of a custom metric (namespace llmtrade)."""
 
 
 class NoMetrics:
     """Local runs publish nothing."""
 
-    def put(self, name: str, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
+    def put(self, name: Metric, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
         return None
 
 
@@ -120,7 +131,7 @@ class RecordedMetrics:
 
     points: list[tuple[str, float, str, dict[str, str]]] = field(default_factory=list)
 
-    def put(self, name: str, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
+    def put(self, name: Metric, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
         self.points.append((name, value, unit, dimensions))
 
 

@@ -13,10 +13,10 @@ class Keys(BaseModel):
 
     # the opening's verdict: false ends the execution at once (llmtrade.workflow.Workflow.proceed_key)
     proceed: bool = True
+    week_id: str
 
 
 class WeekRun(Keys):
-    week_id: str
     asof: datetime = Field(description="the moment of the weekly run (Wednesday 08:00 ET)")
     pm_accounts: list[str]
     accounts: list[str]
@@ -24,7 +24,6 @@ class WeekRun(Keys):
 
 
 class CheckpointRun(Keys):
-    week_id: str
     at: datetime
     accounts: list[str] = Field(description="empty when the checkpoint is skipped")
 
@@ -33,7 +32,6 @@ class Stopped(Keys):
     """What an opening returns when the run must not go on: a duplicate delivery, or the kill switch."""
 
     proceed: bool = False
-    week_id: str
     stopped: Literal["duplicate", "disabled"]
     reason: str
 

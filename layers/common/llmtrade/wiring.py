@@ -6,21 +6,18 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from llmtrade.config import Settings, load_settings
 from llmtrade.domain.calendar import ET
 from llmtrade.environment import FunctionEnvironment, ssm_kill_switch
 from llmtrade.ports import Broker, EventStore, OrderLedger, ResearchProvider, Secrets
 from llmtrade.services import NotWired, Services
-from llmtrade.workflow import Function
+from llmtrade.workflow import FUNCTION_SPECS, Function, Need
 
-# What a live run builds: the council's models, the research providers, Alpaca (trading and market data).
-Need = Literal["llm", "research", "broker"]
+# What a live run builds: the council's models, the research providers, Alpaca (trading and market data);
+# a function builds only its own needs (llmtrade.workflow.FUNCTION_SPECS).
 EVERYTHING: frozenset[Need] = frozenset({"llm", "research", "broker"})
-# Per function, from the workflow contract: each is given the secret for what it needs and nothing else.
-NEEDS: dict[Function, frozenset[Need]] = {"research": frozenset({"research"}), "council": frozenset({"llm"}),
-                                          "execute": frozenset({"broker"}), "checkpoint": frozenset({"broker"})}
 
 
 def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger) -> Services:
@@ -111,5 +108,5 @@ def services_from_environment(function: Function, environment: FunctionEnvironme
         services = offline_services(settings, DynamoDBEventStore(table), DynamoDBOrderLedger(table))
     else:
         services = live_services(settings, SecretsManagerSecrets(environment.secret_arn), DynamoDBEventStore(table),
-                                 NEEDS[function])
+                                 FUNCTION_SPECS[function].needs)
     return dataclasses.replace(services, kill_switch=ssm_kill_switch(environment.kill_switch_parameter))

@@ -1,6 +1,6 @@
 """The one declaration of the weekly and checkpoint runs.
 
-Both the CDK state machines (infra/workflows.py) and the in-process runner (llmtrade.runner) are
+Both the CDK state machines (infra/workflows.py) and the in-process runner (entrypoints/runner.py) are
 built from these objects, so the cloud and the local run cannot drift apart.
 
 State layout, shared by both builders (Step Functions state carries keys, never documents):
@@ -14,6 +14,11 @@ State layout, shared by both builders (Step Functions state carries keys, never 
   `$.results.<name>`;
 - a poll runs its start task, then its check task until `$.results.<check>.<done_key>` is true,
   waiting `$.run.<wait_seconds_key>` seconds between two checks.
+
+It is also the registry: each task names its implementation (`module:function`, imported by
+llmtrade.entrypoints.dispatch only when a function runs it) and whether the kill switch guards it; each
+workflow names the run keys its steps take; each function's needs, secret and memory are declared once
+(`FUNCTION_SPECS`) and read by the wiring, the function environment's check and infra.
 """
 
 from __future__ import annotations
@@ -21,8 +26,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from llmtrade.run_keys import CheckpointRun, Keys, WeekRun
+
 Function = Literal["research", "council", "execute", "checkpoint"]
-FUNCTIONS: tuple[Function, ...] = ("research", "council", "execute", "checkpoint")
+# What a live function builds (llmtrade.wiring): the council's models, the research providers, Alpaca.
+Need = Literal["llm", "research", "broker"]
+SecretVariable = Literal["LLM_SECRET_ARN", "BROKER_SECRET_ARN"]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function's settings, read by the wiring, the environment check and infra."""
+
+    needs: frozenset[Need]  # the adapters its live services build, and so the keys it reads
+    secret_variable: SecretVariable  # the one secret it may read (least privilege)
+    memory_mb: int
+    # given REPORT_BUCKET and ALERTS_TOPIC_ARN: it publishes the week's pages and summary
+    publishes_reports: bool = False
+
+
+# Memory is also CPU. The functions mostly wait on HTTP; research and council hold long prompts and
+# answers and parse them with pydantic, execute and checkpoint handle a few small orders (bench_cost.py).
+FUNCTION_SPECS: dict[Function, FunctionSpec] = {
+    "research": FunctionSpec(frozenset({"research"}), "LLM_SECRET_ARN", memory_mb=512),
+    "council": FunctionSpec(frozenset({"llm"}), "LLM_SECRET_ARN", memory_mb=512),
+    "execute": FunctionSpec(frozenset({"broker"}), "BROKER_SECRET_ARN", memory_mb=256,
+                            publishes_reports=True),
+    "checkpoint": FunctionSpec(frozenset({"broker"}), "BROKER_SECRET_ARN", memory_mb=256),
+}
+FUNCTIONS: tuple[Function, ...] = tuple(FUNCTION_SPECS)
 
 
 @dataclass(frozen=True)
@@ -30,6 +62,11 @@ class Task:
     name: str  # the state's name and the action its function dispatches on
     function: Function
     timeout_seconds: int
+    # "module:function". An opening is called with (services, execution input, execution name), a
+    # later task with (services, run keys), inside a fan-out with (services, run keys, item).
+    implementation: str
+    # dispatch checks the kill switch before it runs (an opening checks it itself, and claims its run)
+    guarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +112,7 @@ class Workflow:
     opening: Task
     steps: tuple[Step, ...]
     timeout_seconds: int
+    run_keys: type[Keys]  # what the opening returns and every later task takes
     proceed_key: str = "proceed"  # the opening result's boolean: false ends the run at once, successfully
     proceed_choice: str = "proceed"  # the Choice state after the opening
     stopped: str = "stopped"  # the Succeed state a run that does not proceed ends in
@@ -90,36 +128,54 @@ class Workflow:
                 found.append(step)
         return found
 
+    def poll_checked_by(self, task: Task) -> Poll | None:
+        """The poll whose loop this task's result ends, if it is a poll's check."""
+        return next((s for s in self.steps if isinstance(s, Poll) and s.check == task), None)
+
 
 WEEKLY = Workflow(
     name="weekly",
-    # A function's Lambda timeout sits just under the shortest task it serves (infra/functions.py), so every
-    # task of one function gets that function's longest need: research_start may wait on a synchronous provider.
-    opening=Task("open_week", "research", timeout_seconds=600),
+    # A function's Lambda timeout sits just under the shortest task it serves (infra/functions.py), so
+    # every task of one function gets that function's longest need: research_start may wait on a
+    # synchronous provider.
+    opening=Task("open_week", "research", 600, "llmtrade.steps.week:open_week"),
     steps=(
-        Task("settle_previous_week", "execute", timeout_seconds=300),  # P/L and postmortems (SPEC §3.1, §5)
+        # P/L and postmortems (SPEC §3.1, §5)
+        Task("settle_previous_week", "execute", 300, "llmtrade.steps.postmortem:settle_previous_week"),
         # Every provider starts at once; deep research is then checked every poll_seconds until done.
-        Poll("research", start=Task("research_start", "research", timeout_seconds=600),
-             check=Task("research_check", "research", timeout_seconds=600),
+        Poll("research",
+             start=Task("research_start", "research", 600, "llmtrade.steps.research:research_start",
+                        guarded=True),
+             check=Task("research_check", "research", 600, "llmtrade.steps.research:research_check",
+                        guarded=True),
              wait_seconds_key="research_poll_seconds"),
-        FanOut("pitches", over="pm_accounts", task=Task("pitch", "council", timeout_seconds=900)),
-        FanOut("reviews", over="pm_accounts", task=Task("review", "council", timeout_seconds=900)),
-        Task("chairman", "council", timeout_seconds=900),
-        FanOut("orders", over="accounts", task=Task("execute", "execute", timeout_seconds=300)),
-        Task("week_summary", "execute", timeout_seconds=300),
+        FanOut("pitches", over="pm_accounts",
+               task=Task("pitch", "council", 900, "llmtrade.steps.council:pitch", guarded=True)),
+        FanOut("reviews", over="pm_accounts",
+               task=Task("review", "council", 900, "llmtrade.steps.council:review", guarded=True)),
+        Task("chairman", "council", 900, "llmtrade.steps.council:chairman", guarded=True),
+        FanOut("orders", over="accounts",
+               task=Task("execute", "execute", 300, "llmtrade.steps.execute:execute", guarded=True)),
+        Task("week_summary", "execute", 300, "llmtrade.steps.week:week_summary", guarded=True),
     ),
     # research (deadline <= 60 min, + a poll) + three council steps (<= 15 min each) + execution, with room
     timeout_seconds=3 * 3600,
+    run_keys=WeekRun,
 )
 
 CHECKPOINT = Workflow(
     name="checkpoint",
     # Records a skip and returns no accounts when the market is closed, so the fan-out is empty.
-    opening=Task("open_checkpoint", "checkpoint", timeout_seconds=240),
+    opening=Task("open_checkpoint", "checkpoint", 240, "llmtrade.steps.checkpoint:open_checkpoint"),
     steps=(
-        FanOut("checkpoints", over="accounts", task=Task("checkpoint_account", "checkpoint", timeout_seconds=240)),
+        FanOut("checkpoints", over="accounts",
+               task=Task("checkpoint_account", "checkpoint", 240,
+                         "llmtrade.steps.checkpoint:checkpoint_account", guarded=True)),
     ),
     timeout_seconds=8 * 60,  # the 15:50 checkpoint must finish well before the 16:00 close
+    run_keys=CheckpointRun,
 )
 
 WORKFLOWS: dict[str, Workflow] = {w.name: w for w in (WEEKLY, CHECKPOINT)}
+# action (a task's name, unique over all workflows) -> the workflow that declares it, and the task
+TASKS: dict[str, tuple[Workflow, Task]] = {t.name: (w, t) for w in WORKFLOWS.values() for t in w.tasks()}

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from llmtrade.environment import Metric
 from llmtrade.reports.leaderboard import leaderboard_report_html
 from llmtrade.reports.week import week_report_html
 from llmtrade.schemas import SHARED_ACCOUNT, OrderEvent, WeekSummary
@@ -55,7 +56,7 @@ def step_metrics(services: Services, payload: Mapping[str, Any], result: Mapping
     if action == "checkpoint_account":
         at = datetime.fromisoformat(run["at"])
         equity: Decimal = services.broker_at(at).account(result["account_id"]).equity
-        services.metrics.put("AccountEquityUSD", float(equity), "None", account=result["account_id"])
+        services.metrics.put(Metric.ACCOUNT_EQUITY_USD, float(equity), "None", account=result["account_id"])
 
 
 def _week_metrics(services: Services, week_id: str) -> None:
@@ -63,11 +64,11 @@ def _week_metrics(services: Services, week_id: str) -> None:
     if summary is None:
         return
     sink = services.metrics
-    sink.put("WeeklyRunCompleted", 1)
-    sink.put("LLMCostUSD", float(summary.llm_cost_usd + summary.research_cost_usd), "None")
+    sink.put(Metric.WEEKLY_RUN_COMPLETED, 1)
+    sink.put(Metric.LLM_COST_USD, float(summary.llm_cost_usd + summary.research_cost_usd), "None")
     for account in summary.accounts:
         if account.equity is not None:
-            sink.put("AccountEquityUSD", float(account.equity), "None", account=account.account_id)
+            sink.put(Metric.ACCOUNT_EQUITY_USD, float(account.equity), "None", account=account.account_id)
 
 
 def _order_metrics(services: Services, week_id: str, account_id: str, orders: Collection[str],
@@ -76,8 +77,8 @@ def _order_metrics(services: Services, week_id: str, account_id: str, orders: Co
                 if e.subject in orders and e.recorded_at >= since]
     rejected = sum(1 for e in recorded if e.payload.rejected)
     if recorded:
-        services.metrics.put("OrdersPlaced", len(recorded) - rejected)
-        services.metrics.put("OrdersRejected", rejected)
+        services.metrics.put(Metric.ORDERS_PLACED, len(recorded) - rejected)
+        services.metrics.put(Metric.ORDERS_REJECTED, rejected)
 
 
 # --------------------------------------------------------------------------- reports

@@ -14,6 +14,7 @@ from typing import Any
 from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
 from llmtrade.domain.indicators import read
 from llmtrade.domain.sizing import legs_to_target, target_shares
+from llmtrade.environment import Metric
 from llmtrade.mechanics.orders import cancel_if_open, reconcile_orders, size_target, submit_legs
 from llmtrade.mechanics.run_control import halted, stop_or_claim
 from llmtrade.mechanics.targets import target_of
@@ -48,7 +49,7 @@ def open_checkpoint(services: Services, execution_input: dict[str, Any],
     week_id = week_id_for(at)
     if stopped := stop_or_claim(services, "checkpoint", week_id, at, execution_input, execution):
         if stopped.stopped == "disabled":
-            services.metrics.put("CheckpointSkipped", 1, reason="disabled")
+            services.metrics.put(Metric.CHECKPOINT_SKIPPED, 1, reason="disabled")
         return stopped.model_dump(mode="json")
     session = services.market.session(at.date())
     reason, why = None, ""
@@ -74,9 +75,9 @@ def open_checkpoint(services: Services, execution_input: dict[str, Any],
         services.store.append(Event.of(skipped, week_id=week_id, account_id=SHARED_ACCOUNT,
                                        kind=EventKind.CHECKPOINT_SKIPPED, subject=at.isoformat(),
                                        recorded_at=datetime.now(UTC)))
-        services.metrics.put("CheckpointSkipped", 1, reason=why)
+        services.metrics.put(Metric.CHECKPOINT_SKIPPED, 1, reason=why)
     else:
-        services.metrics.put("CheckpointRan", 1)
+        services.metrics.put(Metric.CHECKPOINT_RAN, 1)
     return CheckpointRun(week_id=week_id, at=at, accounts=accounts).model_dump(mode="json")
 
 
