@@ -18,7 +18,6 @@ from llmtrade.config import Settings
 from llmtrade.domain.reviews import aggregate, label_map
 from llmtrade.events import Entry
 from llmtrade.mechanics.model_calls import ModelFailed, ask
-from llmtrade.mechanics.run_control import halted
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
@@ -75,8 +74,6 @@ def _pm_model(services: Services, account_id: str) -> str:
 def pitch(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
     if existing := _existing(services, run, account_id, Pitch, "pitch"):
         return _result(existing)
-    if stopped := halted(services, run.week_id, account_id, "pitch"):
-        return stopped
     model = _pm_model(services, account_id)
     packs = services.events.all(ResearchPack, run.week_id, SHARED_ACCOUNT)
     if not packs:
@@ -101,8 +98,6 @@ def _anonymous(pitch_: Pitch) -> dict[str, Any]:
 def review(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
     if existing := _existing(services, run, account_id, PeerReview, "review"):
         return _result(existing)
-    if stopped := halted(services, run.week_id, account_id, "review"):
-        return stopped
     model = _pm_model(services, account_id)
     own = f"{run.week_id}:{account_id}"
     others = {p.idea_id: p for p in services.events.all(Pitch, run.week_id) if p.idea_id != own}
@@ -156,8 +151,6 @@ def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
     council = services.settings.council_account.id
     if existing := _existing(services, run, council, ChairmanDecision, "chairman"):
         return _result(existing)
-    if stopped := halted(services, run.week_id, council, "chairman"):
-        return stopped
     primary = services.settings.models.chairman.openrouter_model
     week = services.events.week(run.week_id)
     pitches = {p.idea_id: p for p in week.all(Pitch)}

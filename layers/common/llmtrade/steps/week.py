@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from llmtrade.config import Account
-from llmtrade.domain.calendar import ET, et, nyse_hours, parse_week_id, week_id_for
+from llmtrade.domain.calendar import ET, nyse_hours, parse_week_id, week_id_for
 from llmtrade.events import Week
-from llmtrade.mechanics.run_control import halted, stop_or_claim
+from llmtrade.mechanics.run_control import stop_or_claim
 from llmtrade.mechanics.targets import target_of
 from llmtrade.ports import RunRefused
 from llmtrade.run_keys import WeekRun
@@ -33,8 +33,7 @@ def open_week(services: Services, execution_input: dict[str, Any], execution: st
     the kill switch or a duplicate delivery of the schedule (steps.opening). `execution`: the execution name."""
     settings = services.settings
     if week_id := execution_input.get("week_id"):
-        day = parse_week_id(week_id)
-        asof = et(day, time.fromisoformat(settings.schedule.weekly_run.time))
+        asof = settings.schedule.weekly_run_at(parse_week_id(week_id))
     elif scheduled := execution_input.get("scheduled_time"):
         asof = datetime.fromisoformat(scheduled.replace("Z", "+00:00")).astimezone(ET)
         week_id = week_id_for(asof)
@@ -116,7 +115,5 @@ def _status(order: OrderEvent, final: OrderFinal | None = None) -> str:
 
 
 def week_summary(services: Services, run: WeekRun) -> dict[str, Any]:
-    if stopped := halted(services, run.week_id, SHARED_ACCOUNT, "week_summary"):
-        return stopped
     summary = project_week(services, run)
     return {"event_id": services.events.record(summary, week_id=run.week_id, account_id=SHARED_ACCOUNT).event_id}

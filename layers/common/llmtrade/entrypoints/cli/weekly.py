@@ -6,12 +6,12 @@ import argparse
 import json
 import textwrap
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from llmtrade.config import ScheduleConfig, load_settings
-from llmtrade.domain.calendar import ET, current_or_next_wednesday, et, nyse_hours, parse_week_id
+from llmtrade.domain.calendar import ET, current_or_next_wednesday, nyse_hours, parse_week_id
 from llmtrade.entrypoints.cli.common import UsageError, print_leaderboard, services_from, table
 from llmtrade.entrypoints.progress import Progress, progress
 from llmtrade.entrypoints.runner import run_workflow
@@ -150,11 +150,9 @@ def checkpoint(args: argparse.Namespace) -> int:
 def _checkpoint_moments(schedule: ScheduleConfig, week_id: str) -> list[datetime]:
     """The schedule's checkpoints from the week's run until the next one; closed days are included (the
     checkpoint step records them as skipped)."""
-    start = et(parse_week_id(week_id), time.fromisoformat(schedule.weekly_run.time))
+    start = schedule.weekly_run_at(parse_week_id(week_id))
     end = start + timedelta(days=7)  # wall-clock arithmetic: the next run at the same ET time across DST
-    days = [start.date() + timedelta(days=i) for i in range(8)]
-    moments = [et(day, time.fromisoformat(at)) for day in days if WEEKDAYS[day.weekday()] in schedule.checkpoints.days
-               for at in schedule.checkpoints.times]
+    moments = [m for i in range(8) for m in schedule.checkpoint_moments(start.date() + timedelta(days=i))]
     return [m for m in moments if start <= m < end]
 
 
@@ -217,7 +215,7 @@ def run_weeks(args: argparse.Namespace) -> int:
     with progress(services, enabled=not args.json) as (observed, shown):
         for number, week_id in enumerate(weeks, 1):
             replay.week(observed, shown, week_id, f"week {week_id} ({number}/{len(weeks)})")
-    settle_week(services, weeks[-1], et(settle_day, time.fromisoformat(settings.schedule.weekly_run.time)))
+    settle_week(services, weeks[-1], settings.schedule.weekly_run_at(settle_day))
     replay.report(weeks[-1])
     rows = leaderboard(postmortems(services.store, [a.id for a in settings.accounts.accounts]), model_names(settings))
     if args.json:
