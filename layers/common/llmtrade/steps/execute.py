@@ -14,6 +14,7 @@ from llmtrade.domain.sizing import legs_to_target
 from llmtrade.mechanics.orders import cancel_if_open, placed_by, size_target, submit_legs
 from llmtrade.mechanics.run_control import halted
 from llmtrade.mechanics.targets import target_in
+from llmtrade.ports import Broker
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import AccountKind, Direction, OrderEvent, PositionSnapshot, direction_of
 from llmtrade.services import Services
@@ -37,13 +38,7 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
                                     positions=[], note=note)
         return _snapshot(services, snapshot, [])
     broker = services.broker_at(run.asof)
-    notes = [note]
-    for stale in broker.open_orders(account_id):
-        # an open order of an earlier week or checkpoint would block this week's orders (and reserve buying
-        # power): cancel it first; this week's own legs (a rerun) stay
-        ours = placed_by(stale.client_order_id, account_id, run.week_id, None)
-        if not ours and cancel_if_open(broker, account_id, stale.client_order_id):
-            notes.append(f"cancelled stale order {stale.client_order_id}")
+    notes = [note, *_cancel_stale_orders(broker, account_id, run.week_id)]
     positions = broker.positions(account_id)
     target = 0
     if instrument is not None:
@@ -59,6 +54,17 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
         cash=state.cash, positions=broker.positions(account_id), note="; ".join(n for n in notes if n),
     )
     return _snapshot(services, snapshot, order_ids)
+
+
+def _cancel_stale_orders(broker: Broker, account_id: str, week_id: str) -> list[str]:
+    """An open order of an earlier week or checkpoint would block this week's orders (and reserve buying power):
+    cancel it first; this week's own legs (a rerun) stay. Returns a note per cancelled order."""
+    notes = []
+    for stale in broker.open_orders(account_id):
+        ours = placed_by(stale.client_order_id, account_id, week_id, None)
+        if not ours and cancel_if_open(broker, account_id, stale.client_order_id):
+            notes.append(f"cancelled stale order {stale.client_order_id}")
+    return notes
 
 
 def _snapshot(services: Services, snapshot: PositionSnapshot, order_ids: list[str]) -> dict[str, Any]:
