@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from llmtrade.domain.checkpoint_rules import CheckpointFacts, decide
 from llmtrade.domain.indicators import read
 from llmtrade.domain.reviews import aggregate, label_map
 from llmtrade.domain.sizing import legs_to_target, target_shares
-from llmtrade.schemas import Indicator, OrderSide, PeerReview, PitchReview, PitchScores, Position
-from llmtrade.steps.checkpoint import decide
+from llmtrade.schemas import Indicator, IndicatorReading, OrderSide, PeerReview, PitchReview, PitchScores, Position
 
 
 def position(symbol: str, qty: int) -> Position:
@@ -80,12 +80,29 @@ def test_indicators_measure_price_and_week_return() -> None:
     assert read(indicator("confirms", "<", 101.5, "price"), Decimal("102"), Decimal("100")).fired is False
 
 
+def facts(conviction: int, readings: list[IndicatorReading], pl_pct: float) -> CheckpointFacts:
+    """A checkpoint holding SPY on the conviction's side, `pl_pct` % from its $10,000 entry."""
+    held = None if conviction == 0 else Position(
+        symbol="SPY", qty=100 if conviction > 0 else -100, avg_entry_price=Decimal(100), market_value=Decimal(0),
+        unrealized_pl=Decimal(str(pl_pct * 100)))
+    return CheckpointFacts(conviction=conviction, weekly_conviction=conviction, instrument="SPY",
+                           readings=tuple(readings), position=held, short_borrowable=True, stop_loss_pct=3.0,
+                           reduce_loss_pct=1.5)
+
+
+def acted(checkpoint: CheckpointFacts) -> tuple[str, int]:
+    decision = decide(checkpoint)
+    return decision.action, decision.conviction_after
+
+
 def test_checkpoint_rules() -> None:
     fired_invalidation = [read(indicator("invalidates", "<", -1.0), Decimal("97"), Decimal("100"))]
-    assert decide(2, fired_invalidation, 0.5, 3.0, 1.5)[:2] == ("EXIT", 0)
-    assert decide(-2, [], -3.5, 3.0, 1.5)[:2] == ("EXIT", 0)
-    assert decide(2, [], -2.0, 3.0, 1.5)[:2] == ("REDUCE", 1)
-    assert decide(-2, [], -2.0, 3.0, 1.5)[:2] == ("REDUCE", -1)
+    assert acted(facts(2, fired_invalidation, 0.5)) == ("EXIT", 0)
+    assert acted(facts(-2, [], -3.5)) == ("EXIT", 0)
+    assert acted(facts(2, [], -2.0)) == ("REDUCE", 1)
+    assert acted(facts(-2, [], -2.0)) == ("REDUCE", -1)
     confirming = [read(indicator("confirms"), Decimal("102"), Decimal("100"))]
-    assert decide(2, confirming, -2.0, 3.0, 1.5)[:2] == ("STAY", 2)
-    assert decide(0, fired_invalidation, -9, 3.0, 1.5)[:2] == ("STAY", 0)
+    assert acted(facts(2, confirming, -2.0)) == ("STAY", 2)
+    assert acted(facts(0, fired_invalidation, -9)) == ("STAY", 0)
+    assert decide(facts(-2, [], -3.5)).reason == "stop loss: -3.50% <= -3.0%"
+    assert decide(facts(2, [], -2.0)).reason == "losing -2.00% with no confirming indicator"

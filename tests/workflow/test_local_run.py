@@ -5,18 +5,30 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from llmtrade.adapters.llm.offline import OfflineLLM
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse
-from llmtrade.schemas import SHARED_ACCOUNT, ChairmanDecision, Direction, EventKind, PeerReview, Pitch, WeekSummary
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    ChairmanDecision,
+    CheckpointAction,
+    CheckpointUpdate,
+    Direction,
+    EventKind,
+    PeerReview,
+    Pitch,
+    WeekSummary,
+)
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
 from tests.conftest import WEEK
 from tests.workflow.expected import assert_complete_week
+from tests.workflow.scripted import Quote, always, scripted
 
 
 def test_a_week_produces_every_event_once_and_a_rerun_adds_nothing(services: Services) -> None:
@@ -115,15 +127,15 @@ def test_checkpoints_decide_from_frozen_indicators_and_skip_closed_days(services
 
 
 def test_an_exit_before_the_open_cancels_the_queued_order(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    run_workflow(WEEKLY, {"week_id": WEEK}, services)
-    pitch = Pitch.model_validate(services.store.get(WEEK, "pm-gpt", EventKind.PITCH).payload)
-    broker = services.broker_at(datetime(2026, 11, 25, 9, 0, tzinfo=ET))
-    assert [o.symbol for o in broker.open_orders("pm-gpt")] == [pitch.instrument]
     from llmtrade.steps import checkpoint as step
 
-    monkeypatch.setattr(step, "decide", lambda *_: (step.CheckpointAction.EXIT, 0, "exit for the test"))
+    _week(services, WEEK, monkeypatch, {"instrument": "SPY", "conviction": 2,
+                                        "indicators": [always("invalidates", "SPY")]})
+    broker = services.broker_at(datetime(2026, 11, 25, 9, 0, tzinfo=ET))
+    assert [o.symbol for o in broker.open_orders("pm-gpt")] == ["SPY"]
     nine = datetime(2026, 11, 25, 9, 0, tzinfo=ET)
     result = step.checkpoint_account(services, step.CheckpointRun(week_id=WEEK, at=nine, accounts=[]), "pm-gpt")
+    assert services.events.get(CheckpointUpdate, WEEK, "pm-gpt", nine.isoformat()).action is CheckpointAction.EXIT
     assert result["orders"] == []
     later = services.broker_at(datetime(2026, 11, 25, 12, 0, tzinfo=ET))
     assert later.positions("pm-gpt") == [] and later.open_orders("pm-gpt") == []
@@ -246,18 +258,23 @@ def test_a_flip_opens_the_new_side_once_the_close_has_filled(services: Services,
 
 
 def test_conviction_carries_from_the_latest_checkpoint_in_market_time(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    opening = services.market.price("SPY", datetime(2026, 11, 25, 9, 30, tzinfo=ET))  # the weekly order's fill
+    # SPY is 10 % down around Wednesday 14:00 only: a stop loss EXITs then; Monday and Tuesday STAY
+    services = scripted(services, Quote("SPY", opening * Decimal("0.9"), datetime(2026, 11, 25, 13, 30, tzinfo=ET),
+                                        datetime(2026, 11, 25, 14, 30, tzinfo=ET)))
+    _week(services, WEEK, monkeypatch, {"instrument": "SPY", "conviction": 2,
+                                        "indicators": [always("confirms", "SPY")]})
     from llmtrade.steps import checkpoint as step
 
-    run_workflow(WEEKLY, {"week_id": WEEK}, services)
-    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.STAY, conviction, "stay"))
-    run_workflow(CHECKPOINT, {"at": "2026-11-30T12:00:00-05:00"}, services)
-    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.EXIT, 0, "exit"))
-    run_workflow(CHECKPOINT, {"at": "2026-11-25T14:00:00-05:00"}, services)  # recorded later, happened earlier
-    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.STAY, conviction, "stay"))
-    run_workflow(CHECKPOINT, {"at": "2026-12-01T12:00:00-05:00"}, services)
-    update = services.store.get(WEEK, "pm-gpt", EventKind.CHECKPOINT_UPDATE, "2026-12-01T12:00:00-05:00")
-    assert update.payload["conviction_before"] == services.store.get(
-        WEEK, "pm-gpt", EventKind.CHECKPOINT_UPDATE, "2026-11-30T12:00:00-05:00").payload["conviction_after"]
+    for at in ("2026-11-30T12:00:00", "2026-11-25T14:00:00", "2026-12-01T12:00:00"):  # Wednesday recorded later
+        run = step.CheckpointRun(week_id=WEEK, at=datetime.fromisoformat(at).replace(tzinfo=ET), accounts=[])
+        step.checkpoint_account(services, run, "pm-gpt")  # pm-gpt's alone: the others' orders are not scripted
+    updates = services.events.week(WEEK, "pm-gpt").by_subject(CheckpointUpdate)
+    monday, wednesday, tuesday = (updates[f"{at}-05:00"] for at in (
+        "2026-11-30T12:00:00", "2026-11-25T14:00:00", "2026-12-01T12:00:00"))
+    assert (monday.action, wednesday.action, tuesday.action) == (
+        CheckpointAction.STAY, CheckpointAction.EXIT, CheckpointAction.STAY)
+    assert tuesday.conviction_before == monday.conviction_after == 2
 
 
 def test_the_summary_shows_what_each_account_holds_at_the_run(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.runner import run_workflow
-from llmtrade.schemas import EventKind
+from llmtrade.schemas import CheckpointAction, CheckpointUpdate, EventKind
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
 from tests.conftest import WEEK
+from tests.workflow.scripted import Quote, always, never, scripted
 
 
 def broker_state(services: Services, at: datetime) -> dict[str, Any]:
@@ -132,15 +134,13 @@ def test_stale_open_orders_are_cancelled_before_the_week_trades(services: Servic
 
 
 def test_a_flip_at_a_checkpoint_reverses_the_position_once(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from llmtrade.steps import checkpoint as step
-
-    _pitching(monkeypatch, {"instrument": "QQQ", "conviction": 2})
+    _with_flip_indicator(monkeypatch, "QQQ", 2)  # FLIP at the first checkpoint; after a flip, STAY
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
-    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.FLIP, -1, "flip"))
     checkpoint(services, "2026-11-25 12:00")  # close is placed and fills at once; the open follows it
-    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.STAY, conviction, "stay"))
     checkpoint(services, "2026-11-25 14:00")
     checkpoint(services, "2026-11-25 14:00")  # a rerun
+    updates = services.events.week(WEEK, "pm-gpt").all(CheckpointUpdate)
+    assert [u.action for u in updates] == [CheckpointAction.FLIP, CheckpointAction.STAY]
     moment = datetime(2026, 11, 25, 15, 0, tzinfo=ET)
     [held] = services.broker_at(moment).positions("pm-gpt")
     assert held.symbol == "QQQ" and held.qty < 0
@@ -165,22 +165,18 @@ def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(tmp_path, c
 
 
 def _with_flip_indicator(monkeypatch, instrument: str, conviction: int) -> None:  # type: ignore[no-untyped-def]
-    from llmtrade.schemas import Indicator
-
-    always = Indicator(name="always true", measure="price", instrument=instrument, comparison=">", threshold=0,
-                       role="flips")
-    _pitching(monkeypatch, {"instrument": instrument, "conviction": conviction, "indicators": [always]})
+    _pitching(monkeypatch, {"instrument": instrument, "conviction": conviction, "indicators": [always("flips",
+                                                                                                      instrument)]})
 
 
 def test_an_exit_before_the_open_also_replaces_last_weeks_pending_close(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from llmtrade.steps import checkpoint as step
-
     _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2})
     run_workflow(WEEKLY, {"week_id": "2026-11-18"}, services)
-    _pitching(monkeypatch, {"instrument": "TLT", "conviction": 1})
+    _pitching(monkeypatch, {"instrument": "TLT", "conviction": 1, "indicators": [always("invalidates", "TLT")]})
     run_workflow(WEEKLY, {"week_id": WEEK}, services)  # queues: close SPY, open TLT
-    monkeypatch.setattr(step, "decide", lambda *_: (step.CheckpointAction.EXIT, 0, "exit before the open"))
-    checkpoint(services, "2026-11-25 09:00")
+    checkpoint(services, "2026-11-25 09:00")  # the invalidation fires: EXIT before the open
+    update = services.events.get(CheckpointUpdate, WEEK, "pm-gpt", "2026-11-25T09:00:00-05:00")
+    assert update is not None and update.action is CheckpointAction.EXIT
     held = broker_state(services, datetime(2026, 11, 25, 10, 0, tzinfo=ET))["pm-gpt"]
     assert held[0] == [] and held[1] == []  # flat: SPY closed once, never sold twice into a short
 
@@ -224,11 +220,19 @@ def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(s
     from llmtrade.run_keys import CheckpointRun
     from llmtrade.steps import checkpoint as step
 
+    _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2, "indicators": [never("invalidates", "SPY")]})
+    opening = services.market.price("SPY", datetime(2026, 11, 25, 9, 30, tzinfo=ET))  # the weekly order's fill
+    services = scripted(  # down 2 % at noon (REDUCE: nothing confirms), down 10 % from 13:00 (stop loss: EXIT)
+        services,
+        Quote("SPY", opening * Decimal("0.98"), datetime(2026, 11, 25, 11, 0, tzinfo=ET),
+              datetime(2026, 11, 25, 13, 0, tzinfo=ET)),
+        Quote("SPY", opening * Decimal("0.90"), datetime(2026, 11, 25, 13, 0, tzinfo=ET)))
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
-    monkeypatch.setattr(step, "decide", lambda conviction, *_: (step.CheckpointAction.REDUCE, conviction // 2, "r"))
     checkpoint(services, "2026-11-25 12:00")
-    monkeypatch.setattr(step, "decide", lambda *_: (step.CheckpointAction.EXIT, 0, "exit"))
     checkpoint(services, "2026-11-25 14:00")
+    updates = services.events.week(WEEK, "pm-gpt").all(CheckpointUpdate)
+    assert [(u.action, u.conviction_after) for u in updates] == [
+        (CheckpointAction.REDUCE, 1), (CheckpointAction.EXIT, 0)]
     later = datetime(2026, 11, 25, 14, 30, tzinfo=ET)
     flat = broker_state(services, later)
     # a live broker is always "now": rerun the 12:00 checkpoint against the broker as it stands at 14:30

@@ -54,22 +54,17 @@ def legs_to_target(positions: list[Position], symbol: str | None, target_qty: in
     from long to short (or back) is a close leg and an open leg: the broker accepts the open only
     once the close has filled, so the caller submits legs in order and stops at the first unfilled.
     """
-    legs: list[Leg] = []
-    held = 0
-    for position in positions:
-        if position.symbol == symbol:
-            held = position.qty
-        elif position.qty:
-            legs.append(_leg("close", position.symbol, -position.qty))
-    if symbol is None or held == target_qty:
-        return legs
+    held = next((p.qty for p in positions if p.symbol == symbol), 0)
+    closes = [_leg("close", p.symbol, -p.qty) for p in positions if p.symbol != symbol and p.qty]
+    return closes if symbol is None else closes + _legs_in(symbol, held, target_qty)
+
+
+def _legs_in(symbol: str, held: int, target_qty: int) -> list[Leg]:
+    if held == target_qty:
+        return []
     if held == 0 or ((held > 0) == (target_qty > 0) and target_qty != 0):
-        legs.append(_leg("adjust" if held else "open", symbol, target_qty - held))
-    else:
-        legs.append(_leg("close", symbol, -held))
-        if target_qty:
-            legs.append(_leg("open", symbol, target_qty))
-    return legs
+        return [_leg("adjust" if held else "open", symbol, target_qty - held)]
+    return [_leg("close", symbol, -held)] + ([_leg("open", symbol, target_qty)] if target_qty else [])
 
 
 def _leg(name: str, symbol: str, delta: int) -> Leg:

@@ -1,56 +1,41 @@
 """Execution: each account moves to its week's target; FLAT only records a snapshot (SPEC §3.6).
 
-Orders are identified by a deterministic client_order_id (account, week, symbol, leg): before
-submitting, the broker is asked for that id, so a rerun never sends an order twice.
+Orders are identified by a deterministic client_order_id (`mechanics.orders.ClientOrderId`: account,
+week, symbol, leg): before submitting, the broker is asked for that id, so a rerun never sends an order
+twice. The `week_open` snapshot is recorded last: once it exists, the week is executed.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from llmtrade.domain.sizing import legs_to_target
-from llmtrade.mechanics.orders import cancel_if_open, size_target, submit_legs
-from llmtrade.mechanics.run_control import halted
-from llmtrade.mechanics.targets import target_of
+from llmtrade.mechanics.orders import cancel_if_open, placed_by, size_target, submit_legs
+from llmtrade.mechanics.targets import target_in
+from llmtrade.ports import Broker
 from llmtrade.run_keys import WeekRun
-from llmtrade.schemas import (
-    Direction,
-    Event,
-    EventKind,
-    PositionSnapshot,
-    direction_of,
-)
+from llmtrade.schemas import AccountKind, Direction, OrderEvent, PositionSnapshot, direction_of
 from llmtrade.services import Services
 
 
 def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
-    if done := services.store.get(run.week_id, account_id, EventKind.POSITION_SNAPSHOT, "week_open"):
+    week = services.events.week(run.week_id, account_id)
+    if done := week.find(PositionSnapshot, account_id, "week_open"):
         # executed already: a rerun (even days later, after checkpoints acted) must not act on the broker again
-        orders = [e.subject for e in services.store.list_week(run.week_id, account_id) if e.kind is EventKind.ORDER
-                  and "-cp" not in e.subject]
+        orders = [e.subject for e in week.entries(OrderEvent) if placed_by(e.subject, account_id, run.week_id, None)]
         return {"account_id": account_id, "orders": orders, "snapshot": done.event_id}
-    if stopped := halted(services, run.week_id, account_id, "execute"):
-        return stopped
     settings = services.settings
     account = settings.account_by_id[account_id]
-    instrument, conviction, note = target_of(services.store, run.week_id, account_id, account.kind)
-    if account.kind == "flat":  # the baseline has no broker keys: it holds its starting cash, always
+    instrument, conviction, note = target_in(week, run.week_id, account_id, account.kind)
+    if account.kind is AccountKind.FLAT:  # the baseline has no broker keys: it holds its starting cash, always
         equity = Decimal(str(settings.risk.starting_equity_usd))
         snapshot = PositionSnapshot(week_id=run.week_id, account_id=account_id, at=run.asof, target_instrument=None,
                                     target_direction=Direction.FLAT, conviction=0, equity=equity, cash=equity,
                                     positions=[], note=note)
         return _snapshot(services, snapshot, [])
     broker = services.broker_at(run.asof)
-    prefix = f"{account_id}-{run.week_id}-"
-    notes = [note]
-    for stale in broker.open_orders(account_id):
-        # an open order of an earlier week or checkpoint would block this week's orders (and reserve buying
-        # power): cancel it first; this week's own legs (a rerun) stay
-        ours = stale.client_order_id.startswith(prefix) and "-cp" not in stale.client_order_id.removeprefix(prefix)
-        if not ours and cancel_if_open(broker, account_id, stale.client_order_id):
-            notes.append(f"cancelled stale order {stale.client_order_id}")
+    notes = [note, *_cancel_stale_orders(broker, account_id, run.week_id)]
     positions = broker.positions(account_id)
     target = 0
     if instrument is not None:
@@ -68,8 +53,18 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
     return _snapshot(services, snapshot, order_ids)
 
 
+def _cancel_stale_orders(broker: Broker, account_id: str, week_id: str) -> list[str]:
+    """An open order of an earlier week or checkpoint would block this week's orders (and reserve buying power):
+    cancel it first; this week's own legs (a rerun) stay. Returns a note per cancelled order."""
+    notes = []
+    for stale in broker.open_orders(account_id):
+        ours = placed_by(stale.client_order_id, account_id, week_id, None)
+        if not ours and cancel_if_open(broker, account_id, stale.client_order_id):
+            notes.append(f"cancelled stale order {stale.client_order_id}")
+    return notes
+
+
 def _snapshot(services: Services, snapshot: PositionSnapshot, order_ids: list[str]) -> dict[str, Any]:
-    event = Event.of(snapshot, week_id=snapshot.week_id, account_id=snapshot.account_id,
-                     kind=EventKind.POSITION_SNAPSHOT, subject="week_open", recorded_at=datetime.now(UTC))
-    services.store.append(event)
-    return {"account_id": snapshot.account_id, "orders": order_ids, "snapshot": event.event_id}
+    entry = services.events.record(snapshot, week_id=snapshot.week_id, account_id=snapshot.account_id,
+                                   subject="week_open")
+    return {"account_id": snapshot.account_id, "orders": order_ids, "snapshot": entry.event_id}

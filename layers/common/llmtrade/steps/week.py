@@ -10,7 +10,7 @@ from llmtrade.config import Account
 from llmtrade.domain.calendar import ET, nyse_hours, parse_week_id, week_id_for
 from llmtrade.events import Week
 from llmtrade.mechanics.run_control import stop_or_claim
-from llmtrade.mechanics.targets import target_of
+from llmtrade.mechanics.targets import target_in
 from llmtrade.ports import RunRefused
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
@@ -72,7 +72,7 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
 
 def _account_week(services: Services, run: WeekRun, week: Week, account: Account, finals: dict[str, OrderFinal],
                   llm_cost: Decimal) -> AccountWeek:
-    instrument, conviction, note = target_of(services.store, run.week_id, account.id, account.kind)
+    instrument, conviction, note = target_in(week, run.week_id, account.id, account.kind)
     statuses = [_status(order.payload, finals.get(order.subject)) for order in week.entries(OrderEvent, account.id)]
     updates = week.all(CheckpointUpdate, account.id)
     latest = max(updates, key=lambda u: u.at) if updates else None

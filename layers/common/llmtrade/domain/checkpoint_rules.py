@@ -1,0 +1,107 @@
+"""The checkpoint decision: one pure function of what a checkpoint sees (SPEC §4).
+
+The rules, in order (`decide`): a flat account STAYs; while the previous week's opposite position is
+still closing it STAYs (that P/L is not this trade's); a `flips` indicator that fired FLIPs to the other
+side at conviction 1 (never back again after a flip: the frozen flip conditions then argue for the side
+now held), or EXITs when the short side cannot be borrowed; an `invalidates` indicator that fired EXITs;
+a loss past the stop EXITs; a loss past the reduce level with nothing confirming REDUCEs one step (from
+|2| to |1|); else STAY. No I/O: the step gathers the facts, records the decision and enforces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from llmtrade.schemas import CheckpointAction, IndicatorReading, Position
+
+FLAT_REASON = "flat: nothing to manage"
+WAITING_REASON = "waiting for the opposite position to close"
+
+
+@dataclass(frozen=True)
+class CheckpointFacts:
+    """What a checkpoint decides from: the conviction in force, frozen indicators read now, and P/L."""
+
+    conviction: int  # in force now: the latest earlier checkpoint's, else the week's
+    weekly_conviction: int  # what the weekly run set (its sign tells whether a flip happened since)
+    instrument: str | None
+    readings: tuple[IndicatorReading, ...]
+    position: Position | None  # the broker's position in `instrument`, if any
+    short_borrowable: bool | None  # shortable and easy to borrow; None: not asked (only a long flips short)
+    stop_loss_pct: float
+    reduce_loss_pct: float
+
+    @property
+    def unrealized_pl(self) -> Decimal:
+        return self.position.unrealized_pl if self.position else Decimal(0)
+
+    @property
+    def pl_pct(self) -> float:
+        """Unrealized P/L as % of the position's entry cost (0 when nothing is held)."""
+        cost = abs(self.position.avg_entry_price * self.position.qty) if self.position else Decimal(0)
+        return float(self.unrealized_pl / cost * 100) if cost else 0.0
+
+    @property
+    def flipped(self) -> bool:
+        """The conviction in force is on the other side of the week's: a checkpoint flipped it."""
+        return self.conviction * self.weekly_conviction < 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: CheckpointAction
+    conviction_after: int
+    reason: str
+    unrealized_pl: Decimal = Decimal(0)  # the P/L this trade counts (not a closing opposite position's)
+
+
+def decide(facts: CheckpointFacts) -> Decision:
+    """The checkpoint's action, conviction after and reason (rules: module docstring)."""
+    if facts.conviction and _closing_opposite(facts):
+        return Decision(CheckpointAction.STAY, facts.conviction, WAITING_REASON)
+    action, after, reason = _by_rules(facts)
+    return Decision(action, after, reason, facts.unrealized_pl)
+
+
+def _closing_opposite(facts: CheckpointFacts) -> bool:
+    return facts.position is not None and (facts.position.qty > 0) != (facts.conviction > 0)
+
+
+def _by_rules(facts: CheckpointFacts) -> tuple[CheckpointAction, int, str]:
+    conviction = facts.conviction
+    if conviction == 0:
+        return CheckpointAction.STAY, 0, FLAT_REASON
+    if flipping := _fired(facts, "flips"):
+        return _flip(facts, flipping)
+    if invalidating := _fired(facts, "invalidates"):
+        return CheckpointAction.EXIT, 0, f"invalidated by {', '.join(invalidating)}"
+    pl_pct = facts.pl_pct
+    if pl_pct <= -facts.stop_loss_pct:
+        return CheckpointAction.EXIT, 0, f"stop loss: {pl_pct:.2f}% <= -{facts.stop_loss_pct}%"
+    confirming = _fired(facts, "confirms")
+    if pl_pct <= -facts.reduce_loss_pct and not confirming and abs(conviction) > 1:
+        return CheckpointAction.REDUCE, _one_step_toward_flat(conviction), \
+            f"losing {pl_pct:.2f}% with no confirming indicator"
+    return CheckpointAction.STAY, conviction, f"{len(confirming)} confirming indicator(s), P/L {pl_pct:.2f}%"
+
+
+def _fired(facts: CheckpointFacts, role: str) -> list[str]:
+    """Names of the fired indicators of a role; after a flip the flip conditions no longer count."""
+    if role == "flips" and facts.flipped:
+        return []
+    return [r.indicator.name for r in facts.readings if r.fired and r.indicator.role == role]
+
+
+def _flip(facts: CheckpointFacts, flipping: list[str]) -> tuple[CheckpointAction, int, str]:
+    after = -1 if facts.conviction > 0 else 1
+    reason = f"flip condition met: {', '.join(flipping)}"
+    if after < 0 and facts.instrument is not None and not facts.short_borrowable:
+        # the short side cannot be held: exit instead
+        return CheckpointAction.EXIT, 0, \
+            f"{reason}; {facts.instrument} is not easy to borrow, so EXIT instead of a short"
+    return CheckpointAction.FLIP, after, reason
+
+
+def _one_step_toward_flat(conviction: int) -> int:
+    return conviction - (1 if conviction > 0 else -1)

@@ -1,0 +1,169 @@
+"""Properties of the checkpoint decision (domain.checkpoint_rules.decide) over any facts, and of the client order
+ids the decisions place orders under."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from llmtrade.domain.calendar import ET
+from llmtrade.domain.checkpoint_rules import CheckpointFacts, decide
+from llmtrade.mechanics.orders import ClientOrderId, placed_by
+from llmtrade.schemas import CheckpointAction, Indicator, IndicatorReading, Position
+
+PROPERTIES = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+
+readings = st.lists(st.builds(
+    lambda role, fired, n: IndicatorReading(
+        indicator=Indicator(name=f"{role} {n}", measure="week_return_pct", instrument="SPY", comparison=">",
+                            threshold=1.0, role=role),
+        value=2.0 if fired else 0.0, fired=fired),
+    st.sampled_from(["confirms", "invalidates", "flips"]), st.booleans(), st.integers(0, 9)), max_size=5)
+positions = st.none() | st.builds(
+    lambda qty, entry, pl: Position(symbol="SPY", qty=qty, avg_entry_price=Decimal(entry), market_value=Decimal(0),
+                                    unrealized_pl=Decimal(pl)),
+    st.integers(-500, 500).filter(bool), st.integers(1, 1000), st.integers(-50_000, 50_000))
+
+
+@st.composite
+def checkpoint_facts(draw: st.DrawFn) -> CheckpointFacts:
+    stop = draw(st.floats(0.5, 10.0))
+    return CheckpointFacts(
+        conviction=draw(st.integers(-2, 2)), weekly_conviction=draw(st.integers(-2, 2)),
+        instrument=draw(st.sampled_from(["SPY", None])), readings=tuple(draw(readings)), position=draw(positions),
+        short_borrowable=draw(st.sampled_from([True, False, None])), stop_loss_pct=stop,
+        reduce_loss_pct=draw(st.floats(0.1, stop)))
+
+
+def fired(facts: CheckpointFacts, role: str) -> bool:
+    return any(r.fired and r.indicator.role == role for r in facts.readings)
+
+
+def waiting(facts: CheckpointFacts) -> bool:
+    """The previous week's opposite position is still closing."""
+    return facts.conviction != 0 and facts.position is not None and \
+        (facts.position.qty > 0) != (facts.conviction > 0)
+
+
+@PROPERTIES
+@given(checkpoint_facts())
+def test_the_conviction_after_follows_the_action(facts: CheckpointFacts) -> None:
+    decision = decide(facts)
+    before, after = facts.conviction, decision.conviction_after
+    assert -2 <= after <= 2 and decision.reason
+    if decision.action is CheckpointAction.STAY:
+        assert after == before
+    elif decision.action is CheckpointAction.EXIT:
+        assert after == 0 and before != 0
+    elif decision.action is CheckpointAction.FLIP:
+        assert abs(after) == 1 and after * before < 0
+    else:  # REDUCE: one step toward flat, never across it
+        assert abs(after) == abs(before) - 1 and after * before > 0
+
+
+@PROPERTIES
+@given(checkpoint_facts())
+def test_a_flat_account_always_stays(facts: CheckpointFacts) -> None:
+    if facts.conviction == 0:
+        decision = decide(facts)
+        assert (decision.action, decision.conviction_after, decision.reason) == (
+            CheckpointAction.STAY, 0, "flat: nothing to manage")
+
+
+@PROPERTIES
+@given(checkpoint_facts())
+def test_while_the_opposite_position_closes_nothing_changes_and_its_pl_is_not_counted(facts: CheckpointFacts) -> None:
+    decision = decide(facts)
+    if waiting(facts):
+        assert decision.action is CheckpointAction.STAY and decision.unrealized_pl == 0
+        assert decision.reason == "waiting for the opposite position to close"
+    else:
+        assert decision.unrealized_pl == (facts.position.unrealized_pl if facts.position else 0)
+
+
+@PROPERTIES
+@given(checkpoint_facts())
+def test_a_flip_never_flips_back(facts: CheckpointFacts) -> None:
+    if facts.conviction * facts.weekly_conviction < 0:  # a checkpoint already flipped the week's side
+        assert decide(facts).action is not CheckpointAction.FLIP
+
+
+@PROPERTIES
+@given(checkpoint_facts())
+def test_a_fired_flip_condition_flips_unless_the_short_cannot_be_borrowed(facts: CheckpointFacts) -> None:
+    if waiting(facts) or facts.conviction == 0 or facts.conviction * facts.weekly_conviction < 0 or \
+            not fired(facts, "flips"):
+        return
+    decision = decide(facts)
+    to_short = facts.conviction > 0
+    if to_short and facts.instrument is not None and not facts.short_borrowable:
+        assert (decision.action, decision.conviction_after) == (CheckpointAction.EXIT, 0)
+        assert decision.reason.endswith("SPY is not easy to borrow, so EXIT instead of a short")
+    else:
+        assert decision.action is CheckpointAction.FLIP and decision.reason.startswith("flip condition met: ")
+
+
+@PROPERTIES
+@given(checkpoint_facts())
+def test_an_invalidation_or_the_stop_loss_exits_before_any_reduce(facts: CheckpointFacts) -> None:
+    flips = fired(facts, "flips") and facts.conviction * facts.weekly_conviction >= 0
+    if waiting(facts) or facts.conviction == 0 or flips:
+        return
+    decision = decide(facts)
+    if fired(facts, "invalidates"):
+        assert decision.action is CheckpointAction.EXIT and decision.reason.startswith("invalidated by ")
+    elif facts.pl_pct <= -facts.stop_loss_pct:
+        assert decision.action is CheckpointAction.EXIT and decision.reason.startswith("stop loss: ")
+    elif decision.action is CheckpointAction.REDUCE:
+        assert facts.pl_pct <= -facts.reduce_loss_pct and not fired(facts, "confirms")
+    else:
+        assert decision.action is CheckpointAction.STAY
+
+
+def test_the_reduce_rule_with_its_reason() -> None:
+    held = Position(symbol="SPY", qty=-10, avg_entry_price=Decimal(100), market_value=Decimal(0),
+                    unrealized_pl=Decimal(-20))
+    facts = CheckpointFacts(conviction=-2, weekly_conviction=-2, instrument="SPY", readings=(), position=held,
+                            short_borrowable=None, stop_loss_pct=3.0, reduce_loss_pct=1.5)
+    decision = decide(facts)
+    assert (decision.action, decision.conviction_after) == (CheckpointAction.REDUCE, -1)
+    assert decision.reason == "losing -2.00% with no confirming indicator" and decision.unrealized_pl == -20
+
+
+# --------------------------------------------------------------------------- client order ids
+accounts = st.sampled_from(["pm-gpt", "pm-claude", "council", "pm-x-ai-grok"])
+symbols = st.sampled_from(["SPY", "QQQ", "BRK.B", "TLT"])
+legs = st.sampled_from(["close", "adjust", "open"])
+
+
+@st.composite
+def order_ids(draw: st.DrawFn) -> ClientOrderId:
+    week = date(2026, 1, 7) + timedelta(weeks=draw(st.integers(0, 60)))
+    checkpoint = None
+    if draw(st.booleans()):  # a checkpoint of the week: Wednesday to the next Tuesday, maybe into January
+        day = week + timedelta(days=draw(st.integers(0, 6)))
+        checkpoint = datetime.combine(day, time(draw(st.integers(9, 15)), draw(st.integers(0, 59))), ET)
+    return ClientOrderId(draw(accounts), week.isoformat(), draw(symbols), draw(legs), checkpoint)
+
+
+@PROPERTIES
+@given(order_ids())
+def test_a_client_order_id_keeps_its_format_and_reads_back(order_id: ClientOrderId) -> None:
+    text = str(order_id)
+    stamp = f"-cp{order_id.checkpoint:%m%d%H%M}" if order_id.checkpoint else ""
+    assert text == f"{order_id.account_id}-{order_id.week_id}-{order_id.symbol}-{order_id.leg}{stamp}"
+    assert ClientOrderId.parse(text) == order_id
+    assert placed_by(text, order_id.account_id, order_id.week_id, order_id.checkpoint)
+    assert not placed_by(text, order_id.account_id, order_id.week_id,
+                         None if order_id.checkpoint else datetime(2026, 11, 25, 12, 0, tzinfo=ET))
+    assert not placed_by(text, "pm-other", order_id.week_id, order_id.checkpoint)
+
+
+def test_ids_this_system_did_not_place_are_not_ours() -> None:
+    assert ClientOrderId.parse("left-over") is None
+    assert ClientOrderId.parse("pm-gpt-2026-11-25-SPY-sell") is None
+    assert not placed_by("left-over", "pm-gpt", "2026-11-25", None)
+    cp = ClientOrderId.parse("pm-gpt-2026-11-25-QQQ-open-cp11251200")
+    assert cp == ClientOrderId("pm-gpt", "2026-11-25", "QQQ", "open", datetime(2026, 11, 25, 12, 0, tzinfo=ET))
