@@ -9,8 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, cast
 
-from llmtrade.adapters.sim_broker import SimBroker
-from llmtrade.adapters.sim_market import SimMarket
+from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.config import AssetsConfig
 from llmtrade.ports import Broker
 from llmtrade.schemas import Indicator

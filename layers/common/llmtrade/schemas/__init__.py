@@ -42,7 +42,7 @@ from llmtrade.schemas.basics import (
     direction_of,
 )
 from llmtrade.schemas.broker import AccountState, AssetInfo, BrokerOrder, OrderRequest, OrderSide, Position
-from llmtrade.schemas.envelope import PAYLOAD_MODELS, SHARED_ACCOUNT, Event, EventKind, event_id, of_kind
+from llmtrade.schemas.envelope import PAYLOAD_MODELS, SHARED_ACCOUNT, Event, EventKind, event_id
 from llmtrade.schemas.payloads import (
     ChairmanDecision,
     CheckpointAction,
@@ -77,5 +77,5 @@ __all__ = [
     "PitchAnswer", "PitchReview", "PitchScores", "Position", "PositionSnapshot", "Postmortem", "QAAnswer",
     "QARanking", "QASynthesis", "ResearchAnswer", "ResearchCall", "ResearchFailure", "ResearchPack",
     "ReviewAggregate", "RunClaim", "RunDisabled", "Score", "SelectedTrade", "ShortText", "Strict",
-    "TradableCandidate", "WeekPostmortem", "WeekSummary", "direction_of", "event_id", "of_kind",
+    "TradableCandidate", "WeekPostmortem", "WeekSummary", "direction_of", "event_id",
 ]

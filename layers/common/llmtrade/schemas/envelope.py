@@ -7,7 +7,6 @@ from those, never random, so appending it twice stores it once. Every payload ty
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -138,11 +137,6 @@ class Event(BaseModel):
             recorded_at=recorded_at,
             payload=payload.model_dump(mode="json"),
         )
-
-
-def of_kind(events: Iterable[Event], kind: EventKind) -> list[Any]:
-    """The parsed payloads of the events of one kind, in the order given (stores list oldest first)."""
-    return [e.parsed() for e in events if e.kind is kind]
 
 
 def event_id(week_id: str, account_id: str, kind: EventKind | str, subject: str = "") -> str:
