@@ -11,6 +11,7 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy, Tags
@@ -140,7 +141,9 @@ class Functions(Construct):
             code=lambda_.Code.from_asset(
                 str(REPO / "layers" / "common"),
                 asset_hash=layer_hash(),
-                bundling=BundlingOptions(image=DockerImage.from_registry("unused"), local=LayerBundler()),
+                # jsii.implements registers the interface at run time; the type checker needs the cast
+                bundling=BundlingOptions(image=DockerImage.from_registry("unused"),
+                                         local=cast(ILocalBundling, LayerBundler())),
             ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
@@ -151,7 +154,7 @@ class Functions(Construct):
         for name, spec in FUNCTION_SPECS.items():
             secret = secrets[spec.secret_variable]
             function = self._function(name, storage, kill_switch, mode, {spec.secret_variable: secret.secret_arn})
-            secret.grant_read(function.role)  # GetSecretValue, DescribeSecret on that one secret
+            secret.grant_read(_role(function))  # GetSecretValue, DescribeSecret on that one secret
             if spec.publishes_reports:
                 self._publish_reports(function, report_bucket, alerts, alerts_key)
             self.by_name[name] = function
@@ -163,7 +166,8 @@ class Functions(Construct):
         # Put and read back the weekly HTML report; nothing else on the bucket.
         function.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"],
                                                         resources=[report_bucket.arn_for_objects("*")]))
-        acknowledge(function.role, f"AwsSolutions-IAM5[Resource::{nag_ref(report_bucket, report_bucket.bucket_arn)}/*]",
+        objects = f"{nag_ref(report_bucket, report_bucket.bucket_arn)}/*"
+        acknowledge(_role(function), f"AwsSolutions-IAM5[Resource::{objects}]",
                     "The weekly reports are objects of the report bucket, named by week: only PutObject and "
                     "GetObject on the bucket's objects.")
         # The week's summary with the report's link goes to the alerts topic (publish only; its key encrypts)
@@ -232,3 +236,10 @@ class Functions(Construct):
         acknowledge(function, "Serverless-LambdaAsyncFailureDestination",
                     "Invoked synchronously by Step Functions only; no asynchronous invocation to route.")
         return function
+
+
+def _role(function: lambda_.Function) -> iam.IRole:
+    """The execution role CDK created with the function (None only for an imported function)."""
+    if function.role is None:
+        raise ValueError(f"{function.node.path} has no execution role")
+    return function.role

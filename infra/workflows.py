@@ -167,9 +167,9 @@ def definition(template: Mapping[str, Any], workflow: str,
         if logical_id in functions and attribute == "Arn":
             return arns.get(functions[logical_id], f"<function:{functions[logical_id]}>")
         return f"${{{logical_id}.{attribute}}}"
-
     definition_string = template["Resources"][machines[workflow]]["Properties"]["DefinitionString"]
-    return json.loads(intrinsic_text(definition_string, get_att))
+    definition: dict[str, Any] = json.loads(intrinsic_text(definition_string, get_att))
+    return definition
 
 
 def intrinsic_text(part: Any, get_att: Callable[[str, str], str] | None = None) -> str:
@@ -184,5 +184,5 @@ def intrinsic_text(part: Any, get_att: Callable[[str, str], str] | None = None) 
         return f"${{{part['Ref']}}}"
     if "Fn::Join" in part:
         separator, parts = part["Fn::Join"]
-        return separator.join(intrinsic_text(p, get_att) for p in parts)
+        return str(separator).join(intrinsic_text(p, get_att) for p in parts)
     raise ValueError(f"unexpected intrinsic: {part}")

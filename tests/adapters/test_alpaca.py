@@ -377,7 +377,7 @@ def test_while_closed_the_price_is_the_previous_sessions_daily_close(market: Alp
     assert isinstance(market.price("TLT", thanksgiving), Decimal)
 
 
-def test_the_calendar_agrees_with_the_simulated_market(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_calendar_agrees_with_the_simulated_market(settings, tmp_path: Path) -> None:
     sim_market = SimMarket(settings.assets)
     sim = SimBroker(sim_market, SqliteOrderLedger(tmp_path / "ledger.sqlite"), starting_equity=100_000,
                     min_equity_for_short=2000, clock=lambda: WED_NOON)

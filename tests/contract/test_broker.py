@@ -38,7 +38,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def market(settings) -> SimMarket:  # type: ignore[no-untyped-def]
+def market(settings) -> SimMarket:
     return SimMarket(settings.assets)
 
 
@@ -46,7 +46,7 @@ ALPACA_KEYS = {account: (f"PK-{account}", f"secret-{account}") for account in ("
 
 
 @pytest.fixture(params=["sim", "alpaca"])
-def broker(request, market: SimMarket, clock: Clock, tmp_path) -> Iterator[Broker]:  # type: ignore[no-untyped-def]
+def broker(request, market: SimMarket, clock: Clock, tmp_path) -> Iterator[Broker]:
     sim = SimBroker(market, SqliteOrderLedger(tmp_path / "ledger.sqlite"), starting_equity=100_000,
                     min_equity_for_short=2000, clock=clock)
     if request.param == "sim":
@@ -62,7 +62,7 @@ def order(qty: int, side: str = "buy", cid: str = "c1", symbol: str = "SPY") -> 
     return OrderRequest(symbol=symbol, qty=qty, side=side, client_order_id=cid)  # type: ignore[arg-type]
 
 
-def test_an_order_while_closed_is_accepted_then_fills_at_the_next_open(broker, clock, market) -> None:  # type: ignore[no-untyped-def]
+def test_an_order_while_closed_is_accepted_then_fills_at_the_next_open(broker, clock, market) -> None:
     placed = broker.submit_order("acct", order(10))
     assert placed.status == "accepted" and placed.filled_at is None
     assert broker.positions("acct") == [] and broker.account("acct").cash == Decimal("100000.00")
@@ -78,12 +78,12 @@ def test_an_order_while_closed_is_accepted_then_fills_at_the_next_open(broker, c
     assert state.equity == state.cash + held.market_value
 
 
-def test_an_order_while_open_fills_at_once(broker, clock) -> None:  # type: ignore[no-untyped-def]
+def test_an_order_while_open_fills_at_once(broker, clock) -> None:
     clock.now = WED_1200
     assert broker.submit_order("acct", order(3)).status == "filled"
 
 
-def test_client_order_ids_are_unique_forever(broker, clock) -> None:  # type: ignore[no-untyped-def]
+def test_client_order_ids_are_unique_forever(broker, clock) -> None:
     broker.submit_order("acct", order(1))
     clock.now = WED_1200
     with pytest.raises(BrokerRejected) as rejected:
@@ -91,7 +91,7 @@ def test_client_order_ids_are_unique_forever(broker, clock) -> None:  # type: ig
     assert rejected.value.status == 422 and "client_order_id" in rejected.value.message
 
 
-def test_selling_through_zero_in_one_order_is_refused(broker, clock) -> None:  # type: ignore[no-untyped-def]
+def test_selling_through_zero_in_one_order_is_refused(broker, clock) -> None:
     clock.now = WED_1200
     broker.submit_order("acct", order(5))
     with pytest.raises(BrokerRejected, match="insufficient qty"):
@@ -102,19 +102,19 @@ def test_selling_through_zero_in_one_order_is_refused(broker, clock) -> None:  #
     assert broker.positions("acct")[0].qty == -4
 
 
-def test_an_order_against_an_open_order_on_the_other_side_is_a_wash_trade(broker) -> None:  # type: ignore[no-untyped-def]
+def test_an_order_against_an_open_order_on_the_other_side_is_a_wash_trade(broker) -> None:
     broker.submit_order("acct", order(5))
     with pytest.raises(BrokerRejected) as rejected:
         broker.submit_order("acct", order(5, "sell", "c2"))
     assert rejected.value.status == 403
 
 
-def test_unknown_symbols_are_refused(broker) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_symbols_are_refused(broker) -> None:
     with pytest.raises(BrokerRejected, match='asset "TSLA" not found'):
         broker.submit_order("acct", order(1, symbol="TSLA"))
 
 
-def test_a_cancelled_order_never_fills(broker, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_cancelled_order_never_fills(broker, clock) -> None:
     broker.submit_order("acct", order(5))
     broker.cancel_order("acct", "c1")
     clock.now = WED_1200
@@ -124,13 +124,13 @@ def test_a_cancelled_order_never_fills(broker, clock) -> None:  # type: ignore[n
         broker.cancel_order("acct", "c1")
 
 
-def test_accounts_are_separate(broker, clock) -> None:  # type: ignore[no-untyped-def]
+def test_accounts_are_separate(broker, clock) -> None:
     clock.now = WED_1200
     broker.submit_order("a", order(5))
     assert broker.positions("b") == [] and broker.order_by_client_id("b", "c1") is None
 
 
-def test_the_simulated_market_is_deterministic_and_follows_the_calendar(market, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_simulated_market_is_deterministic_and_follows_the_calendar(market, settings) -> None:
     again = SimMarket(settings.assets)
     assert market.price("GLD", WED_1200) == again.price("GLD", WED_1200)
     thursday = datetime(2026, 11, 26, 12, 0, tzinfo=ET)  # Thanksgiving: the last close stands
@@ -139,7 +139,7 @@ def test_the_simulated_market_is_deterministic_and_follows_the_calendar(market, 
     assert len({market.price(s, WED_1200) for s in market.symbols}) == len(market.symbols)
 
 
-def test_the_simulation_refuses_to_go_back_in_time(broker, clock) -> None:  # type: ignore[no-untyped-def]
+def test_the_simulation_refuses_to_go_back_in_time(broker, clock) -> None:
     clock.now = WED_1200
     broker.submit_order("acct", order(5))
     clock.now = WED_0800

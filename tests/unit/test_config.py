@@ -15,7 +15,7 @@ def config_dir(tmp_path: Path) -> Path:
     return tmp_path / "config"
 
 
-def test_shipped_config_holds_the_specs_defaults(settings) -> None:  # type: ignore[no-untyped-def]
+def test_shipped_config_holds_the_specs_defaults(settings) -> None:
     assert settings.assets.symbols == [
         "SPY", "QQQ", "IWM", "TLT", "IEF", "HYG", "LQD", "UUP", "GLD", "IAU", "USO", "BNO"]
     assert [a.id for a in settings.accounts.accounts] == [

@@ -138,7 +138,7 @@ def test_below_quorum_the_council_is_flat_and_no_chairman_is_asked(services: Ser
 
 # --------------------------------------------------------------------------- anonymous reviews
 def test_reviewers_see_the_others_under_shuffled_labels_never_their_own_nor_a_name(services: Services,
-                                                                                   tmp_path) -> None:  # type: ignore[no-untyped-def]
+                                                                                   tmp_path) -> None:
     events = week(services, Wrapped())
     reviews = {e.account_id: PeerReview.model_validate(e.payload) for e in events if e.kind is EventKind.PEER_REVIEW}
     prompts = {e.account_id: e.payload["messages"][1]["content"] for e in events

@@ -28,7 +28,7 @@ def week(week_id: str, account_id: str, start: str, end: str, *, kind: str = "pm
     )
 
 
-def chain(account_id: str, equities: list[str], **kwargs) -> list[Postmortem]:  # type: ignore[no-untyped-def]
+def chain(account_id: str, equities: list[str], **kwargs) -> list[Postmortem]:
     """Consecutive weeks whose equity runs through `equities` (each week ends where the next starts)."""
     return [week(WEEKS[i], account_id, equities[i], equities[i + 1], **kwargs) for i in range(len(equities) - 1)]
 

@@ -9,7 +9,7 @@ from pydantic import create_model
 UNIVERSE = ["SPY", "TLT", "GLD"]
 
 
-def ask(model: str, schema_model, prompt: str = "pitch me") -> str:  # type: ignore[no-untyped-def]
+def ask(model: str, schema_model, prompt: str = "pitch me") -> str:
     request = LLMRequest(model=model, messages=[ChatMessage(role="user", content=prompt)],
                          schema_name=schema_model.__name__, json_schema=answer_schema(schema_model, UNIVERSE))
     response = OfflineLLM().complete(request)

@@ -19,7 +19,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_run_week_prints_the_table_and_a_second_run_adds_nothing(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_run_week_prints_the_table_and_a_second_run_adds_nothing(tmp_path: Path, capsys) -> None:
     data = str(tmp_path / "data")
     code, out, _ = run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", data)
     assert code == 0
@@ -38,13 +38,13 @@ def test_run_week_prints_the_table_and_a_second_run_adds_nothing(tmp_path: Path,
     assert "position_snapshot" in out and "pitch" not in out
 
 
-def test_run_week_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_run_week_json(tmp_path: Path, capsys) -> None:
     code, out, _ = run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", str(tmp_path), "--json")
     document = json.loads(out)
     assert code == 0 and document["new_events"] == 32 and len(document["summary"]["accounts"]) == 6
 
 
-def test_checkpoint_command(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_checkpoint_command(tmp_path: Path, capsys) -> None:
     data = str(tmp_path)
     run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", data)
     code, out, _ = run(capsys, "checkpoint", "--offline", "--at", f"{WEEK} 12:00", "--data-dir", data)
@@ -55,12 +55,12 @@ def test_checkpoint_command(tmp_path: Path, capsys) -> None:  # type: ignore[no-
     assert code == 2 and '"YYYY-MM-DD HH:MM"' in err
 
 
-def test_a_week_must_be_a_wednesday(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_week_must_be_a_wednesday(tmp_path: Path, capsys) -> None:
     code, out, err = run(capsys, "run-week", "--offline", "--week", "2026-11-24", "--data-dir", str(tmp_path))
     assert code == 2 and "2026-11-24 is a Tuesday" in err and out == ""
 
 
-def test_without_offline_and_keys_it_names_the_missing_keys(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_without_offline_and_keys_it_names_the_missing_keys(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-secret-value")
     code, out, err = run(capsys, "run-week", "--week", WEEK, "--config-dir", str(Path(__file__).parents[2] / "config"))
@@ -70,7 +70,7 @@ def test_without_offline_and_keys_it_names_the_missing_keys(tmp_path: Path, caps
     assert not (tmp_path / ".llmtrade").exists()  # nothing was faked
 
 
-def test_with_every_key_it_builds_the_real_clients_without_calling_them(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_with_every_key_it_builds_the_real_clients_without_calling_them(tmp_path: Path, monkeypatch) -> None:
     import respx
     from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
     from llmtrade.adapters.llm.openrouter import OpenRouterLLM
@@ -104,7 +104,7 @@ def test_env_example_lists_every_key_a_real_run_needs() -> None:
     assert all(f"{name}=" in example for name in required_keys(load_settings()))
 
 
-def test_dates_outside_the_simulation_are_clear_errors(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_dates_outside_the_simulation_are_clear_errors(tmp_path: Path, capsys) -> None:
     code, _, err = run(capsys, "run-week", "--offline", "--week", "2031-01-08", "--data-dir", str(tmp_path))
     assert code == 2 and "holiday list covers 2024-2028" in err
     code, _, err = run(capsys, "run-week", "--offline", "--week", "2024-01-03", "--data-dir", str(tmp_path))

@@ -20,7 +20,7 @@ def fails_clearly(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return err
 
 
-def test_an_earlier_week_after_a_later_one_is_refused_before_anything_is_written(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_an_earlier_week_after_a_later_one_is_refused_before_anything_is_written(tmp_path: Path, capsys) -> None:
     data = str(tmp_path)
     assert main(["run-week", "--offline", "--week", "2026-12-02", "--data-dir", data]) == 0
     capsys.readouterr()
@@ -32,7 +32,7 @@ def test_an_earlier_week_after_a_later_one_is_refused_before_anything_is_written
     assert main(["run-week", "--offline", "--week", "2026-12-02", "--data-dir", data]) == 0
 
 
-def test_a_checkpoint_before_the_brokers_last_order_is_refused(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_checkpoint_before_the_brokers_last_order_is_refused(tmp_path: Path, capsys) -> None:
     data = str(tmp_path)
     assert main(["run-week", "--offline", "--week", WEEK, "--data-dir", data]) == 0
     assert main(["checkpoint", "--offline", "--at", "2026-11-30 12:00", "--data-dir", data]) == 0
@@ -43,24 +43,24 @@ def test_a_checkpoint_before_the_brokers_last_order_is_refused(tmp_path: Path, c
 
 
 @pytest.mark.parametrize("week", ["0001-01-03", "2031-01-01"])
-def test_a_week_outside_the_calendar(tmp_path: Path, capsys, week: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_week_outside_the_calendar(tmp_path: Path, capsys, week: str) -> None:
     err = fails_clearly(capsys, "run-week", "--offline", "--week", week, "--data-dir", str(tmp_path / "d"))
     assert "holiday list covers" in err and not (tmp_path / "d").exists()
 
 
-def test_a_data_dir_that_is_a_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_data_dir_that_is_a_file(tmp_path: Path, capsys) -> None:
     (tmp_path / "file").write_text("x")
     assert "is a file, not a folder" in fails_clearly(capsys, "run-week", "--offline", "--data-dir",
                                                        str(tmp_path / "file"))
 
 
-def test_a_corrupt_store(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_corrupt_store(tmp_path: Path, capsys) -> None:
     (tmp_path / "events.sqlite").write_bytes(b"not a database at all" * 100)
     assert "corrupt" in fails_clearly(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", str(tmp_path))
     assert "corrupt" in fails_clearly(capsys, "events", "--week", WEEK, "--data-dir", str(tmp_path))
 
 
-def test_listing_a_data_dir_with_no_store_creates_nothing(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_listing_a_data_dir_with_no_store_creates_nothing(tmp_path: Path, capsys) -> None:
     assert "no event store there" in fails_clearly(capsys, "events", "--week", WEEK, "--data-dir", str(tmp_path / "x"))
     assert not (tmp_path / "x").exists()
 

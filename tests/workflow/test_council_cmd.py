@@ -40,7 +40,7 @@ def recorded_calls(data: Path, run_id: str) -> list[LLMCallRecord]:
         store.close()
 
 
-def test_council_offline_prints_each_stage_with_rankings_mapped_back_to_models(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_council_offline_prints_each_stage_with_rankings_mapped_back_to_models(tmp_path: Path, capsys) -> None:
     code, out, err = run(capsys, "council", QUESTION, "--offline", "--data-dir", str(tmp_path))
     assert code == 0 and err == ""
     stages = [out.index(s) for s in ("Question: ", "== Stage 1: answers", "== Stage 2: anonymous rankings",
@@ -53,7 +53,7 @@ def test_council_offline_prints_each_stage_with_rankings_mapped_back_to_models(t
     assert "(Response A)" in out and f"-- {CHAIRMAN} (answered by offline:{CHAIRMAN})" in out
 
 
-def test_council_json_rankings_are_anonymous_reproducible_and_aggregated(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_council_json_rankings_are_anonymous_reproducible_and_aggregated(tmp_path: Path, capsys) -> None:
     code, out, _ = run(capsys, "council", QUESTION, "--offline", "--json", "--data-dir", str(tmp_path))
     assert code == 0
     result = json.loads(out)
@@ -82,7 +82,7 @@ def test_council_json_rankings_are_anonymous_reproducible_and_aggregated(tmp_pat
     assert len(recorded_calls(tmp_path, result["run_id"])) == len(calls)  # an identical rerun stores nothing new
 
 
-def test_members_on_the_same_model_answer_rank_and_are_ranked_apart(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_members_on_the_same_model_answer_rank_and_are_ranked_apart(tmp_path: Path, capsys) -> None:
     config = tmp_path / "config"
     shutil.copytree(REPO / "config", config)
     models = config / "models.yaml"
@@ -104,7 +104,7 @@ def test_members_on_the_same_model_answer_rank_and_are_ranked_apart(tmp_path: Pa
     assert "--- Response D (" in prompt and "--- Response E" not in prompt  # every member's answer, once
 
 
-def test_council_without_a_key_says_which_one_and_creates_nothing(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_council_without_a_key_says_which_one_and_creates_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
     code, out, err = run(capsys, "council", QUESTION, "--data-dir", str(tmp_path / "data"))
@@ -112,7 +112,7 @@ def test_council_without_a_key_says_which_one_and_creates_nothing(tmp_path: Path
     assert not (tmp_path / "data").exists()
 
 
-def test_an_empty_question_is_a_usage_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_question_is_a_usage_error(tmp_path: Path, capsys) -> None:
     code, _, err = run(capsys, "council", "  ", "--offline", "--data-dir", str(tmp_path))
     assert code == 2 and "the question is empty" in err
 
@@ -139,7 +139,7 @@ def _openrouter_answer(request: httpx.Request) -> httpx.Response:
 
 
 @respx.mock
-def test_council_live_asks_openrouter_and_the_backup_chairman_answers(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_council_live_asks_openrouter_and_the_backup_chairman_answers(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-test-secret")
     route = respx.post("https://openrouter.ai/api/v1/chat/completions").mock(side_effect=_openrouter_answer)
@@ -157,7 +157,7 @@ def test_council_live_asks_openrouter_and_the_backup_chairman_answers(tmp_path: 
     assert sum(c.cost_usd for c in calls) == Decimal("0.0108") and "$0.0108 spent" in out
 
 
-def test_estimate_prints_the_calls_and_cost_and_writes_nothing(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_estimate_prints_the_calls_and_cost_and_writes_nothing(tmp_path: Path, capsys) -> None:
     data = tmp_path / "data"
     code, out, _ = run(capsys, "run-week", "--estimate", "--week", WEEK, "--data-dir", str(data))
     assert code == 0 and f"Week {WEEK}: expected LLM calls, $0.10 a call" in out

@@ -73,7 +73,7 @@ def generated(model: str, messages: list[dict[str, str]], name: str, schema: dic
 
 
 @pytest.fixture
-def live(settings: Settings, tmp_path) -> Iterator[tuple[Services, FakeAlpaca, list[datetime], respx.MockRouter]]:  # type: ignore[no-untyped-def]
+def live(settings: Settings, tmp_path) -> Iterator[tuple[Services, FakeAlpaca, list[datetime], respx.MockRouter]]:
     settings = settings.model_copy(update={"models": settings.models.model_copy(update={
         "research": settings.models.research.model_copy(update={"poll_seconds": 1})})})
     keys = {name: f"test-key-{i}" for i, name in enumerate(required_keys(settings))}
@@ -133,7 +133,7 @@ def provider_calls(router: respx.MockRouter) -> int:
     return sum(1 for call in router.calls if "alpaca" not in call.request.url.host)
 
 
-def test_a_live_week_reads_like_an_audit_and_a_rerun_calls_nobody(live) -> None:  # type: ignore[no-untyped-def]
+def test_a_live_week_reads_like_an_audit_and_a_rerun_calls_nobody(live) -> None:
     services, fake, now, router = live
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     events = services.store.list_week(WEEK)

@@ -126,7 +126,7 @@ def test_checkpoints_decide_from_frozen_indicators_and_skip_closed_days(services
     assert "market closed on 2026-11-26" in skipped.payload["reason"]
 
 
-def test_an_exit_before_the_open_cancels_the_queued_order(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_exit_before_the_open_cancels_the_queued_order(services: Services, monkeypatch) -> None:
     from llmtrade.steps import checkpoint as step
 
     _week(services, WEEK, monkeypatch, {"instrument": "SPY", "conviction": 2,
@@ -176,10 +176,10 @@ def test_an_order_placed_by_a_racing_rerun_is_recorded_as_placed_not_rejected(se
     class RacingBroker:
         """Another execution submits the same client_order_id first; ours is refused as a duplicate."""
 
-        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        def __getattr__(self, name: str):
             return getattr(inner, name)
 
-        def submit_order(self, account_id, order):  # type: ignore[no-untyped-def]
+        def submit_order(self, account_id, order):
             inner.submit_order(account_id, order)
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
 
@@ -194,14 +194,14 @@ def test_an_order_placed_by_a_racing_rerun_is_recorded_as_placed_not_rejected(se
 def test_a_broker_rejection_is_recorded_and_the_week_goes_on(services: Services) -> None:
     from llmtrade.ports import BrokerRejected
 
-    def rejecting_broker_at(moment: datetime):  # type: ignore[no-untyped-def]
+    def rejecting_broker_at(moment: datetime):
         inner = services.broker_at(moment)
 
         class Rejecting:
-            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            def __getattr__(self, name: str):
                 return getattr(inner, name)
 
-            def submit_order(self, account_id, order):  # type: ignore[no-untyped-def]
+            def submit_order(self, account_id, order):
                 raise BrokerRejected(403, 40310000, "insufficient buying power")
 
         return Rejecting()
@@ -218,13 +218,13 @@ def test_a_broker_rejection_is_recorded_and_the_week_goes_on(services: Services)
     assert "rejected: 403" in snapshot.payload["note"]
 
 
-def _week(services: Services, week: str, monkeypatch, pitch: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+def _week(services: Services, week: str, monkeypatch, pitch: dict[str, Any]) -> None:
     """Run a week in which pm-gpt pitches exactly `pitch` (instrument, conviction)."""
     from llmtrade.steps import council
 
     real_ask = council.ask
 
-    def ask(services_, **kwargs):  # type: ignore[no-untyped-def]
+    def ask(services_, **kwargs):
         answer, by = real_ask(services_, **kwargs)
         if kwargs["account_id"] == "pm-gpt" and kwargs["purpose"] == "pitch":
             direction = Direction.LONG if pitch["conviction"] > 0 else Direction.SHORT
@@ -235,7 +235,7 @@ def _week(services: Services, week: str, monkeypatch, pitch: dict[str, Any]) -> 
     run_workflow(WEEKLY, {"week_id": week}, services)
 
 
-def test_a_flip_opens_the_new_side_once_the_close_has_filled(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_flip_opens_the_new_side_once_the_close_has_filled(services: Services, monkeypatch) -> None:
     _week(services, "2026-11-04", monkeypatch, {"instrument": "SPY", "conviction": 2})
     _week(services, "2026-11-11", monkeypatch, {"instrument": "SPY", "conviction": -2})
     order = services.store.list_week("2026-11-11", "pm-gpt")
@@ -257,7 +257,7 @@ def test_a_flip_opens_the_new_side_once_the_close_has_filled(services: Services,
     assert held.symbol == "SPY" and held.qty < 0
 
 
-def test_conviction_carries_from_the_latest_checkpoint_in_market_time(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_conviction_carries_from_the_latest_checkpoint_in_market_time(services: Services, monkeypatch) -> None:
     opening = services.market.price("SPY", datetime(2026, 11, 25, 9, 30, tzinfo=ET))  # the weekly order's fill
     # SPY is 10 % down around Wednesday 14:00 only: a stop loss EXITs then; Monday and Tuesday STAY
     services = scripted(services, Quote("SPY", opening * Decimal("0.9"), datetime(2026, 11, 25, 13, 30, tzinfo=ET),
@@ -277,7 +277,7 @@ def test_conviction_carries_from_the_latest_checkpoint_in_market_time(services: 
     assert tuesday.conviction_before == monday.conviction_after == 2
 
 
-def test_the_summary_shows_what_each_account_holds_at_the_run(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_summary_shows_what_each_account_holds_at_the_run(services: Services, monkeypatch) -> None:
     _week(services, "2026-11-04", monkeypatch, {"instrument": "SPY", "conviction": 2})
     _week(services, "2026-11-11", monkeypatch, {"instrument": "TLT", "conviction": 1})
     summary = WeekSummary.model_validate(

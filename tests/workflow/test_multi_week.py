@@ -170,7 +170,7 @@ def test_a_rerun_of_the_range_changes_nothing(replay: Replay) -> None:
     assert [w["week_id"] for w in document["weeks"]] == WEEKS and len(document["leaderboard"]) == 6
 
 
-def test_the_commands_refuse_a_bad_range_or_a_missing_store(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_commands_refuse_a_bad_range_or_a_missing_store(tmp_path: Path, capsys) -> None:
     code = main(["run-weeks", "--offline", "--from", "2026-11-18", "--to", "2026-11-11", "--data-dir", str(tmp_path)])
     assert code == 2 and "--to 2026-11-11 is before --from 2026-11-18" in capsys.readouterr().err
     code = main(["run-weeks", "--offline", "--from", "2026-11-10", "--to", "2026-11-18", "--data-dir", str(tmp_path)])

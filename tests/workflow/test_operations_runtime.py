@@ -433,12 +433,12 @@ def test_the_kill_switch_turned_off_mid_run_stops_the_models_and_orders(services
     class SlowResearch(OfflineResearch):
         name = "slow"
 
-        def start(self, week_id, asof):  # type: ignore[no-untyped-def]
+        def start(self, week_id, asof):
             return ResearchStatus(state="running", handle="job-1")
 
         checks = 0
 
-        def check(self, week_id, asof, handle):  # type: ignore[no-untyped-def]
+        def check(self, week_id, asof, handle):
             self.checks += 1  # still running at the first check: the run waits, and the switch is turned off
             return super().start(week_id, asof) if self.checks > 1 else ResearchStatus(state="running", handle=handle)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar, cast
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -59,7 +59,7 @@ class Entry(Generic[P]):
 
 
 def _entry(event: Event, payload_type: type[P]) -> Entry[P]:
-    return Entry(event, cast(P, payload_type.model_validate(event.payload)))
+    return Entry(event, payload_type.model_validate(event.payload))
 
 
 class Week:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -64,7 +64,7 @@ class LLMRequest(BaseModel):
     model: str
     messages: list[ChatMessage]
     schema_name: str
-    json_schema: dict
+    json_schema: dict[str, Any]
     temperature: float = 0.2
 
 

@@ -47,7 +47,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """The wait after the `attempt`-th failure (1-based) when the server names none."""
-        return min(self.backoff_s * 2 ** (attempt - 1), self.backoff_cap_s)
+        return min(self.backoff_s * 2.0 ** (attempt - 1), self.backoff_cap_s)
 
     def server_wait(self, status: int, headers: Mapping[str, str], now: float) -> float | None:
         """The wait the server asks for, in seconds (`now`: epoch seconds), or None when it names none."""

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
@@ -62,11 +62,10 @@ def _notifier() -> Callable[..., None] | None:
                                persistence_store=DynamoDBPersistenceLayer(os.environ["IDEMPOTENCY_TABLE_NAME"]),
                                config=_idempotency())
 
-    @once
     def notify(*, subject: str, message: str) -> None:
         send(subject, message)
 
-    return notify
+    return cast(Callable[..., None], once(notify))  # Powertools' decorators carry no type hints
 
 
 def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -94,4 +93,4 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
         logger.info("step done", extra={"result": result})
         return result
 
-    return handler
+    return cast(Callable[[dict[str, Any], Any], dict[str, Any]], handler)  # Powertools' decorators are untyped

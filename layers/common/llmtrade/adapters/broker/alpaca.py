@@ -307,10 +307,10 @@ class AlpacaMarketData:
             trades = self._data("/v2/stocks/trades/latest", symbols=symbol, feed=self._feed)["trades"]
             if symbol not in trades:
                 raise AlpacaError(f"no latest {self._feed} trade for {symbol}")
-            return trades[symbol]["p"]
+            return Decimal(trades[symbol]["p"])
         minute_bars = self._bars(symbol, "1Min", session.open, at)
         if minute_bars:
-            return minute_bars[-1]["c"]
+            return Decimal(minute_bars[-1]["c"])
         # no IEX trade yet this session: the previous close still stands
         return self._daily_close(symbol, self._last_session_closed_by(session.open))
 
@@ -320,7 +320,7 @@ class AlpacaMarketData:
                 if datetime.fromisoformat(b["t"]).astimezone(ET).date() == session.day]
         if not bars:
             raise AlpacaError(f"no daily bar for {symbol} on {session.day} (feed {self._feed})")
-        return bars[-1]["c"]
+        return Decimal(bars[-1]["c"])
 
     def _bars(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """All bars of one symbol from start to end inclusive, following next_page_token."""

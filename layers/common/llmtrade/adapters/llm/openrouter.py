@@ -48,7 +48,8 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A strict-mode-compatible copy of a pydantic JSON schema: every object closed
     (`additionalProperties: false`) with every property required, `const` as a one-value enum,
     `oneOf` as `anyOf`, no `$ref` siblings, and only keywords strict mode accepts."""
-    return _strict_node(copy.deepcopy(schema))
+    strict: dict[str, Any] = _strict_node(copy.deepcopy(schema))
+    return strict
 
 
 def _strict_node(node: Any) -> Any:
@@ -200,7 +201,7 @@ class OpenRouterLLM:
         choice, message = choices[0], choices[0].get("message") or {}
         if choice.get("finish_reason") == "error" or isinstance(choice.get("error"), dict):
             error = choice.get("error") or {}
-            code = error.get("code") if isinstance(error.get("code"), int) else 502
+            code = int(error["code"]) if isinstance(error.get("code"), int) else 502
             raise _http_failure(model, code, {"error": error}, raw, None)
         content = _text(message.get("content"))
         if not content:
@@ -221,9 +222,9 @@ class OpenRouterLLM:
 
 def _http_failure(model: str, status: int, data: Any, raw: str, retry_after: str | None) -> _Failure:
     """What an OpenRouter error (`{"error": {"code", "message", "metadata"}}`) means for us."""
-    error = data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), dict) else {}
+    error: dict[str, Any] = data["error"] if isinstance(data, dict) and isinstance(data.get("error"), dict) else {}
     detail = str(error.get("message") or raw[:300] or "no details").strip()
-    metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
+    metadata: dict[str, Any] = error["metadata"] if isinstance(error.get("metadata"), dict) else {}
     if status == 401:
         message = f"the API key was rejected (401: {detail}); check {KEY_NAME}"
     elif status == 402:

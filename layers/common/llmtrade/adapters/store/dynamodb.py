@@ -35,7 +35,7 @@ class DynamoDBEventStore:
         return f"ACCOUNT#{account_id}"
 
     def append(self, event: Event) -> bool:
-        item = {
+        item: dict[str, Any] = {
             "pk": self._pk(event.week_id),
             "sk": event.sort_key,
             "gsi1pk": self._account_pk(event.account_id),

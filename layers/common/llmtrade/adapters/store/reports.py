@@ -51,8 +51,8 @@ class S3ReportStore:
         object_key = self.prefix + key
         self._s3.put_object(Bucket=self.bucket, Key=object_key, Body=html.encode("utf-8"), ContentType=HTML,
                             CacheControl="no-store")
-        return self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": object_key},
-                                               ExpiresIn=self.expires_seconds)
+        return str(self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": object_key},
+                                                   ExpiresIn=self.expires_seconds))
 
 
 def report_store_from_environment() -> ReportStore | None:

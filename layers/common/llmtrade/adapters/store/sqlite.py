@@ -102,7 +102,7 @@ class SqliteEventStore:
             events = self._select("account_id = ? AND kind = ?", (account_id, kind.value))
         return sorted(events, key=lambda e: (e.week_id, *e.time_order))
 
-    def _select(self, where: str, params: tuple) -> list[Event]:
+    def _select(self, where: str, params: tuple[object, ...]) -> list[Event]:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT week_id, account_id, kind, subject, recorded_at, payload FROM events"
