@@ -1,4 +1,4 @@
-"""Checkpoint function: daily snapshots and STAY/EXIT/FLIP/REDUCE from frozen indicators (SPEC §4)."""
+"""Checkpoint function: daily snapshots, STAY/EXIT/FLIP/REDUCE from frozen indicators (SPEC §4)."""
 
 from llmtrade.entrypoints.lambda_entry import make_handler
 

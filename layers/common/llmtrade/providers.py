@@ -1,9 +1,9 @@
 """The research provider kinds: one row each, read by the config, the keys and the wiring.
 
-A row says what a kind needs from models.yaml (`model` or `agent`) and which keys a live run must hold
-for it; the adapters' side (adapters/research/registry.py) maps each kind to its constructor, and a test
-checks that every kind declared here has one. A new research provider is its adapter file, its row here
-and its constructor there. On the lowest floor: imports nothing of llmtrade.
+A row says what a kind needs from models.yaml (`model` or `agent`) and which keys a live run must
+hold for it; the adapters' side (adapters/research/registry.py) maps each kind to its constructor,
+and a test checks that every kind declared here has one. A new research provider is its adapter
+file, its row here and its constructor there. On the lowest floor: imports nothing of llmtrade.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 class Keys(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # the opening's verdict: false ends the execution at once (llmtrade.workflow.Workflow.proceed_key)
+    # the opening's verdict: false ends the execution at once
+    # (llmtrade.workflow.Workflow.proceed_key)
     proceed: bool = True
     week_id: str
 
@@ -20,7 +21,8 @@ class WeekRun(Keys):
     asof: datetime = Field(description="the moment of the weekly run (Wednesday 08:00 ET)")
     pm_accounts: list[str]
     accounts: list[str]
-    research_poll_seconds: int = Field(ge=0, description="the wait between two checks of running research")
+    research_poll_seconds: int = Field(
+        ge=0, description="the wait between two checks of running research")
 
 
 class CheckpointRun(Keys):
@@ -29,7 +31,8 @@ class CheckpointRun(Keys):
 
 
 class Stopped(Keys):
-    """What an opening returns when the run must not go on: a duplicate delivery, or the kill switch."""
+    """What an opening returns when the run must not go on: a duplicate delivery, or the kill
+    switch."""
 
     proceed: bool = False
     stopped: Literal["duplicate", "disabled"]

@@ -20,9 +20,10 @@ class Services:
     llm: LLM
     research: list[ResearchProvider]
     market: MarketData
-    broker_at: Callable[[datetime], Broker]  # the broker as seen at a moment (the simulator needs a clock)
+    # the broker as seen at a moment (the simulator needs a clock)
+    broker_at: Callable[[datetime], Broker]
     offline: bool
-    # Why a run at that moment cannot trade (the simulator cannot go back before orders it holds), or None.
+    # Why a run at that moment cannot trade (the simulator cannot go back past its orders), or None
     replay_conflict: Callable[[datetime], str | None] = lambda moment: None
     kill_switch: KillSwitch = env_kill_switch  # why runs are disabled now, or None
     metrics: MetricSink = field(default_factory=NoMetrics)
@@ -34,7 +35,8 @@ class Services:
 
 
 class NotWired:
-    """A port this function was not given (each function builds only what it needs): any use names it."""
+    """A port this function was not given (each function builds only what it needs): any use names
+    it."""
 
     def __init__(self, port: str, needs: Collection[str]) -> None:
         self._why = f"{port} is not wired in a function that needs only {', '.join(sorted(needs))}"

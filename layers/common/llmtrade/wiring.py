@@ -1,5 +1,6 @@
-"""Services wired from adapters: offline (the simulator) around a given store, live (the real providers),
-and what a Lambda builds from its validated environment. Only the entry points import this module."""
+"""Services wired from adapters: offline (the simulator) around a given store, live (the real
+providers), and what a Lambda builds from its validated environment. Only the entry points import
+this module."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from llmtrade.ports import Broker, EventStore, OrderLedger, ResearchProvider, Se
 from llmtrade.services import NotWired, Services
 from llmtrade.workflow import FUNCTION_SPECS, Function, Need
 
-# What a live run builds: the council's models, the research providers, Alpaca (trading and market data);
-# a function builds only its own needs (llmtrade.workflow.FUNCTION_SPECS).
+# What a live run builds: the council's models, the research providers, Alpaca (trading and market
+# data); a function builds only its own needs (llmtrade.workflow.FUNCTION_SPECS).
 EVERYTHING: frozenset[Need] = frozenset({"llm", "research", "broker"})
 
 
@@ -31,38 +32,50 @@ def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger)
 
     def broker_at(moment: datetime) -> Broker:
         return SimBroker(market, ledger, starting_equity=settings.risk.starting_equity_usd,
-                         min_equity_for_short=settings.risk.min_equity_for_short_usd, clock=lambda: moment)
+                         min_equity_for_short=settings.risk.min_equity_for_short_usd,
+                         clock=lambda: moment)
 
     def replay_conflict(moment: datetime) -> str | None:
-        broker = SimBroker(market, ledger, starting_equity=0, min_equity_for_short=0, clock=lambda: moment)
-        latest = max((t for a in settings.trading_accounts if (t := broker.latest_order_at(a.id))), default=None)
+        broker = SimBroker(market, ledger, starting_equity=0, min_equity_for_short=0,
+                           clock=lambda: moment)
+        latest = max((t for a in settings.trading_accounts if (t := broker.latest_order_at(a.id))),
+                     default=None)
         if latest is None or latest <= moment:
             return None
-        return (f"the simulated broker already holds orders up to {latest.astimezone(ET):%Y-%m-%d %H:%M} ET, "
-                f"after {moment.astimezone(ET):%Y-%m-%d %H:%M} ET; a simulation cannot go back in time: replay "
-                "earlier weeks in a new data dir (--data-dir)")
+        return ("the simulated broker already holds orders up to "
+                f"{latest.astimezone(ET):%Y-%m-%d %H:%M} ET, "
+                f"after {moment.astimezone(ET):%Y-%m-%d %H:%M} ET; a simulation cannot go back in "
+                "time: replay earlier weeks in a new data dir (--data-dir)")
 
-    return Services(settings=settings, store=store, llm=OfflineLLM(), research=[OfflineResearch(market)],
-                    market=market, broker_at=broker_at, offline=True, replay_conflict=replay_conflict)
+    return Services(settings=settings, store=store, llm=OfflineLLM(),
+                    research=[OfflineResearch(market)], market=market, broker_at=broker_at,
+                    offline=True, replay_conflict=replay_conflict)
 
 
 def local_services(data_dir: Path, settings: Settings | None = None) -> Services:
     from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
     from llmtrade.adapters.store.sqlite import SqliteEventStore
 
-    return offline_services(settings or load_settings(), SqliteEventStore(data_dir / "events.sqlite"),
+    return offline_services(settings or load_settings(),
+                            SqliteEventStore(data_dir / "events.sqlite"),
                             SqliteOrderLedger(data_dir / "sim_broker.sqlite"))
 
 
 def live_services(settings: Settings, secrets: Secrets, store: EventStore,
                   needs: Collection[Need] = EVERYTHING) -> Services:
-    """The real providers: OpenRouter for the council, the configured research providers, Alpaca paper
-    accounts (keys per account) for orders and market data; only those in `needs` (a Lambda function
-    builds its own share). Refuses, naming them and where they were looked for, when keys are missing."""
+    """The real providers: OpenRouter for the council, the configured research providers, Alpaca
+    paper accounts (keys per account) for orders and market data; only those in `needs` (a Lambda
+    function builds its own share). Refuses, naming them and where they were looked for, when keys
+    are missing."""
     from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
     from llmtrade.adapters.llm.openrouter import OpenRouterLLM
     from llmtrade.adapters.research.registry import Parts, research_providers
-    from llmtrade.adapters.store.secrets import OPENROUTER_KEY, MissingKeys, missing, required_keys
+    from llmtrade.adapters.store.secrets import (
+        OPENROUTER_KEY,
+        MissingKeys,
+        missing,
+        required_keys,
+    )
 
     if absent := missing(secrets, required_keys(settings, needs)):
         raise MissingKeys(absent, getattr(secrets, "source", "the keys given"))
@@ -73,9 +86,10 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     llm: Any = NotWired("the models (OpenRouter)", needs)
     research: list[ResearchProvider] = []
     if {"llm", "research"} & set(needs):
-        # 200 s per call, retries included: a council step makes at most four calls (chairman, its repair,
-        # the backup and its repair), which must fit the council Lambda's 890 s
-        llm = OpenRouterLLM(api_key=key(OPENROUTER_KEY), app_name="llmtrade", max_total_seconds=200)
+        # 200 s per call, retries included: a council step makes at most four calls (chairman, its
+        # repair, the backup and its repair), which must fit the council Lambda's 890 s
+        llm = OpenRouterLLM(api_key=key(OPENROUTER_KEY), app_name="llmtrade",
+                            max_total_seconds=200)
     if "research" in needs:
         research = research_providers(Parts(settings, secrets, llm))
     market: Any = NotWired("market data (Alpaca)", needs)
@@ -92,9 +106,11 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
                     broker_at=lambda moment: broker, offline=False)
 
 
-def services_from_environment(function: Function, environment: FunctionEnvironment | None = None) -> Services:
-    """What a Lambda uses: DynamoDB events, its own Secrets Manager secret, the SSM kill switch, Powertools
-    metrics (set by the handler); LLMTRADE_MODE offline|live. `environment` defaults to os.environ's."""
+def services_from_environment(function: Function,
+                              environment: FunctionEnvironment | None = None) -> Services:
+    """What a Lambda uses: DynamoDB events, its own Secrets Manager secret, the SSM kill switch,
+    Powertools metrics (set by the handler); LLMTRADE_MODE offline|live. `environment` defaults to
+    os.environ's."""
     import dataclasses
 
     from llmtrade.adapters.broker.ledger_dynamodb import DynamoDBOrderLedger
@@ -107,6 +123,7 @@ def services_from_environment(function: Function, environment: FunctionEnvironme
     if environment.mode == "offline":
         services = offline_services(settings, DynamoDBEventStore(table), DynamoDBOrderLedger(table))
     else:
-        services = live_services(settings, SecretsManagerSecrets(environment.secret_arn), DynamoDBEventStore(table),
-                                 FUNCTION_SPECS[function].needs)
-    return dataclasses.replace(services, kill_switch=ssm_kill_switch(environment.kill_switch_parameter))
+        services = live_services(settings, SecretsManagerSecrets(environment.secret_arn),
+                                 DynamoDBEventStore(table), FUNCTION_SPECS[function].needs)
+    return dataclasses.replace(services,
+                               kill_switch=ssm_kill_switch(environment.kill_switch_parameter))

@@ -1,4 +1,5 @@
-"""What runs after a step, in the Lambda handler: its metrics, the week's report pages and notification.
+"""What runs after a step, in the Lambda handler: its metrics, the week's report pages and
+notification.
 
 Above the steps and the reports: it reads what a finished step recorded and publishes from it, so a
 failure here never loses a step's work (the step's events are stored before it runs).
@@ -22,21 +23,24 @@ if TYPE_CHECKING:
 
 
 class PowertoolsMetrics:
-    """CloudWatch embedded metric format through Powertools. Metrics without dimensions are flushed by the
-    handler's `log_metrics`; a dimensioned one is its own record (single_metric), so its dimension does not
-    leak onto the others. Every record also carries Powertools' `service` dimension (llmtrade)."""
+    """CloudWatch embedded metric format through Powertools. Metrics without dimensions are flushed
+    by the handler's `log_metrics`; a dimensioned one is its own record (single_metric), so its
+    dimension does not leak onto the others. Every record also carries Powertools' `service`
+    dimension (llmtrade)."""
 
     def __init__(self, metrics: Any) -> None:
         self._metrics = metrics
 
-    def put(self, name: str, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
+    def put(self, name: str, value: float, unit: Literal["Count", "None"] = "Count",
+            **dimensions: str) -> None:
         from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
         metric_unit = MetricUnit.Count if unit == "Count" else MetricUnit.NoUnit
         if not dimensions:
             self._metrics.add_metric(name=name, unit=metric_unit, value=value)
             return
-        with single_metric(name=name, unit=metric_unit, value=value, namespace=self._metrics.namespace,
+        with single_metric(name=name, unit=metric_unit, value=value,
+                           namespace=self._metrics.namespace,
                            default_dimensions=self._metrics.default_dimensions) as metric:
             for key, dimension in dimensions.items():
                 metric.add_dimension(name=key, value=dimension)
@@ -44,10 +48,11 @@ class PowertoolsMetrics:
 
 def step_metrics(services: Services, payload: Mapping[str, Any], result: Mapping[str, Any],
                  since: datetime) -> None:
-    """The metrics a finished step stands for, read from its result and the events it recorded (the steps
-    themselves stay free of metrics): WeeklyRunCompleted, LLMCostUSD and AccountEquityUSD at week_summary;
-    OrdersPlaced / OrdersRejected for the orders a step recorded since `since` (a rerun counts none again);
-    AccountEquityUSD after each checkpoint. open_checkpoint puts CheckpointRan / CheckpointSkipped itself."""
+    """The metrics a finished step stands for, read from its result and the events it recorded (the
+    steps themselves stay free of metrics): WeeklyRunCompleted, LLMCostUSD and AccountEquityUSD at
+    week_summary; OrdersPlaced / OrdersRejected for the orders a step recorded since `since` (a
+    rerun counts none again); AccountEquityUSD after each checkpoint. open_checkpoint puts
+    CheckpointRan / CheckpointSkipped itself."""
     action, run = payload.get("action"), payload.get("run") or {}
     if action == "week_summary":
         _week_metrics(services, run["week_id"])
@@ -56,7 +61,8 @@ def step_metrics(services: Services, payload: Mapping[str, Any], result: Mapping
     if action == "checkpoint_account":
         at = datetime.fromisoformat(run["at"])
         equity: Decimal = services.broker_at(at).account(result["account_id"]).equity
-        services.metrics.put(Metric.ACCOUNT_EQUITY_USD, float(equity), "None", account=result["account_id"])
+        services.metrics.put(Metric.ACCOUNT_EQUITY_USD, float(equity), "None",
+                             account=result["account_id"])
 
 
 def _week_metrics(services: Services, week_id: str) -> None:
@@ -68,7 +74,8 @@ def _week_metrics(services: Services, week_id: str) -> None:
     sink.put(Metric.LLM_COST_USD, float(summary.llm_cost_usd + summary.research_cost_usd), "None")
     for account in summary.accounts:
         if account.equity is not None:
-            sink.put(Metric.ACCOUNT_EQUITY_USD, float(account.equity), "None", account=account.account_id)
+            sink.put(Metric.ACCOUNT_EQUITY_USD, float(account.equity), "None",
+                     account=account.account_id)
 
 
 def _order_metrics(services: Services, week_id: str, account_id: str, orders: Collection[str],
@@ -87,19 +94,22 @@ REPORTING_ACTIONS = ("week_summary", "settle_previous_week")
 
 def publish_reports(services: Services, payload: Mapping[str, Any], result: Mapping[str, Any],
                     reports: Any, notify: Callable[..., None] | None) -> str | None:
-    """After the week summary (the week as it opens) and the settlement (the previous week, closed): the week's
-    HTML page and the leaderboard to the report store, and for the summary a notification linking the page.
-    Handler-side, after the step's events are stored, so a failure here never loses a step's work."""
+    """After the week summary (the week as it opens) and the settlement (the previous week, closed):
+    the week's HTML page and the leaderboard to the report store, and for the summary a notification
+    linking the page. Handler-side, after the step's events are stored, so a failure here never
+    loses a step's work."""
     action = payload.get("action")
     if action not in REPORTING_ACTIONS or reports is None:
         return None
-    week_id = (payload.get("run") or {}).get("week_id") if action == "week_summary" else result.get("week_id")
+    week_id = ((payload.get("run") or {}).get("week_id") if action == "week_summary"
+               else result.get("week_id"))
     if not week_id or (action == "settle_previous_week" and not result.get("settled")):
         return None
     url = publish_week_report(services, str(week_id), reports)
     publish_leaderboard(services, reports)
     if notify is not None and action == "week_summary":
-        notify(subject=f"llmtrade week {week_id}", message=_summary_text(services, str(week_id), url))
+        notify(subject=f"llmtrade week {week_id}",
+               message=_summary_text(services, str(week_id), url))
     return url
 
 
@@ -109,7 +119,8 @@ def _summary_text(services: Services, week_id: str, url: str) -> str:
     if summary is not None:
         lines += [f"- {a.account_id}: {a.direction.value} {a.instrument or ''} ({a.conviction:+d})"
                   f"{' - ' + a.note if a.note else ''}" for a in summary.accounts]
-        lines += ["", f"LLM cost ${summary.llm_cost_usd:.2f}, research ${summary.research_cost_usd:.2f}."]
+        lines += ["", f"LLM cost ${summary.llm_cost_usd:.2f}, "
+                      f"research ${summary.research_cost_usd:.2f}."]
     lines += ["", f"Report (link valid up to 7 days): {url}"]
     return "\n".join(lines)
 
@@ -120,16 +131,20 @@ def sns_notifier(topic_arn: str) -> Callable[[str, str], None]:
     client = boto3.client("sns")
 
     def notify(subject: str, message: str) -> None:
-        client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)  # SNS caps subjects at 100
+        # SNS caps subjects at 100
+        client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
 
     return notify
 
 
 def publish_week_report(services: Services, week_id: str, reports: ReportStore) -> str:
-    """Render the week's page from its events, store it, and return the URL to open it (presigned on S3)."""
-    return reports.publish(f"weeks/{week_id}.html", week_report_html(services.store, services.settings, week_id))
+    """Render the week's page from its events, store it, and return the URL to open it (presigned
+    on S3)."""
+    return reports.publish(f"weeks/{week_id}.html",
+                           week_report_html(services.store, services.settings, week_id))
 
 
 def publish_leaderboard(services: Services, reports: ReportStore) -> str:
     """The cross-week page, under one key (each publication replaces the last)."""
-    return reports.publish("leaderboard.html", leaderboard_report_html(services.store, services.settings))
+    return reports.publish("leaderboard.html",
+                           leaderboard_report_html(services.store, services.settings))

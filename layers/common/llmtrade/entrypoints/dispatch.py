@@ -1,8 +1,8 @@
 """One entry point for every step: the Lambda handlers and the local runner both call `handle`.
 
-What runs comes from the workflow declaration (llmtrade.workflow): the task's implementation, imported
-on first use (a function imports only the step modules it serves), and the run keys its workflow's
-steps take. The kill switch is checked here, once, before every guarded task.
+What runs comes from the workflow declaration (llmtrade.workflow): the task's implementation,
+imported on first use (a function imports only the step modules it serves), and the run keys its
+workflow's steps take. The kill switch is checked here, once, before every guarded task.
 """
 
 from __future__ import annotations
@@ -40,12 +40,14 @@ def handle(function: Function, payload: dict[str, Any], services: Services) -> d
     if workflow is None or task is None or task.function != function:
         raise UnknownAction(f"the {function} function does not serve action {step.action!r}")
     run_step = implementation(task)
-    if task is workflow.opening:  # the execution input, and the execution's name (to claim a scheduled run)
+    # the execution input, and the execution's name (to claim a scheduled run)
+    if task is workflow.opening:
         return run_step(services, step.input or {}, step.execution)
     run = workflow.run_keys.model_validate(step.run)
-    # A run already past its opening when the switch was turned off stops at its next guarded task, with
-    # the reason recorded; rerunning the step once the switch is back on does the work.
-    if task.guarded and (stopped := halted(services, run.week_id, step.item or SHARED_ACCOUNT, task.name)):
+    # A run already past its opening when the switch was turned off stops at its next guarded task,
+    # with the reason recorded; rerunning the step once the switch is back on does the work.
+    if task.guarded and (stopped := halted(services, run.week_id, step.item or SHARED_ACCOUNT,
+                                           task.name)):
         poll = workflow.poll_checked_by(task)  # a poll's loop must end: the steps after it stop too
         return {**stopped, poll.done_key: True} if poll else stopped
     return run_step(services, run, step.item) if step.item is not None else run_step(services, run)

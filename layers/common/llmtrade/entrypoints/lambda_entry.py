@@ -1,9 +1,10 @@
-"""The shared body of the four Lambda handlers: check the environment and build the function's own services
-once (cold start), then per invocation: trace, log with the execution as correlation id, call `handle`,
-publish the step's metrics.
+"""The shared body of the four Lambda handlers: check the environment and build the function's own
+services once (cold start), then per invocation: trace, log with the execution as correlation id,
+call `handle`, publish the step's metrics.
 
-Powertools reads its settings from the environment: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE,
-POWERTOOLS_LOG_LEVEL; POWERTOOLS_TRACE_DISABLED (and tracing is off outside Lambda anyway).
+Powertools reads its settings from the environment: POWERTOOLS_SERVICE_NAME,
+POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL; POWERTOOLS_TRACE_DISABLED (and tracing is off
+outside Lambda anyway).
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from llmtrade.entrypoints.after_step import PowertoolsMetrics, publish_reports, sns_notifier, step_metrics
+from llmtrade.entrypoints.after_step import (
+    PowertoolsMetrics,
+    publish_reports,
+    sns_notifier,
+    step_metrics,
+)
 from llmtrade.entrypoints.dispatch import handle
 from llmtrade.services import Services
 from llmtrade.wiring import services_from_environment
@@ -29,8 +35,8 @@ tracer = Tracer()
 
 @cache
 def _services_for(function: Function) -> Services:
-    """Built on the first invocation and reused while the execution environment is warm; a bad environment
-    fails here, naming the variable (llmtrade.environment.FunctionEnvironment)."""
+    """Built on the first invocation and reused while the execution environment is warm; a bad
+    environment fails here, naming the variable (llmtrade.environment.FunctionEnvironment)."""
     return services_from_environment(function)
 
 
@@ -38,7 +44,8 @@ def _services_for(function: Function) -> Services:
 def _report_store() -> Any:
     from llmtrade.adapters.store.reports import report_store_from_environment
 
-    return report_store_from_environment()  # None unless REPORT_BUCKET is set (the execute function)
+    # None unless REPORT_BUCKET is set (the execute function)
+    return report_store_from_environment()
 
 
 @cache
@@ -50,17 +57,22 @@ def _idempotency() -> Any:
 
 @cache
 def _notifier() -> Callable[..., None] | None:
-    """The week's summary to the alerts topic, at most once per subject (week) over 8 days: a retried or
-    rerun week_summary republishes the report but does not mail everyone again (Powertools Idempotency)."""
+    """The week's summary to the alerts topic, at most once per subject (week) over 8 days: a
+    retried or rerun week_summary republishes the report but does not mail everyone again
+    (Powertools Idempotency)."""
     topic = os.environ.get("ALERTS_TOPIC_ARN")
     if not topic:
         return None
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        idempotent_function,
+    )
 
     send = sns_notifier(topic)
-    once = idempotent_function(data_keyword_argument="subject",
-                               persistence_store=DynamoDBPersistenceLayer(os.environ["IDEMPOTENCY_TABLE_NAME"]),
-                               config=_idempotency())
+    once = idempotent_function(
+        data_keyword_argument="subject",
+        persistence_store=DynamoDBPersistenceLayer(os.environ["IDEMPOTENCY_TABLE_NAME"]),
+        config=_idempotency())
 
     def notify(*, subject: str, message: str) -> None:
         send(subject, message)
@@ -72,25 +84,30 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
     metrics = Metrics()  # namespace and service from the environment
 
     @metrics.log_metrics(capture_cold_start_metric=True)
-    @tracer.capture_lambda_handler(capture_response=False)  # results are small, but keys only belong in logs
+    # results are small, but keys only belong in logs
+    @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = datetime.now(UTC)
         run = event.get("run") or {}
         # one correlation id per execution: every line of every function in one run carries it
         logger.set_correlation_id(event.get("execution"))
-        logger.append_keys(function=function, action=event.get("action"), week_id=run.get("week_id"),
-                           item=event.get("item"))
+        logger.append_keys(function=function, action=event.get("action"),
+                           week_id=run.get("week_id"), item=event.get("item"))
         tracer.put_annotation("action", str(event.get("action")))
         services = dataclasses.replace(_services_for(function), metrics=PowertoolsMetrics(metrics))
         result = handle(function, event, services)
-        logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))  # an opening finds it
+        # an opening finds it
+        logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))
         step_metrics(services, event, result, since=started)
-        if (notify := _notifier()) is not None:  # only the function that notifies pays for the import
-            _idempotency().register_lambda_context(context)  # an in-progress record expires with the invocation
+        # only the function that notifies pays for the import
+        if (notify := _notifier()) is not None:
+            # an in-progress record expires with the invocation
+            _idempotency().register_lambda_context(context)
         if publish_reports(services, event, result, _report_store(), notify):
             logger.info("report published")
         logger.info("step done", extra={"result": result})
         return result
 
-    return cast(Callable[[dict[str, Any], Any], dict[str, Any]], handler)  # Powertools' decorators are untyped
+    # Powertools' decorators are untyped
+    return cast(Callable[[dict[str, Any], Any], dict[str, Any]], handler)

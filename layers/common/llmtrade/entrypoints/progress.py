@@ -1,6 +1,8 @@
-"""The progress line a long CLI run shows on stderr: the step it is at, from the events it newly stores.
+"""The progress line a long CLI run shows on stderr: the step it is at, from the events it newly
+stores.
 
-Only decoration: without a terminal or without rich (an extra the Lambda layer leaves out) it is nothing."""
+Only decoration: without a terminal or without rich (an extra the Lambda layer leaves out) it is
+nothing."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from llmtrade.services import Services
 
 
 class _ObservedStore:
-    """The run's event store, telling `seen` about every event it newly stores (the steps' progress)."""
+    """The run's event store, telling `seen` about every event it newly stores (the steps'
+    progress)."""
 
     def __init__(self, store: EventStore, seen: Callable[[Event], None]) -> None:
         self._store, self._seen = store, seen
@@ -35,7 +38,8 @@ class _ObservedStore:
 
 
 class Progress:
-    """A status line on stderr (rich) naming the step a run is at; `stage` sets what the run is doing."""
+    """A status line on stderr (rich) naming the step a run is at; `stage` sets what the run is
+    doing."""
 
     def __init__(self, status: Any) -> None:
         self._status, self._stage, self._lock = status, "", threading.Lock()
@@ -57,7 +61,8 @@ class Progress:
 
 
 def _console() -> Any:
-    """rich's console on stderr, or None without rich (the `cli` extra's: a run then shows no status line)."""
+    """rich's console on stderr, or None without rich (the `cli` extra's: a run then shows no
+    status line)."""
     try:
         from rich.console import Console
     except ImportError:
@@ -67,12 +72,13 @@ def _console() -> Any:
 
 @contextmanager
 def progress(services: Services, enabled: bool) -> Iterator[tuple[Services, Progress]]:
-    """Services whose new events update a status line on stderr, when enabled, stderr is a terminal and rich
-    is installed."""
+    """Services whose new events update a status line on stderr, when enabled, stderr is a
+    terminal and rich is installed."""
     console = _console() if enabled and sys.stderr.isatty() else None
     if console is None:
         yield services, Progress(None)
         return
     with console.status("starting") as status:
         shown = Progress(status)
-        yield dataclasses.replace(services, store=_ObservedStore(services.store, shown.seen)), shown
+        yield (dataclasses.replace(services, store=_ObservedStore(services.store, shown.seen)),
+               shown)

@@ -1,4 +1,5 @@
-"""Jinja2 prompt templates (StrictUndefined: a missing variable is an error, never an empty string)."""
+"""Jinja2 prompt templates (StrictUndefined: a missing variable is an error, never an empty
+string)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reports people look at: self-contained HTML pages (inline CSS and SVG) built from the event log."""
+"""Reports people look at: self-contained HTML pages (inline CSS and SVG) built from the event
+log."""
 
 from llmtrade.reports.leaderboard import leaderboard_report_html
 from llmtrade.reports.week import week_report_html

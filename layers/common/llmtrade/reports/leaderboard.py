@@ -1,4 +1,5 @@
-"""The cross-week page: cumulative return per model and council, the leaderboard, peer score vs outcome."""
+"""The cross-week page: cumulative return per model and council, the leaderboard, peer score vs
+outcome."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from collections.abc import Iterable
 from markupsafe import Markup
 
 from llmtrade.config import Settings
-from llmtrade.domain.leaderboard import COUNCIL, FLAT, LeaderboardRow, leaderboard, weekly_return
+from llmtrade.domain.leaderboard import (
+    COUNCIL,
+    FLAT,
+    LeaderboardRow,
+    leaderboard,
+    weekly_return,
+)
 from llmtrade.events import EventLog
 from llmtrade.ports import EventStore
 from llmtrade.reports.render import account_names, colors, render
@@ -16,7 +23,8 @@ from llmtrade.schemas import SHARED_ACCOUNT, AccountKind, Postmortem, WeekPostmo
 
 
 def _row_name(week: Postmortem, names: dict[str, str]) -> str:
-    """The leaderboard's row for a settled account week (its grouping: PMs by model, council, FLAT)."""
+    """The leaderboard's row for a settled account week (its grouping: PMs by model, council,
+    FLAT)."""
     if week.kind is AccountKind.FLAT:
         return FLAT
     if week.kind is AccountKind.COUNCIL:
@@ -33,17 +41,19 @@ def build_leaderboard(store: EventStore, settings: Settings) -> dict[str, object
     color_of_row = {_row_name(p, names): palette.get(p.account_id, FLAT_COLOR) for p in settled}
     account_label = account_names(settings)
     week_records = log.history(WeekPostmortem, SHARED_ACCOUNT)
-    legend = sorted({(account_label.get(p.account_id, p.account_id), palette.get(p.account_id, FLAT_COLOR))
+    legend = sorted({(account_label.get(p.account_id, p.account_id),
+                      palette.get(p.account_id, FLAT_COLOR))
                      for p in settled if p.kind is AccountKind.PM})
     return {"rows": rows, "weeks": sorted(week_records, key=lambda w: w.week_id),
             "curves_svg": _curves(rows, settled, names, color_of_row),
-            "scatter_svg": _scatter(settled, account_label, palette), "names": account_label, "legend": legend,
-            "row_colors": color_of_row}
+            "scatter_svg": _scatter(settled, account_label, palette), "names": account_label,
+            "legend": legend, "row_colors": color_of_row}
 
 
 def _curves(rows: list[LeaderboardRow], settled: list[Postmortem], names: dict[str, str],
             color_of_row: dict[str, str]) -> Markup:
-    """Cumulative return per row after each week, compounded like the leaderboard's, from 0 % before the first."""
+    """Cumulative return per row after each week, compounded like the leaderboard's, from 0 %
+    before the first."""
     weeks = sorted({p.week_id for p in settled})
     series = []
     for row in rows:
@@ -53,15 +63,20 @@ def _curves(rows: list[LeaderboardRow], settled: list[Postmortem], names: dict[s
             if week in by_week:
                 value *= 1 + weekly_return(by_week[week])
                 points.append((float(i), (value - 1) * 100))
-        series.append(Series(row.name, points, color_of_row.get(row.name, FLAT_COLOR), dashed=row.name == FLAT))
+        series.append(Series(row.name, points, color_of_row.get(row.name, FLAT_COLOR),
+                             dashed=row.name == FLAT))
     return line_chart(series, [(0, "start"), *((float(i), w) for i, w in enumerate(weeks, 1))],
-                      y_format=lambda v: f"{v:+.2f}%", title="Cumulative return per model and council")
+                      y_format=lambda v: f"{v:+.2f}%",
+                      title="Cumulative return per model and council")
 
 
-def _scatter(settled: list[Postmortem], account_label: dict[str, str], palette: dict[str, str]) -> Markup:
+def _scatter(settled: list[Postmortem], account_label: dict[str, str],
+             palette: dict[str, str]) -> Markup:
     """One dot per PM week with a peer score: the score against the week's P/L."""
-    dots = [Dot(p.review_score, p.pnl_pct, f"{p.week_id} {account_label.get(p.account_id, p.account_id)}: "
-                f"peer score {p.review_score:.2f}, P/L {p.pnl_pct:+.2f}%", palette.get(p.account_id, FLAT_COLOR))
+    dots = [Dot(p.review_score, p.pnl_pct,
+                f"{p.week_id} {account_label.get(p.account_id, p.account_id)}: "
+                f"peer score {p.review_score:.2f}, P/L {p.pnl_pct:+.2f}%",
+                palette.get(p.account_id, FLAT_COLOR))
             for p in settled if p.kind is AccountKind.PM and p.review_score is not None]
     return scatter(dots, x_title="peer-review score of the pitch (1-10)", y_title="week P/L %",
                    x_format=lambda v: f"{v:.1f}", y_format=lambda v: f"{v:+.2f}%",

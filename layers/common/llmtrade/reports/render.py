@@ -1,4 +1,5 @@
-"""The HTML templates' environment: autoescaped (model output is untrusted HTML), strict, with a few filters."""
+"""The HTML templates' environment: autoescaped (model output is untrusted HTML), strict, with a few
+filters."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from llmtrade.schemas import AccountKind
 
 
 def account_names(settings: Settings) -> dict[str, str]:
-    """Account id → what a person calls it: the PM's model name, the council, FLAT (in config order)."""
+    """Account id → what a person calls it: the PM's model name, the council, FLAT (in config
+    order)."""
     pm_names = {pm.id: pm.name for pm in settings.models.pms}
     other = {AccountKind.COUNCIL: "Council", AccountKind.FLAT: "FLAT"}
     return {a.id: pm_names[a.pm or ""] if a.kind is AccountKind.PM else other[a.kind]
@@ -38,7 +40,8 @@ def in_et(moment: datetime, pattern: str = "%a %m-%d %H:%M") -> str:
 
 
 def safe_url(url: str) -> str | None:
-    """A research source's URL when it is a plain web link; never `javascript:` or `data:` from a model."""
+    """A research source's URL when it is a plain web link; never `javascript:` or `data:` from a
+    model."""
     parts = urlsplit(url.strip())
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
@@ -70,9 +73,10 @@ def heat(score: float | None) -> str:
 
 @cache
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("llmtrade.reports", "templates"), undefined=StrictUndefined,
-                      autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
-                      lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("llmtrade.reports", "templates"),
+                      undefined=StrictUndefined,
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True)
     env.filters.update(money=money, conviction=conviction, tone=tone, heat=heat, safe_url=safe_url)
     env.globals["version"] = __version__
     return env

@@ -1,9 +1,11 @@
-"""The week report's trading sections: equity per account, conviction at each checkpoint, orders and fills.
+"""The week report's trading sections: equity per account, conviction at each checkpoint, orders
+and fills.
 
 Equity curves: the account's `week_open` snapshot equity at the run (exact), then at each checkpoint
 an estimate from events: that equity + the P/L realized by the fills recorded so far (positions held
 at the run are marked at the snapshot's value) + the checkpoint's unrealized P/L of the week's
-position; last, the postmortem's `equity_end` at the settlement (exact, the broker's). FLAT never trades.
+position; last, the postmortem's `equity_end` at the settlement (exact, the broker's). FLAT never
+trades.
 """
 
 from __future__ import annotations
@@ -47,12 +49,14 @@ class OrderRow:
 class TimelineRow:
     account: str
     color: str
-    cells: list[tuple[int | None, str]] = field(default_factory=list)  # (conviction, action) per moment
+    # (conviction, action) per moment
+    cells: list[tuple[int | None, str]] = field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- the moments of the week
+# -------------------------------------------------------------------- the moments of the week
 def run_moment(week: Week, summary_asof: datetime | None) -> datetime | None:
-    """When the weekly run traded: its earliest `week_open` snapshot, else the summary's as-of time."""
+    """When the weekly run traded: its earliest `week_open` snapshot, else the summary's as-of
+    time."""
     snapshots = week.by_account(PositionSnapshot, subject="week_open")
     return min((s.at for s in snapshots.values()), default=summary_asof)
 
@@ -85,7 +89,7 @@ def _day_labels(moments_: list[datetime]) -> list[tuple[float, str]]:
     return labels
 
 
-# --------------------------------------------------------------------------- equity per account
+# -------------------------------------------------------------------- equity per account
 def _book(held: dict[str, tuple[int, Decimal]], placed: BrokerOrder, price: Decimal) -> Decimal:
     """Book a fill on the held (quantity, basis) of its symbol; the P/L it realizes."""
     qty, basis = held.get(placed.symbol, (0, Decimal(0)))
@@ -101,12 +105,15 @@ def _book(held: dict[str, tuple[int, Decimal]], placed: BrokerOrder, price: Deci
 
 
 def _realized(snapshot: PositionSnapshot, fills: list[OrderFinal], until: datetime) -> Decimal:
-    """P/L realized by the fills before `until`, against the positions' value at the run (or the fill price)."""
-    held = {p.symbol: (p.qty, p.market_value / p.qty if p.qty else Decimal(0)) for p in snapshot.positions}
+    """P/L realized by the fills before `until`, against the positions' value at the run (or the
+    fill price)."""
+    held = {p.symbol: (p.qty, p.market_value / p.qty if p.qty else Decimal(0))
+            for p in snapshot.positions}
     realized = Decimal(0)
     for final in fills:
         placed = final.broker_order
-        # a checkpoint reads its P/L before it trades: a fill at that very moment counts from the next one
+        # a checkpoint reads its P/L before it trades: a fill at that very moment counts from the
+        # next one
         if placed.filled_at is None or placed.filled_at >= until or placed.filled_avg_price is None:
             continue
         realized += _book(held, placed, placed.filled_avg_price)
@@ -116,7 +123,8 @@ def _realized(snapshot: PositionSnapshot, fills: list[OrderFinal], until: dateti
 def _trading_curve(week: Week, snapshot: PositionSnapshot, settled: Postmortem | None,
                    index: dict[datetime, int]) -> Curve:
     account = snapshot.account_id
-    fills = sorted(week.all(OrderFinal, account), key=lambda f: f.broker_order.filled_at or f.seen_at)
+    fills = sorted(week.all(OrderFinal, account),
+                   key=lambda f: f.broker_order.filled_at or f.seen_at)
     updates = sorted(week.all(CheckpointUpdate, account), key=lambda u: u.at)
     points = [(index[snapshot.at], snapshot.equity)]
     points += [(index[u.at], snapshot.equity + _realized(snapshot, fills, u.at) + u.unrealized_pl)
@@ -126,13 +134,15 @@ def _trading_curve(week: Week, snapshot: PositionSnapshot, settled: Postmortem |
     return points
 
 
-def _flat_curve(snapshot: PositionSnapshot, settled: Postmortem | None, moments_: list[datetime]) -> Curve:
+def _flat_curve(snapshot: PositionSnapshot, settled: Postmortem | None,
+                moments_: list[datetime]) -> Curve:
     end = settled.equity_end if settled else snapshot.equity
     return [(i, snapshot.equity if i == 0 else end) for i in range(len(moments_))]
 
 
 def equity_curves(week: Week, moments_: list[datetime], flat_ids: set[str]) -> dict[str, Curve]:
-    """Account → (moment index, equity) points (see the module docstring for where each comes from)."""
+    """Account → (moment index, equity) points (see the module docstring for where each comes
+    from)."""
     index = {m: i for i, m in enumerate(moments_)}
     settled = week.by_account(Postmortem)
     return {account: _flat_curve(snapshot, settled.get(account), moments_) if account in flat_ids
@@ -144,13 +154,16 @@ def equity_section(week: Week, moments_: list[datetime], settings: Settings, nam
                    palette: dict[str, str]) -> dict[str, object]:
     flat_ids = {a.id for a in settings.accounts.accounts if a.kind is AccountKind.FLAT}
     series = [Series(names.get(a, a), [(i, float(v)) for i, v in points],
-                     FLAT_COLOR if a in flat_ids else palette.get(a, FLAT_COLOR), dashed=a in flat_ids)
+                     FLAT_COLOR if a in flat_ids else palette.get(a, FLAT_COLOR),
+                     dashed=a in flat_ids)
               for a, points in equity_curves(week, moments_, flat_ids).items()]
-    return {"equity_svg": line_chart(series, _day_labels(moments_), y_format=lambda v: f"${v:,.0f}",
-                                     title="Equity per account: at the run, each checkpoint and the settlement")}
+    return {"equity_svg": line_chart(series, _day_labels(moments_),
+                                     y_format=lambda v: f"${v:,.0f}",
+                                     title="Equity per account: at the run, each checkpoint "
+                                           "and the settlement")}
 
 
-# --------------------------------------------------------------------------- conviction at each checkpoint
+# -------------------------------------------------------------------- conviction at each checkpoint
 def _cell(update: CheckpointUpdate | None, closed: bool) -> tuple[int | None, str]:
     if update is not None:
         return update.conviction_after, update.action.value
@@ -159,7 +172,8 @@ def _cell(update: CheckpointUpdate | None, closed: bool) -> tuple[int | None, st
 
 def timeline_section(week: Week, settings: Settings, names: dict[str, str],
                      palette: dict[str, str]) -> dict[str, object]:
-    """A row per trading account: its conviction at the run, then at every checkpoint (or the market closed)."""
+    """A row per trading account: its conviction at the run, then at every checkpoint (or the
+    market closed)."""
     updates = week.all(CheckpointUpdate)
     skipped_at = {s.at for s in week.all(CheckpointSkipped, SHARED_ACCOUNT)}
     checkpoints = sorted({u.at for u in updates} | skipped_at)
@@ -169,11 +183,11 @@ def timeline_section(week: Week, settings: Settings, names: dict[str, str],
         (opened[a.id].conviction if a.id in opened else None, "run"),
         *(_cell(update_at.get((a.id, moment)), moment in skipped_at) for moment in checkpoints)])
         for a in settings.trading_accounts]
-    return {"timeline_days": _day_spans(checkpoints), "timeline_times": [in_et(m, "%H:%M") for m in checkpoints],
-            "timeline": timeline}
+    return {"timeline_days": _day_spans(checkpoints),
+            "timeline_times": [in_et(m, "%H:%M") for m in checkpoints], "timeline": timeline}
 
 
-# --------------------------------------------------------------------------- orders and fills
+# -------------------------------------------------------------------- orders and fills
 def _fill(placed: BrokerOrder | None) -> str:
     if placed is None or placed.filled_avg_price is None:
         return ""

@@ -1,7 +1,8 @@
 """The `llmtrade` command: the weekly run, a checkpoint and the event log, locally."""
 
-# The parser and the error handling. A command's module (weekly, council, views, admin) is imported only when
-# that command runs, so `llmtrade --help` loads the standard library and nothing of the pipeline.
+# The parser and the error handling. A command's module (weekly, council, views, admin) is imported
+# only when that command runs, so `llmtrade --help` loads the standard library and nothing of the
+# pipeline.
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 from llmtrade.entrypoints.cli.common import UsageError
 
 Command = Callable[[argparse.Namespace], int]
-# A module of the `cli` extra a command imports (python-dotenv for the keys of .env); rich only decorates.
+# A module of the `cli` extra a command imports (python-dotenv for the keys of .env); rich only
+# decorates.
 CLI_EXTRA = {"dotenv"}
 
 
@@ -29,19 +31,24 @@ def _command(module: str, name: str) -> Command:
 
 
 def _common(sub: argparse.ArgumentParser, offline: bool = True) -> None:
-    sub.add_argument("--data-dir", type=Path, default=Path(".llmtrade"), help="local event store (.llmtrade)")
-    sub.add_argument("--config-dir", type=Path, default=None, help="config YAML folder (default: config/)")
+    sub.add_argument("--data-dir", type=Path, default=Path(".llmtrade"),
+                     help="local event store (.llmtrade)")
+    sub.add_argument("--config-dir", type=Path, default=None,
+                     help="config YAML folder (default: config/)")
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
     if offline:
         sub.add_argument("--offline", action="store_true",
-                         help="dry run: offline models, simulated market and broker, no keys needed")
+                         help="dry run: offline models, simulated market and broker, "
+                              "no keys needed")
 
 
 def _pipeline_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     week = commands.add_parser("run-week", help="run the weekly pipeline")
-    week.add_argument("--week", help="the Wednesday YYYY-MM-DD (default: the current or next Wednesday)")
+    week.add_argument("--week",
+                      help="the Wednesday YYYY-MM-DD (default: the current or next Wednesday)")
     week.add_argument("--estimate", action="store_true",
-                      help="print the expected LLM calls and cost from the config; call and write nothing")
+                      help="print the expected LLM calls and cost from the config; "
+                           "call and write nothing")
     _common(week)
     week.set_defaults(run=_command("weekly", "run_week"))
 
@@ -52,35 +59,44 @@ def _pipeline_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
     listing = commands.add_parser("events", help="list a week's stored events")
     listing.add_argument("--week", required=True, help="the Wednesday YYYY-MM-DD")
-    listing.add_argument("--account", help="only this account's events (e.g. pm-gpt, council, shared)")
+    listing.add_argument("--account",
+                         help="only this account's events (e.g. pm-gpt, council, shared)")
     _common(listing, offline=False)
     listing.set_defaults(run=_command("views", "events"))
 
-    ask = commands.add_parser("council", help="ask the council any question: answers, anonymous rankings, synthesis")
+    ask = commands.add_parser("council", help="ask the council any question: answers, "
+                                              "anonymous rankings, synthesis")
     ask.add_argument("question", help="the question, in quotes")
     _common(ask)
     ask.set_defaults(run=_command("council", "council"))
 
-    weeks = commands.add_parser("run-weeks", help="replay a range of weeks with every checkpoint, then the leaderboard")
-    weeks.add_argument("--from", dest="from_week", required=True, help="the first Wednesday YYYY-MM-DD")
+    weeks = commands.add_parser("run-weeks", help="replay a range of weeks with every checkpoint, "
+                                                  "then the leaderboard")
+    weeks.add_argument("--from", dest="from_week", required=True,
+                       help="the first Wednesday YYYY-MM-DD")
     weeks.add_argument("--to", dest="to_week", required=True, help="the last Wednesday YYYY-MM-DD")
     _common(weeks)
     weeks.set_defaults(run=_command("weekly", "run_weeks"))
 
 
 def _view_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    board = commands.add_parser("leaderboard", help="the cross-week leaderboard of the settled weeks")
+    board = commands.add_parser("leaderboard",
+                                help="the cross-week leaderboard of the settled weeks")
     _common(board, offline=False)
     board.set_defaults(run=_command("views", "leaderboard_command"))
 
-    page = commands.add_parser("report", help="write one self-contained HTML report: a week, or the leaderboard")
+    page = commands.add_parser("report", help="write one self-contained HTML report: a week, "
+                                              "or the leaderboard")
     page.add_argument("--week", help="the Wednesday YYYY-MM-DD of the week to report")
-    page.add_argument("--leaderboard", action="store_true", help="the cross-week page instead of a week")
-    page.add_argument("--out", type=Path, help="the HTML file (default: <data-dir>/reports/week-W.html)")
+    page.add_argument("--leaderboard", action="store_true",
+                      help="the cross-week page instead of a week")
+    page.add_argument("--out", type=Path,
+                      help="the HTML file (default: <data-dir>/reports/week-W.html)")
     _common(page, offline=False)
     page.set_defaults(run=_command("views", "report_command"))
 
-    show = commands.add_parser("show", help="one account's LLM calls of a week: prompt, answer and cost")
+    show = commands.add_parser("show",
+                               help="one account's LLM calls of a week: prompt, answer and cost")
     show.add_argument("--week", required=True, help="the Wednesday YYYY-MM-DD")
     show.add_argument("--account", required=True, help="the account, e.g. pm-gpt or council")
     _common(show, offline=False)
@@ -94,12 +110,15 @@ def _view_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = commands.add_parser("secrets", help="the keys in AWS Secrets Manager")
     keys_commands = keys.add_subparsers(dest="secrets_command", required=True)
-    put = keys_commands.add_parser("put", help="write the keys of a .env into the two secrets (names printed, "
-                                                "never values)")
-    put.add_argument("--env-file", type=Path, default=Path(".env"), help="the .env with the keys (.env)")
-    put.add_argument("--dry-run", action="store_true", help="show which key goes to which secret; send nothing")
+    put = keys_commands.add_parser("put", help="write the keys of a .env into the two secrets "
+                                                "(names printed, never values)")
+    put.add_argument("--env-file", type=Path, default=Path(".env"),
+                     help="the .env with the keys (.env)")
+    put.add_argument("--dry-run", action="store_true",
+                     help="show which key goes to which secret; send nothing")
     put.add_argument("--region", help="AWS region (default: the AWS configuration's)")
-    put.add_argument("--config-dir", type=Path, default=None, help="config YAML folder (default: config/)")
+    put.add_argument("--config-dir", type=Path, default=None,
+                     help="config YAML folder (default: config/)")
     put.set_defaults(run=_command("admin", "secrets_put"))
 
 
@@ -116,7 +135,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    """What a command raises for a mistake the user can fix (imported late: the command has loaded them)."""
+    """What a command raises for a mistake the user can fix (imported late: the command has loaded
+    them)."""
     from llmtrade.config import ConfigError
     from llmtrade.domain.calendar import CalendarError
     from llmtrade.ports import RunRefused, StoreUnavailable
@@ -131,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModuleNotFoundError as exc:
         if exc.name not in CLI_EXTRA:
             raise
-        print(f"llmtrade: {exc.name} is missing: install the command with pip install -e '.[cli]'", file=sys.stderr)
+        print(f"llmtrade: {exc.name} is missing: install the command with pip install -e '.[cli]'",
+              file=sys.stderr)
         return 2
     except Exception as exc:
         if not isinstance(exc, _user_errors()):

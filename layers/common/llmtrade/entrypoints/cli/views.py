@@ -1,5 +1,5 @@
-"""The commands that read the local event store and write nothing to it: events, show, weeks, leaderboard,
-report. Each opens the store read-only."""
+"""The commands that read the local event store and write nothing to it: events, show, weeks,
+leaderboard, report. Each opens the store read-only."""
 
 from __future__ import annotations
 
@@ -24,12 +24,15 @@ def events(args: argparse.Namespace) -> int:
     parse_week_id(args.week)
     listed = EventLog(_stored(args)).week(args.week, args.account).events
     if args.json:
-        print(json.dumps([{"event_id": e.event_id, **e.model_dump(mode="json")} for e in listed], indent=2))
+        print(json.dumps([{"event_id": e.event_id, **e.model_dump(mode="json")} for e in listed],
+                         indent=2))
         return 0
     rows = [["recorded_at (UTC)", "account", "kind", "subject"]]
-    rows += [[f"{e.recorded_at:%Y-%m-%d %H:%M:%S}", e.account_id, e.kind.value, e.subject] for e in listed]
-    print(table(rows) if listed else f"no events for week {args.week}" + (f", account {args.account}"
-                                                                           if args.account else ""))
+    rows += [[f"{e.recorded_at:%Y-%m-%d %H:%M:%S}", e.account_id, e.kind.value, e.subject]
+             for e in listed]
+    print(table(rows) if listed
+          else f"no events for week {args.week}"
+          + (f", account {args.account}" if args.account else ""))
     return 0
 
 
@@ -39,18 +42,21 @@ def leaderboard_command(args: argparse.Namespace) -> int:
     from llmtrade.reports.leaderboard import model_names, postmortems
 
     settings = load_settings(args.config_dir)
-    rows = leaderboard(postmortems(_stored(args), [a.id for a in settings.accounts.accounts]), model_names(settings))
+    rows = leaderboard(postmortems(_stored(args), [a.id for a in settings.accounts.accounts]),
+                       model_names(settings))
     if args.json:
         print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
     elif not rows:
-        print(f"no settled weeks in {args.data_dir}: a week is settled at the next weekly run (or by run-weeks)")
+        print(f"no settled weeks in {args.data_dir}: a week is settled at the next weekly run "
+              "(or by run-weeks)")
     else:
         print_leaderboard(rows)
     return 0
 
 
 def report_command(args: argparse.Namespace) -> int:
-    """`llmtrade report --week W | --leaderboard`: one self-contained HTML file built from the events."""
+    """`llmtrade report --week W | --leaderboard`: one self-contained HTML file built from the
+    events."""
     from llmtrade.adapters.store.reports import LocalReportStore
     from llmtrade.reports import leaderboard_report_html, week_report_html
 
@@ -63,18 +69,21 @@ def report_command(args: argparse.Namespace) -> int:
         try:
             html = week_report_html(store, settings, args.week)
         except LookupError as exc:
-            raise UsageError(f"{exc} in {args.data_dir} (llmtrade weeks lists the stored weeks)") from exc
+            raise UsageError(f"{exc} in {args.data_dir} "
+                             "(llmtrade weeks lists the stored weeks)") from exc
     else:
         html = leaderboard_report_html(store, settings)
     name = f"week-{args.week}.html" if args.week else "leaderboard.html"
     out: Path = args.out or args.data_dir / "reports" / name
     url = LocalReportStore(out.parent).publish(out.name, html)
-    print(json.dumps({"path": str(out), "url": url}) if args.json else f"Report written: {out}\nOpen: {url}")
+    print(json.dumps({"path": str(out), "url": url}) if args.json
+          else f"Report written: {out}\nOpen: {url}")
     return 0
 
 
 def show_command(args: argparse.Namespace) -> int:
-    """`llmtrade show --week W --account A`: that account's LLM calls, prompt, answer and cost, readably."""
+    """`llmtrade show --week W --account A`: that account's LLM calls, prompt, answer and cost,
+    readably."""
     from llmtrade.reports.terminal import account_calls, format_calls
 
     parse_week_id(args.week)
@@ -82,7 +91,8 @@ def show_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([c.model_dump(mode="json") for c in calls], indent=2))
     elif not calls:
-        print(f"no LLM calls for {args.account} in week {args.week} (llmtrade events --week {args.week} lists them)")
+        print(f"no LLM calls for {args.account} in week {args.week} "
+              f"(llmtrade events --week {args.week} lists them)")
     else:
         print(format_calls(calls))
     return 0
@@ -98,9 +108,12 @@ def weeks_command(args: argparse.Namespace) -> int:
     elif not listed:
         print(f"no weeks in {args.data_dir}")
     else:
-        rows = [["week", "mode", "council", "LLM calls", "LLM cost", "settled", "best", "council P/L"]]
-        rows += [[w["week_id"], "offline" if w["offline"] else "live", w["council"], str(w["llm_calls"]),
-                  f"${Decimal(w['llm_cost_usd']):.4f}", "yes" if w["settled"] else "no", w["best"] or "-",
-                  f"{Decimal(w['council_pnl_usd']):+,.2f}" if w["council_pnl_usd"] else "-"] for w in listed]
+        rows = [["week", "mode", "council", "LLM calls", "LLM cost", "settled", "best",
+                 "council P/L"]]
+        rows += [[w["week_id"], "offline" if w["offline"] else "live", w["council"],
+                  str(w["llm_calls"]), f"${Decimal(w['llm_cost_usd']):.4f}",
+                  "yes" if w["settled"] else "no", w["best"] or "-",
+                  f"{Decimal(w['council_pnl_usd']):+,.2f}" if w["council_pnl_usd"] else "-"]
+                 for w in listed]
         print(table(rows))
     return 0
