@@ -1,8 +1,8 @@
 """The small protocols domain code talks to. Each has a cloud and a local implementation.
 
-Each Protocol's docstring is its contract: what every implementation guarantees. The contract suites in
-tests/contract/ run each implementation against it (both event stores, both order ledgers, the simulated
-broker and the Alpaca client over a fake Alpaca).
+Each Protocol's docstring is its contract: what every implementation guarantees. The contract
+suites in tests/contract/ run each implementation against it (both event stores, both order
+ledgers, the simulated broker and the Alpaca client over a fake Alpaca).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from llmtrade.schemas import AccountState as AccountState  # broker values live in schemas.broker; re-exported
+# broker values live in schemas.broker; re-exported
+from llmtrade.schemas import AccountState as AccountState
 from llmtrade.schemas import AssetInfo as AssetInfo
 from llmtrade.schemas import (
     BrokerOrder,
@@ -28,21 +29,25 @@ from llmtrade.schemas import (
 
 # --------------------------------------------------------------------------- event store
 class StoreUnavailable(RuntimeError):
-    """The event store cannot be opened or written (corrupt, read-only, locked, not a folder): says which and why."""
+    """The event store cannot be opened or written (corrupt, read-only, locked, not a folder).
+
+    Says which and why."""
 
 
 class EventStore(Protocol):
     """The append-only event history (read and written by intent through llmtrade.events.EventLog).
 
-    Every implementation guarantees: an event is stored once per id (week, account, kind, subject), the
-    first write wins and is never changed or deleted; a read sees every append made before it (strongly
-    consistent); payloads of any size round-trip exactly; lists are ordered by `Event.time_order`
-    (recorded_at, then key); an unusable store fails when opened, with StoreUnavailable saying why."""
+    Every implementation guarantees: an event is stored once per id (week, account, kind,
+    subject), the first write wins and is never changed or deleted; a read sees every append made
+    before it (strongly consistent); payloads of any size round-trip exactly; lists are ordered by
+    `Event.time_order` (recorded_at, then key); an unusable store fails when opened, with
+    StoreUnavailable saying why."""
 
     def append(self, event: Event) -> bool:
         """Store the event unless one with the same id exists. True when it was new."""
 
-    def get(self, week_id: str, account_id: str, kind: EventKind, subject: str = "") -> Event | None:
+    def get(self, week_id: str, account_id: str, kind: EventKind,
+            subject: str = "") -> Event | None:
         """The event with that id, or None."""
 
     def list_week(self, week_id: str, account_id: str | None = None) -> list[Event]:
@@ -77,31 +82,34 @@ class LLMResponse(BaseModel):
     cost_usd: Decimal
     latency_ms: int
     offline: bool
-    provider: str | None = None  # the upstream provider that served the call (OpenRouter's `provider`)
+    provider: str | None = None  # the upstream provider that served it (OpenRouter's `provider`)
     attempts: int = 1  # HTTP attempts this answer took (retries after 429/5xx/timeouts)
     raw: str = ""  # the response body as received, kept in the call's event for audit
 
 
 class LLMError(RuntimeError):
-    """The model did not answer (timeout, refusal, provider error, budget). Recorded; the account goes FLAT.
+    """The model did not answer (timeout, refusal, provider error, budget).
 
-    `status` is the HTTP status (or the error code inside a 200 body) when there was one; `raw` the
-    last response body, so the failed call can be recorded as faithfully as a good one."""
+    Recorded; the account goes FLAT. `status` is the HTTP status (or the error code inside a 200
+    body) when there was one; `raw` the last response body, so the failed call can be recorded as
+    faithfully as a good one."""
 
     def __init__(self, message: str, *, status: int | None = None, attempts: int = 1, raw: str = "",
                  latency_ms: int = 0, cost_usd: Decimal = Decimal(0)) -> None:
         super().__init__(message)
         self.status, self.attempts, self.raw, self.latency_ms = status, attempts, raw, latency_ms
-        self.cost_usd = cost_usd  # what the failed attempts were billed (a refusal or an empty answer is paid)
+        # what the failed attempts were billed (a refusal or an empty answer is paid)
+        self.cost_usd = cost_usd
 
 
 class LLM(Protocol):
     """A model answering one structured request.
 
-    Every implementation guarantees: `complete` returns an LLMResponse naming the model that really answered,
-    its cost and the raw body, or raises LLMError (never another exception for a provider problem) with the
-    status, the attempts, the last body and what the failed attempts were billed. Transient failures are
-    retried inside, bounded in attempts and time. The content is JSON text the caller validates."""
+    Every implementation guarantees: `complete` returns an LLMResponse naming the model that
+    really answered, its cost and the raw body, or raises LLMError (never another exception for a
+    provider problem) with the status, the attempts, the last body and what the failed attempts
+    were billed. Transient failures are retried inside, bounded in attempts and time. The content
+    is JSON text the caller validates."""
 
     def complete(self, request: LLMRequest) -> LLMResponse: ...
 
@@ -109,8 +117,9 @@ class LLM(Protocol):
 # --------------------------------------------------------------------------- research
 class ResearchStatus(BaseModel):
     """Where one provider's research for the week stands. Quick providers complete in `start`;
-    long-running ones (Gemini Deep Research, Perplexity async deep research) return `running` with a
-    `handle` the workflow polls with `check` from a Wait → check → Choice loop, never a waiting Lambda."""
+    long-running ones (Gemini Deep Research, Perplexity async deep research) return `running` with
+    a `handle` the workflow polls with `check` from a Wait → check → Choice loop, never a waiting
+    Lambda."""
 
     model_config = ConfigDict(frozen=True)
     state: Literal["running", "completed", "failed"]
@@ -123,13 +132,14 @@ class ResearchStatus(BaseModel):
 
 
 class ResearchProvider(Protocol):
-    """One configured research provider (a kind of llmtrade.providers, built by adapters/research/registry).
+    """One configured research provider (a kind of llmtrade.providers).
 
-    Every implementation guarantees: provider problems come back as a `failed` status whose error a user can
-    act on and never holds a key, not as exceptions; a `completed` status holds a validated pack with its
-    sources and the cost; a `running` status holds the handle to poll. A job that may have started is never
-    started again (a paid start is not resent after a timeout). `check` is called only with a handle that
-    `start` returned running; a poll that could not get through reports the job still running."""
+    Built by adapters/research/registry. Every implementation guarantees: provider problems come
+    back as a `failed` status whose error a user can act on and never holds a key, not as
+    exceptions; a `completed` status holds a validated pack with its sources and the cost; a
+    `running` status holds the handle to poll. A job that may have started is never started again
+    (a paid start is not resent after a timeout). `check` is called only with a handle that `start`
+    returned running; a poll that could not get through reports the job still running."""
 
     name: str  # the provider id from models.yaml; the pack's event subject
 
@@ -149,8 +159,8 @@ class Session(BaseModel):
 class MarketData(Protocol):
     """Prices and the trading calendar of the configured universe (NYSE hours, ET).
 
-    Every implementation guarantees: prices are Decimal (never through float); a symbol outside `symbols`
-    is a KeyError; holidays have no session and early closes end early."""
+    Every implementation guarantees: prices are Decimal (never through float); a symbol outside
+    `symbols` is a KeyError; holidays have no session and early closes end early."""
 
     symbols: list[str]
 
@@ -166,7 +176,9 @@ class MarketData(Protocol):
 
 # --------------------------------------------------------------------------- broker
 class BrokerRejected(RuntimeError):
-    """The broker refused an order (Alpaca's 403/422): recorded on the order event, never retried blindly."""
+    """The broker refused an order (Alpaca's 403/422).
+
+    Recorded on the order event, never retried blindly."""
 
     def __init__(self, status: int, code: int, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
@@ -174,30 +186,34 @@ class BrokerRejected(RuntimeError):
 
 
 class OrderLedger(Protocol):
-    """The simulated broker's own record of the orders it was given: its state between runs and Lambdas.
+    """The simulated broker's own record of the orders it was given.
 
-    Every implementation guarantees: a record is stored once per (account, client_order_id) and never changed
-    or deleted (a cancel is a record of its own); `orders` reads what was added before it (strongly
-    consistent), one account's only, in the order the records were added (ties by client_order_id)."""
+    Its state between runs and Lambdas. Every implementation guarantees: a record is stored once
+    per (account, client_order_id) and never changed or deleted (a cancel is a record of its own);
+    `orders` reads what was added before it (strongly consistent), one account's only, in the order
+    the records were added (ties by client_order_id)."""
 
     def add(self, account_id: str, order: BrokerOrder) -> bool:
-        """Keep the record unless the account holds one with its client_order_id. True when it was new."""
+        """Keep the record unless the account holds one with its client_order_id.
+
+        True when it was new."""
 
     def orders(self, account_id: str) -> list[BrokerOrder]:
         """Every record of the account, oldest first; [] for an account never seen."""
 
 
 class Broker(Protocol):
-    """One paper brokerage with Alpaca's semantics; every call names the account (each has its own keys).
+    """One paper brokerage with Alpaca's semantics.
 
-    Every implementation guarantees: accounts are separate; whole shares only; a `day` market order placed
-    while the market is closed is `accepted` and fills at the next open, one placed while open fills at
-    once; a client_order_id is unique forever per account (a reuse is refused with 422, even after a
-    cancel), and one submit never makes two orders (a timed-out submit is looked up by its id before any
-    resend); refusals are BrokerRejected with the broker's status and code (403: selling through zero in
-    one order, a wash trade against an open order on the other side, buying power, a short the account or
-    the asset does not allow; 422: unknown symbol, duplicate id), never retried; a cancelled order never
-    fills."""
+    Every call names the account (each has its own keys). Every implementation guarantees:
+    accounts are separate; whole shares only; a `day` market order placed while the market is
+    closed is `accepted` and fills at the next open, one placed while open fills at once; a
+    client_order_id is unique forever per account (a reuse is refused with 422, even after a
+    cancel), and one submit never makes two orders (a timed-out submit is looked up by its id
+    before any resend); refusals are BrokerRejected with the broker's status and code (403: selling
+    through zero in one order, a wash trade against an open order on the other side, buying power,
+    a short the account or the asset does not allow; 422: unknown symbol, duplicate id), never
+    retried; a cancelled order never fills."""
 
     def account(self, account_id: str) -> AccountState: ...
 
@@ -228,13 +244,15 @@ class MissingSecrets(RuntimeError):
 
 
 class RunRefused(RuntimeError):
-    """A run that cannot go ahead, found out before it wrote anything; the message says why and what to do."""
+    """A run that cannot go ahead, found out before it wrote anything.
+
+    The message says why and what to do."""
 
 
 class Secrets(Protocol):
     """Where keys come from (the environment or .env locally, a Secrets Manager secret in AWS).
 
-    Every implementation guarantees: `get` returns the key's value or None when absent or empty, and no
-    value ever reaches a message, a log or an event (errors name keys, never values)."""
+    Every implementation guarantees: `get` returns the key's value or None when absent or empty,
+    and no value ever reaches a message, a log or an event (errors name keys, never values)."""
 
     def get(self, name: str) -> str | None: ...

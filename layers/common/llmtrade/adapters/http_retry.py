@@ -1,11 +1,13 @@
-"""One retry policy for every HTTP client: which failures are worth another try, how long to wait, when to stop.
+"""One retry policy for every HTTP client.
 
-- A failed answer is tried again when its status is in the policy's `statuses` (each client keeps its own
-  set: the providers document different transient answers); a timeout or a dropped connection always is,
-  unless the request may have started something paid (`may_resend`).
-- The wait is the server's when it gives one: Retry-After (seconds or an HTTP date) on any retried answer,
-  and, for a 429 with `rate_limit_reset`, X-RateLimit-Reset (epoch seconds when the quota refills), capped
-  by `server_wait_cap_s`. Otherwise exponential backoff from `backoff_s`, capped by `backoff_cap_s`.
+Which failures are worth another try, how long to wait, when to stop:
+- A failed answer is tried again when its status is in the policy's `statuses` (each client keeps
+  its own set: the providers document different transient answers); a timeout or a dropped
+  connection always is, unless the request may have started something paid (`may_resend`).
+- The wait is the server's when it gives one: Retry-After (seconds or an HTTP date) on any retried
+  answer, and, for a 429 with `rate_limit_reset`, X-RateLimit-Reset (epoch seconds when the quota
+  refills), capped by `server_wait_cap_s`. Otherwise exponential backoff from `backoff_s`, capped
+  by `backoff_cap_s`.
 - At most `max_attempts` attempts, and no wait that would pass `total_s` from the first attempt.
 - A request that starts a paid job is never sent again once it may have reached the server: after a
   timeout the job may exist already, and a second one would be paid twice.
@@ -50,19 +52,21 @@ class RetryPolicy:
         return min(self.backoff_s * 2.0 ** (attempt - 1), self.backoff_cap_s)
 
     def server_wait(self, status: int, headers: Mapping[str, str], now: float) -> float | None:
-        """The wait the server asks for, in seconds (`now`: epoch seconds), or None when it names none."""
+        """The wait the server asks for, in seconds (`now`: epoch seconds), or None."""
         wait = retry_after_seconds(headers.get("Retry-After"), now)
         reset = headers.get("X-RateLimit-Reset")
-        if wait is None and self.rate_limit_reset and status == RATE_LIMITED and reset and reset.isdigit():
+        if (wait is None and self.rate_limit_reset and status == RATE_LIMITED
+                and reset and reset.isdigit()):
             wait = int(reset) - now
         return None if wait is None else min(max(wait, 0.0), self.server_wait_cap_s)
 
-    def wait(self, attempt: int, status: int | None = None, headers: Mapping[str, str] | None = None,
-             now: float | None = None) -> float:
+    def wait(self, attempt: int, status: int | None = None,
+             headers: Mapping[str, str] | None = None, now: float | None = None) -> float:
         """How long to wait before the next attempt: the server's wait, else backoff."""
         asked = None
         if status is not None and headers is not None:
-            asked = self.server_wait(status, headers, datetime.now(UTC).timestamp() if now is None else now)
+            asked = self.server_wait(status, headers,
+                                     datetime.now(UTC).timestamp() if now is None else now)
         return self.backoff(attempt) if asked is None else asked
 
     def fits(self, elapsed: float, wait: float) -> bool:
@@ -71,13 +75,15 @@ class RetryPolicy:
 
     @staticmethod
     def may_resend(failure: httpx.TransportError, *, paid_start: bool) -> bool:
-        """After a transport failure: a request that never left (the connection failed) may go again; one
-        that may have reached the server, only when it does not start a paid job."""
+        """After a transport failure: a request that never left (the connection failed) may go
+        again; one that may have reached the server, only when it does not start a paid job."""
         return not paid_start or isinstance(failure, httpx.ConnectError | httpx.ConnectTimeout)
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """Retry-After as seconds from `now` (epoch seconds): a number, or an HTTP date; None when absent or unreadable."""
+    """Retry-After as seconds from `now` (epoch seconds): a number, or an HTTP date.
+
+    None when absent or unreadable."""
     if not value:
         return None
     try:

@@ -1,1 +1,4 @@
-"""The Broker and MarketData ports: Alpaca (live), and the simulator with its own order ledger (offline)."""
+"""The Broker and MarketData ports.
+
+Alpaca (live), and the simulator with its own order ledger (offline).
+"""

@@ -4,11 +4,13 @@ Shapes follow Alpaca's published OpenAPI specs (Trading API v2, Market Data API 
 Alpaca sends is parsed with Decimal: the trading API sends strings, the data API JSON numbers
 (parsed straight to Decimal, never through float).
 
-Retry rules (`RETRY`, the shared http_retry policy with Alpaca's statuses: 429 and every 5xx, not 408):
-- 429 is retried after the wait the rate-limit headers ask for (Retry-After, else X-RateLimit-Reset), bounded;
-- timeouts and 5xx are retried with a short backoff for reads and cancels, but a submitted order is
-  never resent blindly: its client_order_id is looked up first, so one decision never makes two orders;
-- 403/404/422 are the broker's answer (`BrokerRejected`), never retried; 401 names the account's key.
+Retry rules (`RETRY`: the shared http_retry policy, Alpaca's statuses 429 and every 5xx, not 408):
+- 429 is retried after the wait the rate-limit headers ask for (Retry-After, else
+  X-RateLimit-Reset), bounded;
+- timeouts and 5xx are retried with a short backoff for reads and cancels, but a submitted order
+  is never resent blindly: its client_order_id is looked up first, so one decision never makes
+  two orders;
+- 403/404/422 are the broker's answer (`BrokerRejected`), never retried; 401 names the key.
 """
 
 from __future__ import annotations
@@ -29,16 +31,18 @@ from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, Session
 from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
-# the longest a single rate-limit or backoff wait may take is 30 s; no total bound (a weekly step makes
-# a handful of calls per account, and each is bounded by its attempts)
-RETRY = RetryPolicy(statuses=frozenset({RATE_LIMITED}) | SERVER_ERRORS, max_attempts=4, backoff_s=0.5,
-                    backoff_cap_s=30.0, server_wait_cap_s=30.0, rate_limit_reset=True)
-LATEST_TRADE_WINDOW = timedelta(minutes=2)  # "now" for price(): closer than this reads the latest trade
+# the longest a single rate-limit or backoff wait may take is 30 s; no total bound (a weekly step
+# makes a handful of calls per account, and each is bounded by its attempts)
+RETRY = RetryPolicy(statuses=frozenset({RATE_LIMITED}) | SERVER_ERRORS, max_attempts=4,
+                    backoff_s=0.5, backoff_cap_s=30.0, server_wait_cap_s=30.0,
+                    rate_limit_reset=True)
+# "now" for price(): closer than this reads the latest trade
+LATEST_TRADE_WINDOW = timedelta(minutes=2)
 CALENDAR_LOOKBACK_DAYS = 10  # enough to cross the longest run of closed days (weekend + holidays)
 
 
 class AlpacaError(RuntimeError):
-    """Alpaca could not be reached or answered in a way no retry fixes (bad keys, exhausted retries)."""
+    """Alpaca could not be reached or answered in a way no retry fixes (bad keys, no retry left)."""
 
 
 class _Uncertain(Exception):
@@ -73,8 +77,9 @@ def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
     price = data.get("filled_avg_price")
     return BrokerOrder(
         id=data["id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
-        qty=_whole(data.get("qty"), f"order {data['client_order_id']} qty"), side=OrderSide(data["side"]),
-        status=data["status"], submitted_at=_moment(data.get("submitted_at") or data["created_at"]),
+        qty=_whole(data.get("qty"), f"order {data['client_order_id']} qty"),
+        side=OrderSide(data["side"]), status=data["status"],
+        submitted_at=_moment(data.get("submitted_at") or data["created_at"]),
         filled_at=_moment(data.get("filled_at")),
         filled_qty=_whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
         filled_avg_price=Decimal(price) if price is not None else None,
@@ -82,9 +87,11 @@ def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
 
 
 def parse_position(data: Mapping[str, Any]) -> Position:
-    shares = abs(_whole(data["qty"], f"position {data['symbol']} qty"))  # signed by `side`, whatever qty's sign
+    # signed by `side`, whatever qty's sign
+    shares = abs(_whole(data["qty"], f"position {data['symbol']} qty"))
     return Position(symbol=data["symbol"], qty=-shares if data["side"] == "short" else shares,
-                    avg_entry_price=Decimal(data["avg_entry_price"]), market_value=Decimal(data["market_value"]),
+                    avg_entry_price=Decimal(data["avg_entry_price"]),
+                    market_value=Decimal(data["market_value"]),
                     unrealized_pl=Decimal(data["unrealized_pl"]))
 
 
@@ -92,9 +99,10 @@ class AlpacaBroker:
     """The Broker port on Alpaca's Trading API; each account has its own key pair."""
 
     def __init__(self, base_url: str, credentials: Mapping[str, tuple[str, str]], *,
-                 key_envs: Mapping[str, str] | None = None, timeout: float = 10.0, max_attempts: int = 4,
-                 sleep: Callable[[float], None] = time.sleep, wall_clock: Callable[[], float] = time.time) -> None:
-        """`key_envs` maps an account to the env prefix of its keys (accounts.yaml `key_env`), for error messages."""
+                 key_envs: Mapping[str, str] | None = None, timeout: float = 10.0,
+                 max_attempts: int = 4, sleep: Callable[[float], None] = time.sleep,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        """`key_envs`: each account's key env prefix (accounts.yaml `key_env`), for messages."""
         self._credentials = dict(credentials)
         self._key_envs = dict(key_envs or {})
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
@@ -106,7 +114,8 @@ class AlpacaBroker:
     def _headers(self, account_id: str) -> dict[str, str]:
         if account_id not in self._credentials:
             known = ", ".join(sorted(self._credentials)) or "none"
-            raise AlpacaError(f"no Alpaca keys for account {account_id!r} (accounts with keys: {known})")
+            raise AlpacaError(f"no Alpaca keys for account {account_id!r}"
+                              f" (accounts with keys: {known})")
         key_id, secret_key = self._credentials[account_id]
         return {"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret_key}
 
@@ -115,22 +124,26 @@ class AlpacaBroker:
             raise AlpacaError("no Alpaca keys configured for any account")
         return next(iter(self._credentials))
 
-    def request(self, account_id: str, method: str, url: str, *, params: Mapping[str, str] | None = None,
-                body: Mapping[str, Any] | None = None, safe_to_repeat: bool = True) -> httpx.Response:
-        """One call with the account's keys. `url` is a path on base_url or an absolute URL (market data).
+    def request(self, account_id: str, method: str, url: str, *,
+                params: Mapping[str, str] | None = None, body: Mapping[str, Any] | None = None,
+                safe_to_repeat: bool = True) -> httpx.Response:
+        """One call with the account's keys.
 
-        Raises BrokerRejected for Alpaca's refusals (4xx with its {code, message} body), AlpacaError for
-        bad keys or exhausted retries, and _Uncertain on a timeout/5xx when `safe_to_repeat` is False."""
+        `url` is a path on base_url or an absolute URL (market data). Raises BrokerRejected for
+        Alpaca's refusals (4xx with its {code, message} body), AlpacaError for bad keys or
+        exhausted retries, and _Uncertain on a timeout/5xx when `safe_to_repeat` is False."""
         headers = self._headers(account_id)
         retry = self._retry
         for attempt in range(1, retry.max_attempts + 1):
             try:
-                response = self._client.request(method, url, params=params, json=body, headers=headers)
+                response = self._client.request(method, url, params=params, json=body,
+                                                headers=headers)
             except httpx.TransportError as exc:
                 if not safe_to_repeat:
                     raise _Uncertain(f"{method} {url}: {type(exc).__name__}") from exc
                 if retry.last(attempt):
-                    raise AlpacaError(f"Alpaca {method} {url} failed {attempt} times: {type(exc).__name__}") from exc
+                    raise AlpacaError(f"Alpaca {method} {url} failed {attempt} times:"
+                                      f" {type(exc).__name__}") from exc
                 self._sleep(retry.backoff(attempt))
                 continue
             status = response.status_code
@@ -141,12 +154,15 @@ class AlpacaBroker:
                                   f"{self._key_hint(account_id)}")
             if not retry.retries(status):
                 raise self._rejection(response)
-            if status != RATE_LIMITED and not safe_to_repeat:  # a rate-limited request was not taken in
+            # a rate-limited request was not taken in
+            if status != RATE_LIMITED and not safe_to_repeat:
                 raise _Uncertain(f"{method} {url}: HTTP {status}")
             if retry.last(attempt):
-                raise AlpacaError(f"Alpaca rate limit: {method} {url} still refused after {attempt} attempts"
+                raise AlpacaError(f"Alpaca rate limit: {method} {url} still refused"
+                                  f" after {attempt} attempts"
                                   if status == RATE_LIMITED else
-                                  f"Alpaca {method} {url} answered {status} {attempt} times: {response.text[:200]}")
+                                  f"Alpaca {method} {url} answered {status} {attempt} times:"
+                                  f" {response.text[:200]}")
             self._sleep(retry.wait(attempt, status, response.headers, self._wall_clock()))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -159,7 +175,8 @@ class AlpacaBroker:
     def _rejection(response: httpx.Response) -> BrokerRejected:
         try:
             body = response.json()
-            return BrokerRejected(response.status_code, int(body.get("code", 0)), str(body.get("message", "")))
+            return BrokerRejected(response.status_code, int(body.get("code", 0)),
+                                  str(body.get("message", "")))
         except (ValueError, AttributeError):
             return BrokerRejected(response.status_code, 0, response.text[:200])
 
@@ -177,7 +194,8 @@ class AlpacaBroker:
 
     def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
         try:
-            return parse_order(self._get(account_id, "/v2/orders:by_client_order_id", client_order_id=client_order_id))
+            return parse_order(self._get(account_id, "/v2/orders:by_client_order_id",
+                                         client_order_id=client_order_id))
         except BrokerRejected as rejected:
             if rejected.status == 404:
                 return None
@@ -185,51 +203,62 @@ class AlpacaBroker:
 
     def open_orders(self, account_id: str) -> list[BrokerOrder]:
         # limit 500 is the API's maximum; an account here holds a handful of open orders at most
-        return [parse_order(o) for o in self._get(account_id, "/v2/orders", status="open", limit="500")]
+        return [parse_order(o)
+                for o in self._get(account_id, "/v2/orders", status="open", limit="500")]
 
     def asset(self, account_id: str, symbol: str) -> AssetInfo:
         data = self._get(account_id, f"/v2/assets/{symbol}")
         # borrow_status replaces the deprecated easy_to_borrow flag (spec: deprecated 2026-06-22)
         borrow = data.get("borrow_status")
-        easy = borrow == "easy_to_borrow" if borrow is not None else bool(data.get("easy_to_borrow"))
-        return AssetInfo(symbol=data["symbol"], tradable=bool(data["tradable"]), shortable=bool(data["shortable"]),
-                         easy_to_borrow=easy)
+        easy = (borrow == "easy_to_borrow" if borrow is not None
+                else bool(data.get("easy_to_borrow")))
+        return AssetInfo(symbol=data["symbol"], tradable=bool(data["tradable"]),
+                         shortable=bool(data["shortable"]), easy_to_borrow=easy)
 
     def clock(self, account_id: str | None = None) -> MarketClock:
-        return MarketClock.model_validate(self._get(account_id or self.default_account(), "/v2/clock"))
+        return MarketClock.model_validate(self._get(account_id or self.default_account(),
+                                                    "/v2/clock"))
 
     def calendar(self, start: date, end: date, account_id: str | None = None) -> list[Session]:
-        """Trading days from start to end inclusive; holidays are absent, early closes end at 13:00 ET."""
+        """Trading days from start to end inclusive.
+
+        Holidays are absent, early closes end at 13:00 ET."""
         days = self._get(account_id or self.default_account(), "/v2/calendar",
                          start=start.isoformat(), end=end.isoformat())
         sessions = []
         for entry in days:
             day = date.fromisoformat(entry["date"])
-            opens, closes = (datetime.combine(day, datetime.strptime(entry[k], "%H:%M").time(), tzinfo=ET)
+            opens, closes = (datetime.combine(day, datetime.strptime(entry[k], "%H:%M").time(),
+                                              tzinfo=ET)
                              for k in ("open", "close"))
             sessions.append(Session(day=day, open=opens, close=closes))
         return sessions
 
     # ----------------------------------------------------------------- writes
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
-        body = {"symbol": order.symbol, "qty": str(order.qty), "side": order.side.value, "type": order.type,
-                "time_in_force": order.time_in_force, "client_order_id": order.client_order_id}
+        body = {"symbol": order.symbol, "qty": str(order.qty), "side": order.side.value,
+                "type": order.type, "time_in_force": order.time_in_force,
+                "client_order_id": order.client_order_id}
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
-                response = self.request(account_id, "POST", "/v2/orders", body=body, safe_to_repeat=False)
+                response = self.request(account_id, "POST", "/v2/orders", body=body,
+                                        safe_to_repeat=False)
                 return parse_order(_decimal_json(response))
             except _Uncertain as exc:
                 # the order may exist: find it by our id before sending it again
                 if placed := self.order_by_client_id(account_id, order.client_order_id):
                     return placed
                 if self._retry.last(attempt):
-                    raise AlpacaError(f"order {order.client_order_id} for {account_id}: no answer after "
-                                      f"{attempt} attempts and not found at Alpaca ({exc})") from exc
+                    raise AlpacaError(f"order {order.client_order_id} for {account_id}:"
+                                      f" no answer after {attempt} attempts"
+                                      f" and not found at Alpaca ({exc})") from exc
                 self._sleep(self._retry.backoff(attempt))
             except BrokerRejected as rejected:
-                # a resend refused as a duplicate means an earlier attempt did land: that order is ours
-                duplicate = attempt > 1 and rejected.status == 422 and "client_order_id" in rejected.message
-                if duplicate and (placed := self.order_by_client_id(account_id, order.client_order_id)):
+                # a resend refused as a duplicate means an earlier attempt landed: the order is ours
+                duplicate = (attempt > 1 and rejected.status == 422
+                             and "client_order_id" in rejected.message)
+                if duplicate and (placed := self.order_by_client_id(account_id,
+                                                                    order.client_order_id)):
                     return placed
                 raise
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -243,8 +272,10 @@ class AlpacaBroker:
     def close_position(self, account_id: str, symbol: str) -> BrokerOrder:
         """Close the whole position with a market order; Alpaca answers with that closing order."""
         try:
-            response = self.request(account_id, "DELETE", f"/v2/positions/{symbol}", safe_to_repeat=False)
-        except _Uncertain as exc:  # a closing order may exist: resending could be refused or close twice
+            response = self.request(account_id, "DELETE", f"/v2/positions/{symbol}",
+                                    safe_to_repeat=False)
+        except _Uncertain as exc:
+            # a closing order may exist: resending could be refused or close twice
             raise AlpacaError(f"closing {symbol} for {account_id}: no answer ({exc}); "
                               "check its open orders before trying again") from exc
         return parse_order(_decimal_json(response))
@@ -254,11 +285,12 @@ class AlpacaBroker:
 
 
 class AlpacaMarketData:
-    """The MarketData port on Alpaca's Market Data API v2 (IEX feed for free plans), with the trading
-    calendar from the Trading API. Requests use the keys of one trading account."""
+    """The MarketData port on Alpaca's Market Data API v2 (IEX feed for free plans), with the
+    trading calendar from the Trading API. Requests use the keys of one trading account."""
 
-    def __init__(self, data_url: str, trading: AlpacaBroker, symbols: list[str], *, feed: str = "iex",
-                 account_id: str | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, data_url: str, trading: AlpacaBroker, symbols: list[str], *,
+                 feed: str = "iex", account_id: str | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.symbols = list(symbols)
         self._data_url = data_url.rstrip("/")
         self._trading = trading
@@ -274,7 +306,8 @@ class AlpacaMarketData:
             last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
             found = {s.day: s for s in self._trading.calendar(first, last, self._account)}
             for offset in range((last - first).days + 1):
-                self._sessions[first + timedelta(days=offset)] = found.get(first + timedelta(days=offset))
+                self._sessions[first + timedelta(days=offset)] = found.get(
+                    first + timedelta(days=offset))
         return self._sessions[day]
 
     def next_open(self, after: datetime) -> datetime:
@@ -284,7 +317,8 @@ class AlpacaMarketData:
             if session and session.open >= after:
                 return session.open
             day += timedelta(days=1)
-        raise AlpacaError(f"no market open within {CALENDAR_LOOKBACK_DAYS} days after {after.isoformat()}")
+        raise AlpacaError(f"no market open within {CALENDAR_LOOKBACK_DAYS} days"
+                          f" after {after.isoformat()}")
 
     def _last_session_closed_by(self, at: datetime) -> Session:
         day = at.astimezone(ET).date()
@@ -293,7 +327,8 @@ class AlpacaMarketData:
             if session and session.close <= at:
                 return session
             day -= timedelta(days=1)
-        raise AlpacaError(f"no market session within {CALENDAR_LOOKBACK_DAYS} days before {at.isoformat()}")
+        raise AlpacaError(f"no market session within {CALENDAR_LOOKBACK_DAYS} days"
+                          f" before {at.isoformat()}")
 
     # ----------------------------------------------------------------- prices
     def price(self, symbol: str, at: datetime) -> Decimal:
@@ -304,7 +339,8 @@ class AlpacaMarketData:
         if session is None or not session.open <= at < session.close:
             return self._daily_close(symbol, self._last_session_closed_by(at))
         if self._now() - at <= LATEST_TRADE_WINDOW:
-            trades = self._data("/v2/stocks/trades/latest", symbols=symbol, feed=self._feed)["trades"]
+            trades = self._data("/v2/stocks/trades/latest", symbols=symbol,
+                                feed=self._feed)["trades"]
             if symbol not in trades:
                 raise AlpacaError(f"no latest {self._feed} trade for {symbol}")
             return Decimal(trades[symbol]["p"])
@@ -315,16 +351,19 @@ class AlpacaMarketData:
         return self._daily_close(symbol, self._last_session_closed_by(session.open))
 
     def _daily_close(self, symbol: str, session: Session) -> Decimal:
-        midnight = datetime.combine(session.day, datetime.min.time(), tzinfo=ET)  # daily bars are stamped 00:00 ET
+        # daily bars are stamped 00:00 ET
+        midnight = datetime.combine(session.day, datetime.min.time(), tzinfo=ET)
         bars = [b for b in self._bars(symbol, "1Day", midnight, session.close)
                 if datetime.fromisoformat(b["t"]).astimezone(ET).date() == session.day]
         if not bars:
             raise AlpacaError(f"no daily bar for {symbol} on {session.day} (feed {self._feed})")
         return Decimal(bars[-1]["c"])
 
-    def _bars(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def _bars(self, symbol: str, timeframe: str, start: datetime,
+              end: datetime) -> list[dict[str, Any]]:
         """All bars of one symbol from start to end inclusive, following next_page_token."""
-        params = {"symbols": symbol, "timeframe": timeframe, "start": start.astimezone(UTC).isoformat(),
+        params = {"symbols": symbol, "timeframe": timeframe,
+                  "start": start.astimezone(UTC).isoformat(),
                   "end": end.astimezone(UTC).isoformat(), "feed": self._feed, "limit": "10000"}
         bars: list[dict[str, Any]] = []
         while True:
@@ -337,7 +376,9 @@ class AlpacaMarketData:
     def _data(self, path: str, **params: str) -> Any:
         account = self._account or self._trading.default_account()
         try:
-            return _decimal_json(self._trading.request(account, "GET", self._data_url + path, params=params))
+            return _decimal_json(self._trading.request(account, "GET", self._data_url + path,
+                                                       params=params))
         except BrokerRejected as refused:
-            # e.g. 403 for recent SIP data on a free plan: a configuration problem, not an order refusal
-            raise AlpacaError(f"Alpaca market data refused {path} ({refused}); feed is {self._feed!r}") from refused
+            # e.g. 403 for recent SIP data on a free plan: configuration, not an order refusal
+            raise AlpacaError(f"Alpaca market data refused {path} ({refused});"
+                              f" feed is {self._feed!r}") from refused

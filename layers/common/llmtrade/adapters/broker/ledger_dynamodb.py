@@ -1,10 +1,11 @@
 """The simulated broker's order ledger in the event table, apart from the events.
 
 Same table as the events (the one table infra gives the functions, whose grants already cover
-GetItem/PutItem/Query), its own partitions: pk SIMBROKER#<account>, sk ORDER#<client_order_id>. No account
-index attributes, so ledger items never show in the events' index. Adds are conditional puts (a record is
-stored once); reads are strongly consistent base-table queries of one partition (an index could still show
-a cancelled order as open). Records sort as they were added: recorded_at, then client_order_id.
+GetItem/PutItem/Query), its own partitions: pk SIMBROKER#<account>, sk ORDER#<client_order_id>.
+No account index attributes, so ledger items never show in the events' index. Adds are conditional
+puts (a record is stored once); reads are strongly consistent base-table queries of one partition
+(an index could still show a cancelled order as open). Records sort as they were added:
+recorded_at, then client_order_id.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The simulated broker's order ledger in a local SQLite file (the data dir's sim_broker.sqlite).
 
-One row per (account, client_order_id), inserted once and never updated; rows are read in the order they
-were added (recorded_at, then client_order_id), as the DynamoDB ledger reads them.
+One row per (account, client_order_id), inserted once and never updated; rows are read in the
+order they were added (recorded_at, then client_order_id), as the DynamoDB ledger reads them.
 """
 
 from __future__ import annotations
@@ -32,14 +32,17 @@ class SqliteOrderLedger:
     def add(self, account_id: str, order: BrokerOrder) -> bool:
         with self._lock:
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO orders (account_id, client_order_id, recorded_at, record) VALUES (?, ?, ?, ?)",
-                (account_id, order.client_order_id, datetime.now(UTC).isoformat(), order.model_dump_json()))
+                "INSERT OR IGNORE INTO orders (account_id, client_order_id, recorded_at, record)"
+                " VALUES (?, ?, ?, ?)",
+                (account_id, order.client_order_id, datetime.now(UTC).isoformat(),
+                 order.model_dump_json()))
             return cursor.rowcount == 1
 
     def orders(self, account_id: str) -> list[BrokerOrder]:
         with self._lock:
-            rows = self._db.execute("SELECT record FROM orders WHERE account_id = ? ORDER BY recorded_at,"
-                                    " client_order_id", (account_id,)).fetchall()
+            rows = self._db.execute("SELECT record FROM orders WHERE account_id = ?"
+                                    " ORDER BY recorded_at, client_order_id",
+                                    (account_id,)).fetchall()
         return [BrokerOrder.model_validate_json(record) for (record,) in rows]
 
     def close(self) -> None:

@@ -4,15 +4,16 @@
   open; submitted while open, it fills at once at the simulated price.
 - Quantities are whole shares; selling more than is held long (or buying more than is short) is
   refused with 403, as Alpaca refuses crossing through zero in one order; a short needs the
-  configured minimum equity; an order against an open order on the other side is a wash trade (403).
+  configured minimum equity; an order against an open order on the other side is a wash
+  trade (403).
 - `client_order_id` is unique forever per account (422 when reused), which makes retries safe.
 - Buying power is Reg T's: twice the equity less the gross value held and reserved by open orders;
   an order that adds exposure beyond it is refused with 403 (shorts are checked at price + 3 %).
 
-Its order ledger (the OrderLedger port: a local SQLite file, or its own partitions of the DynamoDB table)
-records every order and cancel once and never changes them, so the broker's state survives between
-Lambda invocations and CLI runs. Positions, cash and fills are derived from the ledger and the simulated
-market at the broker's clock: a pure function of time.
+Its order ledger (the OrderLedger port: a local SQLite file, or its own partitions of the DynamoDB
+table) records every order and cancel once and never changes them, so the broker's state survives
+between Lambda invocations and CLI runs. Positions, cash and fills are derived from the ledger and
+the simulated market at the broker's clock: a pure function of time.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ class SimBroker:
         now = self._now()
         if any(o.submitted_at > now for o in self._ledger.orders(account_id)):
             # later orders exist: an order now would rewrite a history they were checked against
-            raise RuntimeError(f"simulated broker: {account_id} has orders after {now.isoformat()}; "
-                               "the simulation cannot go back in time (rerun later weeks after this one)")
+            raise RuntimeError(f"simulated broker: {account_id} has orders after"
+                               f" {now.isoformat()}; the simulation cannot go back in time"
+                               " (rerun later weeks after this one)")
         return self._ledger.add(account_id, order)
 
     def latest_order_at(self, account_id: str) -> datetime | None:
@@ -56,13 +58,16 @@ class SimBroker:
         return max((o.submitted_at for o in self._ledger.orders(account_id)), default=None)
 
     def orders(self, account_id: str) -> list[BrokerOrder]:
-        """Every order submitted up to the clock, as it stands then. Cancels are ledger records too."""
+        """Every order submitted up to the clock, as it stands then.
+
+        Cancels are ledger records too."""
         return self._orders_as_of(self._ledger.orders(account_id))
 
     def _orders_as_of(self, ledger: list[BrokerOrder]) -> list[BrokerOrder]:
         now = self._now()
         placed = [o for o in ledger if o.submitted_at <= now]
-        cancels = {o.client_order_id.removeprefix("cancel:") for o in placed if o.status == CANCELED}
+        cancels = {o.client_order_id.removeprefix("cancel:")
+                   for o in placed if o.status == CANCELED}
         return [self._as_of(o, now, canceled=o.client_order_id in cancels)
                 for o in placed if o.status != CANCELED]
 
@@ -70,7 +75,8 @@ class SimBroker:
         return [o for o in self.orders(account_id) if o.status == ACCEPTED]
 
     def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
-        return next((o for o in self.orders(account_id) if o.client_order_id == client_order_id), None)
+        return next((o for o in self.orders(account_id)
+                     if o.client_order_id == client_order_id), None)
 
     def positions(self, account_id: str) -> list[Position]:
         return self._positions(self.orders(account_id))
@@ -97,7 +103,8 @@ class SimBroker:
                 continue
             price = self._market.price(symbol, now)
             entry = (cost / qty).quantize(Decimal("0.0001"))
-            positions.append(Position(symbol=symbol, qty=qty, avg_entry_price=entry, market_value=qty * price,
+            positions.append(Position(symbol=symbol, qty=qty, avg_entry_price=entry,
+                                      market_value=qty * price,
                                       unrealized_pl=(price * qty - cost).quantize(Decimal("0.01"))))
         return positions
 
@@ -127,21 +134,23 @@ class SimBroker:
         if symbol not in self._market.symbols:
             raise BrokerRejected(404, 40410000, f"asset not found for {symbol}")
         borrowable = symbol not in self._hard_to_borrow
-        return AssetInfo(symbol=symbol, tradable=True, shortable=borrowable, easy_to_borrow=borrowable)
+        return AssetInfo(symbol=symbol, tradable=True, shortable=borrowable,
+                         easy_to_borrow=borrowable)
 
     # ----------------------------------------------------------------- writes
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
         now = self._now()
         if order.symbol not in self._market.symbols:
             raise BrokerRejected(422, 40010001, f'asset "{order.symbol}" not found')
-        ledger = self._ledger.orders(account_id)  # read once: every check below works on this copy
+        # read once: every check below works on this copy
+        ledger = self._ledger.orders(account_id)
         if any(o.client_order_id == order.client_order_id for o in ledger):
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
         self._check_quantity(self._orders_as_of(ledger), order)
         placed = BrokerOrder(
             id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sim://{account_id}/{order.client_order_id}")),
-            client_order_id=order.client_order_id, symbol=order.symbol, qty=order.qty, side=order.side,
-            status=ACCEPTED, submitted_at=now.astimezone(UTC),
+            client_order_id=order.client_order_id, symbol=order.symbol, qty=order.qty,
+            side=order.side, status=ACCEPTED, submitted_at=now.astimezone(UTC),
         )
         if not self._record(account_id, placed):  # a concurrent submit of the same id won
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
@@ -152,7 +161,8 @@ class SimBroker:
         if order is None or order.status != ACCEPTED:
             raise BrokerRejected(422, 42210000, f"order {client_order_id} is not open")
         now = self._now()
-        cancel = order.model_copy(update={"status": CANCELED, "client_order_id": f"cancel:{client_order_id}",
+        cancel = order.model_copy(update={"status": CANCELED,
+                                          "client_order_id": f"cancel:{client_order_id}",
                                           "submitted_at": now.astimezone(UTC)})
         self._record(account_id, cancel)
 
@@ -165,20 +175,23 @@ class SimBroker:
         pending_delta = sum(o.qty if o.side is OrderSide.BUY else -o.qty for o in pending)
         after = held + pending_delta + delta
         if held + pending_delta > 0 > after or held + pending_delta < 0 < after:
-            raise BrokerRejected(403, 40310000, f"insufficient qty available for order (requested: {order.qty},"
+            raise BrokerRejected(403, 40310000, f"insufficient qty available for order"
+                                                f" (requested: {order.qty},"
                                                 f" available: {abs(held + pending_delta)})")
         account = self._account(orders)
         if after < 0 and account.equity < self._min_short_equity:
-            raise BrokerRejected(403, 40310000, "account is not allowed to short: equity below minimum")
+            raise BrokerRejected(403, 40310000,
+                                 "account is not allowed to short: equity below minimum")
         if after < 0 and order.side is OrderSide.SELL and order.symbol in self._hard_to_borrow:
             raise BrokerRejected(403, 40310000, f"asset {order.symbol} is not easy to borrow")
         adds_exposure = abs(after) > abs(held + pending_delta)
         if adds_exposure and self._order_value(order) > account.buying_power:
             raise BrokerRejected(403, 40310000, f"insufficient buying power (required: "
-                                                f"{self._order_value(order):.2f}, available: {account.buying_power})")
+                                                f"{self._order_value(order):.2f},"
+                                                f" available: {account.buying_power})")
 
     def _as_of(self, order: BrokerOrder, now: datetime, canceled: bool = False) -> BrokerOrder:
-        """The order as the broker would show it at `now`: accepted until the next open, then filled."""
+        """The order as the broker shows it at `now`: accepted until the next open, then filled."""
         if canceled:
             return order.model_copy(update={"status": CANCELED})
         submitted = order.submitted_at
@@ -188,5 +201,6 @@ class SimBroker:
         if now < fills_at:
             return order
         price = self._market.price(order.symbol, fills_at)
-        return order.model_copy(update={"status": FILLED, "filled_at": fills_at.astimezone(UTC),
+        return order.model_copy(update={"status": FILLED,
+                                        "filled_at": fills_at.astimezone(UTC),
                                         "filled_qty": order.qty, "filled_avg_price": price})

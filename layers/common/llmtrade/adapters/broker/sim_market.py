@@ -34,8 +34,8 @@ class SimMarket:
         self._seed = seed
         # per symbol: trading day → (open, close), filled forward from EPOCH on demand
         self._days: dict[str, dict[date, tuple[float, float]]] = {s: {} for s in self.symbols}
-        self._last: dict[str, tuple[date, float]] = {s: (EPOCH - timedelta(days=1), START_PRICE.get(s, 50.0))
-                                                     for s in self.symbols}
+        self._last: dict[str, tuple[date, float]] = {
+            s: (EPOCH - timedelta(days=1), START_PRICE.get(s, 50.0)) for s in self.symbols}
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- calendar
@@ -66,7 +66,8 @@ class SimMarket:
         if at >= session.close:
             return self._money(closing)
         progress = (at - session.open) / (session.close - session.open)
-        wiggle = random.Random(f"{self._seed}:{symbol}:{at:%Y%m%d%H%M}").gauss(0, self._vol[symbol] / 8)
+        wiggle = (random.Random(f"{self._seed}:{symbol}:{at:%Y%m%d%H%M}")
+                  .gauss(0, self._vol[symbol] / 8))
         log_price = math.log(opening) + (math.log(closing) - math.log(opening)) * progress + wiggle
         return self._money(math.exp(log_price))
 

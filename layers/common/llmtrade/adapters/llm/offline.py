@@ -19,22 +19,25 @@ from typing import Any
 from llmtrade.ports import LLMRequest, LLMResponse
 
 OFFLINE_PREFIX = "offline:"
-WORDS = ("rates", "breadth", "momentum", "liquidity", "curve", "dollar", "credit", "spreads", "carry",
-         "positioning", "earnings", "inflation", "growth", "volatility", "supply", "demand", "flows")
+WORDS = ("rates", "breadth", "momentum", "liquidity", "curve", "dollar", "credit", "spreads",
+         "carry", "positioning", "earnings", "inflation", "growth", "volatility", "supply",
+         "demand", "flows")
 
 
 class OfflineLLM:
     def complete(self, request: LLMRequest) -> LLMResponse:
         started = time.perf_counter()
         seed = hashlib.sha256(
-            json.dumps([request.model, request.schema_name, [m.model_dump() for m in request.messages]]).encode()
+            json.dumps([request.model, request.schema_name,
+                        [m.model_dump() for m in request.messages]]).encode()
         ).digest()
         generator = _Generator(random.Random(seed), request.json_schema)
         content = json.dumps(generator.value(request.json_schema, field="answer"))
         prompt_chars = sum(len(m.content) for m in request.messages)
         return LLMResponse(
-            model=f"{OFFLINE_PREFIX}{request.model}", content=content, prompt_tokens=prompt_chars // 4,
-            completion_tokens=len(content) // 4, cost_usd=Decimal(0),
+            model=f"{OFFLINE_PREFIX}{request.model}", content=content,
+            prompt_tokens=prompt_chars // 4, completion_tokens=len(content) // 4,
+            cost_usd=Decimal(0),
             latency_ms=int((time.perf_counter() - started) * 1000), offline=True,
         )
 
@@ -57,9 +60,11 @@ class _Generator:
         if kind == "object":
             return self.obj(schema)
         if kind == "array":
-            low, high = schema.get("minItems", 1), min(schema.get("maxItems", 3), max(schema.get("minItems", 1), 3))
+            low, high = schema.get("minItems", 1), min(schema.get("maxItems", 3),
+                                                       max(schema.get("minItems", 1), 3))
             items, count = schema.get("items", {}), self.rng.randint(low, high)
-            if count <= len(items.get("enum", [])):  # a choice among options (a ranking): each option once
+            # a choice among options (a ranking): each option once
+            if count <= len(items.get("enum", [])):
                 return self.rng.sample(items["enum"], count)
             return [self.value(items, field) for _ in range(count)]
         if kind == "integer":
@@ -68,7 +73,8 @@ class _Generator:
                 return self.rng.choice([v for v in range(low, high + 1) if v != 0] or [low])
             return self.rng.randint(low, high)
         if kind == "number":
-            return round(self.rng.uniform(schema.get("minimum", -3.0), schema.get("maximum", 3.0)), 2)
+            return round(self.rng.uniform(schema.get("minimum", -3.0),
+                                          schema.get("maximum", 3.0)), 2)
         if kind == "boolean":
             return self.rng.random() < 0.5
         words = " ".join(self.rng.sample(WORDS, 3))
@@ -76,8 +82,10 @@ class _Generator:
         return text[: schema.get("maxLength", len(text))]
 
     def obj(self, schema: dict[str, Any]) -> dict[str, Any]:
-        result = {name: self.value(sub, name) for name, sub in schema.get("properties", {}).items()}
-        if "conviction" in result:  # keep direction consistent with conviction, wherever the pair appears
+        result = {name: self.value(sub, name)
+                  for name, sub in schema.get("properties", {}).items()}
+        # keep direction consistent with conviction, wherever the pair appears
+        if "conviction" in result:
             sign = result["conviction"]
             direction = "LONG" if sign > 0 else "SHORT" if sign < 0 else "FLAT"
             if "direction" in result:
@@ -89,9 +97,10 @@ class _Generator:
         return result
 
     def sensible(self, indicator: dict[str, Any], instrument: str | None, sign: int) -> None:
-        """Indicators on the traded instrument's week return, with thresholds a careful PM would set."""
+        """Indicators on the traded instrument's week return, as a careful PM would set them."""
         confirms = indicator.get("role") == "confirms"
         band = round(self.rng.uniform(0.3, 1.0) if confirms else self.rng.uniform(1.5, 3.0), 2)
         up = (sign > 0) == confirms
-        indicator.update(measure="week_return_pct", comparison=">" if up else "<", threshold=band if up else -band,
+        indicator.update(measure="week_return_pct", comparison=">" if up else "<",
+                         threshold=band if up else -band,
                          **({"instrument": instrument} if instrument else {}))

@@ -1,10 +1,11 @@
-"""OpenRouter: the real LLM behind every PM and the chairman (and, through research/openrouter.py, a research provider).
+"""OpenRouter: the real LLM behind every PM and the chairman (and a research provider).
 
-One POST /chat/completions per attempt, with strict structured output (`response_format` json_schema,
-`strict: true`) and `provider.require_parameters` so only endpoints that honour the schema are used.
-Transient failures (429, 408, 5xx, timeouts, dropped connections) are retried with backoff, bounded in
-attempts and in total time; everything else becomes an LLMError whose message says what to fix.
-The answer's content is validated by the caller (steps/llm_call.py), not here.
+Research goes through research/openrouter.py. One POST /chat/completions per attempt, with strict
+structured output (`response_format` json_schema, `strict: true`) and
+`provider.require_parameters` so only endpoints that honour the schema are used. Transient failures
+(429, 408, 5xx, timeouts, dropped connections) are retried with backoff, bounded in attempts and in
+total time; everything else becomes an LLMError whose message says what to fix. The answer's
+content is validated by the caller (steps/llm_call.py), not here.
 """
 
 from __future__ import annotations
@@ -27,19 +28,19 @@ from llmtrade.ports import LLMError, LLMRequest, LLMResponse
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 KEY_NAME = "OPENROUTER_API_KEY"
 # 408/429/502/503 per OpenRouter's error docs; 500/504 and the spec's 524 (edge timeout) and 529
-# (provider overloaded) are transient too. Retry-After is honoured uncapped: the total budget bounds it.
-RETRY = RetryPolicy(statuses=frozenset({408, 429, 500, 502, 503, 504, 524, 529}), max_attempts=4, backoff_s=2.0,
-                    backoff_cap_s=30.0, total_s=300.0)
+# (provider overloaded) are transient too. Retry-After is uncapped: the total budget bounds it.
+RETRY = RetryPolicy(statuses=frozenset({408, 429, 500, 502, 503, 504, 524, 529}), max_attempts=4,
+                    backoff_s=2.0, backoff_cap_s=30.0, total_s=300.0)
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
 # --------------------------------------------------------------------------- strict schema
-# Keywords every strict structured-output backend accepts (OpenAI strict mode, which OpenRouter forwards,
-# is the narrowest common ground). Anything else is dropped; value constraints are kept as words in the
-# description so the model still sees them, and our own validation enforces them afterwards.
-_KEPT = frozenset({"type", "properties", "required", "additionalProperties", "items", "enum", "anyOf", "$ref",
-                   "$defs", "description"})
+# Keywords every strict structured-output backend accepts (OpenAI strict mode, which OpenRouter
+# forwards, is the narrowest common ground). Anything else is dropped; value constraints are kept as
+# words in the description so the model still sees them, and our validation enforces them after.
+_KEPT = frozenset({"type", "properties", "required", "additionalProperties", "items", "enum",
+                   "anyOf", "$ref", "$defs", "description"})
 _NOTED = ("minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
           "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems")
 
@@ -73,12 +74,14 @@ def _strict_node(node: Any) -> Any:
         else:
             result[key] = value
     if notes:
-        result["description"] = "; ".join(filter(None, [result.get("description"), ", ".join(notes)]))
+        result["description"] = "; ".join(filter(None, [result.get("description"),
+                                                        ", ".join(notes)]))
     if result.get("type") == "object" or "properties" in result:
         result.setdefault("properties", {})
         result["additionalProperties"] = False
         result["required"] = list(result["properties"])
-    if "$ref" in result and len(result) > 1:  # strict mode allows no siblings next to $ref, but does next to anyOf
+    # strict mode allows no siblings next to $ref, but does next to anyOf
+    if "$ref" in result and len(result) > 1:
         result["anyOf"] = [{"$ref": result.pop("$ref")}]
     return result
 
@@ -86,7 +89,7 @@ def _strict_node(node: Any) -> Any:
 # --------------------------------------------------------------------------- the client
 @dataclass(eq=False)
 class _Failure(Exception):
-    """One failed attempt: why, whether trying again can help, and how long the server asked us to wait."""
+    """One failed attempt: why, whether trying again can help, how long the server asks to wait."""
 
     message: str
     status: int | None = None
@@ -96,20 +99,23 @@ class _Failure(Exception):
 
 
 class OpenRouterLLM:
-    """The `LLM` port on OpenRouter's chat completions API. Async inside; `complete` runs it on a fresh
-    event loop (steps call it from worker threads that have none)."""
+    """The `LLM` port on OpenRouter's chat completions API. Async inside; `complete` runs it on a
+    fresh event loop (steps call it from worker threads that have none)."""
 
-    def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL, timeout_seconds: float = 120.0,
-                 max_attempts: int = 4, max_total_seconds: float = 300.0, backoff_seconds: float = 2.0,
-                 sleep: Sleep = asyncio.sleep, app_name: str | None = None, referer: str | None = None) -> None:
+    def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL,
+                 timeout_seconds: float = 120.0, max_attempts: int = 4,
+                 max_total_seconds: float = 300.0, backoff_seconds: float = 2.0,
+                 sleep: Sleep = asyncio.sleep, app_name: str | None = None,
+                 referer: str | None = None) -> None:
         if not api_key:
             raise ValueError(f"{KEY_NAME} is empty")
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
         self.timeout_seconds, self._sleep = timeout_seconds, sleep
-        self.retry = dataclasses.replace(RETRY, max_attempts=max_attempts, total_s=max_total_seconds,
-                                         backoff_s=backoff_seconds)
-        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        self.retry = dataclasses.replace(RETRY, max_attempts=max_attempts,
+                                         total_s=max_total_seconds, backoff_s=backoff_seconds)
+        self._headers = {"Authorization": f"Bearer {api_key}",
+                         "Content-Type": "application/json"}
         if referer:
             self._headers["HTTP-Referer"] = referer  # OpenRouter's optional app attribution headers
         if app_name:
@@ -123,22 +129,26 @@ class OpenRouterLLM:
     def __repr__(self) -> str:  # never show the key
         return f"OpenRouterLLM(base_url={self.base_url!r})"
 
-    def complete(self, request: LLMRequest, *, extra_body: dict[str, Any] | None = None) -> LLMResponse:
+    def complete(self, request: LLMRequest, *,
+                 extra_body: dict[str, Any] | None = None) -> LLMResponse:
         return asyncio.run(self.acomplete(request, extra_body=extra_body))
 
-    def payload(self, request: LLMRequest, extra_body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def payload(self, request: LLMRequest,
+                extra_body: dict[str, Any] | None = None) -> dict[str, Any]:
         """The request body; `extra_body` adds OpenRouter options (e.g. server tools) on top."""
         return {
             "model": request.model,
             "messages": [message.model_dump() for message in request.messages],
             "temperature": request.temperature,
             "response_format": {"type": "json_schema", "json_schema": {
-                "name": request.schema_name, "strict": True, "schema": strict_schema(request.json_schema)}},
+                "name": request.schema_name, "strict": True,
+                "schema": strict_schema(request.json_schema)}},
             "provider": {"require_parameters": True},  # only endpoints that honour response_format
             **(extra_body or {}),
         }
 
-    async def acomplete(self, request: LLMRequest, *, extra_body: dict[str, Any] | None = None) -> LLMResponse:
+    async def acomplete(self, request: LLMRequest, *,
+                        extra_body: dict[str, Any] | None = None) -> LLMResponse:
         body = self.payload(request, extra_body)
         started = time.monotonic()
         deadline = started + self.retry.total_s
@@ -148,48 +158,57 @@ class OpenRouterLLM:
             for attempt in range(1, self.retry.max_attempts + 1):
                 timeout = max(1.0, min(self.timeout_seconds, deadline - time.monotonic()))
                 try:
-                    response = await client.post("/chat/completions", json=body, timeout=timeout)
+                    response = await client.post("/chat/completions", json=body,
+                                                 timeout=timeout)
                     return self._answer(request.model, response, attempt, started)
                 except httpx.TimeoutException:
                     failure = _Failure(f"no answer within {timeout:.0f}s", retryable=True)
                 except httpx.TransportError as exc:
-                    failure = _Failure(f"connection failed: {type(exc).__name__}: {exc}", retryable=True)
+                    failure = _Failure(f"connection failed: {type(exc).__name__}: {exc}",
+                                       retryable=True)
                 except _Failure as exc:
                     failure = exc
                     billed += _billed(exc.raw)
-                if failure.status == 404 and "temperature" in body and "parameter" in failure.message.lower():
-                    # with require_parameters, a model that takes no temperature (some reasoning models)
-                    # matches no endpoint: ask again without it rather than lose the answer
+                if (failure.status == 404 and "temperature" in body
+                        and "parameter" in failure.message.lower()):
+                    # with require_parameters, a model that takes no temperature (some reasoning
+                    # models) matches no endpoint: ask again without it rather than lose the answer
                     body = {key: value for key, value in body.items() if key != "temperature"}
                     continue
                 if not failure.retryable or self.retry.last(attempt):
                     break
-                wait = failure.retry_after if failure.retry_after is not None else self.retry.backoff(attempt)
+                wait = (failure.retry_after if failure.retry_after is not None
+                        else self.retry.backoff(attempt))
                 if not self.retry.fits(time.monotonic() - started, wait):
                     failure.message += (f"; not retried: waiting {wait:.0f}s would pass the "
                                         f"{self.retry.total_s:.0f}s budget")
                     break
                 await self._sleep(wait)
-        raise LLMError(self._scrub(f"OpenRouter {request.model}: {failure.message} (attempts: {attempt})"),
+        raise LLMError(self._scrub(f"OpenRouter {request.model}: {failure.message}"
+                                   f" (attempts: {attempt})"),
                        status=failure.status, attempts=attempt, raw=self._scrub(failure.raw),
                        latency_ms=_ms_since(started), cost_usd=billed)
 
-    def _answer(self, model: str, response: httpx.Response, attempt: int, started: float) -> LLMResponse:
+    def _answer(self, model: str, response: httpx.Response, attempt: int,
+                started: float) -> LLMResponse:
         raw = response.text
         try:
             data = response.json()
         except ValueError:
             data = None
         if not response.is_success:
-            raise _http_failure(model, response.status_code, data, raw, response.headers.get("Retry-After"))
+            raise _http_failure(model, response.status_code, data, raw,
+                                response.headers.get("Retry-After"))
         if not isinstance(data, dict):
-            raise _Failure("the answer is not a JSON object", status=response.status_code, retryable=True, raw=raw)
-        if isinstance(data.get("error"), dict):  # an error that happened after the HTTP 200 was sent
+            raise _Failure("the answer is not a JSON object", status=response.status_code,
+                           retryable=True, raw=raw)
+        if isinstance(data.get("error"), dict):  # an error after the HTTP 200 was sent
             code = data["error"].get("code")
             raise _http_failure(model, code if isinstance(code, int) else 502, data, raw, None)
         try:
             return self._completion(model, data, response.status_code, raw, attempt, started)
-        except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:  # a body of the wrong shape
+        except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
+            # a body of the wrong shape
             raise _Failure(f"the answer has an unexpected shape ({type(exc).__name__}: {exc})",
                            status=response.status_code, raw=raw) from exc
 
@@ -211,32 +230,39 @@ class OpenRouterLLM:
                            status=status, raw=raw)
         usage = data.get("usage") or {}
         return LLMResponse(
-            model=data.get("model") or model, content=content, prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            model=data.get("model") or model, content=content,
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0), cost_usd=_cost(usage),
-            latency_ms=_ms_since(started), offline=False, provider=data.get("provider"), attempts=attempt, raw=raw,
+            latency_ms=_ms_since(started), offline=False, provider=data.get("provider"),
+            attempts=attempt, raw=raw,
         )
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "***")
 
 
-def _http_failure(model: str, status: int, data: Any, raw: str, retry_after: str | None) -> _Failure:
+def _http_failure(model: str, status: int, data: Any, raw: str,
+                  retry_after: str | None) -> _Failure:
     """What an OpenRouter error (`{"error": {"code", "message", "metadata"}}`) means for us."""
-    error: dict[str, Any] = data["error"] if isinstance(data, dict) and isinstance(data.get("error"), dict) else {}
+    error: dict[str, Any] = (data["error"]
+                             if isinstance(data, dict) and isinstance(data.get("error"), dict)
+                             else {})
     detail = str(error.get("message") or raw[:300] or "no details").strip()
     metadata: dict[str, Any] = error["metadata"] if isinstance(error.get("metadata"), dict) else {}
     if status == 401:
         message = f"the API key was rejected (401: {detail}); check {KEY_NAME}"
     elif status == 402:
-        message = f"the OpenRouter account is out of credits (402: {detail}); add credits at https://openrouter.ai/credits"
+        message = (f"the OpenRouter account is out of credits (402: {detail});"
+                   " add credits at https://openrouter.ai/credits")
     elif status == 403:
         reasons = ", ".join(map(str, metadata.get("reasons") or [])) or "none given"
         message = f"blocked by moderation (403: {detail}); reasons: {reasons}"
         if metadata.get("flagged_input"):
             message += f"; flagged input: {str(metadata['flagged_input'])[:200]!r}"
     elif status == 404 or (status == 400 and _about_unknown_model(detail)):
-        message = (f"no OpenRouter endpoint serves model {model!r} ({status}: {detail}); check the slug in "
-                   "config/models.yaml and that the model supports structured outputs (response_format json_schema)")
+        message = (f"no OpenRouter endpoint serves model {model!r} ({status}: {detail});"
+                   " check the slug in config/models.yaml and that the model supports"
+                   " structured outputs (response_format json_schema)")
     else:
         message = f"HTTP {status}: {detail}"
         if metadata.get("provider_name"):
@@ -247,8 +273,9 @@ def _http_failure(model: str, status: int, data: Any, raw: str, retry_after: str
 
 def _about_unknown_model(detail: str) -> bool:
     text = detail.lower()
-    return "model" in text and any(word in text for word in ("not a valid", "invalid", "unknown", "not found",
-                                                             "does not exist", "no endpoints"))
+    return "model" in text and any(word in text for word in ("not a valid", "invalid", "unknown",
+                                                             "not found", "does not exist",
+                                                             "no endpoints"))
 
 
 def _text(content: Any) -> str:
@@ -268,7 +295,7 @@ def _cost(usage: dict[str, Any]) -> Decimal:
 
 
 def _billed(raw: str) -> Decimal:
-    """The cost a failed answer still reports (a refusal or an empty answer carries `usage`), else 0."""
+    """The cost a failed answer still reports (refusals and empty answers carry `usage`), or 0."""
     try:
         data = json.loads(raw) if raw else None
         return _cost(data.get("usage") or {}) if isinstance(data, dict) else Decimal(0)

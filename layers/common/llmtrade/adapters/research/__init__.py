@@ -1,1 +1,4 @@
-"""Research providers: each one file, each kind one row in llmtrade.providers (wired by research.registry)."""
+"""Research providers: each one file, each kind one row in llmtrade.providers.
+
+Wired by research.registry.
+"""

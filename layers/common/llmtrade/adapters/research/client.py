@@ -1,5 +1,5 @@
-"""HTTP for the research providers: bounded retries (the shared http_retry policy), and failures in words a
-user can act on (never a key)."""
+"""HTTP for the research providers: bounded retries (the shared http_retry policy), and failures
+in words a user can act on (never a key)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ MAX_RETRY_AFTER_S = 60.0
 
 
 def research_retry(max_attempts: int, backoff_s: float) -> RetryPolicy:
-    return RetryPolicy(statuses=RETRYABLE_STATUS, max_attempts=max_attempts, backoff_s=backoff_s,
-                       server_wait_cap_s=MAX_RETRY_AFTER_S)
+    return RetryPolicy(statuses=RETRYABLE_STATUS, max_attempts=max_attempts,
+                       backoff_s=backoff_s, server_wait_cap_s=MAX_RETRY_AFTER_S)
 
 
 class ProviderError(Exception):
-    """A provider problem, phrased for the failure event. `transient`: the same request may work later."""
+    """A provider problem, phrased for the failure event.
+
+    `transient`: the same request may work later."""
 
     def __init__(self, message: str, *, raw: str = "", transient: bool = False) -> None:
         super().__init__(message)
@@ -30,7 +32,7 @@ class ProviderError(Exception):
 
 
 def _detail(response: httpx.Response) -> str:
-    """The provider's own error message (OpenAI-style and Google-style bodies both use error.message)."""
+    """The provider's own error message (OpenAI- and Google-style bodies both use error.message)."""
     try:
         error = response.json().get("error")
     except (ValueError, AttributeError):
@@ -43,10 +45,11 @@ def _detail(response: httpx.Response) -> str:
 
 
 class RetryingClient:
-    """A JSON client for one provider: retries 429/5xx/timeouts with exponential backoff, then gives up."""
+    """A JSON client for one provider: retries 429/5xx/timeouts with backoff, then gives up."""
 
-    def __init__(self, *, provider: str, key_name: str, secret: str, base_url: str, headers: Mapping[str, str],
-                 timeout_s: float, max_attempts: int, backoff_s: float, sleep: Callable[[float], None] = time.sleep,
+    def __init__(self, *, provider: str, key_name: str, secret: str, base_url: str,
+                 headers: Mapping[str, str], timeout_s: float, max_attempts: int, backoff_s: float,
+                 sleep: Callable[[float], None] = time.sleep,
                  ) -> None:
         if not secret:
             raise ValueError(f"{provider}: {key_name} is empty")
@@ -56,41 +59,46 @@ class RetryingClient:
 
     def _error(self, message: str, raw: str = "", *, transient: bool = False) -> ProviderError:
         # belt and braces: a provider echoing the key must not put it in an event
-        return ProviderError(message.replace(self._secret, "[key]"), raw=raw.replace(self._secret, "[key]"),
-                             transient=transient)
+        return ProviderError(message.replace(self._secret, "[key]"),
+                             raw=raw.replace(self._secret, "[key]"), transient=transient)
 
-    def request(self, method: str, path: str, *, json: Any = None, resend_after_timeout: bool = True,
+    def request(self, method: str, path: str, *, json: Any = None,
+                resend_after_timeout: bool = True,
                 ) -> tuple[dict[str, Any], str]:
         """The response's JSON object and text, or ProviderError.
 
-        `resend_after_timeout=False` for requests that start a paid job: after a read timeout the job may
-        exist already, and sending it again would pay twice for one week's research."""
+        `resend_after_timeout=False` for requests that start a paid job: after a read timeout the
+        job may exist already, and sending it again would pay twice for one week's research."""
         problem, raw = "", ""
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 response = self._http.request(method, path, json=json)
             except httpx.TransportError as exc:
                 if not self._retry.may_resend(exc, paid_start=not resend_after_timeout):
-                    raise self._error(f"{self._provider} did not answer in time ({type(exc).__name__}); not sent "
-                                      "again because the job may have started: try again later") from exc
-                problem, raw = f"{self._provider} could not be reached ({type(exc).__name__})", ""
+                    raise self._error(f"{self._provider} did not answer in time"
+                                      f" ({type(exc).__name__}); not sent again because the job"
+                                      " may have started: try again later") from exc
+                problem, raw = (f"{self._provider} could not be reached"
+                                f" ({type(exc).__name__})", "")
                 wait = self._retry.backoff(attempt)
             else:
                 if response.is_success:
                     return self._body(response)
                 detail = _detail(response)
                 if response.status_code in (401, 403) or "api key" in detail.lower():
-                    raise self._error(f"{self._provider} refused the key (HTTP {response.status_code}: {detail}): "
-                                      f"check {self._key_name}", response.text)
+                    raise self._error(f"{self._provider} refused the key"
+                                      f" (HTTP {response.status_code}: {detail}):"
+                                      f" check {self._key_name}", response.text)
                 if not self._retry.retries(response.status_code):
-                    raise self._error(f"{self._provider} rejected the request (HTTP {response.status_code}): "
-                                      f"{detail}", response.text)
-                problem, raw = f"{self._provider} answered HTTP {response.status_code}: {detail}", response.text
+                    raise self._error(f"{self._provider} rejected the request"
+                                      f" (HTTP {response.status_code}): {detail}", response.text)
+                problem, raw = (f"{self._provider} answered HTTP {response.status_code}: {detail}",
+                                response.text)
                 wait = self._retry.wait(attempt, response.status_code, response.headers)
             if not self._retry.last(attempt):
                 self._sleep(wait)
-        raise self._error(f"{problem}; gave up after {self._retry.max_attempts} attempts: try again later", raw,
-                          transient=True)
+        raise self._error(f"{problem}; gave up after {self._retry.max_attempts} attempts:"
+                          " try again later", raw, transient=True)
 
     def _body(self, response: httpx.Response) -> tuple[dict[str, Any], str]:
         try:
@@ -98,6 +106,6 @@ class RetryingClient:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise self._error(f"{self._provider} answered HTTP {response.status_code} with a body that "
-                              "is not a JSON object", response.text)
+            raise self._error(f"{self._provider} answered HTTP {response.status_code}"
+                              " with a body that is not a JSON object", response.text)
         return body, response.text

@@ -52,15 +52,16 @@ class OfflineResearch:
             rates_impulse=_impulse(-tlt, "rising", "falling"),
             usd_impulse=_impulse(uup, "stronger", "weaker"),
             inflation_impulse=_impulse((gold + oil) / 2, "rising", "falling", band=1.0),
-            growth_impulse={"rising": "accelerating", "falling": "slowing"}.get(_impulse(spy, "rising", "falling"),
-                                                                                   "stable"),
+            growth_impulse={"rising": "accelerating", "falling": "slowing"}.get(
+                _impulse(spy, "rising", "falling"), "stable"),
         )
         movers = sorted(moves, key=lambda s: -abs(moves[s]))[:3]
         candidates = [
             TradableCandidate(
                 instrument=s,
                 directional_bias=Direction.LONG if moves[s] > 0 else Direction.SHORT,
-                one_week_thesis=f"[offline] {s} moved {moves[s]:+.2f}% over five sessions; momentum persists",
+                one_week_thesis=f"[offline] {s} moved {moves[s]:+.2f}% over five sessions;"
+                                " momentum persists",
                 primary_risks=[f"[offline] mean reversion in {s}"],
                 watch_indicators=[f"[offline] {s} week return versus {moves[s] / 2:+.2f}%"],
                 invalidation_rule=f"[offline] {s} gives back half of the move",
@@ -68,7 +69,8 @@ class OfflineResearch:
             for s in movers
         ]
         return ResearchPack(
-            week_id=week_id, asof_et=asof.astimezone(ET), research_source=self.name, macro_regime=regime,
+            week_id=week_id, asof_et=asof.astimezone(ET), research_source=self.name,
+            macro_regime=regime,
             top_narratives=[Narrative(
                 name=f"[offline] {movers[0]} leads the tape",
                 why_it_moves_prices_this_week="[offline] simulated momentum across the universe",
@@ -82,8 +84,10 @@ class OfflineResearch:
                 what_would_surprise="[offline] a sharp reversal",
             ),
             tradable_candidates=candidates,
-            event_calendar_next_7d=[CalendarEvent(date=asof.date().isoformat(), event="[offline] weekly run",
-                                                  why_it_matters="[offline] frozen research for the week")],
-            confidence_notes=ConfidenceNotes(known_unknowns=["[offline] everything outside the simulation"],
-                                             data_quality_flags=["offline: simulated prices, no real sources"]),
+            event_calendar_next_7d=[CalendarEvent(
+                date=asof.date().isoformat(), event="[offline] weekly run",
+                why_it_matters="[offline] frozen research for the week")],
+            confidence_notes=ConfidenceNotes(
+                known_unknowns=["[offline] everything outside the simulation"],
+                data_quality_flags=["offline: simulated prices, no real sources"]),
         )

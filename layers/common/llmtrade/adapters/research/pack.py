@@ -24,7 +24,9 @@ _FENCED = re.compile(r"```(?:json)?\s*(\{.*\})\s*```", re.DOTALL)
 
 
 class InvalidResearch(ValueError):
-    """The provider's answer is not a valid research pack; the message says why (for the failure event)."""
+    """The provider's answer is not a valid research pack.
+
+    The message says why (for the failure event)."""
 
 
 def research_prompt(week_id: str, asof: datetime, assets: AssetsConfig) -> str:
@@ -38,7 +40,7 @@ def research_schema(assets: AssetsConfig) -> dict[str, Any]:
 
 
 def extract_json(text: str) -> str:
-    """The JSON object in a model's text: the whole text, a ```json fence, or the outermost braces."""
+    """The JSON object in a model's text: the whole text, a ```json fence, or the outer braces."""
     text = text.strip()
     if text.startswith("{"):
         return text
@@ -57,9 +59,10 @@ def pack_from_text(text: str, *, week_id: str, asof: datetime, source: str, asse
         answer = ResearchAnswer.model_validate_json(extract_json(text))
         in_universe(assets.symbols)(answer)
     except (ValidationError, ValueError) as exc:
-        raise InvalidResearch(f"{source}: the answer is not a valid research pack: {str(exc)[:1500]}") from exc
-    return ResearchPack(**answer.model_dump(), week_id=week_id, asof_et=asof.astimezone(ET), research_source=source,
-                        citations=citations or [])
+        raise InvalidResearch(f"{source}: the answer is not a valid research pack:"
+                              f" {str(exc)[:1500]}") from exc
+    return ResearchPack(**answer.model_dump(), week_id=week_id, asof_et=asof.astimezone(ET),
+                        research_source=source, citations=citations or [])
 
 
 def dumps(body: Any) -> str:

@@ -1,4 +1,5 @@
-"""Each research kind (llmtrade.providers) to the constructor of its adapter: the live wiring's one table.
+"""Each research kind (llmtrade.providers) to its adapter's constructor: the live wiring's one
+table.
 
 Adapters are imported when built, so a function imports only the providers it runs.
 """
@@ -30,13 +31,15 @@ class Parts:
 def _perplexity(provider: ResearchProviderConfig, parts: Parts) -> ResearchProvider:
     from llmtrade.adapters.research.perplexity import PerplexityResearch
 
-    return PerplexityResearch(parts.key(provider), provider.id, provider.model or "", parts.settings.assets)
+    return PerplexityResearch(parts.key(provider), provider.id, provider.model or "",
+                              parts.settings.assets)
 
 
 def _gemini_deep_research(provider: ResearchProviderConfig, parts: Parts) -> ResearchProvider:
     from llmtrade.adapters.research.gemini import GeminiDeepResearch
 
-    return GeminiDeepResearch(parts.key(provider), provider.id, provider.agent or "", parts.settings.assets)
+    return GeminiDeepResearch(parts.key(provider), provider.id, provider.agent or "",
+                              parts.settings.assets)
 
 
 def _openrouter(provider: ResearchProviderConfig, parts: Parts) -> ResearchProvider:
@@ -54,4 +57,5 @@ BUILDERS: dict[str, Callable[[ResearchProviderConfig, Parts], ResearchProvider]]
 
 def research_providers(parts: Parts) -> list[ResearchProvider]:
     """The configured research providers, live, in models.yaml's order."""
-    return [BUILDERS[provider.kind](provider, parts) for provider in parts.settings.models.research_providers]
+    return [BUILDERS[provider.kind](provider, parts)
+            for provider in parts.settings.models.research_providers]

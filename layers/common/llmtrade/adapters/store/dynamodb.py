@@ -2,8 +2,8 @@
 
 GSI `by_account` (gsi1pk ACCOUNT#<account>, gsi1sk <week_id>#<kind>#<subject>) reads one account
 across weeks. Appends are conditional puts, so the same logical event is stored once. Payloads are
-kept as JSON text (no float/Decimal conversion); a large one (an LLM call with every research pack in its
-prompt) is stored zlib-compressed as binary, so the item stays under DynamoDB's 400 KB.
+kept as JSON text (no float/Decimal conversion); a large one (an LLM call with every research pack
+in its prompt) is stored zlib-compressed as binary, so the item stays under DynamoDB's 400 KB.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ class DynamoDBEventStore:
             raise
         return True
 
-    def get(self, week_id: str, account_id: str, kind: EventKind, subject: str = "") -> Event | None:
+    def get(self, week_id: str, account_id: str, kind: EventKind,
+            subject: str = "") -> Event | None:
         probe = Event(week_id=week_id, account_id=account_id, kind=kind, subject=subject,
                       recorded_at="1970-01-01T00:00:00Z", payload={})
         item = self._table.get_item(Key={"pk": self._pk(week_id), "sk": probe.sort_key},
@@ -92,7 +93,9 @@ class DynamoDBEventStore:
 
 
 def _event(item: dict[str, Any]) -> Event:
-    text = zlib.decompress(bytes(item["payload_z"])).decode() if "payload_z" in item else item["payload"]
-    return Event(week_id=item["week_id"], account_id=item["account_id"], kind=EventKind(item["kind"]),
-                 subject=item["subject"], recorded_at=item["recorded_at"], payload=json.loads(text))
+    text = (zlib.decompress(bytes(item["payload_z"])).decode() if "payload_z" in item
+            else item["payload"])
+    return Event(week_id=item["week_id"], account_id=item["account_id"],
+                 kind=EventKind(item["kind"]), subject=item["subject"],
+                 recorded_at=item["recorded_at"], payload=json.loads(text))
 

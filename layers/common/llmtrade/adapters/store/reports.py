@@ -18,7 +18,9 @@ HTML = "text/html; charset=utf-8"
 
 class ReportStore(Protocol):
     def publish(self, key: str, html: str) -> str:
-        """Store the page under `key` (e.g. `weeks/2026-11-25.html`) and return a URL a person can open."""
+        """Store the page under `key` (e.g. `weeks/2026-11-25.html`).
+
+        Returns a URL a person can open."""
 
 
 class LocalReportStore:
@@ -35,23 +37,27 @@ class LocalReportStore:
 
 
 class S3ReportStore:
-    def __init__(self, bucket: str, *, prefix: str = "reports/", expires_seconds: int = MAX_PRESIGN_SECONDS,
-                 client: Any = None) -> None:
+    def __init__(self, bucket: str, *, prefix: str = "reports/",
+                 expires_seconds: int = MAX_PRESIGN_SECONDS, client: Any = None) -> None:
         if not 0 < expires_seconds <= MAX_PRESIGN_SECONDS:
-            raise ValueError(f"a presigned URL lasts 1 to {MAX_PRESIGN_SECONDS} seconds, not {expires_seconds}")
+            raise ValueError(f"a presigned URL lasts 1 to {MAX_PRESIGN_SECONDS} seconds,"
+                             f" not {expires_seconds}")
         if client is None:
             import boto3
             from botocore.config import Config
 
             # SigV4 explicitly: botocore may still presign S3 URLs with SigV2, which AWS is retiring
             client = boto3.client("s3", config=Config(signature_version="s3v4"))
-        self.bucket, self.prefix, self.expires_seconds, self._s3 = bucket, prefix, expires_seconds, client
+        self.bucket, self.prefix, self.expires_seconds, self._s3 = (
+            bucket, prefix, expires_seconds, client)
 
     def publish(self, key: str, html: str) -> str:
         object_key = self.prefix + key
-        self._s3.put_object(Bucket=self.bucket, Key=object_key, Body=html.encode("utf-8"), ContentType=HTML,
-                            CacheControl="no-store")
-        return str(self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": object_key},
+        self._s3.put_object(Bucket=self.bucket, Key=object_key, Body=html.encode("utf-8"),
+                            ContentType=HTML, CacheControl="no-store")
+        return str(self._s3.generate_presigned_url("get_object",
+                                                   Params={"Bucket": self.bucket,
+                                                           "Key": object_key},
                                                    ExpiresIn=self.expires_seconds))
 
 

@@ -1,8 +1,9 @@
 """Where keys come from: environment variables and a .env file locally, Secrets Manager in AWS.
 
-AWS holds two secrets, because an IAM grant is per secret and the checkpoint function must not be able to
-read the research providers' keys: LLM_SECRET (OpenRouter, Perplexity, Gemini) for research and council,
-BROKER_SECRET (every Alpaca key pair) for execute and checkpoint. `llmtrade secrets put` fills both.
+AWS holds two secrets, because an IAM grant is per secret and the checkpoint function must not be
+able to read the research providers' keys: LLM_SECRET (OpenRouter, Perplexity, Gemini) for research
+and council, BROKER_SECRET (every Alpaca key pair) for execute and checkpoint.
+`llmtrade secrets put` fills both.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from llmtrade.ports import MissingSecrets, Secrets
 from llmtrade.providers import RESEARCH_KINDS
 
 LLM_SECRET, BROKER_SECRET = "llmtrade/llm-keys", "llmtrade/broker-keys"
-OPENROUTER_KEY = "OPENROUTER_API_KEY"  # the council's models; research calls OpenRouter too (see wiring)
+# the council's models; research calls OpenRouter too (see wiring)
+OPENROUTER_KEY = "OPENROUTER_API_KEY"
 
 
-def required_keys(settings: Settings, needs: Collection[str] = ("llm", "research", "broker")) -> list[str]:
+def required_keys(settings: Settings,
+                  needs: Collection[str] = ("llm", "research", "broker")) -> list[str]:
     """The keys a real (not offline) run needs, by name: all of them, or those of the given needs
-    (llm: the council's models; research: OpenRouter and the keys of the configured providers' kinds,
-    llmtrade.providers; broker: Alpaca)."""
+    (llm: the council's models; research: OpenRouter and the keys of the configured providers'
+    kinds, llmtrade.providers; broker: Alpaca)."""
     keys = [OPENROUTER_KEY] if {"llm", "research"} & set(needs) else []
     if "research" in needs:
         configured = {p.kind for p in settings.models.research_providers}
@@ -47,7 +50,9 @@ class MissingKeys(MissingSecrets):
 
 
 class EnvSecrets:
-    """os.environ first, then a .env file parsed by python-dotenv (`export`, quotes, comments; never logged)."""
+    """os.environ first, then a .env file parsed by python-dotenv (`export`, quotes, comments).
+
+    Never logged."""
 
     source = "the environment or .env"
 
@@ -82,11 +87,13 @@ def missing(secrets: Secrets, names: list[str]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- filling the secrets
-def secret_values(settings: Settings, values: Mapping[str, str | None]) -> dict[str, dict[str, str]]:
-    """The two secrets' JSON objects from the keys in `values` (a .env): every key the config needs, in the
-    secret of the functions that use it, and nothing else. Refuses, naming them, when keys are missing."""
-    wanted = {LLM_SECRET: required_keys(settings, {"llm", "research"}), BROKER_SECRET: required_keys(settings,
-                                                                                                   {"broker"})}
+def secret_values(settings: Settings,
+                  values: Mapping[str, str | None]) -> dict[str, dict[str, str]]:
+    """The two secrets' JSON objects from the keys in `values` (a .env): every key the config
+    needs, in the secret of the functions that use it, and nothing else. Refuses, naming them, when
+    keys are missing."""
+    wanted = {LLM_SECRET: required_keys(settings, {"llm", "research"}),
+              BROKER_SECRET: required_keys(settings, {"broker"})}
     if absent := [name for names in wanted.values() for name in names if not values.get(name)]:
         raise MissingKeys(absent, "the .env file")
     return {secret: {name: str(values[name]) for name in names} for secret, names in wanted.items()}

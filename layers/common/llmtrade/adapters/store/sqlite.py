@@ -42,18 +42,19 @@ CREATE INDEX IF NOT EXISTS events_by_account ON events (account_id, week_id);
 
 def open_database(path: Path | str, schema: str, table: str, *, read_only: bool = False,
                   busy_timeout_s: float = 5.0) -> sqlite3.Connection:
-    """One connection (shared by the runner's threads: serialize its use) to a database holding `table`,
-    created from `schema` when writable. A database that cannot be used fails here, before any step runs,
-    with StoreUnavailable saying why. `read_only` opens an existing file for reading only."""
+    """One connection (shared by the runner's threads: serialize its use) to a database holding
+    `table`, created from `schema` when writable. A database that cannot be used fails here, before
+    any step runs, with StoreUnavailable saying why. `read_only` opens an existing file to read."""
     try:
         if read_only:
-            db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False,
-                                 isolation_level=None)
+            db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True,
+                                 check_same_thread=False, isolation_level=None)
             db.execute(f"SELECT count(*) FROM {table}").fetchone()
             return db
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
+        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                             timeout=busy_timeout_s)
         db.execute("PRAGMA journal_mode=WAL")
         db.executescript(schema + "\nCREATE TABLE IF NOT EXISTS write_probe (x INTEGER);")
         # a write that is rolled back: a read-only or locked store shows now, not after research
@@ -68,25 +69,31 @@ def open_database(path: Path | str, schema: str, table: str, *, read_only: bool 
 
 
 class SqliteEventStore:
-    def __init__(self, path: Path | str, *, read_only: bool = False, busy_timeout_s: float = 5.0) -> None:
-        """Opens (creating when writable) the store; a store that cannot be used fails here, before any step
-        runs, with StoreUnavailable saying why. `read_only` opens an existing file for listing only."""
+    def __init__(self, path: Path | str, *, read_only: bool = False,
+                 busy_timeout_s: float = 5.0) -> None:
+        """Opens (creating when writable) the store; a store that cannot be used fails here, before
+        any step runs, with StoreUnavailable saying why. `read_only` opens an existing file for
+        listing only."""
         self._lock = threading.Lock()
-        self._db = open_database(path, _SCHEMA, "events", read_only=read_only, busy_timeout_s=busy_timeout_s)
+        self._db = open_database(path, _SCHEMA, "events", read_only=read_only,
+                                 busy_timeout_s=busy_timeout_s)
 
     def append(self, event: Event) -> bool:
         with self._lock:
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO events (event_id, week_id, account_id, kind, subject, recorded_at,"
-                " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event.event_id, event.week_id, event.account_id, event.kind.value, event.subject,
-                 event.recorded_at.isoformat(), json.dumps(event.payload, sort_keys=True)),
+                "INSERT OR IGNORE INTO events (event_id, week_id, account_id, kind, subject,"
+                " recorded_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (event.event_id, event.week_id, event.account_id, event.kind.value,
+                 event.subject, event.recorded_at.isoformat(),
+                 json.dumps(event.payload, sort_keys=True)),
             )
             return cursor.rowcount == 1
 
-    def get(self, week_id: str, account_id: str, kind: EventKind, subject: str = "") -> Event | None:
+    def get(self, week_id: str, account_id: str, kind: EventKind,
+            subject: str = "") -> Event | None:
         rows = self._select(
-            "week_id = ? AND account_id = ? AND kind = ? AND subject = ?", (week_id, account_id, kind.value, subject)
+            "week_id = ? AND account_id = ? AND kind = ? AND subject = ?",
+            (week_id, account_id, kind.value, subject),
         )
         return rows[0] if rows else None
 
@@ -110,7 +117,8 @@ class SqliteEventStore:
                 params,
             ).fetchall()
         events = [
-            Event(week_id=w, account_id=a, kind=EventKind(k), subject=s, recorded_at=r, payload=json.loads(p))
+            Event(week_id=w, account_id=a, kind=EventKind(k), subject=s, recorded_at=r,
+                  payload=json.loads(p))
             for w, a, k, s, r, p in rows
         ]
         return sorted(events, key=lambda e: e.time_order)
