@@ -41,7 +41,14 @@ from llmtrade.schemas.basics import (
     Strict,
     direction_of,
 )
-from llmtrade.schemas.broker import AccountState, AssetInfo, BrokerOrder, OrderRequest, OrderSide, Position
+from llmtrade.schemas.broker import (
+    AccountState,
+    AssetInfo,
+    BrokerOrder,
+    OrderRequest,
+    OrderSide,
+    Position,
+)
 from llmtrade.schemas.envelope import PAYLOAD_MODELS, SHARED_ACCOUNT, Event, EventKind, event_id
 from llmtrade.schemas.payloads import (
     ChairmanDecision,

@@ -12,7 +12,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from llmtrade.schemas.basics import Conviction, Direction, LongText, Score, ShortText, Strict, direction_of
+from llmtrade.schemas.basics import (
+    Conviction,
+    Direction,
+    LongText,
+    Score,
+    ShortText,
+    Strict,
+    direction_of,
+)
 
 
 def _check_direction(direction: Direction, conviction: int) -> None:

@@ -14,7 +14,13 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from llmtrade.schemas.answers import ChairmanAnswer, Indicator, PitchAnswer, PitchReview, ResearchAnswer
+from llmtrade.schemas.answers import (
+    ChairmanAnswer,
+    Indicator,
+    PitchAnswer,
+    PitchReview,
+    ResearchAnswer,
+)
 from llmtrade.schemas.basics import AccountKind, Direction, Strict
 from llmtrade.schemas.broker import BrokerOrder, OrderRequest, Position
 

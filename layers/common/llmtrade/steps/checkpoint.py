@@ -20,7 +20,13 @@ from llmtrade.domain.indicators import read
 from llmtrade.domain.sizing import legs_to_target, target_shares
 from llmtrade.environment import Metric
 from llmtrade.events import Week
-from llmtrade.mechanics.orders import cancel_if_open, placed_by, reconcile_orders, size_target, submit_legs
+from llmtrade.mechanics.orders import (
+    cancel_if_open,
+    placed_by,
+    reconcile_orders,
+    size_target,
+    submit_legs,
+)
 from llmtrade.mechanics.run_control import stop_or_claim
 from llmtrade.mechanics.targets import target_in
 from llmtrade.ports import Broker, RunRefused
