@@ -12,14 +12,22 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from llmtrade.providers import RESEARCH_KINDS, research_kind
 from llmtrade.schemas import AccountKind
 
 CONFIG_DIR_ENV = "LLMTRADE_CONFIG_DIR"
 Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-WEEKDAYS: tuple[Weekday, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # date.weekday() order
+WEEKDAYS: tuple[Weekday, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # weekday() order
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
@@ -76,9 +84,9 @@ class Checkpoints(Section):
     @field_validator("times")
     @classmethod
     def _in_session(cls, times: list[str]) -> list[str]:
-        # a checkpoint acts on the market: before the 16:00 close (a pre-market one queues for the open)
-        if outside := [t for t in times if not "04:00" <= t < "16:00"]:
-            raise ValueError(f"{', '.join(outside)}: a checkpoint must be between 04:00 and the 16:00 close")
+        if outside := [t for t in times if not "04:00" <= t < "16:00"]:  # pre-market ones queue
+            raise ValueError(f"{', '.join(outside)}: "
+                             "a checkpoint must be between 04:00 and the 16:00 close")
         if len(set(times)) != len(times):
             raise ValueError("a time is listed twice")
         return sorted(times)
@@ -93,10 +101,11 @@ class ScheduleConfig(Section):
     @classmethod
     def _wednesday(cls, run: WeeklyRun) -> WeeklyRun:
         if run.day != "WED":
-            raise ValueError("week_id is the Wednesday of the run (SPEC §3): the weekly run must be on WED")
+            raise ValueError("week_id is the Wednesday of the run (SPEC §3): "
+                             "the weekly run must be on WED")
         return run
 
-    # The one place the moments are computed: the steps, the CLI's replay and infra's schedules read them.
+    # The one place the moments are computed: the steps, CLI replay and infra schedules read them.
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -110,13 +119,12 @@ class ScheduleConfig(Section):
         return [time.fromisoformat(clock) for clock in self.checkpoints.times]
 
     def weekly_run_at(self, week: str | date) -> datetime:
-        """The moment of a week's weekly run; `week` is its id (the Wednesday of the run, YYYY-MM-DD)."""
+        """A week's weekly-run moment; `week` is its id (the Wednesday of the run, YYYY-MM-DD)."""
         day = date.fromisoformat(week) if isinstance(week, str) else week
         return datetime.combine(day, self.weekly_run_clock, tzinfo=self.zone)
 
     def checkpoint_moments(self, day: date) -> list[datetime]:
-        """A day's scheduled checkpoints in order; none on a day without checkpoints (market holidays are
-        the calendar's business: the checkpoint itself records a skip)."""
+        """The day's checkpoints in order, none on other days (on a holiday it records a skip)."""
         if WEEKDAYS[day.weekday()] not in self.checkpoints.days:
             return []
         return [datetime.combine(day, clock, tzinfo=self.zone) for clock in self.checkpoint_clocks]
@@ -135,15 +143,17 @@ OpenRouterSlug = Annotated[str, Field(pattern=r"^[\w.-]+/[\w.:-]+$")]
 class ChairmanModel(Section):
     openrouter_model: OpenRouterSlug
     backup_openrouter_model: OpenRouterSlug | None = Field(
-        default=None, description="asked when the chairman fails; if it fails too, the council is FLAT")
+        default=None,
+        description="asked when the chairman fails; if it fails too, the council is FLAT")
 
 
 class ResearchProviderConfig(Section):
     id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
-    kind: Annotated[str, AfterValidator(research_kind)]  # a row of llmtrade.providers.RESEARCH_KINDS
+    kind: Annotated[str, AfterValidator(research_kind)]  # a row of providers.RESEARCH_KINDS
     model: str | None = None
     agent: str | None = None
-    fallback: bool = Field(default=False, description="runs only when no other provider produced a pack")
+    fallback: bool = Field(default=False,
+                           description="runs only when no other provider produced a pack")
 
     @model_validator(mode="after")
     def _what_to_call(self) -> ResearchProviderConfig:
@@ -155,15 +165,18 @@ class ResearchProviderConfig(Section):
 
 
 class ResearchTiming(Section):
-    poll_seconds: int = Field(ge=1, le=600, description="wait between two checks of a long-running provider")
-    # Gemini Deep Research runs up to ~60 min; past that it is stuck. The weekly run's own timeout
-    # (llmtrade.workflow) leaves room for the deadline, one more poll and the council after it.
-    deadline_minutes: int = Field(ge=1, le=60, description="a provider still running then has failed")
+    poll_seconds: int = Field(ge=1, le=600,
+                              description="wait between two checks of a long-running provider")
+    # Deep Research runs up to ~60 min, then is stuck (workflow.WEEKLY's timeout allows for it)
+    deadline_minutes: int = Field(ge=1, le=60,
+                                  description="a provider still running then has failed")
 
 
 class Budget(Section):
-    weekly_usd: float = Field(gt=0, description="LLM spend per week; a call that would pass it is refused")
-    call_estimate_usd: float = Field(ge=0, description="expected cost of one LLM call, checked before it is made")
+    weekly_usd: float = Field(
+        gt=0, description="LLM spend per week; a call that would pass it is refused")
+    call_estimate_usd: float = Field(
+        ge=0, description="expected cost of one LLM call, checked before it is made")
 
 
 class ModelsConfig(Section):
@@ -212,7 +225,7 @@ PAPER_HOST = "paper-api.alpaca.markets"
 
 
 def is_paper_endpoint(url: str) -> bool:
-    """The URL's host is Alpaca's paper host: a substring match would let `api.alpaca.markets/paper-api.x` pass."""
+    """Alpaca's paper host, exactly: a substring would match `api.alpaca.markets/paper-api.x`."""
     return (urlsplit(url).hostname or "").lower() == PAPER_HOST
 
 
@@ -245,7 +258,8 @@ class AccountsConfig(Section):
             raise ValueError(f"account ids must be unique: {', '.join(duplicates)}")
         pms = [a.pm for a in self.accounts if a.pm is not None]
         if shared := sorted({pm for pm in pms if pms.count(pm) > 1}):
-            raise ValueError(f"pm {', '.join(shared)} trades more than one account: one account per PM")
+            raise ValueError(f"pm {', '.join(shared)} trades more than one account: "
+                             "one account per PM")
         keys = [a.key_env for a in self.accounts if a.key_env is not None]
         if reused := sorted({k for k in keys if keys.count(k) > 1}):
             raise ValueError(f"key_env {', '.join(reused)} is used by more than one account")
@@ -297,7 +311,8 @@ class Settings(BaseModel):
                 raise ValueError(f"accounts.yaml: account {account.id} names pm {account.pm!r}, "
                                  f"not in models.yaml pms {sorted(pm_ids)}")
         if untraded := sorted(pm_ids - {a.pm for a in self.accounts.accounts}):
-            raise ValueError(f"accounts.yaml: pm {', '.join(untraded)} of models.yaml has no account")
+            raise ValueError(f"accounts.yaml: pm {', '.join(untraded)} "
+                             "of models.yaml has no account")
         return self
 
     @cached_property
@@ -330,8 +345,7 @@ class Settings(BaseModel):
 
 
 def default_config_dir() -> Path:
-    """$LLMTRADE_CONFIG_DIR, else the repository's config/, else the copy bundled in the layer
-    (llmtrade/config_yaml/: not `config/`, which would sit beside this module under the same name)."""
+    """$LLMTRADE_CONFIG_DIR, else the repo's config/, else the layer's llmtrade/config_yaml/."""
     if env := os.environ.get(CONFIG_DIR_ENV):
         return Path(env)
     package = Path(__file__).resolve().parent
@@ -377,8 +391,10 @@ def _load_file(path: Path, model: type[Section]) -> Section:
 
 def load_settings(config_dir: Path | None = None) -> Settings:
     directory = config_dir or default_config_dir()
-    sections = {name: _load_file(directory / f"{name}.yaml", model) for name, model in FILES.items()}
+    sections = {name: _load_file(directory / f"{name}.yaml", model)
+                for name, model in FILES.items()}
     try:
         return Settings(**sections)
     except ValidationError as exc:
-        raise ConfigError("; ".join(err["msg"].removeprefix("Value error, ") for err in exc.errors())) from exc
+        raise ConfigError("; ".join(err["msg"].removeprefix("Value error, ")
+                                    for err in exc.errors())) from exc

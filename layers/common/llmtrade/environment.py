@@ -1,7 +1,8 @@
-"""What a step runs within: a function's environment (validated once), the kill switch, and where metrics go.
+"""What a step runs within: its function's environment (validated once), the kill switch, metrics.
 
-Below the services: the steps and the local runner use the env kill switch and `NoMetrics`; Powertools is
-imported lazily, only by the SSM kill switch (the Powertools metric sink lives with the Lambda entry).
+Below the services: the steps and the local runner use the env kill switch and `NoMetrics`;
+Powertools is imported lazily, only by the SSM kill switch (the Powertools metric sink lives with
+the Lambda entry).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class FunctionEnvironment(BaseModel):
 
     @model_validator(mode="after")
     def _what_this_function_needs(self) -> FunctionEnvironment:
-        # each function is granted one secret only (least privilege): llmtrade.workflow.FUNCTION_SPECS
+        # each function is granted one secret only (least privilege): workflow.FUNCTION_SPECS
         spec = FUNCTION_SPECS[self.function]
         if not self.secret_arn:
             raise ValueError(f"{spec.secret_variable}: required by the {self.function} function")
@@ -58,13 +59,14 @@ class FunctionEnvironment(BaseModel):
         return self.broker_secret_arn or ""
 
     @classmethod
-    def load(cls, function: Function, environ: Mapping[str, str] = os.environ) -> FunctionEnvironment:
+    def load(cls, function: Function,
+             environ: Mapping[str, str] = os.environ) -> FunctionEnvironment:
         try:
             return cls.model_validate({**environ, "function": function})
         except ValidationError as exc:
             # name the variables and what is wrong; never echo values
-            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"].removeprefix(
-                "Value error, ") for e in exc.errors()]
+            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"]
+                        else e["msg"].removeprefix("Value error, ") for e in exc.errors()]
             raise EnvironmentInvalid(f"the {function} function's environment is invalid: "
                                      + "; ".join(problems)) from None
 
@@ -90,19 +92,20 @@ def env_kill_switch() -> str | None:
 
 
 def ssm_kill_switch(parameter: str) -> KillSwitch:
-    """In AWS: the SSM parameter, cached 60 s by Powertools (a flip takes effect within a minute)."""
+    """In AWS: the SSM parameter, cached 60 s by Powertools (a flip counts within a minute)."""
 
     def disabled() -> str | None:
         from aws_lambda_powertools.utilities import parameters
 
-        return _verdict(parameters.get_parameter(parameter, max_age=60), f"SSM parameter {parameter}")
+        return _verdict(parameters.get_parameter(parameter, max_age=60),
+                        f"SSM parameter {parameter}")
 
     return disabled
 
 
 # --------------------------------------------------------------------------- metrics
 class Metric(StrEnum):
-    """Every custom metric (namespace llmtrade): put by the code, read by infra's alarms and dashboard."""
+    """Custom metrics (namespace llmtrade): put by the code, read by infra's alarms and board."""
 
     WEEKLY_RUN_COMPLETED = "WeeklyRunCompleted"
     LLM_COST_USD = "LLMCostUSD"
@@ -114,14 +117,16 @@ class Metric(StrEnum):
 
 
 class MetricSink(Protocol):
-    def put(self, name: Metric, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
+    def put(self, name: Metric, value: float, unit: Literal["Count", "None"] = "Count",
+            **dimensions: str) -> None:
         """One data point of a custom metric (namespace llmtrade)."""
 
 
 class NoMetrics:
     """Local runs publish nothing."""
 
-    def put(self, name: Metric, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
+    def put(self, name: Metric, value: float, unit: Literal["Count", "None"] = "Count",
+            **dimensions: str) -> None:
         return None
 
 
@@ -131,13 +136,14 @@ class RecordedMetrics:
 
     points: list[tuple[str, float, str, dict[str, str]]] = field(default_factory=list)
 
-    def put(self, name: Metric, value: float, unit: Literal["Count", "None"] = "Count", **dimensions: str) -> None:
+    def put(self, name: Metric, value: float, unit: Literal["Count", "None"] = "Count",
+            **dimensions: str) -> None:
         self.points.append((name, value, unit, dimensions))
 
 
 # --------------------------------------------------------------------------- the event table
-# The DynamoDB table infra gives the functions (infra/storage.py) and the store adapters read: its key
-# attributes, and the index that reads one account across weeks.
+# The DynamoDB table infra gives the functions (infra/storage.py) and the store adapters read: its
+# key attributes, and the index that reads one account across weeks.
 TABLE_KEYS = ("pk", "sk")
 ACCOUNT_INDEX = "by_account"
 ACCOUNT_INDEX_KEYS = ("gsi1pk", "gsi1sk")

@@ -1,9 +1,10 @@
 """The event log: the event store read and written by intent, payloads in and payloads out.
 
-Steps and reports never build an `Event` envelope or validate a payload by hand: they record a payload
-(its kind follows from its type, its time is stamped here, once) and ask for payloads of a type. An
-event's id is (week, account, kind, subject), so recording the same fact twice stores it once, and
-`recorded` is the "my event exists? then it is my result" rule that makes every step safe to rerun.
+Steps and reports never build an `Event` envelope or validate a payload by hand: they record a
+payload (its kind follows from its type, its time is stamped here, once) and ask for payloads of a
+type. An event's id is (week, account, kind, subject), so recording the same fact twice stores it
+once, and `recorded` is the "my event exists? then it is my result" rule that makes every step safe
+to rerun.
 
 `Week` answers the same questions from one read of a week (a step or a report that asks many).
 """
@@ -26,7 +27,7 @@ KIND_OF: dict[type[BaseModel], EventKind] = {model: kind for kind, model in PAYL
 
 
 def kind_of(payload_type: type[BaseModel]) -> EventKind:
-    """The event kind that carries this payload type (exactly this type: a subclass is another kind)."""
+    """The event kind that carries this payload type (exactly: a subclass is another kind)."""
     try:
         return KIND_OF[payload_type]
     except KeyError:
@@ -63,7 +64,7 @@ def _entry(event: Event, payload_type: type[P]) -> Entry[P]:
 
 
 class Week:
-    """One read of a week's events (one account's, when asked so), queried in memory, oldest first."""
+    """One read of a week's events (one account's, if asked), queried in memory, oldest first."""
 
     def __init__(self, events: Iterable[Event]) -> None:
         self.events = list(events)
@@ -80,14 +81,15 @@ class Week:
     def find(self, payload_type: type[P], account_id: str, subject: str = "") -> Entry[P] | None:
         kind = kind_of(payload_type)
         return next((_entry(e, payload_type) for e in self.events
-                     if e.kind is kind and e.account_id == account_id and e.subject == subject), None)
+                     if e.kind is kind and e.account_id == account_id and e.subject == subject),
+                    None)
 
     def get(self, payload_type: type[P], account_id: str, subject: str = "") -> P | None:
         entry = self.find(payload_type, account_id, subject)
         return entry.payload if entry else None
 
     def by_account(self, payload_type: type[P], subject: str | None = None) -> dict[str, P]:
-        """account → its payload of this type (the last recorded, or the one with `subject` when given)."""
+        """account → its payload of this type (the last recorded, or the one with `subject`)."""
         return {entry.account_id: entry.payload for entry in self.entries(payload_type)
                 if subject is None or entry.subject == subject}
 
@@ -101,7 +103,8 @@ class Week:
 
     def has(self, payload_type: type[P], account_id: str | None = None) -> bool:
         kind = kind_of(payload_type)
-        return any(e.kind is kind and (account_id is None or e.account_id == account_id) for e in self.events)
+        return any(e.kind is kind and (account_id is None or e.account_id == account_id)
+                   for e in self.events)
 
 
 class EventLog:
@@ -113,10 +116,11 @@ class EventLog:
 
     # ------------------------------------------------------------------ writing
     def record(self, payload: P, *, week_id: str, account_id: str, subject: str = "") -> Entry[P]:
-        """Store the payload under (week, account, its kind, subject) unless that event exists. Returns the
-        stored entry: this payload when it was new (`new`), else the one recorded before (a rerun)."""
-        event = Event.of(payload, week_id=week_id, account_id=account_id, kind=kind_of(type(payload)),
-                         subject=subject, recorded_at=self._clock())
+        """Store the payload under (week, account, its kind, subject) unless that event exists.
+        Returns the stored entry: this payload when it was new (`new`), else the one recorded
+        before (a rerun)."""
+        event = Event.of(payload, week_id=week_id, account_id=account_id,
+                         kind=kind_of(type(payload)), subject=subject, recorded_at=self._clock())
         if self.store.append(event):
             return Entry(event, payload, new=True)
         held = self.find(type(payload), week_id, account_id, subject)
@@ -124,17 +128,19 @@ class EventLog:
 
     def recorded(self, payload_type: type[P], week_id: str, account_id: str, subject: str = "",
                  *, otherwise: Callable[[], P]) -> Entry[P]:
-        """The step's own event when it exists (a rerun returns it untouched); else `otherwise()`, recorded."""
+        """The step's event if any (a rerun gets it untouched), else `otherwise()`, recorded."""
         if (held := self.find(payload_type, week_id, account_id, subject)) is not None:
             return held
         return self.record(otherwise(), week_id=week_id, account_id=account_id, subject=subject)
 
     # ------------------------------------------------------------------ reading
-    def find(self, payload_type: type[P], week_id: str, account_id: str, subject: str = "") -> Entry[P] | None:
+    def find(self, payload_type: type[P], week_id: str, account_id: str,
+             subject: str = "") -> Entry[P] | None:
         event = self.store.get(week_id, account_id, kind_of(payload_type), subject)
         return _entry(event, payload_type) if event is not None else None
 
-    def get(self, payload_type: type[P], week_id: str, account_id: str, subject: str = "") -> P | None:
+    def get(self, payload_type: type[P], week_id: str, account_id: str,
+            subject: str = "") -> P | None:
         entry = self.find(payload_type, week_id, account_id, subject)
         return entry.payload if entry else None
 
@@ -146,12 +152,13 @@ class EventLog:
         return self.week(week_id, account_id).all(payload_type)
 
     def history(self, payload_type: type[P], account_ids: str | Iterable[str]) -> list[P]:
-        """These accounts' payloads of this type across weeks, oldest week first (account by account)."""
+        """These accounts' payloads of this type, across weeks oldest first, account by account."""
         ids = [account_ids] if isinstance(account_ids, str) else list(account_ids)
         kind = kind_of(payload_type)
         return [_entry(e, payload_type).payload for account_id in ids
                 for e in self.store.list_account(account_id, kind)]
 
     def history_entries(self, payload_type: type[P], account_id: str) -> list[Entry[P]]:
-        return [_entry(e, payload_type) for e in self.store.list_account(account_id, kind_of(payload_type))]
+        return [_entry(e, payload_type)
+                for e in self.store.list_account(account_id, kind_of(payload_type))]
 

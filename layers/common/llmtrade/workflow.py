@@ -1,12 +1,13 @@
 """The one declaration of the weekly and checkpoint runs.
 
-Both the CDK state machines (infra/workflows.py) and the in-process runner (entrypoints/runner.py) are
-built from these objects, so the cloud and the local run cannot drift apart.
+Both the CDK state machines (infra/workflows.py) and the in-process runner (entrypoints/runner.py)
+are built from these objects, so the cloud and the local run cannot drift apart.
 
 State layout, shared by both builders (Step Functions state carries keys, never documents):
 - the execution input is a small dict (`{"week_id": …}`, `{"scheduled_time": …}`, `{"at": …}`);
-- the opening task gets `{"action": <name>, "input": <execution input>, "execution": <execution name>}`
-  and its result becomes `$.run`: the run's keys (week_id, asof, the lists the fan-outs go over);
+- the opening task gets
+  `{"action": <name>, "input": <execution input>, "execution": <execution name>}`;
+  its result becomes `$.run`: the run's keys (week_id, asof, the lists the fan-outs go over);
 - `$.run.proceed` false (a duplicate delivery of the schedule, the kill switch) ends the execution
   successfully right after the opening: a Choice to a Succeed state (`proceed` → `stopped`);
 - every later task gets `{"action": <name>, "run": $.run, "execution": <execution name>}`, plus
@@ -16,9 +17,9 @@ State layout, shared by both builders (Step Functions state carries keys, never 
   waiting `$.run.<wait_seconds_key>` seconds between two checks.
 
 It is also the registry: each task names its implementation (`module:function`, imported by
-llmtrade.entrypoints.dispatch only when a function runs it) and whether the kill switch guards it; each
-workflow names the run keys its steps take; each function's needs, secret and memory are declared once
-(`FUNCTION_SPECS`) and read by the wiring, the function environment's check and infra.
+llmtrade.entrypoints.dispatch only when a function runs it) and whether the kill switch guards it;
+each workflow names the run keys its steps take; each function's needs, secret and memory are
+declared once (`FUNCTION_SPECS`) and read by the wiring, the function environment's check and infra.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Literal
 from llmtrade.run_keys import CheckpointRun, Keys, WeekRun
 
 Function = Literal["research", "council", "execute", "checkpoint"]
-# What a live function builds (llmtrade.wiring): the council's models, the research providers, Alpaca.
+# What a live function builds (llmtrade.wiring): the council's models, research providers, Alpaca.
 Need = Literal["llm", "research", "broker"]
 SecretVariable = Literal["LLM_SECRET_ARN", "BROKER_SECRET_ARN"]
 
@@ -46,7 +47,7 @@ class FunctionSpec:
 
 
 # Memory is also CPU. The functions mostly wait on HTTP; research and council hold long prompts and
-# answers and parse them with pydantic, execute and checkpoint handle a few small orders (bench_cost.py).
+# answers and parse them with pydantic; execute and checkpoint place a few orders (bench_cost.py).
 FUNCTION_SPECS: dict[Function, FunctionSpec] = {
     "research": FunctionSpec(frozenset({"research"}), "LLM_SECRET_ARN", memory_mb=512),
     "council": FunctionSpec(frozenset({"llm"}), "LLM_SECRET_ARN", memory_mb=512),
@@ -65,7 +66,7 @@ class Task:
     # "module:function". An opening is called with (services, execution input, execution name), a
     # later task with (services, run keys), inside a fan-out with (services, run keys, item).
     implementation: str
-    # dispatch checks the kill switch before it runs (an opening checks it itself, and claims its run)
+    # dispatch checks the kill switch before it runs (an opening does it itself and claims its run)
     guarded: bool = False
 
 
@@ -113,7 +114,7 @@ class Workflow:
     steps: tuple[Step, ...]
     timeout_seconds: int
     run_keys: type[Keys]  # what the opening returns and every later task takes
-    proceed_key: str = "proceed"  # the opening result's boolean: false ends the run at once, successfully
+    proceed_key: str = "proceed"  # the opening result's boolean: false ends the run, successfully
     proceed_choice: str = "proceed"  # the Choice state after the opening
     stopped: str = "stopped"  # the Succeed state a run that does not proceed ends in
 
@@ -135,14 +136,15 @@ class Workflow:
 
 WEEKLY = Workflow(
     name="weekly",
-    # A function's Lambda timeout sits just under the shortest task it serves (infra/functions.py), so
-    # every task of one function gets that function's longest need: research_start may wait on a
+    # A function's Lambda timeout sits just under the shortest task it serves (infra/functions.py),
+    # so every task of one function gets that function's longest need: research_start may wait on a
     # synchronous provider.
     opening=Task("open_week", "research", 600, "llmtrade.steps.week:open_week"),
     steps=(
         # P/L and postmortems (SPEC §3.1, §5)
-        Task("settle_previous_week", "execute", 300, "llmtrade.steps.postmortem:settle_previous_week"),
-        # Every provider starts at once; deep research is then checked every poll_seconds until done.
+        Task("settle_previous_week", "execute", 300,
+             "llmtrade.steps.postmortem:settle_previous_week"),
+        # Every provider starts at once; deep research is then checked every poll_seconds till done.
         Poll("research",
              start=Task("research_start", "research", 600, "llmtrade.steps.research:research_start",
                         guarded=True),
@@ -155,10 +157,11 @@ WEEKLY = Workflow(
                task=Task("review", "council", 900, "llmtrade.steps.council:review", guarded=True)),
         Task("chairman", "council", 900, "llmtrade.steps.council:chairman", guarded=True),
         FanOut("orders", over="accounts",
-               task=Task("execute", "execute", 300, "llmtrade.steps.execute:execute", guarded=True)),
+               task=Task("execute", "execute", 300, "llmtrade.steps.execute:execute",
+                         guarded=True)),
         Task("week_summary", "execute", 300, "llmtrade.steps.week:week_summary", guarded=True),
     ),
-    # research (deadline <= 60 min, + a poll) + three council steps (<= 15 min each) + execution, with room
+    # research (deadline <= 60 min, + a poll) + 3 council steps (<= 15 min each) + execution + room
     timeout_seconds=3 * 3600,
     run_keys=WeekRun,
 )
@@ -178,4 +181,5 @@ CHECKPOINT = Workflow(
 
 WORKFLOWS: dict[str, Workflow] = {w.name: w for w in (WEEKLY, CHECKPOINT)}
 # action (a task's name, unique over all workflows) -> the workflow that declares it, and the task
-TASKS: dict[str, tuple[Workflow, Task]] = {t.name: (w, t) for w in WORKFLOWS.values() for t in w.tasks()}
+TASKS: dict[str, tuple[Workflow, Task]] = {t.name: (w, t) for w in WORKFLOWS.values()
+                                           for t in w.tasks()}

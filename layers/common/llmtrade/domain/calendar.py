@@ -45,8 +45,10 @@ def et(day: date, at: time) -> datetime:
 
 @cache
 def _nyse() -> tuple[frozenset[int], frozenset[date], frozenset[date]]:
-    data = yaml.safe_load(resources.files("llmtrade.data").joinpath("nyse_holidays.yaml").read_text())
-    return frozenset(data["covered_years"]), frozenset(data["closed"]), frozenset(data["early_close"])
+    data = yaml.safe_load(
+        resources.files("llmtrade.data").joinpath("nyse_holidays.yaml").read_text())
+    return (frozenset(data["covered_years"]), frozenset(data["closed"]),
+            frozenset(data["early_close"]))
 
 
 def nyse_hours(day: date) -> tuple[datetime, datetime] | None:

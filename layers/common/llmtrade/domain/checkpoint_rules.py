@@ -1,11 +1,12 @@
 """The checkpoint decision: one pure function of what a checkpoint sees (SPEC §4).
 
 The rules, in order (`decide`): a flat account STAYs; while the previous week's opposite position is
-still closing it STAYs (that P/L is not this trade's); a `flips` indicator that fired FLIPs to the other
-side at conviction 1 (never back again after a flip: the frozen flip conditions then argue for the side
-now held), or EXITs when the short side cannot be borrowed; an `invalidates` indicator that fired EXITs;
-a loss past the stop EXITs; a loss past the reduce level with nothing confirming REDUCEs one step (from
-|2| to |1|); else STAY. No I/O: the step gathers the facts, records the decision and enforces it.
+still closing it STAYs (that P/L is not this trade's); a `flips` indicator that fired FLIPs to the
+other side at conviction 1 (never back again after a flip: the frozen flip conditions then argue for
+the side now held), or EXITs when the short side cannot be borrowed; an `invalidates` indicator that
+fired EXITs; a loss past the stop EXITs; a loss past the reduce level with nothing confirming
+REDUCEs one step (from |2| to |1|); else STAY. No I/O: the step gathers the facts, records the
+decision and enforces it.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ WAITING_REASON = "waiting for the opposite position to close"
 
 @dataclass(frozen=True)
 class CheckpointFacts:
-    """What a checkpoint decides from: the conviction in force, frozen indicators read now, and P/L."""
+    """What a checkpoint decides from: the conviction in force, frozen indicators read now, P/L."""
 
     conviction: int  # in force now: the latest earlier checkpoint's, else the week's
     weekly_conviction: int  # what the weekly run set (its sign tells whether a flip happened since)
     instrument: str | None
     readings: tuple[IndicatorReading, ...]
     position: Position | None  # the broker's position in `instrument`, if any
-    short_borrowable: bool | None  # shortable and easy to borrow; None: not asked (only a long flips short)
+    # shortable and easy to borrow; None: not asked (only a long flips short)
+    short_borrowable: bool | None
     stop_loss_pct: float
     reduce_loss_pct: float
 
@@ -39,7 +41,8 @@ class CheckpointFacts:
     @property
     def pl_pct(self) -> float:
         """Unrealized P/L as % of the position's entry cost (0 when nothing is held)."""
-        cost = abs(self.position.avg_entry_price * self.position.qty) if self.position else Decimal(0)
+        cost = (abs(self.position.avg_entry_price * self.position.qty) if self.position
+                else Decimal(0))
         return float(self.unrealized_pl / cost * 100) if cost else 0.0
 
     @property
@@ -53,7 +56,8 @@ class Decision:
     action: CheckpointAction
     conviction_after: int
     reason: str
-    unrealized_pl: Decimal = Decimal(0)  # the P/L this trade counts (not a closing opposite position's)
+    # the P/L this trade counts (not a closing opposite position's)
+    unrealized_pl: Decimal = Decimal(0)
 
 
 def decide(facts: CheckpointFacts) -> Decision:
@@ -83,7 +87,8 @@ def _by_rules(facts: CheckpointFacts) -> tuple[CheckpointAction, int, str]:
     if pl_pct <= -facts.reduce_loss_pct and not confirming and abs(conviction) > 1:
         return CheckpointAction.REDUCE, _one_step_toward_flat(conviction), \
             f"losing {pl_pct:.2f}% with no confirming indicator"
-    return CheckpointAction.STAY, conviction, f"{len(confirming)} confirming indicator(s), P/L {pl_pct:.2f}%"
+    return CheckpointAction.STAY, conviction, \
+        f"{len(confirming)} confirming indicator(s), P/L {pl_pct:.2f}%"
 
 
 def _fired(facts: CheckpointFacts, role: str) -> list[str]:

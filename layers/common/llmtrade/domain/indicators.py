@@ -22,5 +22,6 @@ def measure(indicator: Indicator, price_now: Decimal, price_at_week_open: Decima
 def read(indicator: Indicator, price_now: Decimal, price_at_week_open: Decimal) -> IndicatorReading:
     value = round(measure(indicator, price_now, price_at_week_open), 4)
     return IndicatorReading(
-        indicator=indicator, value=value, fired=COMPARISONS[indicator.comparison](value, indicator.threshold)
+        indicator=indicator, value=value,
+        fired=COMPARISONS[indicator.comparison](value, indicator.threshold)
     )

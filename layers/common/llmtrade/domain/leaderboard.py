@@ -30,11 +30,11 @@ class LeaderboardRow(BaseModel):
     cumulative_return: float  # compounded weekly returns, as a fraction (0.012 = +1.2 %)
     total_pnl_usd: Decimal
     hit_rate: float | None  # weeks with P/L > 0 among weeks with a position; None without one
-    max_drawdown: float  # the deepest fall of the weekly equity curve from its peak, as a fraction (>= 0)
-    sharpe_like: float | None  # mean weekly return / its stdev x sqrt(52); None below 2 weeks or no spread
+    max_drawdown: float  # the weekly equity curve's deepest fall from its peak, a fraction (>= 0)
+    sharpe_like: float | None  # mean weekly return / stdev x sqrt(52); None: < 2 weeks or no spread
     llm_cost_usd: Decimal
     net_pnl_usd: Decimal  # P/L less the LLM cost spent
-    net_return: float  # cumulative return less the LLM cost as a fraction of the first week's equity
+    net_return: float  # cumulative return less the LLM cost as a fraction of week one's equity
 
 
 def weekly_return(week: Postmortem) -> float:
@@ -68,7 +68,7 @@ def sharpe_like(returns: Sequence[float]) -> float | None:
 
 
 def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
-    """Rank correlation (ties share their average rank); None below 3 pairs or when one side is constant."""
+    """Rank correlation (ties share their average rank); None below 3 pairs or if a side is flat."""
     if len(xs) != len(ys):
         raise ValueError("spearman needs pairs")
     if len(xs) < 3:
@@ -95,7 +95,7 @@ def _ranks(values: Sequence[float]) -> list[float]:
 
 
 def _group(week: Postmortem) -> str:
-    """PM accounts are compared by model; the council and FLAT are each one row whatever model chaired."""
+    """PM accounts are compared by model; the council and FLAT are one row each, whoever chaired."""
     if week.kind == "flat":
         return FLAT
     if week.kind == "council":
@@ -115,11 +115,13 @@ def row(name: str, weeks: Sequence[Postmortem]) -> LeaderboardRow:
         accounts=sorted({w.account_id for w in weeks}), weeks=len({w.week_id for w in weeks}),
         cumulative_return=cumulative, total_pnl_usd=pnl, hit_rate=hit_rate(weeks),
         max_drawdown=max_drawdown(returns), sharpe_like=sharpe_like(returns), llm_cost_usd=cost,
-        net_pnl_usd=pnl - cost, net_return=cumulative - (float(cost / first_equity) if first_equity else 0.0),
+        net_pnl_usd=pnl - cost,
+        net_return=cumulative - (float(cost / first_equity) if first_equity else 0.0),
     )
 
 
-def leaderboard(postmortems: Iterable[Postmortem], names: Mapping[str, str] | None = None) -> list[LeaderboardRow]:
+def leaderboard(postmortems: Iterable[Postmortem],
+                names: Mapping[str, str] | None = None) -> list[LeaderboardRow]:
     """One row per PM model (named by `names`: model id → display name), the council and FLAT;
     best cumulative return first. A (week, account) given twice counts once."""
     unique = {(p.week_id, p.account_id): p for p in postmortems}

@@ -11,7 +11,7 @@ from llmtrade.schemas import PeerReview, PitchScores, ReviewAggregate
 
 
 def label_map(idea_ids: list[str], seed: str) -> dict[str, str]:
-    """Neutral labels (`Pitch A`, …) for the ideas, in an order shuffled per seed (week + reviewer)."""
+    """Neutral labels (`Pitch A`, …) for the ideas, shuffled per seed (week + reviewer)."""
     order = sorted(idea_ids)
     random.Random(hashlib.sha256(seed.encode()).digest()).shuffle(order)
     return {f"Pitch {ascii_uppercase[i]}": idea for i, idea in enumerate(order)}
@@ -28,7 +28,9 @@ def aggregate(idea_ids: list[str], reviews: list[PeerReview]) -> list[ReviewAggr
     aggregates = []
     for idea, received in scores.items():
         fields = list(PitchScores.model_fields)
-        means = {f: round(fmean(getattr(s, f) for s in received), 3) for f in fields} if received else {}
+        means = ({f: round(fmean(getattr(s, f) for s in received), 3) for f in fields}
+                 if received else {})
         overall = round(fmean(means.values()), 3) if means else 0.0
-        aggregates.append(ReviewAggregate(idea_id=idea, reviews=len(received), mean_scores=means, overall=overall))
+        aggregates.append(ReviewAggregate(idea_id=idea, reviews=len(received), mean_scores=means,
+                                          overall=overall))
     return sorted(aggregates, key=lambda a: (-a.overall, a.idea_id))

@@ -24,7 +24,8 @@ SHORT_PRICE_BUFFER = Decimal("1.03")  # Alpaca checks a short's buying power at 
 def fit_to_buying_power(target: int, held: int, price: Decimal, buying_power: Decimal) -> int:
     """The target shrunk toward zero until the exposure it adds fits the buying power.
 
-    Shares already held on the target's side need none; closing a position on the other side frees its value.
+    Shares already held on the target's side need none; closing a position on the other side frees
+    its value.
     """
     if target == 0:
         return 0
@@ -64,8 +65,10 @@ def _legs_in(symbol: str, held: int, target_qty: int) -> list[Leg]:
         return []
     if held == 0 or ((held > 0) == (target_qty > 0) and target_qty != 0):
         return [_leg("adjust" if held else "open", symbol, target_qty - held)]
-    return [_leg("close", symbol, -held)] + ([_leg("open", symbol, target_qty)] if target_qty else [])
+    return [_leg("close", symbol, -held)] + (
+        [_leg("open", symbol, target_qty)] if target_qty else [])
 
 
 def _leg(name: str, symbol: str, delta: int) -> Leg:
-    return Leg(name=name, symbol=symbol, side=OrderSide.BUY if delta > 0 else OrderSide.SELL, qty=abs(delta))
+    return Leg(name=name, symbol=symbol, side=OrderSide.BUY if delta > 0 else OrderSide.SELL,
+               qty=abs(delta))

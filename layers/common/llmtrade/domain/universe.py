@@ -1,4 +1,4 @@
-"""The tradable universe as a constraint on answers: in the JSON schema asked for, and checked after."""
+"""The tradable universe as a constraint on answers: in the JSON schema asked for, checked after."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def in_universe(symbols: list[str]) -> Callable[[BaseModel], None]:
         def walk(node: Any) -> None:
             if isinstance(node, dict):
                 if "instrument" in node and node["instrument"] not in symbols:
-                    raise ValueError(f"instrument {node['instrument']!r} is not in the universe {symbols}")
+                    raise ValueError(f"instrument {node['instrument']!r} "
+                                     f"is not in the universe {symbols}")
                 for value in node.values():
                     walk(value)
             elif isinstance(node, list):

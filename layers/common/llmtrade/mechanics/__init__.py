@@ -1,1 +1,1 @@
-"""What the steps share: placing orders, targets, recorded model calls, and whether a run goes on."""
+"""What the steps share: placing orders, targets, recorded model calls, whether a run goes on."""

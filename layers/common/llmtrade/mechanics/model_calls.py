@@ -1,4 +1,5 @@
-"""Asking a model for a structured answer: check the budget, render, call, validate, repair, record every call.
+"""Asking a model for a structured answer: check the budget, render, call, validate, repair, record
+every call.
 
 Every call becomes an LLM_CALL event: what the model saw (messages, template), what it said (the raw
 body and the text), what it cost, and how it ended (the parsed answer, or the error). A call that
@@ -50,10 +51,10 @@ class CallContext(Protocol):
 
 
 def answered_by_asked(asked: str, answered: str) -> bool:
-    """The model that answered is the one asked: the same slug, its offline twin, a dated variant, or the
-    provider's canonical spelling of it (`anthropic/claude-sonnet-4.5` answers as
-    `anthropic/claude-4.5-sonnet-20250929`): the same vendor and name parts, in any order, dates aside.
-    Another model of the family (haiku for sonnet, 4.1 for 4.5) is a swap."""
+    """The model that answered is the one asked: the same slug, its offline twin, a dated variant,
+    or the provider's canonical spelling of it (`anthropic/claude-sonnet-4.5` answers as
+    `anthropic/claude-4.5-sonnet-20250929`): the same vendor and name parts, in any order, dates
+    aside. Another model of the family (haiku for sonnet, 4.1 for 4.5) is a swap."""
     answered = answered.removeprefix("offline:")
     if re.fullmatch(re.escape(asked) + r"(-\d{4}-?\d{2}-?\d{2})?", answered):  # itself, or dated
         return True
@@ -80,7 +81,8 @@ def budget_refusal(context: CallContext, week_id: str) -> str | None:
     weekly, estimate = Decimal(str(budget.weekly_usd)), Decimal(str(budget.call_estimate_usd))
     spent = spent_this_week(context.store, week_id)
     if spent + estimate > weekly:
-        return f"budget exceeded: spent ${spent:.2f} of ${weekly:.2f} this week; a call is estimated at ${estimate:.2f}"
+        return (f"budget exceeded: spent ${spent:.2f} of ${weekly:.2f} this week; "
+                f"a call is estimated at ${estimate:.2f}")
     return None
 
 
@@ -101,7 +103,8 @@ def ask(
     attempts = 1 + context.settings.models.repair_attempts
     error = ""
     for attempt in range(1, attempts + 1):
-        request = LLMRequest(model=model, messages=messages, schema_name=answer.__name__, json_schema=schema)
+        request = LLMRequest(model=model, messages=messages, schema_name=answer.__name__,
+                             json_schema=schema)
         if refusal := budget_refusal(context, week_id):
             call.refused(attempt, request, refusal)
             raise ModelFailed(refusal)
@@ -125,56 +128,66 @@ def ask(
         if parsed is not None:
             return parsed, response.model
         if swapped:
-            raise ModelFailed(error)  # another model answered: a repair prompt would not bring the asked one back
-        messages = [*messages, ChatMessage(role="assistant", content=_clip(response.content, ECHO_LIMIT)),
-                    ChatMessage(role="user", content=f"That answer did not validate: {error}\n"
-                                                     "Answer again with one JSON object that matches the schema.")]
+            # another model answered: a repair prompt would not bring the asked one back
+            raise ModelFailed(error)
+        messages = [*messages,
+                    ChatMessage(role="assistant", content=_clip(response.content, ECHO_LIMIT)),
+                    ChatMessage(role="user", content=(
+                        f"That answer did not validate: {error}\n"
+                        "Answer again with one JSON object that matches the schema."))]
     raise ModelFailed(f"{model} gave no valid answer in {attempts} attempts: {error}")
 
 
 @lru_cache(maxsize=64)
 def _schema(answer: type[BaseModel], symbols: tuple[str, ...]) -> dict[str, Any]:
-    return answer_schema(answer, list(symbols))  # generating it costs more than a whole offline call
+    return answer_schema(answer, list(symbols))  # costs more than a whole offline call
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... [{len(text) - limit} more characters not kept]"
+    return (text if len(text) <= limit
+            else f"{text[:limit]}... [{len(text) - limit} more characters not kept]")
 
 
 class _Call:
     """Records each attempt of one `ask` as an LLM_CALL event."""
 
-    def __init__(self, context: CallContext, week_id: str, account_id: str, purpose: str, template: str) -> None:
+    def __init__(self, context: CallContext, week_id: str, account_id: str, purpose: str,
+                 template: str) -> None:
         self.context, self.week_id, self.account_id = context, week_id, account_id
         self.purpose, self.template = purpose, template
 
-    def answered(self, attempt: int, request: LLMRequest, response: LLMResponse, parsed: BaseModel | None,
-                 error: str) -> None:
+    def answered(self, attempt: int, request: LLMRequest, response: LLMResponse,
+                 parsed: BaseModel | None, error: str) -> None:
         self._store(attempt, request, response.content, error, model_answered=response.model,
                     offline=response.offline, prompt_tokens=response.prompt_tokens,
                     completion_tokens=response.completion_tokens, cost_usd=response.cost_usd,
-                    latency_ms=response.latency_ms, provider=response.provider, http_attempts=response.attempts,
+                    latency_ms=response.latency_ms, provider=response.provider,
+                    http_attempts=response.attempts,
                     raw_response=_clip(response.raw, STORED_TEXT_LIMIT),
                     parsed=parsed.model_dump(mode="json") if parsed is not None else None)
 
     def failed(self, attempt: int, request: LLMRequest, exc: LLMError) -> None:
-        self._store(attempt, request, "", str(exc)[:2000] or type(exc).__name__, latency_ms=exc.latency_ms,
-                    cost_usd=exc.cost_usd, http_attempts=exc.attempts, http_status=exc.status,
+        self._store(attempt, request, "", str(exc)[:2000] or type(exc).__name__,
+                    latency_ms=exc.latency_ms, cost_usd=exc.cost_usd, http_attempts=exc.attempts,
+                    http_status=exc.status,
                     raw_response=_clip(exc.raw, STORED_TEXT_LIMIT))
 
     def refused(self, attempt: int, request: LLMRequest, reason: str) -> None:
         self._store(attempt, request, "", reason, http_attempts=0)
 
-    def _store(self, attempt: int, request: LLMRequest, content: str, error: str, **details: Any) -> None:
+    def _store(self, attempt: int, request: LLMRequest, content: str, error: str,
+               **details: Any) -> None:
         details = {"model_answered": "", "offline": self.context.offline, "prompt_tokens": 0,
                    "completion_tokens": 0, "cost_usd": Decimal(0), "latency_ms": 0, **details}
         record = LLMCallRecord(
-            week_id=self.week_id, account_id=self.account_id, purpose=self.purpose, model_requested=request.model,
+            week_id=self.week_id, account_id=self.account_id, purpose=self.purpose,
+            model_requested=request.model,
             attempt=attempt, messages=[m.model_dump() for m in request.messages],
             response_text=_clip(content, STORED_TEXT_LIMIT), valid=not error, error=error or None,
             template=self.template, **details,
         )
         # a rerun that gets a different answer keeps both calls; an identical one is stored once
         digest = hashlib.sha256((content or f"error: {error}").encode()).hexdigest()[:12]
-        EventLog(self.context.store).record(record, week_id=self.week_id, account_id=self.account_id,
+        EventLog(self.context.store).record(record, week_id=self.week_id,
+                                            account_id=self.account_id,
                                             subject=f"{self.purpose}#{attempt}#{digest}")

@@ -1,9 +1,9 @@
-"""Order mechanics the trading steps share: submitting legs under deterministic client ids, cancelling,
-recording how orders ended, and sizing a target within what the broker allows.
+"""Order mechanics the trading steps share: submitting legs under deterministic client ids,
+cancelling, recording how orders ended, and sizing a target within what the broker allows.
 
-A client_order_id (`ClientOrderId`) is (account, week, symbol, leg) plus the checkpoint suffix of the
-decision that placed it: before submitting, the broker is asked for that id, so a rerun never sends an
-order twice. Brokers and stored events hold these strings: their format never changes.
+A client_order_id (`ClientOrderId`) is (account, week, symbol, leg) plus the checkpoint suffix of
+the decision that placed it: before submitting, the broker is asked for that id, so a rerun never
+sends an order twice. Brokers and stored events hold these strings: their format never changes.
 """
 
 from __future__ import annotations
@@ -18,23 +18,24 @@ from llmtrade.ports import Broker, BrokerRejected
 from llmtrade.schemas import OrderEvent, OrderFinal, OrderRequest, Position
 from llmtrade.services import Services
 
-_CLIENT_ID = re.compile(r"(?P<account>.+)-(?P<week>\d{4}-\d{2}-\d{2})-(?P<symbol>.+)-(?P<leg>close|adjust|open)"
-                        r"(?:-cp(?P<stamp>\d{8}))?")
+_CLIENT_ID = re.compile(r"(?P<account>.+)-(?P<week>\d{4}-\d{2}-\d{2})-(?P<symbol>.+)"
+                        r"-(?P<leg>close|adjust|open)(?:-cp(?P<stamp>\d{8}))?")
 
 
 @dataclass(frozen=True)
 class ClientOrderId:
-    """`{account}-{week}-{symbol}-{leg}`, with `-cp{MMDDHHMM}` (ET) when a checkpoint's decision placed it
-    (none: the weekly run's). Build with `str()`, read back with `parse`."""
+    """`{account}-{week}-{symbol}-{leg}`, with `-cp{MMDDHHMM}` (ET) when a checkpoint's decision
+    placed it (none: the weekly run's). Build with `str()`, read back with `parse`."""
 
     account_id: str
     week_id: str
     symbol: str
     leg: str
-    checkpoint: datetime | None = None  # the checkpoint whose decision placed the order (minute precision)
+    checkpoint: datetime | None = None  # the checkpoint whose decision placed it (to the minute)
 
     def __str__(self) -> str:
-        return f"{self.account_id}-{self.week_id}-{self.symbol}-{self.leg}{_suffix(self.checkpoint)}"
+        return (f"{self.account_id}-{self.week_id}-{self.symbol}-{self.leg}"
+                f"{_suffix(self.checkpoint)}")
 
     @classmethod
     def parse(cls, text: str) -> ClientOrderId | None:
@@ -47,12 +48,14 @@ class ClientOrderId:
 
 
 
-def placed_by(client_order_id: str, account_id: str, week_id: str, checkpoint: datetime | None) -> bool:
-    """Whether an order (any id, ours or not) was placed for this account and week by that decision (a
-    checkpoint's moment, to the minute; None: the weekly run's)."""
+def placed_by(client_order_id: str, account_id: str, week_id: str,
+              checkpoint: datetime | None) -> bool:
+    """Whether an order (any id, ours or not) was placed for this account and week by that decision
+    (a checkpoint's moment, to the minute; None: the weekly run's)."""
     parsed = ClientOrderId.parse(client_order_id)
-    return parsed is not None and (parsed.account_id, parsed.week_id, _suffix(parsed.checkpoint)) == (
-        account_id, week_id, _suffix(checkpoint))
+    return parsed is not None and (
+        (parsed.account_id, parsed.week_id, _suffix(parsed.checkpoint))
+        == (account_id, week_id, _suffix(checkpoint)))
 
 
 def _suffix(checkpoint: datetime | None) -> str:
@@ -60,7 +63,8 @@ def _suffix(checkpoint: datetime | None) -> str:
 
 
 def _checkpoint_moment(week_id: str, stamp: str) -> datetime:
-    """The moment of a `MMDDHHMM` stamp: the checkpoints of a week follow its weekly run, maybe into January."""
+    """The moment of a `MMDDHHMM` stamp: a week's checkpoints follow its weekly run, maybe into
+    January."""
     start = date.fromisoformat(week_id)
     month, day, hour, minute = (int(stamp[i:i + 2]) for i in range(0, 8, 2))
     year = start.year + (1 if (month, day) < (start.month, start.day) else 0)
@@ -71,12 +75,13 @@ def submit_legs(services: Services, broker: Broker, week_id: str, account_id: st
                 checkpoint: datetime | None = None) -> tuple[list[str], str]:
     """Submit legs in order, recording an order event each; stop at a rejection, or after a close
     that has not filled when the next leg reopens the same symbol on the other side (the broker
-    accepts that only once the close has filled). `checkpoint`: the moment of the decision placing them
-    (None: the weekly run). Returns (client ids, note)."""
+    accepts that only once the close has filled). `checkpoint`: the moment of the decision placing
+    them (None: the weekly run). Returns (client ids, note)."""
     ids: list[str] = []
     for index, leg in enumerate(legs):
         client_id = str(ClientOrderId(account_id, week_id, leg.symbol, leg.name, checkpoint))
-        request = OrderRequest(symbol=leg.symbol, qty=leg.qty, side=leg.side, client_order_id=client_id)
+        request = OrderRequest(symbol=leg.symbol, qty=leg.qty, side=leg.side,
+                               client_order_id=client_id)
         rejected = None
         placed = broker.order_by_client_id(account_id, client_id)
         if placed is None:
@@ -94,16 +99,19 @@ def submit_legs(services: Services, broker: Broker, week_id: str, account_id: st
             return ids, f"{leg.name} {leg.symbol} rejected: {rejected}"
         crossing = index + 1 < len(legs) and legs[index + 1].symbol == leg.symbol
         if crossing and placed and placed.status != "filled":
-            return ids, f"the opening {leg.symbol} leg waits for the close to fill (next checkpoint)"
+            return ids, (f"the opening {leg.symbol} leg waits for the close to fill "
+                         "(next checkpoint)")
     return ids, ""
 
 
-FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day", "replaced"})
+FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day",
+                            "replaced"})
 
 
 def cancel_if_open(broker: Broker, account_id: str, client_order_id: str) -> bool:
-    """Cancel an open order; one that filled or was cancelled since it was listed (Alpaca answers 422/404)
-    is no longer in the way, so that is not an error: the legs are computed from positions afterwards."""
+    """Cancel an open order; one that filled or was cancelled since it was listed (Alpaca answers
+    422/404) is no longer in the way, so that is not an error: the legs are computed from
+    positions afterwards."""
     try:
         broker.cancel_order(account_id, client_order_id)
     except BrokerRejected as exc:
@@ -113,9 +121,11 @@ def cancel_if_open(broker: Broker, account_id: str, client_order_id: str) -> boo
     return True
 
 
-def reconcile_orders(services: Services, broker: Broker, week_id: str, account_id: str, at: datetime) -> int:
-    """Record how the week's orders ended (fill price and quantity) once the broker says they did; an order
-    event holds only what the broker said at submission. Idempotent: one `order_final` per order."""
+def reconcile_orders(services: Services, broker: Broker, week_id: str, account_id: str,
+                     at: datetime) -> int:
+    """Record how the week's orders ended (fill price and quantity) once the broker says they did;
+    an order event holds only what the broker said at submission. Idempotent: one `order_final` per
+    order."""
     week = services.events.week(week_id, account_id)
     recorded = week.subjects(OrderFinal)
     added = 0
@@ -124,15 +134,18 @@ def reconcile_orders(services: Services, broker: Broker, week_id: str, account_i
             continue
         order = broker.order_by_client_id(account_id, entry.subject)
         if order is not None and order.status in FINAL_STATUSES:
-            final = OrderFinal(week_id=week_id, account_id=account_id, broker_order=order, seen_at=at)
-            added += services.events.record(final, week_id=week_id, account_id=account_id, subject=entry.subject).new
+            final = OrderFinal(week_id=week_id, account_id=account_id, broker_order=order,
+                               seen_at=at)
+            added += services.events.record(final, week_id=week_id, account_id=account_id,
+                                            subject=entry.subject).new
     return added
 
 
-def size_target(services: Services, broker: Broker, account_id: str, instrument: str, conviction: int,
-                positions: list[Position], at: datetime) -> tuple[int, str]:
-    """Signed target shares for a conviction (risk.yaml), within what the broker allows: a short only in an
-    easy-to-borrow name, and no more exposure than the buying power covers. Returns (shares, why it shrank)."""
+def size_target(services: Services, broker: Broker, account_id: str, instrument: str,
+                conviction: int, positions: list[Position], at: datetime) -> tuple[int, str]:
+    """Signed target shares for a conviction (risk.yaml), within what the broker allows: a short
+    only in an easy-to-borrow name, and no more exposure than the buying power covers. Returns
+    (shares, why it shrank)."""
     price = services.market.price(instrument, at)
     wanted = target_shares(conviction, services.settings.risk.risk_budget_usd, price)
     if wanted < 0:

@@ -4,9 +4,10 @@
 - `payloads`: what the event store keeps, one fact each;
 - `broker`: what a broker takes and gives (orders, positions, the account, an asset);
 - `views`: what a week looks like, derived from its events (the week summary);
-- `envelope`: the :class:`Event` wrapping a payload, whose id is derived from what the event is about,
-  so appending it twice stores it once; the kinds and the kind -> payload type table;
-- `basics`: the vocabulary the families share (the strict base, bounded texts, direction, account kind).
+- `envelope`: the :class:`Event` wrapping a payload, whose id is derived from what the event is
+  about, so appending it twice stores it once; the kinds and the kind -> payload type table;
+- `basics`: the vocabulary the families share (the strict base, bounded texts, direction,
+  account kind).
 
 The modules import one way, basics <- answers, broker <- payloads, views <- envelope; none imports
 this face, which only re-exports them.
@@ -41,7 +42,14 @@ from llmtrade.schemas.basics import (
     Strict,
     direction_of,
 )
-from llmtrade.schemas.broker import AccountState, AssetInfo, BrokerOrder, OrderRequest, OrderSide, Position
+from llmtrade.schemas.broker import (
+    AccountState,
+    AssetInfo,
+    BrokerOrder,
+    OrderRequest,
+    OrderSide,
+    Position,
+)
 from llmtrade.schemas.envelope import PAYLOAD_MODELS, SHARED_ACCOUNT, Event, EventKind, event_id
 from llmtrade.schemas.payloads import (
     ChairmanDecision,
@@ -69,12 +77,13 @@ from llmtrade.schemas.payloads import (
 from llmtrade.schemas.views import AccountWeek, WeekSummary
 
 __all__ = [
-    "PAYLOAD_MODELS", "SHARED_ACCOUNT", "AccountKind", "AccountState", "AccountWeek", "AssetInfo", "BrokerOrder",
-    "CalendarEvent", "ChairmanAnswer", "ChairmanDecision", "CheckpointAction", "CheckpointSkipped",
-    "CheckpointUpdate", "Citation", "ConfidenceNotes", "ConsensusMap", "Conviction", "Direction", "Event",
-    "EventKind", "Indicator", "IndicatorReading", "LLMCallRecord", "LongText", "MacroRegime", "ModelFailure",
-    "MonitoringPlan", "Narrative", "OrderEvent", "OrderFinal", "OrderRequest", "OrderSide", "PeerReview", "Pitch",
-    "PitchAnswer", "PitchReview", "PitchScores", "Position", "PositionSnapshot", "Postmortem", "QAAnswer",
+    "PAYLOAD_MODELS", "SHARED_ACCOUNT", "AccountKind", "AccountState", "AccountWeek", "AssetInfo",
+    "BrokerOrder", "CalendarEvent", "ChairmanAnswer", "ChairmanDecision", "CheckpointAction",
+    "CheckpointSkipped", "CheckpointUpdate", "Citation", "ConfidenceNotes", "ConsensusMap",
+    "Conviction", "Direction", "Event", "EventKind", "Indicator", "IndicatorReading",
+    "LLMCallRecord", "LongText", "MacroRegime", "ModelFailure", "MonitoringPlan", "Narrative",
+    "OrderEvent", "OrderFinal", "OrderRequest", "OrderSide", "PeerReview", "Pitch", "PitchAnswer",
+    "PitchReview", "PitchScores", "Position", "PositionSnapshot", "Postmortem", "QAAnswer",
     "QARanking", "QASynthesis", "ResearchAnswer", "ResearchCall", "ResearchFailure", "ResearchPack",
     "ReviewAggregate", "RunClaim", "RunDisabled", "Score", "SelectedTrade", "ShortText", "Strict",
     "TradableCandidate", "WeekPostmortem", "WeekSummary", "direction_of", "event_id",

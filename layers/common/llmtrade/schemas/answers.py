@@ -1,4 +1,4 @@
-"""What a model or a research provider must answer (SPEC §3, §6): validated before anything is stored.
+"""What a model or a research provider must answer (SPEC §3, §6), validated before it is stored.
 
 Each answer is the schema the model is given; a step adds identity and time to turn it into an event
 payload (`llmtrade.schemas.payloads`). Rules that span fields (a direction that agrees with its
@@ -12,7 +12,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from llmtrade.schemas.basics import Conviction, Direction, LongText, Score, ShortText, Strict, direction_of
+from llmtrade.schemas.basics import (
+    Conviction,
+    Direction,
+    LongText,
+    Score,
+    ShortText,
+    Strict,
+    direction_of,
+)
 
 
 def _check_direction(direction: Direction, conviction: int) -> None:
@@ -86,7 +94,8 @@ class Indicator(Strict):
     comparison: Literal[">", ">=", "<", "<="]
     threshold: float
     role: Literal["confirms", "invalidates", "flips"] = Field(
-        description="confirms: the thesis is playing out when this holds; invalidates: exit when it holds; "
+        description="confirms: the thesis is playing out when this holds; "
+                    "invalidates: exit when it holds; "
                     "flips: the opposite trade is right when this holds (reverse the position)"
     )
 

@@ -21,7 +21,8 @@ class OrderSide(StrEnum):
 
 class OrderRequest(Strict):
     symbol: str
-    qty: int = Field(gt=0, description="whole shares: valid for shorts and while the market is closed")
+    qty: int = Field(gt=0,
+                     description="whole shares: valid for shorts and while the market is closed")
     side: OrderSide
     type: Literal["market"] = "market"
     time_in_force: Literal["day"] = "day"

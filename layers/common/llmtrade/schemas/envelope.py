@@ -1,8 +1,9 @@
 """The envelope (SPEC §7): an event's kind, its id, and the one table from kind to payload type.
 
-An :class:`Event` wraps a payload with what it is about (week, account, kind, subject); its id is derived
-from those, never random, so appending it twice stores it once. Every payload type has exactly one kind
-(`PAYLOAD_MODELS`); steps and reports read and write through `llmtrade.events`, not through this envelope.
+An :class:`Event` wraps a payload with what it is about (week, account, kind, subject); its id is
+derived from those, never random, so appending it twice stores it once. Every payload type has
+exactly one kind (`PAYLOAD_MODELS`); steps and reports read and write through `llmtrade.events`, not
+through this envelope.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""What the event store keeps (SPEC §3-§7): each payload is one fact about a week, an account or a run.
+"""What the event store keeps (SPEC §3-§7): each payload is one fact about a week, an account or a
+run.
 
-A payload is what a step decided or saw, with who and when; the envelope (`llmtrade.schemas.envelope`)
-maps each payload type to its event kind. Payloads never change once stored: a step that reruns finds
-its payload and returns it (`llmtrade.events.EventLog.recorded`).
+A payload is what a step decided or saw, with who and when; the envelope
+(`llmtrade.schemas.envelope`) maps each payload type to its event kind. Payloads never change once
+stored: a step that reruns finds its payload and returns it (`llmtrade.events.EventLog.recorded`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,18 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from llmtrade.schemas.answers import ChairmanAnswer, Indicator, PitchAnswer, PitchReview, ResearchAnswer
+from llmtrade.schemas.answers import (
+    ChairmanAnswer,
+    Indicator,
+    PitchAnswer,
+    PitchReview,
+    ResearchAnswer,
+)
 from llmtrade.schemas.basics import AccountKind, Direction, Strict
 from llmtrade.schemas.broker import BrokerOrder, OrderRequest, Position
 
 
-# --------------------------------------------------------------------------- the week's council (§3)
+# ------------------------------------------------------------------------- the week's council (§3)
 class Citation(Strict):
     title: str
     url: str
@@ -96,8 +103,9 @@ class OrderEvent(Strict):
 
 
 class OrderFinal(Strict):
-    """How an order ended (filled, canceled, expired, rejected), with its fill, once the broker says so.
-    An order submitted while closed is only `accepted`; a later step records this when it is known."""
+    """How an order ended (filled, canceled, expired, rejected), with its fill, once the broker says
+    so. An order submitted while closed is only `accepted`; a later step records this when it is
+    known."""
 
     week_id: str
     account_id: str
@@ -112,7 +120,8 @@ class PositionSnapshot(Strict):
     target_instrument: str | None
     target_direction: Direction
     conviction: int
-    target_qty: int = Field(default=0, description="signed shares the week aims for, after the buying-power check")
+    target_qty: int = Field(
+        default=0, description="signed shares the week aims for, after the buying-power check")
     equity: Decimal
     cash: Decimal
     positions: list[Position]
@@ -153,7 +162,7 @@ class CheckpointSkipped(Strict):
 
 # --------------------------------------------------------------------------- operations
 class RunClaim(Strict):
-    """The execution that runs a scheduled run: a second delivery of the same schedule finds it and stops."""
+    """Who runs a scheduled run: a second delivery of the same schedule finds this and stops."""
 
     workflow: str
     scheduled_time: datetime
@@ -170,7 +179,7 @@ class RunDisabled(Strict):
 
 # --------------------------------------------------------------------------- evaluation (§5)
 class Postmortem(Strict):
-    """One account's week, settled at the next weekly run: P/L is the broker's equity change (§5)."""
+    """An account's week, settled at the next weekly run: P/L is the broker's equity change (§5)."""
 
     week_id: str
     account_id: str
@@ -186,23 +195,27 @@ class Postmortem(Strict):
     direction: Direction
     conviction: int
     final_conviction: int = Field(description="after the week's checkpoints")
-    indicators_fired: list[str] = Field(description="frozen indicators that fired at any checkpoint")
+    indicators_fired: list[str] = Field(
+        description="frozen indicators that fired at any checkpoint")
     invalidation_fired: bool
-    thesis_played_out: bool | None = Field(description="the instrument moved the position's way; None when FLAT")
-    review_score: float | None = Field(description="peer-review overall of its pitch (the council: the picked idea)")
+    thesis_played_out: bool | None = Field(
+        description="the instrument moved the position's way; None when FLAT")
+    review_score: float | None = Field(
+        description="peer-review overall of its pitch (the council: the picked idea)")
     llm_cost_usd: Decimal
     notes: str = ""
 
 
 class WeekPostmortem(Strict):
-    """The week across accounts: ranking, and whether peer-review scores predicted the outcomes (§5)."""
+    """The week across accounts: ranking, and whether peer-review scores predicted outcomes (§5)."""
 
     week_id: str
     settled_at: datetime
     ranking: list[str] = Field(description="account ids, best P/L first")
     pnl_by_account: dict[str, Decimal]
     review_scores: dict[str, float] = Field(description="PM account → overall peer-review score")
-    score_pnl_spearman: float | None = Field(description="rank correlation over PMs; None below 3 or no spread")
+    score_pnl_spearman: float | None = Field(
+        description="rank correlation over PMs; None below 3 or no spread")
     llm_cost_usd: Decimal
     research_cost_usd: Decimal = Field(description="the week's research provider calls (shared)")
 
@@ -210,7 +223,8 @@ class WeekPostmortem(Strict):
 # --------------------------------------------------------------------------- audit (§7)
 class ResearchCall(Strict):
     """One call to a research provider (start, or one check of a running job), kept for audit (§7).
-    The start call of a job that kept running holds its handle and start time: the deadline counts from it."""
+    The start call of a job that kept running holds its handle and start time: the deadline
+    counts from it."""
 
     week_id: str
     provider: str
@@ -225,10 +239,11 @@ class ResearchCall(Strict):
 
 
 class ResearchFailure(Strict):
-    """A provider that produced no pack this week; with no provider (subject ""), the week has no research."""
+    """A provider that produced no pack this week; with no provider (subject ""), no research."""
 
     week_id: str
-    provider: str | None = Field(description="None: no provider produced a pack, the week cannot pitch")
+    provider: str | None = Field(
+        description="None: no provider produced a pack, the week cannot pitch")
     reason: str
     timestamp: datetime
 
@@ -251,9 +266,15 @@ class LLMCallRecord(Strict):
     completion_tokens: int
     cost_usd: Decimal
     latency_ms: int
-    template: str = Field(default="", description="the prompt template rendered (pitch, review, qa_answer, ...)")
-    provider: str | None = Field(default=None, description="the upstream provider that served the call")
-    http_attempts: int = Field(default=1, description="HTTP requests made; 0 when refused before any (budget)")
-    http_status: int | None = Field(default=None, description="of a failed call, when the provider gave one")
-    raw_response: str = Field(default="", description="the response body as received (long bodies truncated)")
-    parsed: dict[str, Any] | None = Field(default=None, description="the validated answer, when there was one")
+    template: str = Field(
+        default="", description="the prompt template rendered (pitch, review, qa_answer, ...)")
+    provider: str | None = Field(
+        default=None, description="the upstream provider that served the call")
+    http_attempts: int = Field(
+        default=1, description="HTTP requests made; 0 when refused before any (budget)")
+    http_status: int | None = Field(
+        default=None, description="of a failed call, when the provider gave one")
+    raw_response: str = Field(
+        default="", description="the response body as received (long bodies truncated)")
+    parsed: dict[str, Any] | None = Field(
+        default=None, description="the validated answer, when there was one")

@@ -1,11 +1,12 @@
 """Daily checkpoints: frozen indicators, prices and P/L only — never new research (SPEC §4).
 
-An account's checkpoint reads gather -> decide -> record -> enforce: the facts (the conviction in force,
-the frozen indicators read now, the broker's position) from the event log, the market and the broker;
-the decision from the pure `domain.checkpoint_rules.decide` (its docstring states the rules); the
-decision recorded before any order, so a retry after a partial execution enforces the same decision
-instead of deciding again; then the orders that take the account to the conviction in force, under the
-client ids of the decision that set it. A rerun of an older checkpoint never enforces a superseded one.
+An account's checkpoint reads gather -> decide -> record -> enforce: the facts (the conviction in
+force, the frozen indicators read now, the broker's position) from the event log, the market and the
+broker; the decision from the pure `domain.checkpoint_rules.decide` (its docstring states the
+rules); the decision recorded before any order, so a retry after a partial execution enforces the
+same decision instead of deciding again; then the orders that take the account to the conviction in
+force, under the client ids of the decision that set it. A rerun of an older checkpoint never
+enforces a superseded one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from llmtrade.domain.indicators import read
 from llmtrade.domain.sizing import legs_to_target, target_shares
 from llmtrade.environment import Metric
 from llmtrade.events import Week
-from llmtrade.mechanics.orders import cancel_if_open, placed_by, reconcile_orders, size_target, submit_legs
+from llmtrade.mechanics.orders import (
+    cancel_if_open,
+    placed_by,
+    reconcile_orders,
+    size_target,
+    submit_legs,
+)
 from llmtrade.mechanics.run_control import stop_or_claim
 from llmtrade.mechanics.targets import target_in
 from llmtrade.ports import Broker, RunRefused
@@ -41,8 +48,9 @@ from llmtrade.services import Services
 
 def open_checkpoint(services: Services, execution_input: dict[str, Any],
                     execution: str | None = None) -> dict[str, Any]:
-    """The accounts to check at `at` / `scheduled_time`; none (a recorded skip) when the market is closed or
-    the week has no weekly run. Stops at the kill switch or a duplicate delivery (mechanics.run_control)."""
+    """The accounts to check at `at` / `scheduled_time`; none (a recorded skip) when the market is
+    closed or the week has no weekly run. Stops at the kill switch or a duplicate delivery
+    (mechanics.run_control)."""
     at = _moment(execution_input)
     week_id = week_id_for(at)
     if stopped := stop_or_claim(services, "checkpoint", week_id, at, execution_input, execution):
@@ -59,7 +67,8 @@ def open_checkpoint(services: Services, execution_input: dict[str, Any],
     if skip:
         reason, why = skip
         skipped = CheckpointSkipped(week_id=week_id, at=at, reason=reason)
-        services.events.record(skipped, week_id=week_id, account_id=SHARED_ACCOUNT, subject=at.isoformat())
+        services.events.record(skipped, week_id=week_id, account_id=SHARED_ACCOUNT,
+                               subject=at.isoformat())
         services.metrics.put(Metric.CHECKPOINT_SKIPPED, 1, reason=why)
     else:
         services.metrics.put(Metric.CHECKPOINT_RAN, 1)
@@ -67,14 +76,14 @@ def open_checkpoint(services: Services, execution_input: dict[str, Any],
 
 
 def _refuse_going_back(services: Services, week: Week, at: datetime, accounts: list[str]) -> None:
-    """A checkpoint with accounts still to check must not run where the broker cannot go (a simulation's past)."""
+    """Refuse where the broker cannot go (a simulation's past) while accounts are left to check."""
     done = set(week.by_account(CheckpointUpdate, subject=at.isoformat()))
     if not set(accounts) <= done and (conflict := services.replay_conflict(at)):
         raise RunRefused(f"checkpoint {at:%Y-%m-%d %H:%M} ET: {conflict}")
 
 
 def _moment(execution_input: dict[str, Any]) -> datetime:
-    """The checkpoint's moment in ET: a manual `at` (naive means ET) or the scheduler's `scheduled_time`."""
+    """The moment in ET: a manual `at` (naive means ET) or the scheduler's `scheduled_time`."""
     raw = execution_input.get("at") or execution_input.get("scheduled_time")
     if not raw:
         raise ValueError("a checkpoint needs `at` or `scheduled_time`")
@@ -93,15 +102,16 @@ def _market_closed(services: Services, at: datetime) -> tuple[str, str] | None:
 
 
 def _no_weekly_run(week_id: str) -> tuple[str, str]:
-    return (f"week {week_id} has no weekly run: the weekly run for {week_id} has not completed (still running, or "
-            f"failed): rerun it (redrive its failed execution, or start the weekly state machine with "
-            f'{{"week_id": "{week_id}"}}; locally `llmtrade run-week --week {week_id}`); later checkpoints manage '
-            "the week once it has run"), "no_weekly_run"
+    return ((f"week {week_id} has no weekly run: the weekly run for {week_id} has not completed "
+             "(still running, or failed): rerun it (redrive its failed execution, or start the "
+             f'weekly state machine with {{"week_id": "{week_id}"}}; locally `llmtrade run-week '
+             f"--week {week_id}`); later checkpoints manage the week once it has run"),
+            "no_weekly_run")
 
 
 @dataclass(frozen=True)
 class _Checkpoint:
-    """One account at one checkpoint: its week (read once), the broker then, and the week's target."""
+    """One account at one checkpoint: its week (read once), the broker then, the week's target."""
 
     services: Services
     run: CheckpointRun
@@ -115,12 +125,13 @@ class _Checkpoint:
 
 
 def checkpoint_account(services: Services, run: CheckpointRun, account_id: str) -> dict[str, Any]:
-    """Gather the facts, decide, record the decision, then bring the broker to it (module docstring)."""
+    """Gather the facts, decide, record the decision, then bring the broker to it (module doc)."""
     cp = _checkpoint(services, run, account_id)
-    entry = services.events.recorded(CheckpointUpdate, run.week_id, account_id, run.at.astimezone(ET).isoformat(),
+    entry = services.events.recorded(CheckpointUpdate, run.week_id, account_id,
+                                     run.at.astimezone(ET).isoformat(),
                                      otherwise=lambda: _decided(cp))
     updates = [u for u in cp.week.all(CheckpointUpdate) if u.at != run.at] + [entry.payload]
-    # a rerun of an older checkpoint (a manual --at, a late redrive) must not bring back a superseded decision
+    # an older checkpoint's rerun (manual --at, late redrive) must not revive a superseded decision
     later = any(u.at > run.at for u in updates)
     order_ids = [] if later else _enforce(cp, entry.payload, updates)
     reconcile_orders(services, cp.broker, run.week_id, account_id, run.at)
@@ -131,48 +142,57 @@ def _checkpoint(services: Services, run: CheckpointRun, account_id: str) -> _Che
     kind = services.settings.account_by_id[account_id].kind
     week = services.events.week(run.week_id, account_id)
     instrument, weekly_conviction, _ = target_in(week, run.week_id, account_id, kind)
-    week_open = et(parse_week_id(run.week_id), time.fromisoformat(services.settings.schedule.weekly_run.time))
-    return _Checkpoint(services, run, account_id, kind, week, services.broker_at(run.at), week_open, instrument,
-                       weekly_conviction)
+    week_open = et(parse_week_id(run.week_id),
+                   time.fromisoformat(services.settings.schedule.weekly_run.time))
+    return _Checkpoint(services, run, account_id, kind, week, services.broker_at(run.at), week_open,
+                       instrument, weekly_conviction)
 
 
 def _decided(cp: _Checkpoint) -> CheckpointUpdate:
     facts = _gather(cp)
     decision = decide(facts)
-    return CheckpointUpdate(week_id=cp.run.week_id, account_id=cp.account_id, at=cp.run.at, action=decision.action,
-                            conviction_before=facts.conviction, conviction_after=decision.conviction_after,
+    return CheckpointUpdate(week_id=cp.run.week_id, account_id=cp.account_id, at=cp.run.at,
+                            action=decision.action, conviction_before=facts.conviction,
+                            conviction_after=decision.conviction_after,
                             reason_delta=decision.reason, indicators=list(facts.readings),
                             unrealized_pl=decision.unrealized_pl)
 
 
 def _gather(cp: _Checkpoint) -> CheckpointFacts:
-    """What the decision needs, from the event log (the conviction in force, the frozen indicators), the market
-    (the indicators read now) and the broker (the position; whether a long could flip into a short)."""
+    """What the decision needs, from the event log (the conviction in force, the frozen indicators),
+    the market (the indicators read now) and the broker (the position; whether a long could flip
+    into a short)."""
     earlier = [u for u in cp.week.all(CheckpointUpdate) if u.at < cp.run.at]
-    conviction = max(earlier, key=lambda u: u.at).conviction_after if earlier else cp.weekly_conviction
+    conviction = (max(earlier, key=lambda u: u.at).conviction_after if earlier
+                  else cp.weekly_conviction)
     price = cp.services.market.price
     readings = tuple(read(i, price(i.instrument, cp.run.at), price(i.instrument, cp.week_open))
                      for i in _frozen_indicators(cp.week, cp.account_id, cp.kind))
-    position = next((p for p in cp.broker.positions(cp.account_id) if p.symbol == cp.instrument), None)
+    position = next((p for p in cp.broker.positions(cp.account_id)
+                     if p.symbol == cp.instrument), None)
     borrowable = None
     if cp.instrument is not None and conviction > 0:  # only a long can flip into a short
         asset = cp.broker.asset(cp.account_id, cp.instrument)
         borrowable = asset.shortable and asset.easy_to_borrow
     rules = cp.services.settings.risk.checkpoint
-    return CheckpointFacts(conviction=conviction, weekly_conviction=cp.weekly_conviction, instrument=cp.instrument,
-                           readings=readings, position=position, short_borrowable=borrowable,
-                           stop_loss_pct=rules.stop_loss_pct, reduce_loss_pct=rules.reduce_loss_pct)
+    return CheckpointFacts(conviction=conviction, weekly_conviction=cp.weekly_conviction,
+                           instrument=cp.instrument, readings=readings, position=position,
+                           short_borrowable=borrowable, stop_loss_pct=rules.stop_loss_pct,
+                           reduce_loss_pct=rules.reduce_loss_pct)
 
 
 def _frozen_indicators(week: Week, account_id: str, kind: AccountKind) -> list[Indicator]:
-    decided = week.get(Pitch, account_id) if kind is AccountKind.PM else week.get(ChairmanDecision, account_id)
+    decided = (week.get(Pitch, account_id) if kind is AccountKind.PM
+               else week.get(ChairmanDecision, account_id))
     return decided.indicators if decided else []
 
 
-def _enforce(cp: _Checkpoint, update: CheckpointUpdate, updates: list[CheckpointUpdate]) -> list[str]:
-    """Orders that take the account to the conviction in force, under the client ids of the decision that set
-    it (the weekly run's, or the last checkpoint that changed it): a rerun, or a later STAY, finds those orders
-    and places nothing twice, and a leg that waited for a close to fill goes in under its own id."""
+def _enforce(cp: _Checkpoint, update: CheckpointUpdate,
+             updates: list[CheckpointUpdate]) -> list[str]:
+    """Orders that take the account to the conviction in force, under the client ids of the decision
+    that set it (the weekly run's, or the last checkpoint that changed it): a rerun, or a later
+    STAY, finds those orders and places nothing twice, and a leg that waited for a close to fill
+    goes in under its own id."""
     if cp.instrument is None:
         return []
     changes = [u.at for u in updates if u.at <= cp.run.at and u.action is not CheckpointAction.STAY]
@@ -183,13 +203,15 @@ def _enforce(cp: _Checkpoint, update: CheckpointUpdate, updates: list[Checkpoint
             # superseded by the decision in force (last week's close of another symbol too)
             cancel_if_open(cp.broker, cp.account_id, order.client_order_id)
     legs = legs_to_target(cp.broker.positions(cp.account_id), cp.instrument, target)
-    ids, _ = submit_legs(cp.services, cp.broker, cp.run.week_id, cp.account_id, legs, checkpoint=origin)
+    ids, _ = submit_legs(cp.services, cp.broker, cp.run.week_id, cp.account_id, legs,
+                         checkpoint=origin)
     return ids
 
 
 def _target_shares(cp: _Checkpoint, instrument: str, conviction: int) -> int:
-    """Sized like the weekly run, at its price, so every retry computes the same target; on the weekly run's
-    side never more than it aimed for (its buying-power check holds); a flip is sized and checked afresh."""
+    """Sized like the weekly run, at its price, so every retry computes the same target; on the
+    weekly run's side never more than it aimed for (its buying-power check holds); a flip is sized
+    and checked afresh."""
     snapshot = cp.week.get(PositionSnapshot, cp.account_id, "week_open")
     weekly = snapshot.target_qty if snapshot else 0
     sized = target_shares(conviction, cp.services.settings.risk.risk_budget_usd,
@@ -198,5 +220,6 @@ def _target_shares(cp: _Checkpoint, instrument: str, conviction: int) -> int:
         return sized if abs(sized) <= abs(weekly) else weekly
     if not sized:
         return 0
-    shares, _ = size_target(cp.services, cp.broker, cp.account_id, instrument, conviction, [], cp.week_open)
+    shares, _ = size_target(cp.services, cp.broker, cp.account_id, instrument, conviction, [],
+                            cp.week_open)
     return shares

@@ -34,7 +34,8 @@ from llmtrade.schemas import (
 from llmtrade.services import Services
 
 ANONYMOUS_FIELDS = {"idea_id", "model", "answered_by", "week_id", "timestamp"}
-PRIMARY_CHAIRMAN_FAILED = "chairman-primary"  # subject of the configured chairman's failure; the backup goes on
+# the subject of the configured chairman's failure; the backup goes on
+PRIMARY_CHAIRMAN_FAILED = "chairman-primary"
 
 Stage = Literal["pitch", "review", "chairman"]
 
@@ -45,18 +46,20 @@ def _now() -> datetime:
 
 def _existing(services: Services, run: WeekRun, account_id: str, made: type[BaseModel],
               stage: Stage) -> Entry[Any] | None:
-    """The step's own result when it ran before: what it made, or the model's failure at this stage."""
+    """The step's result when it ran before: what it made, or the model's failure at this stage."""
     events = services.events
-    return events.find(made, run.week_id, account_id) or events.find(ModelFailure, run.week_id, account_id, stage)
+    return (events.find(made, run.week_id, account_id)
+            or events.find(ModelFailure, run.week_id, account_id, stage))
 
 
 def _fail(services: Services, run: WeekRun, account_id: str, model: str, stage: Stage, reason: str,
           subject: str = "") -> Entry[ModelFailure]:
-    """Record a model failure. Its subject is the stage (the account is FLAT), except the primary chairman's
-    (PRIMARY_CHAIRMAN_FAILED), which leaves the decision to the backup."""
-    failure = ModelFailure(week_id=run.week_id, account_id=account_id, model=model, stage=stage, reason=reason,
-                           timestamp=_now())
-    return services.events.record(failure, week_id=run.week_id, account_id=account_id, subject=subject or stage)
+    """Record a model failure. Its subject is the stage (the account is FLAT), except the primary
+    chairman's (PRIMARY_CHAIRMAN_FAILED), which leaves the decision to the backup."""
+    failure = ModelFailure(week_id=run.week_id, account_id=account_id, model=model, stage=stage,
+                           reason=reason, timestamp=_now())
+    return services.events.record(failure, week_id=run.week_id, account_id=account_id,
+                                  subject=subject or stage)
 
 
 def _result(entry: Entry[Any]) -> dict[str, Any]:
@@ -79,14 +82,15 @@ def pitch(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
     if not packs:
         raise LookupError(f"week {run.week_id} has no research pack: run the research step first")
     try:
-        answer, answered_by = ask(services, week_id=run.week_id, account_id=account_id, purpose="pitch", model=model,
-                     role="a portfolio manager", template="pitch", answer=PitchAnswer,
-                     variables={"week_id": run.week_id, "asof": run.asof.isoformat(),
-                                "packs": [p.model_dump(mode="json") for p in packs]})
+        answer, answered_by = ask(services, week_id=run.week_id, account_id=account_id,
+                                  purpose="pitch", model=model, role="a portfolio manager",
+                                  template="pitch", answer=PitchAnswer,
+                                  variables={"week_id": run.week_id, "asof": run.asof.isoformat(),
+                                             "packs": [p.model_dump(mode="json") for p in packs]})
     except ModelFailed as exc:
         return _result(_fail(services, run, account_id, model, "pitch", str(exc)))
-    made = Pitch(**answer.model_dump(), idea_id=f"{run.week_id}:{account_id}", week_id=run.week_id, model=model,
-                 answered_by=answered_by, timestamp=_now())
+    made = Pitch(**answer.model_dump(), idea_id=f"{run.week_id}:{account_id}", week_id=run.week_id,
+                 model=model, answered_by=answered_by, timestamp=_now())
     return _result(services.events.record(made, week_id=run.week_id, account_id=account_id))
 
 
@@ -108,14 +112,15 @@ def review(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
         answer, answered_by = _ask_review(services, run, account_id, model, labels, others)
     except ModelFailed as exc:
         return _result(_fail(services, run, account_id, model, "review", str(exc)))
-    made = PeerReview(week_id=run.week_id, reviewer_account=account_id, reviewer_model=answered_by, label_map=labels,
-                      reviews={label: getattr(answer, label) for label in labels}, timestamp=_now())
+    made = PeerReview(week_id=run.week_id, reviewer_account=account_id, reviewer_model=answered_by,
+                      label_map=labels, reviews={label: getattr(answer, label) for label in labels},
+                      timestamp=_now())
     return _result(services.events.record(made, week_id=run.week_id, account_id=account_id))
 
 
-def _ask_review(services: Services, run: WeekRun, account_id: str, model: str, labels: dict[str, str],
-                others: dict[str, Pitch]) -> tuple[BaseModel, str]:
-    """The reviewer sees the other pitches under shuffled letters and answers one review per letter."""
+def _ask_review(services: Services, run: WeekRun, account_id: str, model: str,
+                labels: dict[str, str], others: dict[str, Pitch]) -> tuple[BaseModel, str]:
+    """The reviewer sees the other pitches under shuffled letters, answers one review per letter."""
     one_review_per_label: dict[str, Any] = {label: (PitchReview, ...) for label in labels}
     answer_model = create_model("PeerReviewAnswer", **one_review_per_label)
     return ask(services, week_id=run.week_id, account_id=account_id, purpose="review", model=model,
@@ -128,7 +133,7 @@ def _ask_review(services: Services, run: WeekRun, account_id: str, model: str, l
 # --------------------------------------------------------------------------- chairman
 @dataclass(frozen=True)
 class _Agenda:
-    """What the chairman is shown (anonymized pitches with their peer scores) and its decision keeps."""
+    """What the chairman is shown (anonymized pitches, their peer scores) and its decision keeps."""
 
     pitches: dict[str, Pitch]  # idea id → pitch
     aggregates: list[ReviewAggregate]
@@ -147,7 +152,7 @@ class _Agenda:
 
 
 def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
-    """The chairman decides; if it fails its backup does; if both fail the council is FLAT with both reasons."""
+    """The chairman decides, else its backup; if both fail the council is FLAT with both reasons."""
     council = services.settings.council_account.id
     if existing := _existing(services, run, council, ChairmanDecision, "chairman"):
         return _result(existing)
@@ -170,8 +175,9 @@ def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
     return _backup(services, run, agenda, [f"chairman {primary}: {primary_failed.reason}"])
 
 
-def _backup(services: Services, run: WeekRun, agenda: _Agenda, reasons: list[str]) -> dict[str, Any]:
-    """The backup chairman decides; without one, or when it fails too, the council is FLAT with every reason."""
+def _backup(services: Services, run: WeekRun, agenda: _Agenda,
+            reasons: list[str]) -> dict[str, Any]:
+    """The backup decides; with none, or if it fails too, the council is FLAT with every reason."""
     models = services.settings.models.chairman
     backup = models.backup_openrouter_model
     if backup is None:
@@ -181,23 +187,26 @@ def _backup(services: Services, run: WeekRun, agenda: _Agenda, reasons: list[str
             return _decide(services, run, backup, "chairman-backup", agenda)
         except ModelFailed as exc:
             reasons.append(f"backup {backup}: {exc}")
-    return _result(_fail(services, run, services.settings.council_account.id, backup or models.openrouter_model,
-                         "chairman", "; ".join(reasons)))
+    return _result(_fail(services, run, services.settings.council_account.id,
+                         backup or models.openrouter_model, "chairman", "; ".join(reasons)))
 
 
-def _decide(services: Services, run: WeekRun, model: str, purpose: str, agenda: _Agenda) -> dict[str, Any]:
+def _decide(services: Services, run: WeekRun, model: str, purpose: str,
+            agenda: _Agenda) -> dict[str, Any]:
     council = services.settings.council_account.id
-    answer, answered_by = ask(services, week_id=run.week_id, account_id=council, purpose=purpose, model=model,
-                              role="the chairman of the council", template="chairman", answer=ChairmanAnswer,
-                              variables=agenda.variables)
+    answer, answered_by = ask(services, week_id=run.week_id, account_id=council, purpose=purpose,
+                              model=model, role="the chairman of the council", template="chairman",
+                              answer=ChairmanAnswer, variables=agenda.variables)
     trade = answer.selected_trade
     backing = [agenda.pitches[a.idea_id] for a in agenda.aggregates
                if (agenda.pitches[a.idea_id].instrument, agenda.pitches[a.idea_id].direction)
                == (trade.instrument, trade.direction)]
     # `model` says which chairman decided: the configured one, or its backup
-    decision = ChairmanDecision(**answer.model_dump(), week_id=run.week_id, model=model, answered_by=answered_by,
-                                label_map=agenda.labels, aggregates=agenda.aggregates,
-                                indicators=backing[0].indicators if backing else [], timestamp=_now())
+    decision = ChairmanDecision(**answer.model_dump(), week_id=run.week_id, model=model,
+                                answered_by=answered_by, label_map=agenda.labels,
+                                aggregates=agenda.aggregates,
+                                indicators=backing[0].indicators if backing else [],
+                                timestamp=_now())
     return _result(services.events.record(decision, week_id=run.week_id, account_id=council))
 
 

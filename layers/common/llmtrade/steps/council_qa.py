@@ -2,20 +2,22 @@
 
 1. every PM member answers the question (in parallel);
 2. every member that answered ranks the others' answers under neutral labels shuffled per reviewer,
-   never seeing its own answer; the rankings are mapped back to members and averaged (mean position);
+   never seeing its own answer; the rankings are mapped back to members and averaged (mean
+   position);
 3. the chairman (its backup if it fails) writes the council's answer.
 
 Members are accounts, not models: two PMs on the same model answer, rank and are ranked apart.
 
-Calls go through `ask`, so they are validated, repaired and recorded exactly like the week's. They are
-kept in the council's OWN event store (locally `council.sqlite` beside the week's `events.sqlite`, opened
-by the CLI), under the question's id `council-<hash of the question>`. A separate store rather than a
-kind or partition in the week's store, because then a week id in the week's store always means a week:
-no list of weeks, report or replay has to know about questions to skip them, and nothing here can touch a
-week's events. The question's id gives the same audit trail as a week's without a week's calendar:
-reproducible labels for the same question, an offline rerun that stores nothing new, and a budget per
-question (the weekly budget caps what one question can ever spend) that never eats into a trading week's.
-The Q&A runs only from the CLI, so it has no cloud store.
+Calls go through `ask`, so they are validated, repaired and recorded exactly like the week's. They
+are kept in the council's OWN event store (locally `council.sqlite` beside the week's
+`events.sqlite`, opened by the CLI), under the question's id `council-<hash of the question>`. A
+separate store rather than a kind or partition in the week's store, because then a week id in the
+week's store always means a week: no list of weeks, report or replay has to know about questions to
+skip them, and nothing here can touch a week's events. The question's id gives the same audit trail
+as a week's without a week's calendar: reproducible labels for the same question, an offline rerun
+that stores nothing new, and a budget per question (the weekly budget caps what one question can
+ever spend) that never eats into a trading week's. The Q&A runs only from the CLI, so it has no
+cloud store.
 """
 
 from __future__ import annotations
@@ -111,27 +113,30 @@ def run_id_of(question: str) -> str:
 
 
 def _labels(accounts: list[str], seed: str) -> dict[str, str]:
-    """`Response A`-style labels (shuffled per seed by domain.reviews.label_map) -> member account."""
-    return {f"Response {label.split()[-1]}": account for label, account in label_map(accounts, seed).items()}
+    """`Response A`-style labels (shuffled per seed by domain.reviews.label_map) -> account."""
+    return {f"Response {label.split()[-1]}": account
+            for label, account in label_map(accounts, seed).items()}
 
 
-def run_council(context: CouncilContext, question: str, on_stage: StageListener = lambda *_: None) -> CouncilResult:
-    """Run the three stages; `on_stage(name, result so far)` is called as each completes. Model failures are
-    part of the result (nothing raises for them); infrastructure errors raise."""
+def run_council(context: CouncilContext, question: str,
+                on_stage: StageListener = lambda *_: None) -> CouncilResult:
+    """Run the three stages; `on_stage(name, result so far)` is called as each completes. Model
+    failures are part of the result (nothing raises for them); infrastructure errors raise."""
     question = question.strip()
     if not question:
         raise ValueError("the question is empty")
     run_id = run_id_of(question)
     members = [MemberAnswer(account_id=a.id, model=context.settings.model_of(a.id) or "")
                for a in context.settings.pm_accounts]
-    result = CouncilResult(question=question, run_id=run_id, offline=context.offline, answers=[], rankings=[],
-                           aggregate=[], synthesis=Synthesis())
+    result = CouncilResult(question=question, run_id=run_id, offline=context.offline, answers=[],
+                           rankings=[], aggregate=[], synthesis=Synthesis())
 
     def answer(member: MemberAnswer) -> MemberAnswer:
         try:
-            reply, by = ask(context, week_id=run_id, account_id=member.account_id, purpose="qa-answer",
-                            model=member.model, role="a council member", template="qa_answer",
-                            variables={"question": question}, answer=QAAnswer, system_template="qa_system")
+            reply, by = ask(context, week_id=run_id, account_id=member.account_id,
+                            purpose="qa-answer", model=member.model, role="a council member",
+                            template="qa_answer", variables={"question": question},
+                            answer=QAAnswer, system_template="qa_system")
         except ModelFailed as exc:
             return member.model_copy(update={"error": str(exc)})
         return member.model_copy(update={"answer": reply, "answered_by": by})
@@ -143,7 +148,8 @@ def run_council(context: CouncilContext, question: str, on_stage: StageListener 
     reviewers = list(result.answered())
     if len(reviewers) >= 3:  # each reviewer ranks at least two others
         with ThreadPoolExecutor(max_workers=len(reviewers)) as pool:
-            result.rankings = list(pool.map(lambda reviewer: _rank(context, result, reviewer), reviewers))
+            result.rankings = list(pool.map(lambda reviewer: _rank(context, result, reviewer),
+                                            reviewers))
     result.aggregate = _aggregate(result)
     on_stage("rankings", result)
 
@@ -153,14 +159,16 @@ def run_council(context: CouncilContext, question: str, on_stage: StageListener 
 
 
 def _rank(context: CouncilContext, result: CouncilResult, reviewer: str) -> MemberRanking:
-    """One member ranks the others' answers, shown under labels shuffled for it; never its own answer."""
+    """One member ranks the others' answers (never its own), shown under labels shuffled for it."""
     others = {account: reply for account, reply in result.answered().items() if account != reviewer}
     shown = _labels(list(others), f"{result.run_id}:{reviewer}")
     made = MemberRanking(reviewer=result.model_of(reviewer), reviewer_account=reviewer,
-                         labels={label: result.model_of(account) for label, account in shown.items()})
+                         labels={label: result.model_of(account)
+                                 for label, account in shown.items()})
     try:
-        reply, _ = ask(context, week_id=result.run_id, account_id=reviewer, purpose="qa-rank", model=made.reviewer,
-                       role="a council member reviewing the others", template="qa_rank",
+        reply, _ = ask(context, week_id=result.run_id, account_id=reviewer, purpose="qa-rank",
+                       model=made.reviewer, role="a council member reviewing the others",
+                       template="qa_rank",
                        answer=_ranking_model(list(shown)), system_template="qa_system",
                        variables={"question": result.question, "answers": [
                            {"label": label, "body": others[account].model_dump(mode="json")}
@@ -168,26 +176,28 @@ def _rank(context: CouncilContext, result: CouncilResult, reviewer: str) -> Memb
     except ModelFailed as exc:
         return made.model_copy(update={"error": str(exc)})
     ranked = [shown[label] for label in reply.ranking]
-    return made.model_copy(update={"ranking": [result.model_of(a) for a in ranked], "ranked_accounts": ranked,
-                                   "reasoning": reply.reasoning})
+    return made.model_copy(update={"ranking": [result.model_of(a) for a in ranked],
+                                   "ranked_accounts": ranked, "reasoning": reply.reasoning})
 
 
 def _ranking_model(labels: list[str]) -> type[QARanking]:
-    """QARanking whose `ranking` lists exactly the labels shown (an enum in the schema the model gets)."""
+    """QARanking whose `ranking` lists exactly the labels shown (an enum in the model's schema)."""
     shown: Any = list[Literal[tuple(labels)]]  # type: ignore[misc]  # labels known only at run time
     return create_model("QARanking", __base__=QARanking,
                         ranking=(shown, Field(min_length=len(labels), max_length=len(labels))))
 
 
 def _aggregate(result: CouncilResult) -> list[AggregateRank]:
-    """Mean position (1 is best) of each member's answer across the rankings it appears in; best first."""
+    """Mean position (1 is best) of each member's answer over the rankings it is in; best first."""
     positions: dict[str, list[int]] = {account: [] for account in result.answered()}
     for ranking in result.rankings:
         for position, account in enumerate(ranking.ranked_accounts, start=1):
             positions[account].append(position)
-    ranks = [AggregateRank(account_id=a, model=result.model_of(a), mean_position=round(fmean(p), 3) if p else None,
-                           rankings=len(p)) for a, p in positions.items()]
-    return sorted(ranks, key=lambda r: (r.mean_position is None, r.mean_position or 0.0, r.model, r.account_id))
+    ranks = [AggregateRank(account_id=a, model=result.model_of(a),
+                           mean_position=round(fmean(p), 3) if p else None, rankings=len(p))
+             for a, p in positions.items()]
+    return sorted(ranks, key=lambda r: (r.mean_position is None, r.mean_position or 0.0, r.model,
+                                        r.account_id))
 
 
 def _synthesize(context: CouncilContext, result: CouncilResult) -> Synthesis:
@@ -197,7 +207,8 @@ def _synthesize(context: CouncilContext, result: CouncilResult) -> Synthesis:
     labels = _labels(list(answered), f"{result.run_id}:chairman")
     mean_rank = {r.account_id: r.mean_position for r in result.aggregate}
     variables: dict[str, Any] = {"question": result.question, "answers": [
-        {"label": label, "body": answered[account].model_dump(mode="json"), "mean_rank": mean_rank.get(account)}
+        {"label": label, "body": answered[account].model_dump(mode="json"),
+         "mean_rank": mean_rank.get(account)}
         for label, account in labels.items()]}
     chairman = context.settings.models.chairman
     errors = []
@@ -206,11 +217,13 @@ def _synthesize(context: CouncilContext, result: CouncilResult) -> Synthesis:
         if model is None:
             continue
         try:
-            reply, by = ask(context, week_id=result.run_id, account_id=context.settings.council_account.id,
-                            purpose=purpose, model=model, role="the chairman of the council", template="qa_chairman",
+            reply, by = ask(context, week_id=result.run_id,
+                            account_id=context.settings.council_account.id, purpose=purpose,
+                            model=model, role="the chairman of the council", template="qa_chairman",
                             variables=variables, answer=QASynthesis, system_template="qa_system")
         except ModelFailed as exc:
-            errors.append(f"{'backup ' if purpose.endswith('backup') else ''}chairman {model}: {exc}")
+            errors.append(f"{'backup ' if purpose.endswith('backup') else ''}"
+                          f"chairman {model}: {exc}")
             continue
         return Synthesis(model=model, answered_by=by, answer=reply, errors=errors)
     return Synthesis(errors=errors)

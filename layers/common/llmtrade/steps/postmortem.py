@@ -45,7 +45,7 @@ def settle_previous_week(services: Services, run: WeekRun) -> dict[str, Any]:
 
 
 def settle_week(services: Services, week_id: str, at: datetime) -> dict[str, Any]:
-    """Postmortems of `week_id`'s accounts at `at`, and the week's. Nothing when the week had no run."""
+    """Postmortems of `week_id`'s accounts at `at`, and the week's; none if the week had no run."""
     week = services.events.week(week_id)
     snapshots = week.by_account(PositionSnapshot, subject="week_open")
     accounts = [a for a in services.settings.accounts.accounts if a.id in snapshots]
@@ -59,15 +59,18 @@ def settle_week(services: Services, week_id: str, at: datetime) -> dict[str, Any
     if settled is None or any(a.id not in stored for a in accounts):
         _settle_accounts(services, week_id, week, accounts, snapshots, stored, at)
         if settled is None:
-            settled = services.events.record(_week_postmortem(week_id, at, list(stored.values()), week),
-                                             week_id=week_id, account_id=SHARED_ACCOUNT)
+            settled = services.events.record(
+                _week_postmortem(week_id, at, list(stored.values()), week),
+                week_id=week_id, account_id=SHARED_ACCOUNT)
     return {"week_id": week_id, "settled": sorted(stored), "event_id": settled.event_id}
 
 
 def _settle_accounts(services: Services, week_id: str, week: Week, accounts: list[Account],
-                     snapshots: dict[str, PositionSnapshot], stored: dict[str, Postmortem], at: datetime) -> None:
-    """Record the postmortems not stored yet (into `stored` too), each P/L also relative to FLAT's."""
-    outcomes = {a.id: stored.get(a.id) or _settle_account(services, week, snapshots[a.id], a.kind, at)
+                     snapshots: dict[str, PositionSnapshot], stored: dict[str, Postmortem],
+                     at: datetime) -> None:
+    """Record the postmortems not stored yet (into `stored` too), each P/L also against FLAT's."""
+    outcomes = {a.id: stored.get(a.id)
+                or _settle_account(services, week, snapshots[a.id], a.kind, at)
                 for a in accounts}
     flat_pnl = next((o.pnl for o in outcomes.values() if o.kind is AccountKind.FLAT), Decimal(0))
     for account_id, outcome in outcomes.items():
@@ -94,7 +97,8 @@ def _settle_account(services: Services, week: Week, opened: PositionSnapshot, ki
         equity_start=opened.equity, equity_end=equity_end, pnl=pnl,
         pnl_pct=round(float(pnl / opened.equity * 100), 4) if opened.equity else 0.0,
         pnl_vs_flat=pnl,  # made relative once FLAT's P/L is known
-        instrument=opened.target_instrument, direction=opened.target_direction, conviction=opened.conviction,
+        instrument=opened.target_instrument, direction=opened.target_direction,
+        conviction=opened.conviction,
         final_conviction=updates[-1].conviction_after if updates else opened.conviction,
         indicators_fired=list(dict.fromkeys(r.indicator.name for r in fired)),
         invalidation_fired=any(r.indicator.role != "confirms" for r in fired),
@@ -107,7 +111,8 @@ def _settle_account(services: Services, week: Week, opened: PositionSnapshot, ki
 
 def _checkpoints(week: Week, account_id: str, at: datetime) -> list[CheckpointUpdate]:
     """The account's checkpoint updates up to `at`, in market time."""
-    return [u for u in sorted(week.all(CheckpointUpdate, account_id), key=lambda u: u.at) if u.at <= at]
+    return [u for u in sorted(week.all(CheckpointUpdate, account_id), key=lambda u: u.at)
+            if u.at <= at]
 
 
 def _cost(calls: list[LLMCallRecord] | list[ResearchCall]) -> Decimal:
@@ -118,16 +123,17 @@ def _played_out(services: Services, opened: PositionSnapshot, at: datetime) -> b
     """Did the instrument move the position's way between the week's run and the settlement?"""
     if opened.target_instrument is None or opened.conviction == 0:
         return None
-    move = services.market.price(opened.target_instrument, at) - services.market.price(opened.target_instrument,
-                                                                                      opened.at)
+    move = (services.market.price(opened.target_instrument, at)
+            - services.market.price(opened.target_instrument, opened.at))
     return move * opened.conviction > 0
 
 
 def _review_score(week: Week, account_id: str, kind: AccountKind) -> float | None:
-    """The peer-review overall of the account's pitch; for the council, of the best-scored pitch on the
-    trade the chairman picked (the idea it backed). None without a reviewed pitch."""
+    """The peer-review overall of the account's pitch; for the council, of the best-scored pitch on
+    the trade the chairman picked (the idea it backed). None without a reviewed pitch."""
     pitches = week.by_account(Pitch)
-    scored = [a for a in aggregate([p.idea_id for p in pitches.values()], week.all(PeerReview)) if a.reviews]
+    scored = [a for a in aggregate([p.idea_id for p in pitches.values()], week.all(PeerReview))
+              if a.reviews]
     if kind is AccountKind.PM:
         idea = pitches[account_id].idea_id if account_id in pitches else None
         return next((a.overall for a in scored if a.idea_id == idea), None)
@@ -146,13 +152,16 @@ def _backed_score(decision: ChairmanDecision | None, pitches: dict[str, Pitch],
     return next((a.overall for a in scored if a.idea_id in backing), None)  # best first
 
 
-def _week_postmortem(week_id: str, at: datetime, outcomes: list[Postmortem], week: Week) -> WeekPostmortem:
+def _week_postmortem(week_id: str, at: datetime, outcomes: list[Postmortem],
+                     week: Week) -> WeekPostmortem:
     ranked = sorted(outcomes, key=lambda o: (-o.pnl, o.account_id))
     pnl = {o.account_id: o.pnl for o in ranked}
     scores = {o.account_id: o.review_score for o in outcomes
               if o.kind is AccountKind.PM and o.review_score is not None}
     return WeekPostmortem(
         week_id=week_id, settled_at=at, ranking=list(pnl), pnl_by_account=pnl, review_scores=scores,
-        score_pnl_spearman=spearman(list(scores.values()), [float(pnl[account]) for account in scores]),
-        llm_cost_usd=_cost(week.all(LLMCallRecord)), research_cost_usd=_cost(week.all(ResearchCall)),
+        score_pnl_spearman=spearman(list(scores.values()),
+                                    [float(pnl[account]) for account in scores]),
+        llm_cost_usd=_cost(week.all(LLMCallRecord)),
+        research_cost_usd=_cost(week.all(ResearchCall)),
     )

@@ -10,8 +10,8 @@ provider runs once, only when every other provider has finished without a pack; 
 all the week's research failure is recorded and the step raises: a week never pitches on nothing.
 
 A rerun after such a failure (a redrive, or the week started again once an outage is over) is a new
-round: every provider is tried again under round-numbered subjects (`perplexity#2`), so nothing of the
-first round is overwritten or stored twice, and an outage never ends a week for good.
+round: every provider is tried again under round-numbered subjects (`perplexity#2`), so nothing of
+the first round is overwritten or stored twice, and an outage never ends a week for good.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from llmtrade.services import Services
 
 
 class NoResearch(RuntimeError):
-    """No provider produced a pack: the execution fails visibly instead of pitching on empty research."""
+    """No provider produced a pack: the execution fails visibly, not pitching on empty research."""
 
 
 def _now() -> datetime:
@@ -52,16 +52,17 @@ def _providers(services: Services, *, fallback: bool) -> list[ResearchProvider]:
 
 def _round(week: Week) -> int:
     """1, or one more than the rounds that already ended with no pack at all."""
-    return 1 + sum(1 for subject in week.subjects(ResearchFailure) if subject == "" or subject.startswith("#"))
+    return 1 + sum(1 for subject in week.subjects(ResearchFailure)
+                   if subject == "" or subject.startswith("#"))
 
 
 def _key(provider: str, round_: int) -> str:
-    """The subject of a provider's events in a round (the first round keeps the bare provider id)."""
+    """The subject of a provider's events in a round (the first round keeps the bare id)."""
     return provider if round_ == 1 else f"{provider}#{round_}"
 
 
 def _finished(week: Week, provider: str) -> bool:
-    """The provider has its pack or its failure: once either exists, the provider is done for the week."""
+    """The provider has its pack or its failure: once either exists, it is done for the week."""
     return provider in week.subjects(ResearchPack) or provider in week.subjects(ResearchFailure)
 
 
@@ -72,31 +73,34 @@ def _job(week: Week, provider: str) -> ResearchCall | None:
 
 
 def _fail(services: Services, run: WeekRun, provider: str | None, reason: str) -> None:
-    failure = ResearchFailure(week_id=run.week_id, provider=provider, reason=reason, timestamp=_now())
+    failure = ResearchFailure(week_id=run.week_id, provider=provider, reason=reason,
+                              timestamp=_now())
     _append(services, run, failure, provider or "")
 
 
-def _record(services: Services, run: WeekRun, provider: str, call: Literal["start", "check"], status: ResearchStatus,
-            subject: str) -> None:
-    """Keep the pack or the failure the call ended with, then the call itself for audit. In that order:
-    a crash in between loses an audit record, never makes a rerun pay the provider twice."""
+def _record(services: Services, run: WeekRun, provider: str, call: Literal["start", "check"],
+            status: ResearchStatus, subject: str) -> None:
+    """Keep the pack or the failure the call ended with, then the call itself for audit. In that
+    order: a crash in between loses an audit record, never makes a rerun pay the provider twice."""
     if status.pack is not None:
         _append(services, run, status.pack, provider)
     elif status.state != "running":
         _fail(services, run, provider, status.error or f"{status.state} without a research pack")
     _append(services, run, ResearchCall(
         week_id=run.week_id, provider=provider, call=call, state=status.state, handle=status.handle,
-        prompt=status.prompt, raw=status.raw, error=status.error, cost_usd=status.cost_usd, at=_now()), subject)
+        prompt=status.prompt, raw=status.raw, error=status.error, cost_usd=status.cost_usd,
+        at=_now()), subject)
 
 
-def _start(services: Services, run: WeekRun, provider: ResearchProvider, key: str) -> ResearchStatus:
+def _start(services: Services, run: WeekRun, provider: ResearchProvider,
+           key: str) -> ResearchStatus:
     status = provider.start(run.week_id, run.asof)
     _record(services, run, key, "start", status, f"{key}/start")
     return status
 
 
-def _check(services: Services, run: WeekRun, week: Week, provider: ResearchProvider, job: ResearchCall,
-           key: str) -> ResearchStatus:
+def _check(services: Services, run: WeekRun, week: Week, provider: ResearchProvider,
+           job: ResearchCall, key: str) -> ResearchStatus:
     checks = [s for s in week.subjects(ResearchCall) if s.startswith(f"{key}/check-")]
     status = provider.check(run.week_id, run.asof, job.handle)
     minutes = services.settings.models.research.deadline_minutes
@@ -111,15 +115,16 @@ def _check(services: Services, run: WeekRun, week: Week, provider: ResearchProvi
 
 def _advance(services: Services, run: WeekRun, week: Week, providers: list[ResearchProvider],
              round_: int) -> list[str]:
-    """Start the providers not started yet and check the running ones; the names still running. `week` is read
-    before: each provider's calls touch only its own events."""
+    """Start the providers not started yet and check the running ones; the names still running.
+    `week` is read before: each provider's calls touch only its own events."""
     running = []
     for provider in providers:
         key = _key(provider.name, round_)
         if _finished(week, key):
             continue
         job = _job(week, key)
-        status = _check(services, run, week, provider, job, key) if job else _start(services, run, provider, key)
+        status = (_check(services, run, week, provider, job, key) if job
+                  else _start(services, run, provider, key))
         if status.state == "running":
             running.append(provider.name)
     return running
@@ -130,13 +135,15 @@ def research_start(services: Services, run: WeekRun) -> dict[str, Any]:
     week = _shared(services, run)
     round_ = _round(week)
     started = [p for p in _providers(services, fallback=False)
-               if not _finished(week, _key(p.name, round_)) and not _job(week, _key(p.name, round_))]
-    running = [p.name for p in started if _start(services, run, p, _key(p.name, round_)).state == "running"]
+               if not _finished(week, _key(p.name, round_))
+               and not _job(week, _key(p.name, round_))]
+    running = [p.name for p in started
+               if _start(services, run, p, _key(p.name, round_)).state == "running"]
     return {"started": [p.name for p in started], "running": running}
 
 
 def research_check(services: Services, run: WeekRun) -> dict[str, Any]:
-    """Check the running jobs; once none runs, fall back if there is no pack, and fail if there still is none."""
+    """Check the running jobs; once none runs, fall back if there is no pack, fail if still none."""
     week = _shared(services, run)
     round_ = _round(week)
     running = _advance(services, run, week, _providers(services, fallback=False), round_)
@@ -151,12 +158,15 @@ def research_check(services: Services, run: WeekRun) -> dict[str, Any]:
 
 
 def _no_research(services: Services, run: WeekRun, week: Week, round_: int) -> NoReturn:
-    """Every provider of the round finished without a pack: record why (the round's failure), then stop."""
+    """Every provider of the round ended without a pack: record the round's failure, then stop."""
     keys = {_key(p.name, round_) for p in services.research}
     failures = [f for subject, f in week.by_subject(ResearchFailure).items() if subject in keys]
-    reason = "research produced no pack: " + ("; ".join(f"{f.provider}: {f.reason}" for f in failures)
-                                              or "no research provider is configured")
-    _append(services, run, ResearchFailure(week_id=run.week_id, provider=None, reason=reason, timestamp=_now()),
+    reason = "research produced no pack: " + (
+        "; ".join(f"{f.provider}: {f.reason}" for f in failures)
+        or "no research provider is configured")
+    _append(services, run, ResearchFailure(week_id=run.week_id, provider=None, reason=reason,
+                                           timestamp=_now()),
             "" if round_ == 1 else f"#{round_}")
-    raise NoResearch(f"week {run.week_id}: {reason}; the council does not pitch without research (rerun the week "
-                     "or redrive the execution once the providers answer: every provider is tried again)")
+    raise NoResearch(f"week {run.week_id}: {reason}; the council does not pitch without research "
+                     "(rerun the week or redrive the execution once the providers answer: every "
+                     "provider is tried again)")

@@ -28,9 +28,11 @@ from llmtrade.schemas import (
 from llmtrade.services import Services
 
 
-def open_week(services: Services, execution_input: dict[str, Any], execution: str | None = None) -> dict[str, Any]:
-    """Resolve the week from `week_id` (a manual start) or `scheduled_time` (EventBridge Scheduler); stop at
-    the kill switch or a duplicate delivery of the schedule (steps.opening). `execution`: the execution name."""
+def open_week(services: Services, execution_input: dict[str, Any],
+              execution: str | None = None) -> dict[str, Any]:
+    """Resolve the week from `week_id` (a manual start) or `scheduled_time` (EventBridge Scheduler);
+    stop at the kill switch or a duplicate delivery of the schedule (steps.opening).
+    `execution`: the execution name."""
     settings = services.settings
     if week_id := execution_input.get("week_id"):
         asof = settings.schedule.weekly_run_at(parse_week_id(week_id))
@@ -39,8 +41,8 @@ def open_week(services: Services, execution_input: dict[str, Any], execution: st
         week_id = week_id_for(asof)
     else:
         raise ValueError("the weekly run needs week_id (YYYY-MM-DD, a Wednesday) or scheduled_time")
-    # a week outside the market calendar fails here, before anything is written; the exchange's own list,
-    # not the broker's calendar: this function is given no broker keys
+    # a week outside the market calendar fails here, before anything is written; the exchange's own
+    # list, not the broker's calendar: this function is given no broker keys
     nyse_hours(asof.date())
     if stopped := stop_or_claim(services, "weekly", week_id, asof, execution_input, execution):
         return stopped.model_dump(mode="json")
@@ -60,20 +62,23 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
     calls = week.all(LLMCallRecord)
     cost_by_account: dict[str, Decimal] = {}
     for call in calls:
-        cost_by_account[call.account_id] = cost_by_account.get(call.account_id, Decimal(0)) + call.cost_usd
+        cost_by_account[call.account_id] = (cost_by_account.get(call.account_id, Decimal(0))
+                                            + call.cost_usd)
     finals = week.by_subject(OrderFinal)
-    accounts = [_account_week(services, run, week, account, finals, cost_by_account.get(account.id, Decimal(0)))
+    accounts = [_account_week(services, run, week, account, finals,
+                              cost_by_account.get(account.id, Decimal(0)))
                 for account in services.settings.accounts.accounts]
     research = sum((c.cost_usd for c in week.all(ResearchCall)), Decimal(0))
-    return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline, accounts=accounts,
-                       llm_cost_usd=sum(cost_by_account.values(), Decimal(0)), llm_calls=len(calls),
-                       research_cost_usd=research)
+    return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline,
+                       accounts=accounts, llm_cost_usd=sum(cost_by_account.values(), Decimal(0)),
+                       llm_calls=len(calls), research_cost_usd=research)
 
 
-def _account_week(services: Services, run: WeekRun, week: Week, account: Account, finals: dict[str, OrderFinal],
-                  llm_cost: Decimal) -> AccountWeek:
+def _account_week(services: Services, run: WeekRun, week: Week, account: Account,
+                  finals: dict[str, OrderFinal], llm_cost: Decimal) -> AccountWeek:
     instrument, conviction, note = target_in(week, run.week_id, account.id, account.kind)
-    statuses = [_status(order.payload, finals.get(order.subject)) for order in week.entries(OrderEvent, account.id)]
+    statuses = [_status(order.payload, finals.get(order.subject))
+                for order in week.entries(OrderEvent, account.id)]
     updates = week.all(CheckpointUpdate, account.id)
     latest = max(updates, key=lambda u: u.at) if updates else None
     held = week.get(PositionSnapshot, account.id, "week_open")
@@ -86,7 +91,7 @@ def _account_week(services: Services, run: WeekRun, week: Week, account: Account
         last_checkpoint=_checkpoint_line(latest),
         holdings=[f"{p.symbol} {p.qty:+d}" for p in held.positions] if held else [],
         llm_cost_usd=llm_cost,
-        # the execution's own note says what waits (a deferred opening leg) or why an order was refused
+        # the execution's note says what waits (a deferred opening leg) or why an order was refused
         note="; ".join(dict.fromkeys(n for n in (note, held.note if held else "") if n)),
     )
 
@@ -102,7 +107,7 @@ def _label(model: str | None, offline: bool) -> str | None:
 
 
 def _status(order: OrderEvent, final: OrderFinal | None = None) -> str:
-    """The order as last known: how it ended when a later step saw it end, else what the broker said then."""
+    """The order as last known: how it ended if a later step saw that, else what the broker said."""
     what = f"{order.leg} {order.request.side.value} {order.request.qty} {order.request.symbol}"
     if order.rejected:
         return f"{what}: REJECTED ({order.rejected})"
@@ -116,4 +121,5 @@ def _status(order: OrderEvent, final: OrderFinal | None = None) -> str:
 
 def week_summary(services: Services, run: WeekRun) -> dict[str, Any]:
     summary = project_week(services, run)
-    return {"event_id": services.events.record(summary, week_id=run.week_id, account_id=SHARED_ACCOUNT).event_id}
+    return {"event_id": services.events.record(summary, week_id=run.week_id,
+                                               account_id=SHARED_ACCOUNT).event_id}
