@@ -1,8 +1,10 @@
-"""Figures, not tests: the size of what each Lambda deploys — the common layer and each function's own code.
+"""Figures, not tests: the size of what each Lambda deploys — the common layer and each function's
+own code.
 
-Reads a synthesized cloud assembly (`npx aws-cdk@2 synth --output DIR`, which bundles the layer for real)
-and prints, per asset, its files' size and its zipped size (what Lambda stores; the layer limit is 250 MB
-unzipped for a function and all its layers). Run: python bench/bench_assets.py --cdk-out DIR
+Reads a synthesized cloud assembly (`npx aws-cdk@2 synth --output DIR`, which bundles the layer for
+real) and prints, per asset, its files' size and its zipped size (what Lambda stores; the layer
+limit is 250 MB unzipped for a function and all its layers).
+Run: python bench/bench_assets.py --cdk-out DIR
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cdk-out", type=Path, required=True)
     args = parser.parse_args()
-    [template_path] = [p for p in args.cdk_out.glob("*.template.json") if "LlmTrade" in p.name or "llmtrade" in p.name]
+    [template_path] = [p for p in args.cdk_out.glob("*.template.json")
+                       if "LlmTrade" in p.name or "llmtrade" in p.name]
     template = json.loads(template_path.read_text())
     rows = []
     for logical_id, resource in template["Resources"].items():
         path = resource.get("Metadata", {}).get("aws:asset:path")
-        if not path or resource["Type"] not in ("AWS::Lambda::LayerVersion", "AWS::Lambda::Function"):
+        if not path or resource["Type"] not in ("AWS::Lambda::LayerVersion",
+                                                "AWS::Lambda::Function"):
             continue
         tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
         name = "common layer" if resource["Type"] == "AWS::Lambda::LayerVersion" else \

@@ -1,4 +1,5 @@
-"""Figures, not tests: the offline week's wall time, and the Lambda cold-import overhead our code adds.
+"""Figures, not tests: the offline week's wall time, and the Lambda cold-import overhead our code
+adds.
 
 For each handler: (cold import of the handler) / (cold import of the third-party packages it pulls
 in, alone). 1.0 would mean our own modules cost nothing on a cold start. Every figure is the median
@@ -20,7 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 LAYER = REPO / "layers" / "common"
 FUNCTIONS = ("research", "council", "execute", "checkpoint")
 
-# Runs in a fresh interpreter: import the handler, report the time and the third-party packages loaded.
+# Runs in a fresh interpreter: import the handler, report the time and the third-party packages
+# loaded.
 IMPORT_HANDLER = """
 import json, sys, time
 sys.path[:0] = [{function!r}, {layer!r}]
@@ -29,9 +31,11 @@ start = time.perf_counter()
 import handler
 elapsed = time.perf_counter() - start
 ours = ("handler", "llmtrade")
-third = sorted({{m.split(".")[0] for m in set(sys.modules) - before}} - set(sys.stdlib_module_names) - set(ours))
+third = sorted({{m.split(".")[0] for m in set(sys.modules) - before}}
+               - set(sys.stdlib_module_names) - set(ours))
 # real packages only (not pseudo-modules such as cython_runtime)
-third = [m for m in third if not m.startswith("_") and getattr(sys.modules.get(m), "__spec__", None)]
+third = [m for m in third
+         if not m.startswith("_") and getattr(sys.modules.get(m), "__spec__", None)]
 print(json.dumps({{"seconds": elapsed, "third_party": third}}))
 """
 
@@ -45,7 +49,8 @@ print(json.dumps({{"seconds": time.perf_counter() - start}}))
 
 
 def fresh(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=REPO).stdout
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                         cwd=REPO).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -54,8 +59,8 @@ def offline_week_seconds(runs: int) -> float:
     for i in range(runs):
         with tempfile.TemporaryDirectory() as data:
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "llmtrade.entrypoints.cli", "run-week", "--offline",
-                            "--week", "2026-11-25",
+            subprocess.run([sys.executable, "-m", "llmtrade.entrypoints.cli", "run-week",
+                            "--offline", "--week", "2026-11-25",
                             "--data-dir", data], check=True, capture_output=True, cwd=REPO)
             times.append(time.perf_counter() - start)
         print(f"  offline week run {i + 1}/{runs}: {times[-1]:.2f} s", file=sys.stderr)
@@ -69,15 +74,17 @@ def main() -> None:
 
     print(f"offline week (fresh process, CLI end to end), median of {args.runs}: "
           f"{offline_week_seconds(args.runs):.2f} s")
-    print(f"{'handler':<12} {'handler import':>15} {'3rd-party alone':>16} {'ratio':>7}  third-party packages")
+    print(f"{'handler':<12} {'handler import':>15} {'3rd-party alone':>16} {'ratio':>7}  "
+          "third-party packages")
     for function in FUNCTIONS:
         code = IMPORT_HANDLER.format(function=str(REPO / "functions" / function), layer=str(LAYER))
         handler_runs = [fresh(code) for _ in range(args.runs)]
         packages = handler_runs[0]["third_party"]
-        deps = statistics.median(fresh(IMPORT_PACKAGES.format(packages=packages))["seconds"] for _ in range(args.runs))
+        deps = statistics.median(fresh(IMPORT_PACKAGES.format(packages=packages))["seconds"]
+                                 for _ in range(args.runs))
         ours = statistics.median(r["seconds"] for r in handler_runs)
-        print(f"{function:<12} {ours * 1000:>12.1f} ms {deps * 1000:>13.1f} ms {ours / deps:>7.2f}  "
-              f"{', '.join(packages)}")
+        print(f"{function:<12} {ours * 1000:>12.1f} ms {deps * 1000:>13.1f} ms "
+              f"{ours / deps:>7.2f}  {', '.join(packages)}")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 Counted from what is deployed: executions per month from config/schedule.yaml; Step Functions state
 transitions per execution by walking the synthesized definitions (Map iterations x the accounts of
-config/accounts.yaml, research checks as assumed below); Lambda invocations per function from the tasks
-and their memory from the template; alarms, dashboards, secrets, KMS keys, queues from the template.
+config/accounts.yaml, research checks as assumed below); Lambda invocations per function from the
+tasks and their memory from the template; alarms, dashboards, secrets, KMS keys, queues from the
+template.
 
-Assumed (change them below): how long each task runs, how many research checks a week needs, how many
-and how large the events are, log volume per invocation. Prices: us-east-1 list prices, hard-coded here
-(checked against the AWS pricing pages in 2025; they change), without the free tier, without tax and
-without what the LLM and research providers charge (see `llmtrade run-week --estimate` for that).
+Assumed (change them below): how long each task runs, how many research checks a week needs, how
+many and how large the events are, log volume per invocation. Prices: us-east-1 list prices,
+hard-coded here (checked against the AWS pricing pages in 2025; they change), without the free tier,
+without tax and without what the LLM and research providers charge (see
+`llmtrade run-week --estimate` for that).
 Run: python bench/bench_cost.py
 """
 
@@ -28,7 +30,7 @@ from llmtrade.workflow import WORKFLOWS
 from infra.app import STACK_NAME, build_app
 from infra.workflows import definition
 
-# ----------------------------------------------------------------------------- us-east-1 list prices (USD)
+# ---------------------------------------------------------------------- us-east-1 list prices (USD)
 STEP_FUNCTIONS_PER_TRANSITION = 0.025 / 1000  # standard workflows
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
 LAMBDA_ARM_PER_GB_SECOND = 0.0000133334  # arm64
@@ -52,7 +54,7 @@ SCHEDULER_PER_INVOCATION = 1.00 / 1_000_000
 S3_PER_PUT = 0.005 / 1000
 S3_PER_GB_MONTH = 0.023
 
-# ------------------------------------------------------------------------------------------ assumptions
+# ----------------------------------------------------------------------------------- assumptions
 TASK_SECONDS = {  # typical duration of one invocation, live mode
     "open_week": 2, "settle_previous_week": 10, "research_start": 60, "research_check": 3,
     "pitch": 60, "review": 45, "chairman": 60, "execute": 5, "week_summary": 10,
@@ -79,8 +81,8 @@ class Line:
 
 def transitions(states: dict[str, Any], start: str, items: dict[str, int], tasks: Counter[str],
                 times: int = 1) -> int:
-    """State transitions along the way through a run that proceeds (a poll's Choice takes its done branch
-    after RESEARCH_CHECKS checks), counting each task's invocations into `tasks`."""
+    """State transitions along the way through a run that proceeds (a poll's Choice takes its done
+    branch after RESEARCH_CHECKS checks), counting each task's invocations into `tasks`."""
     count, name = 0, start
     while name:
         state = states[name]
@@ -90,7 +92,8 @@ def transitions(states: dict[str, Any], start: str, items: dict[str, int], tasks
         if state["Type"] == "Map":
             over = state["ItemsPath"].removeprefix("$.run.")
             inner = state["ItemProcessor"]
-            count += transitions(inner["States"], inner["StartAt"], items, tasks, times * items[over])
+            count += transitions(inner["States"], inner["StartAt"], items, tasks,
+                                 times * items[over])
         if state["Type"] == "Choice":
             wait = states[state["Default"]]
             if wait["Type"] != "Wait":  # the opening's proceed check: the run goes on by default
@@ -108,14 +111,16 @@ def transitions(states: dict[str, Any], start: str, items: dict[str, int], tasks
 
 def main() -> None:
     settings = load_settings()
-    template = build_app({"aws:cdk:bundling-stacks": []}).synth().get_stack_by_name(STACK_NAME).template
+    template = (build_app({"aws:cdk:bundling-stacks": []}).synth()
+                .get_stack_by_name(STACK_NAME).template)
     resources = template["Resources"]
     by_type = Counter(r["Type"] for r in resources.values())
     accounts = settings.accounts.accounts
     items = {"pm_accounts": sum(a.kind == "pm" for a in accounts), "accounts": len(accounts)}
     schedule = settings.schedule
     runs = {"weekly": WEEKS_PER_MONTH,
-            "checkpoint": len(schedule.checkpoints.times) * len(schedule.checkpoints.days) * WEEKS_PER_MONTH}
+            "checkpoint": len(schedule.checkpoints.times) * len(schedule.checkpoints.days)
+            * WEEKS_PER_MONTH}
 
     lines: list[Line] = []
     tasks: Counter[str] = Counter()
@@ -136,18 +141,24 @@ def main() -> None:
             memory[tag] = r["Properties"]["MemorySize"] / 1024
     function_of = {t.name: t.function for w in WORKFLOWS.values() for t in w.tasks()}
     invocations = sum(tasks.values())
-    gb_seconds = sum(n * TASK_SECONDS[task] * memory[function_of[task]] for task, n in tasks.items())
-    lines.append(Line("Lambda requests", f"{invocations:.0f} invocations", invocations * LAMBDA_PER_REQUEST))
-    lines.append(Line("Lambda compute (arm64)", f"{gb_seconds:.0f} GB-s", gb_seconds * LAMBDA_ARM_PER_GB_SECOND))
+    gb_seconds = sum(n * TASK_SECONDS[task] * memory[function_of[task]]
+                     for task, n in tasks.items())
+    lines.append(Line("Lambda requests", f"{invocations:.0f} invocations",
+                      invocations * LAMBDA_PER_REQUEST))
+    lines.append(Line("Lambda compute (arm64)", f"{gb_seconds:.0f} GB-s",
+                      gb_seconds * LAMBDA_ARM_PER_GB_SECOND))
 
     events = (EVENTS_PER_WEEKLY_RUN * runs["weekly"]
               + EVENTS_PER_CHECKPOINT_ACCOUNT * tasks["checkpoint_account"])
-    # Each invocation also writes and completes an idempotency record (2 small writes) when the runtime uses it.
+    # Each invocation also writes and completes an idempotency record (2 small writes) when the
+    # runtime uses it.
     writes = events * EVENT_WRITE_UNITS + 2 * invocations
     reads = READ_UNITS_PER_INVOCATION * invocations
     stored_gb = events * 12 * EVENT_WRITE_UNITS / 1024 / 1024  # a year of events
-    lines.append(Line("DynamoDB writes (on-demand)", f"{writes:.0f} WRU", writes * DYNAMODB_PER_WRITE_UNIT))
-    lines.append(Line("DynamoDB reads (on-demand)", f"{reads:.0f} RRU", reads * DYNAMODB_PER_READ_UNIT))
+    lines.append(Line("DynamoDB writes (on-demand)", f"{writes:.0f} WRU",
+                      writes * DYNAMODB_PER_WRITE_UNIT))
+    lines.append(Line("DynamoDB reads (on-demand)", f"{reads:.0f} RRU",
+                      reads * DYNAMODB_PER_READ_UNIT))
     lines.append(Line("DynamoDB storage + PITR", f"{stored_gb:.3f} GB after a year",
                       stored_gb * (DYNAMODB_PER_GB_MONTH + DYNAMODB_PITR_PER_GB_MONTH)))
 
@@ -155,18 +166,23 @@ def main() -> None:
     lines.append(Line("Secrets Manager", f"{secrets} secrets, <= {invocations:.0f} reads",
                       secrets * SECRET_PER_MONTH + invocations * SECRETS_PER_API_CALL))
     keys = by_type["AWS::KMS::Key"]
-    lines.append(Line("KMS (alerts topic key)", f"{keys} key", keys * KMS_KEY_PER_MONTH + 100 * KMS_PER_REQUEST))
+    lines.append(Line("KMS (alerts topic key)", f"{keys} key",
+                      keys * KMS_KEY_PER_MONTH + 100 * KMS_PER_REQUEST))
 
     alarms, dashboards = by_type["AWS::CloudWatch::Alarm"], by_type["AWS::CloudWatch::Dashboard"]
     # Custom metrics are billed by the hour, only for hours in which they receive data.
     weekly_only = 2  # WeeklyRunCompleted, LLMCostUSD
-    at_checkpoints = 4 + len(accounts)  # CheckpointRan/Skipped, OrdersPlaced/Rejected, AccountEquityUSD per account
+    # CheckpointRan/Skipped, OrdersPlaced/Rejected, AccountEquityUSD per account
+    at_checkpoints = 4 + len(accounts)
     metrics = weekly_only + at_checkpoints
-    metric_months = (weekly_only * runs["weekly"] + at_checkpoints * (runs["checkpoint"] + runs["weekly"])) / HOURS
+    metric_months = (weekly_only * runs["weekly"]
+                     + at_checkpoints * (runs["checkpoint"] + runs["weekly"])) / HOURS
     log_gb = invocations * LOG_KB_PER_INVOCATION / 1024 / 1024
     lines.append(Line("CloudWatch alarms", f"{alarms} alarms", alarms * ALARM_PER_MONTH))
-    lines.append(Line("CloudWatch dashboard", f"{dashboards} dashboard", dashboards * DASHBOARD_PER_MONTH))
-    lines.append(Line("CloudWatch custom metrics", f"{metrics} metrics, {metric_months:.2f} metric-months",
+    lines.append(Line("CloudWatch dashboard", f"{dashboards} dashboard",
+                      dashboards * DASHBOARD_PER_MONTH))
+    lines.append(Line("CloudWatch custom metrics",
+                      f"{metrics} metrics, {metric_months:.2f} metric-months",
                       metric_months * CUSTOM_METRIC_PER_MONTH))
     lines.append(Line("CloudWatch Logs", f"{log_gb * 1024:.1f} MB ingested, 3 months kept",
                       log_gb * (LOGS_PER_GB_INGESTED + 3 * LOGS_PER_GB_MONTH_STORED)))
@@ -177,9 +193,11 @@ def main() -> None:
     lines.append(Line("EventBridge Scheduler", f"{schedules} schedules, {executions:.0f} starts",
                       executions * SCHEDULER_PER_INVOCATION))
     lines.append(Line("SNS email alerts", "~10 alerts", 10 * SNS_PER_EMAIL))
-    lines.append(Line("SQS dead-letter queues", f"{by_type['AWS::SQS::Queue']} queues, idle", 0 * SQS_PER_REQUEST))
+    lines.append(Line("SQS dead-letter queues", f"{by_type['AWS::SQS::Queue']} queues, idle",
+                      0 * SQS_PER_REQUEST))
     report_gb = runs["weekly"] * 12 * REPORT_KB / 1024 / 1024
-    lines.append(Line("S3 reports", f"{runs['weekly']:.1f} puts, {report_gb * 1024:.0f} MB after a year",
+    lines.append(Line("S3 reports",
+                      f"{runs['weekly']:.1f} puts, {report_gb * 1024:.0f} MB after a year",
                       runs["weekly"] * S3_PER_PUT + report_gb * S3_PER_GB_MONTH))
 
     width = max(len(line.item) for line in lines)
@@ -187,11 +205,12 @@ def main() -> None:
     for line in lines:
         print(f"{line.item:<{width}}  {line.quantity:<40} ${line.usd:8.4f}")
     total = sum(line.usd for line in lines)
-    fixed = sum(line.usd for line in lines if line.item.startswith(("Secrets", "KMS", "CloudWatch alarms",
-                                                                  "CloudWatch dashboard")))
+    fixed = sum(line.usd for line in lines
+                if line.item.startswith(("Secrets", "KMS", "CloudWatch alarms",
+                                         "CloudWatch dashboard")))
     print(f"{'total':<{width}}  {'':<40} ${total:8.4f}")
-    print(f"\n(of which ${fixed:.2f} is fixed: secrets, KMS key, alarms, dashboard; the two secrets "
-          "instead of one cost $0.40 more, the price of least privilege)")
+    print(f"\n(of which ${fixed:.2f} is fixed: secrets, KMS key, alarms, dashboard; the two "
+          "secrets instead of one cost $0.40 more, the price of least privilege)")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Figures, not tests: how long a checkpoint takes for every account offline, and the simulated broker's
-order throughput.
+"""Figures, not tests: how long a checkpoint takes for every account offline, and the simulated
+broker's order throughput.
 
 - The 15:50 checkpoint must finish well before the 16:00 close: its wall time (median of N, offline,
   6 accounts, the weekly run done) against the 10 minutes it has (ratio).
@@ -36,10 +36,13 @@ def checkpoint_seconds(runs: int) -> list[float]:
             services = local_services(Path(data), settings)
             run_workflow(WEEKLY, {"week_id": WEEK}, services)
             for at in CHECKPOINTS[:-1]:
-                run_workflow(CHECKPOINT, {"at": datetime.fromisoformat(at).replace(tzinfo=ET).isoformat()}, services)
+                run_workflow(CHECKPOINT,
+                             {"at": datetime.fromisoformat(at).replace(tzinfo=ET).isoformat()},
+                             services)
             started = time.perf_counter()
-            run_workflow(CHECKPOINT, {"at": datetime.fromisoformat(CHECKPOINTS[-1]).replace(tzinfo=ET).isoformat()},
-                         services)
+            run_workflow(CHECKPOINT, {
+                "at": datetime.fromisoformat(CHECKPOINTS[-1]).replace(tzinfo=ET).isoformat()},
+                services)
             timings.append(time.perf_counter() - started)
     return timings
 
@@ -53,7 +56,8 @@ def orders_per_second(count: int) -> float:
             client_id = f"bench-{i}"
             if broker.order_by_client_id("pm-gpt", client_id) is None:
                 side = OrderSide.BUY if i % 2 == 0 else OrderSide.SELL
-                broker.submit_order("pm-gpt", OrderRequest(symbol="SPY", qty=1, side=side, client_order_id=client_id))
+                broker.submit_order("pm-gpt", OrderRequest(symbol="SPY", qty=1, side=side,
+                                                           client_order_id=client_id))
         return count / (time.perf_counter() - started)
 
 
@@ -66,7 +70,8 @@ def main() -> None:
     print(f"15:50 checkpoint, 6 accounts offline: median {median:.3f} s of {args.runs} "
           f"({median / 600:.5f} of the 10 minutes before the close)")
     for count in (50, 200):
-        print(f"simulated broker, {count} orders (submit + lookup): {orders_per_second(count):.0f} orders/s")
+        print(f"simulated broker, {count} orders (submit + lookup): "
+              f"{orders_per_second(count):.0f} orders/s")
 
 
 if __name__ == "__main__":

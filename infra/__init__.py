@@ -1,4 +1,5 @@
-"""The CDK app: tables, secrets, Lambda functions, state machines, schedules and operations (SPEC §9)."""
+"""The CDK app: tables, secrets, Lambda functions, state machines, schedules and operations
+(SPEC §9)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ if str(REPO / "layers" / "common") not in sys.path:
 
 
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
-    """Accept one cdk-nag finding (e.g. `AwsSolutions-IAM5[Resource::*]`) on scope and its children."""
+    """Accept one cdk-nag finding (e.g. `AwsSolutions-IAM5[Resource::*]`) on scope and its
+    children."""
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
 def nag_ref(scope: IConstruct, arn: str) -> str:
-    """cdk-nag's flat spelling of an ARN token (`<LogicalId.Arn>`), to acknowledge a finding on it."""
+    """cdk-nag's flat spelling of an ARN token (`<LogicalId.Arn>`), to acknowledge a finding on
+    it."""
     resolved = Stack.of(scope).resolve(arn)
     logical_id, attribute = resolved["Fn::GetAtt"]
     return f"<{logical_id}.{attribute}>"

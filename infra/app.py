@@ -1,4 +1,5 @@
-"""The CDK app (cdk.json: `python3 infra/app.py`), checked by cdk-nag's AWS Solutions and Serverless packs."""
+"""The CDK app (cdk.json: `python3 infra/app.py`), checked by cdk-nag's AWS Solutions and
+Serverless packs."""
 
 from __future__ import annotations
 
@@ -20,15 +21,17 @@ STACK_NAME = "llmtrade"
 
 
 def build_app(context: dict[str, Any] | None = None, *, outdir: str | None = None) -> App:
-    """The app with cdk.json's context (feature flags, mode) under `context`, so that tests synthesize
-    what `cdk synth` does. The CLI's own context (-c ...) still wins over both."""
+    """The app with cdk.json's context (feature flags, mode) under `context`, so that tests
+    synthesize what `cdk synth` does. The CLI's own context (-c ...) still wins over both."""
     defaults = json.loads((REPO / "cdk.json").read_text()).get("context", {})
     app = App(context={**defaults, **(context or {})}, outdir=outdir)
     LlmTradeStack(app, STACK_NAME, stack_name=STACK_NAME,
-                  description="llmtrade: weekly LLM investment council trading Alpaca paper accounts")
-    # cdk-nag 3 is a policy-validation plugin: a finding nobody acknowledged (with a reason, next to the
-    # resource it is about) fails the synth.
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True), ServerlessChecks(app, verbose=True))
+                  description="llmtrade: weekly LLM investment council trading Alpaca paper "
+                              "accounts")
+    # cdk-nag 3 is a policy-validation plugin: a finding nobody acknowledged (with a reason, next to
+    # the resource it is about) fails the synth.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True),
+                                    ServerlessChecks(app, verbose=True))
     return app
 
 

@@ -29,14 +29,16 @@ from infra import CONFIG_DIR, REPO, acknowledge, nag_ref
 from infra.storage import Storage
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
-PYTHON_VERSION = "3.13"  # RUNTIME's CPython: the layer's binary wheels (pydantic-core) must match it
+PYTHON_VERSION = "3.13"  # the layer's binary wheels (pydantic-core) must match RUNTIME's CPython
 ARCHITECTURE = lambda_.Architecture.ARM_64  # Graviton: 20% cheaper per GB-second than x86_64
-# Wheels for the Lambda platform, whatever machine synthesizes: this is what makes Docker unnecessary.
-# The Python 3.13 runtime is Amazon Linux 2023 (glibc 2.34): manylinux2014 and manylinux_2_28 wheels both run.
+# Wheels for the Lambda platform, whatever machine synthesizes: this is what makes Docker
+# unnecessary. The Python 3.13 runtime is Amazon Linux 2023 (glibc 2.34): manylinux2014 and
+# manylinux_2_28 wheels both run.
 PIP_PLATFORM = ("--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64",
                 "--implementation", "cp", "--python-version", PYTHON_VERSION,
                 "--abi", f"cp{PYTHON_VERSION.replace('.', '')}", "--only-binary=:all:")
-# The Python Lambda runtime ships them; a copy in the layer would shadow its matched boto3/botocore pair.
+# The Python Lambda runtime ships them; a copy in the layer would shadow its matched boto3/botocore
+# pair.
 PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer"}
 PACKAGE_DIR = REPO / "layers" / "common" / "llmtrade"
 FUNCTION_TAG = "llmtrade:function"  # lets template readers (tests) tell the four functions apart
@@ -64,8 +66,9 @@ def _layer_files() -> Iterator[tuple[Path, str]]:
 
 
 def layer_hash() -> str:
-    """Hash of what goes into the layer, so the asset neither fingerprints the whole repository (.venv,
-    cdk.out, .git) nor runs pip on every synth: a change of code, config or requirements re-bundles."""
+    """Hash of what goes into the layer, so the asset neither fingerprints the whole repository
+    (.venv, cdk.out, .git) nor runs pip on every synth: a change of code, config or requirements
+    re-bundles."""
     digest = hashlib.sha256(json.dumps([runtime_requirements(), PIP_PLATFORM]).encode())
     for source, target in _layer_files():
         digest.update(target.encode() + b"\0" + source.read_bytes() + b"\0")
@@ -73,35 +76,38 @@ def layer_hash() -> str:
 
 
 def _remove_provided(site: Path) -> None:
-    """Drop what a dependency pulled in although the runtime provides it (aws-xray-sdk requires botocore),
-    file by file from each distribution's RECORD."""
+    """Drop what a dependency pulled in although the runtime provides it (aws-xray-sdk requires
+    botocore), file by file from each distribution's RECORD."""
     for dist_info in site.glob("*.dist-info"):
         if _dist_name(dist_info.name.split("-")[0]) not in PROVIDED_BY_RUNTIME:
             continue
         for line in (dist_info / "RECORD").read_text().splitlines():
             path = (site / line.split(",")[0]).resolve()
-            if path.is_relative_to(site.resolve()):  # a script's entry may point outside (../../bin)
+            # a script's entry may point outside (../../bin)
+            if path.is_relative_to(site.resolve()):
                 path.unlink(missing_ok=True)
-        for directory in sorted({p for p in site.rglob("*") if p.is_dir()}, key=lambda p: -len(p.parts)):
+        for directory in sorted({p for p in site.rglob("*") if p.is_dir()},
+                                key=lambda p: -len(p.parts)):
             if not any(directory.iterdir()):
                 directory.rmdir()
 
 
 @jsii.implements(ILocalBundling)
 class LayerBundler:
-    """Builds the layer on this machine: pip for the Lambda platform, then the package and config."""
+    """Builds the layer on this machine: pip for the Lambda platform, then package and config."""
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         site = Path(output_dir) / "python"
-        print(f"llmtrade: bundling the common layer with pip (CPython {PYTHON_VERSION}, {ARCHITECTURE.name})",
-              file=sys.stderr)
+        print(f"llmtrade: bundling the common layer with pip (CPython {PYTHON_VERSION}, "
+              f"{ARCHITECTURE.name})", file=sys.stderr)
         # --no-compile: .pyc files embed timestamps and would make every build differ.
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                    "--no-compile", *PIP_PLATFORM, "--target", str(site), *runtime_requirements()]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             # Returning False would fall back to Docker, which this project does not use.
-            raise RuntimeError(f"pip could not build the llmtrade layer:\n{result.stderr or result.stdout}")
+            raise RuntimeError("pip could not build the llmtrade layer:\n"
+                               f"{result.stderr or result.stdout}")
         _remove_provided(site)
         for source, target in _layer_files():
             destination = Path(output_dir) / target
@@ -110,27 +116,29 @@ class LayerBundler:
         return True
 
 
-# A task's state must outlive its Lambda invocation, so that an invocation never goes on running (placing
-# an order, paying a provider) after its state timed out and a redrive started it again.
+# A task's state must outlive its Lambda invocation, so that an invocation never goes on running
+# (placing an order, paying a provider) after its state timed out and a redrive started it again.
 TIMEOUT_MARGIN_SECONDS = 10
 
 
 def served_timeouts(function: Function) -> list[int]:
     """The timeouts of every task, in any workflow, that invokes this function."""
-    return [t.timeout_seconds for w in WORKFLOWS.values() for t in w.tasks() if t.function == function]
+    return [t.timeout_seconds for w in WORKFLOWS.values() for t in w.tasks()
+            if t.function == function]
 
 
 def function_timeout(function: Function) -> Duration:
-    """Just under the shortest task timeout the function serves (Lambda timeout < task timeout), capped at
-    Lambda's 15 minutes."""
+    """Just under the shortest task timeout the function serves (Lambda timeout < task timeout),
+    capped at Lambda's 15 minutes."""
     return Duration.seconds(min(min(served_timeouts(function)) - TIMEOUT_MARGIN_SECONDS, 900))
 
 
 class Functions(Construct):
     """The four functions, each with its own role granted exactly what its steps call."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, storage: Storage, kill_switch: ssm.IStringParameter,
-                 report_bucket: s3.IBucket, alerts: sns.ITopic, alerts_key: kms.IKey, mode: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, storage: Storage,
+                 kill_switch: ssm.IStringParameter, report_bucket: s3.IBucket, alerts: sns.ITopic,
+                 alerts_key: kms.IKey, mode: str) -> None:
         super().__init__(scope, construct_id)
         if mode not in MODES:
             raise ValueError(f"context 'mode' must be one of {MODES}, not {mode!r}")
@@ -141,7 +149,7 @@ class Functions(Construct):
             code=lambda_.Code.from_asset(
                 str(REPO / "layers" / "common"),
                 asset_hash=layer_hash(),
-                # jsii.implements registers the interface at run time; the type checker needs the cast
+                # jsii.implements registers the interface at run time; the type checker needs a cast
                 bundling=BundlingOptions(image=DockerImage.from_registry("unused"),
                                          local=cast(ILocalBundling, LayerBundler())),
             ),
@@ -149,11 +157,13 @@ class Functions(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="llmtrade package, its dependencies and config/*.yaml",
         )
-        secrets = {"LLM_SECRET_ARN": storage.llm_secret, "BROKER_SECRET_ARN": storage.broker_secret}
+        secrets = {"LLM_SECRET_ARN": storage.llm_secret,
+                   "BROKER_SECRET_ARN": storage.broker_secret}
         self.by_name: dict[str, lambda_.Function] = {}
         for name, spec in FUNCTION_SPECS.items():
             secret = secrets[spec.secret_variable]
-            function = self._function(name, storage, kill_switch, mode, {spec.secret_variable: secret.secret_arn})
+            function = self._function(name, storage, kill_switch, mode,
+                                      {spec.secret_variable: secret.secret_arn})
             secret.grant_read(_role(function))  # GetSecretValue, DescribeSecret on that one secret
             if spec.publishes_reports:
                 self._publish_reports(function, report_bucket, alerts, alerts_key)
@@ -164,32 +174,37 @@ class Functions(Construct):
                          alerts_key: kms.IKey) -> None:
         function.add_environment("REPORT_BUCKET", report_bucket.bucket_name)
         # Put and read back the weekly HTML report; nothing else on the bucket.
-        function.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"],
-                                                        resources=[report_bucket.arn_for_objects("*")]))
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:PutObject", "s3:GetObject"],
+            resources=[report_bucket.arn_for_objects("*")]))
         objects = f"{nag_ref(report_bucket, report_bucket.bucket_arn)}/*"
         acknowledge(_role(function), f"AwsSolutions-IAM5[Resource::{objects}]",
-                    "The weekly reports are objects of the report bucket, named by week: only PutObject and "
-                    "GetObject on the bucket's objects.")
-        # The week's summary with the report's link goes to the alerts topic (publish only; its key encrypts)
+                    "The weekly reports are objects of the report bucket, named by week: only "
+                    "PutObject and GetObject on the bucket's objects.")
+        # The week's summary with the report's link goes to the alerts topic (publish only; its
+        # key encrypts)
         function.add_environment("ALERTS_TOPIC_ARN", alerts.topic_arn)
-        function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic_arn]))
-        # exact actions (grant_publish would add kms:GenerateDataKey*): what SNS needs to encrypt the message
-        function.add_to_role_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                                                        resources=[alerts_key.key_arn]))
+        function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"],
+                                                        resources=[alerts.topic_arn]))
+        # exact actions (grant_publish would add kms:GenerateDataKey*): what SNS needs to encrypt
+        # the message
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[alerts_key.key_arn]))
 
-    def _function(self, name: Function, storage: Storage, kill_switch: ssm.IStringParameter, mode: str,
-                  secret_environment: dict[str, str]) -> lambda_.Function:
+    def _function(self, name: Function, storage: Storage, kill_switch: ssm.IStringParameter,
+                  mode: str, secret_environment: dict[str, str]) -> lambda_.Function:
         scope = Construct(self, name)
         log_group = logs.LogGroup(scope, "Logs", retention=logs.RetentionDays.THREE_MONTHS,
                                   removal_policy=RemovalPolicy.DESTROY)
-        # An own role that may write to its own log group only, instead of AWSLambdaBasicExecutionRole
-        # (logs:* on every log group in the account).
+        # An own role that may write to its own log group only, instead of
+        # AWSLambdaBasicExecutionRole (logs:* on every log group in the account).
         role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         function = lambda_.Function(
             scope,
             "Function",
             # Each function's asset is its own handler.py; the code they share is in the layer.
-            code=lambda_.Code.from_asset(str(REPO / "functions" / name), exclude=["__pycache__", "*.pyc"]),
+            code=lambda_.Code.from_asset(str(REPO / "functions" / name),
+                                         exclude=["__pycache__", "*.pyc"]),
             handler="handler.handler",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
@@ -211,30 +226,35 @@ class Functions(Construct):
             },
         )
         log_group.grant_write(role)
-        # The event store (llmtrade.adapters.store.dynamodb) reads items and the account index and appends
-        # with conditional puts: the history is append-only, so no update, delete or scan.
+        # The event store (llmtrade.adapters.store.dynamodb) reads items and the account index and
+        # appends with conditional puts: the history is append-only, so no update, delete or scan.
         role.add_to_policy(iam.PolicyStatement(
             actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
             resources=[storage.table.table_arn, storage.account_index_arn]))
-        # Powertools idempotency records: read, create, complete, and delete one after a failed call.
+        # Powertools idempotency records: read, create, complete, and delete one after a failed
+        # call.
         role.add_to_policy(iam.PolicyStatement(
-            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                     "dynamodb:DeleteItem"],
             resources=[storage.idempotency_table.table_arn]))
-        role.add_to_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[kill_switch.parameter_arn]))
+        role.add_to_policy(iam.PolicyStatement(actions=["ssm:GetParameter"],
+                                               resources=[kill_switch.parameter_arn]))
         Tags.of(function).add(FUNCTION_TAG, name)
         acknowledge(role, "AwsSolutions-IAM5[Resource::*]",
-                    "X-Ray's PutTraceSegments and PutTelemetryRecords accept only Resource '*' (CDK-generated "
-                    "for Tracing.ACTIVE).")
+                    "X-Ray's PutTraceSegments and PutTelemetryRecords accept only Resource '*' "
+                    "(CDK-generated for Tracing.ACTIVE).")
         acknowledge(function, "AwsSolutions-L1",
-                    f"Python {PYTHON_VERSION} on purpose: the layer's binary wheels are built for its CPython; a "
-                    "newer runtime is a deliberate change of both (PYTHON_VERSION).")
+                    f"Python {PYTHON_VERSION} on purpose: the layer's binary wheels are built for "
+                    "its CPython; a newer runtime is a deliberate change of both (PYTHON_VERSION).")
         acknowledge(function, "Serverless-LambdaLatestVersion",
                     f"Python {PYTHON_VERSION} on purpose, as for AwsSolutions-L1.")
         acknowledge(function, "Serverless-LambdaDLQ",
-                    "Invoked synchronously by Step Functions only: a failure fails the state (alerted, redriven); "
-                    "there is no asynchronous event to park in a dead-letter queue.")
+                    "Invoked synchronously by Step Functions only: a failure fails the state "
+                    "(alerted, redriven); there is no asynchronous event to park in a dead-letter "
+                    "queue.")
         acknowledge(function, "Serverless-LambdaAsyncFailureDestination",
-                    "Invoked synchronously by Step Functions only; no asynchronous invocation to route.")
+                    "Invoked synchronously by Step Functions only; no asynchronous invocation to "
+                    "route.")
         return function
 
 

@@ -1,9 +1,13 @@
-"""Running it unattended: the kill switch, the report bucket, alerts (SNS), alarms and the dashboard.
+"""Running it unattended: the kill switch, the report bucket, alerts (SNS), alarms and the
+dashboard.
 
-Alerts reach a person by email when the context names one (`cdk deploy -c alerts_email=me@example.com`):
-- any execution of our state machines that ends FAILED, TIMED_OUT or ABORTED (an EventBridge rule; the
-  state machines have no Catch, so every infrastructure error ends up here, and redrive reruns it);
-- a message in a dead-letter queue (a schedule could not start its execution, an alert was not delivered);
+Alerts reach a person by email when the context names one
+(`cdk deploy -c alerts_email=me@example.com`):
+- any execution of our state machines that ends FAILED, TIMED_OUT or ABORTED (an EventBridge rule;
+  the state machines have no Catch, so every infrastructure error ends up here, and redrive reruns
+  it);
+- a message in a dead-letter queue (a schedule could not start its execution, an alert was not
+  delivered);
 - no `Metric.WEEKLY_RUN_COMPLETED` for a week (the weekly run did not happen or did not finish);
 - a Lambda error.
 """
@@ -37,8 +41,8 @@ SERVICE_DIMENSION = {"service": "llmtrade"}  # POWERTOOLS_SERVICE_NAME
 KILL_SWITCH_VALUES = ("enabled", "disabled")
 ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 REPORT_RETENTION = Duration.days(400)  # a year of weekly reports and the same week a year earlier
-# CloudWatch caps an alarm's window (period x evaluation periods) at 7 days (PutMetricAlarm), so "no
-# completed weekly run in 8 days" becomes: no completed run in any of the last 7 daily periods.
+# CloudWatch caps an alarm's window (period x evaluation periods) at 7 days (PutMetricAlarm), so
+# "no completed weekly run in 8 days" becomes: no completed run in any of the last 7 daily periods.
 MISSED_RUN_PERIOD, MISSED_RUN_PERIODS = Duration.days(1), 7
 
 
@@ -48,29 +52,32 @@ DAY = Duration.days(1)
 def llmtrade_metric(name: Metric, *, statistic: str = "Sum", period: Duration = DAY,
                     label: str | None = None) -> cloudwatch.Metric:
     """A custom metric the runtime emits with Powertools (namespace llmtrade, dimension service)."""
-    return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, dimensions_map=SERVICE_DIMENSION,
-                             statistic=statistic, period=period, label=label)
+    return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name,
+                             dimensions_map=SERVICE_DIMENSION, statistic=statistic, period=period,
+                             label=label)
 
 
 def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
     """Encrypted, TLS-only, kept 14 days (the most SQS keeps): long enough to notice and look."""
-    queue = sqs.Queue(scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-                      retention_period=Duration.days(14))
-    reason = "This queue is itself a dead-letter queue (alarmed on visible messages); it needs none of its own."
+    queue = sqs.Queue(scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED,
+                      enforce_ssl=True, retention_period=Duration.days(14))
+    reason = ("This queue is itself a dead-letter queue (alarmed on visible messages); it needs "
+              "none of its own.")
     acknowledge(queue, "AwsSolutions-SQS3", reason)
     acknowledge(queue, "Serverless-SQSRedrivePolicy", reason)
     return queue
 
 
 class Operations(Construct):
-    """Build it before the functions (they read the kill switch and write reports), then `watch` them."""
+    """Build it before the functions (they read the kill switch and write reports), then `watch`
+    them."""
 
     def __init__(self, scope: Construct, construct_id: str, *, alerts_email: str | None) -> None:
         super().__init__(scope, construct_id)
         stack_name = Stack.of(self).stack_name
 
-        # "disabled" stops the next open_week / open_checkpoint, and a run already going at its next guarded
-        # task (llmtrade.workflow), before any model call or order
+        # "disabled" stops the next open_week / open_checkpoint, and a run already going at its next
+        # guarded task (llmtrade.workflow), before any model call or order
         # (aws ssm put-parameter --name /llmtrade/kill-switch --value disabled --overwrite).
         self.kill_switch = ssm.StringParameter(
             self,
@@ -78,7 +85,8 @@ class Operations(Construct):
             parameter_name=f"/{stack_name}/kill-switch",
             string_value="enabled",
             allowed_pattern=f"^({'|'.join(KILL_SWITCH_VALUES)})$",
-            description="llmtrade runs when 'enabled'; 'disabled' stops new weekly runs and checkpoints",
+            description="llmtrade runs when 'enabled'; 'disabled' stops new weekly runs and "
+                        "checkpoints",
         )
 
         self.report_bucket = s3.Bucket(
@@ -88,30 +96,36 @@ class Operations(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=REPORT_RETENTION,
-                                              abort_incomplete_multipart_upload_after=Duration.days(1))],
+            lifecycle_rules=[s3.LifecycleRule(
+                expiration=REPORT_RETENTION,
+                abort_incomplete_multipart_upload_after=Duration.days(1))],
             removal_policy=RemovalPolicy.RETAIN,
         )
         acknowledge(self.report_bucket, "AwsSolutions-S1",
-                    "Private bucket written by one function's role only; CloudTrail records its API calls. "
-                    "A second bucket for access logs would cost more than the reports it watches.")
+                    "Private bucket written by one function's role only; CloudTrail records its "
+                    "API calls. A second bucket for access logs would cost more than the reports "
+                    "it watches.")
 
-        # SNS encryption with a key EventBridge and CloudWatch may use: the AWS managed aws/sns key does not
-        # let either publish to the topic. $1 a month.
-        self.alerts_key = kms.Key(self, "AlertsKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
+        # SNS encryption with a key EventBridge and CloudWatch may use: the AWS managed aws/sns key
+        # does not let either publish to the topic. $1 a month.
+        self.alerts_key = kms.Key(self, "AlertsKey", enable_key_rotation=True,
+                                  removal_policy=RemovalPolicy.DESTROY,
                                   description="llmtrade: encrypts the alerts topic")
         for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
-            self.alerts_key.grant(iam.ServicePrincipal(service), "kms:Decrypt", "kms:GenerateDataKey*")
-        self.alerts = sns.Topic(self, "Alerts", display_name="llmtrade alerts", master_key=self.alerts_key,
-                                enforce_ssl=True)
-        # Alerts that could not be delivered (to the topic, or from it to the email address) land here.
+            self.alerts_key.grant(iam.ServicePrincipal(service), "kms:Decrypt",
+                                  "kms:GenerateDataKey*")
+        self.alerts = sns.Topic(self, "Alerts", display_name="llmtrade alerts",
+                                master_key=self.alerts_key, enforce_ssl=True)
+        # Alerts that could not be delivered (to the topic, or from it to the email address) land
+        # here.
         self.alert_dead_letters = dead_letter_queue(self, "AlertDeadLetters")
         if alerts_email:
             self.alerts.add_subscription(subscriptions.EmailSubscription(
                 alerts_email, dead_letter_queue=self.alert_dead_letters))
         self._alarm_action = cloudwatch_actions.SnsAction(self.alerts)
 
-    def watch(self, *, state_machines: Mapping[str, sfn.IStateMachine], functions: Mapping[str, lambda_.IFunction],
+    def watch(self, *, state_machines: Mapping[str, sfn.IStateMachine],
+              functions: Mapping[str, lambda_.IFunction],
               dead_letter_queues: Iterable[sqs.IQueue]) -> None:
         """The execution-status rule, the alarms and the dashboard over what the stack runs."""
         self.execution_alerts = events.Rule(
@@ -122,7 +136,8 @@ class Operations(Construct):
                 source=["aws.states"],
                 detail_type=["Step Functions Execution Status Change"],
                 detail={"status": list(ALERT_STATUSES),
-                        "stateMachineArn": [m.state_machine_arn for m in state_machines.values()]},
+                        "stateMachineArn": [m.state_machine_arn
+                                            for m in state_machines.values()]},
             ),
             targets=[events_targets.SnsTopic(
                 self.alerts,
@@ -142,26 +157,35 @@ class Operations(Construct):
             name = queue.node.id
             self._alarm(f"{name}Visible", queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Maximum"), threshold=0,
-                description=f"llmtrade: messages in the dead-letter queue {name}: something was not delivered")
+                description=f"llmtrade: messages in the dead-letter queue {name}: something was "
+                            "not delivered")
         self._alarm("MissedWeeklyRun",
                     llmtrade_metric(Metric.WEEKLY_RUN_COMPLETED, period=MISSED_RUN_PERIOD),
                     threshold=1, comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                    evaluation_periods=MISSED_RUN_PERIODS, missing=cloudwatch.TreatMissingData.BREACHING,
-                    description="llmtrade: no weekly run completed in 7 days (kill switch, schedule, failure?)")
+                    evaluation_periods=MISSED_RUN_PERIODS,
+                    missing=cloudwatch.TreatMissingData.BREACHING,
+                    description="llmtrade: no weekly run completed in 7 days (kill switch, "
+                                "schedule, failure?)")
         for name, function in functions.items():
-            self._alarm(f"{name.capitalize()}Errors", function.metric_errors(period=Duration.minutes(5)),
-                        threshold=0, description=f"llmtrade: the {name} function failed (see its logs)")
+            self._alarm(f"{name.capitalize()}Errors",
+                        function.metric_errors(period=Duration.minutes(5)), threshold=0,
+                        description=f"llmtrade: the {name} function failed (see its logs)")
 
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=Stack.of(self).stack_name,
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard",
+                                              dashboard_name=Stack.of(self).stack_name,
                                               default_interval=Duration.days(35))
         self.dashboard.add_widgets(*self._widgets(state_machines, functions))
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, *, threshold: float, description: str,
-               comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-               evaluation_periods: int = 1,
-               missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING) -> None:
+    def _alarm(
+        self, construct_id: str, metric: cloudwatch.IMetric, *, threshold: float, description: str,
+        comparison: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD),
+        evaluation_periods: int = 1,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+    ) -> None:
         alarm = cloudwatch.Alarm(self, construct_id, metric=metric, threshold=threshold,
-                                 comparison_operator=comparison, evaluation_periods=evaluation_periods,
+                                 comparison_operator=comparison,
+                                 evaluation_periods=evaluation_periods,
                                  treat_missing_data=missing, alarm_description=description)
         alarm.add_alarm_action(self._alarm_action)
         self.alarms[construct_id] = alarm
@@ -184,18 +208,22 @@ class Operations(Construct):
                                    left=[f.metric_duration(period=hour, statistic="p95", label=name)
                                          for name, f in functions.items()]),
             cloudwatch.GraphWidget(title="Lambda errors", width=12,
-                                   left=[f.metric_errors(period=hour, label=name) for name, f in functions.items()]),
+                                   left=[f.metric_errors(period=hour, label=name)
+                                         for name, f in functions.items()]),
             cloudwatch.GraphWidget(title="LLM and research cost per week (USD)", width=8,
-                                   left=[llmtrade_metric(Metric.LLM_COST_USD, period=Duration.days(7), label="cost")]),
+                                   left=[llmtrade_metric(Metric.LLM_COST_USD,
+                                                         period=Duration.days(7), label="cost")]),
             cloudwatch.GraphWidget(
                 title="Account equity (USD)", width=8,
                 # Every account the runtime reports, without listing them here.
                 left=[cloudwatch.MathExpression(
-                    expression=f"SEARCH('{{{NAMESPACE},account,service}} MetricName=\"{Metric.ACCOUNT_EQUITY_USD}\"', "
+                    expression=f"SEARCH('{{{NAMESPACE},account,service}} "
+                               f"MetricName=\"{Metric.ACCOUNT_EQUITY_USD}\"', "
                                "'Maximum', 86400)",
                     label="", period=Duration.days(1))]),
-            cloudwatch.GraphWidget(title="Orders per day", width=8,
-                                   left=[llmtrade_metric(Metric.ORDERS_PLACED, label="placed"),
-                                         llmtrade_metric(Metric.ORDERS_REJECTED, label="rejected")]),
+            cloudwatch.GraphWidget(
+                title="Orders per day", width=8,
+                left=[llmtrade_metric(Metric.ORDERS_PLACED, label="placed"),
+                      llmtrade_metric(Metric.ORDERS_REJECTED, label="rejected")]),
         ]
         return widgets

@@ -1,10 +1,10 @@
 """EventBridge Scheduler schedules from config/schedule.yaml (SPEC §3, §4).
 
 Cron is evaluated in the configured time zone, so 08:00 stays 08:00 New York time across DST.
-Delivery is at least once: the opening step claims the scheduled time with a conditional put, so a
-duplicate start ends at once, and every step is idempotent (deterministic event ids and client_order_ids).
-A start that still fails after the retries lands in the encrypted dead-letter queue, which is alarmed
-(infra/operations.py).
+Delivery is at least once: the opening step claims the scheduled time with a conditional put, so
+a duplicate start ends at once, and every step is idempotent (deterministic event ids and
+client_order_ids). A start that still fails after the retries lands in the encrypted dead-letter
+queue, which is alarmed (infra/operations.py).
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from infra.operations import dead_letter_queue
 RUN_INPUT = scheduler.ScheduleTargetInput.from_object(
     {"scheduled_time": scheduler.ContextAttribute.scheduled_time}
 )
-# How long Scheduler keeps retrying a failed StartExecution (throttling, a quota) before the dead-letter
-# queue. The weekly run's research and orders are meant for the morning: after an hour a person decides
-# (rerun it by hand). A checkpoint started much later than due would act on stale prices: drop it.
+# How long Scheduler keeps retrying a failed StartExecution (throttling, a quota) before the
+# dead-letter queue. The weekly run's research and orders are meant for the morning: after an hour a
+# person decides (rerun it by hand). A checkpoint started much later than due would act on stale
+# prices: drop it.
 WEEKLY_MAX_AGE, WEEKLY_RETRIES = Duration.hours(1), 20
 CHECKPOINT_MAX_AGE, CHECKPOINT_RETRIES = Duration.minutes(5), 5
 
@@ -43,8 +44,8 @@ def week_days(days: Sequence[str]) -> str:
 
 
 def cron(time_zone: TimeZone, clock: time, days: str) -> scheduler.ScheduleExpression:
-    return scheduler.ScheduleExpression.cron(minute=str(clock.minute), hour=str(clock.hour), week_day=days,
-                                             time_zone=time_zone)
+    return scheduler.ScheduleExpression.cron(minute=str(clock.minute), hour=str(clock.hour),
+                                             week_day=days, time_zone=time_zone)
 
 
 class Schedules(Construct):
@@ -59,8 +60,10 @@ class Schedules(Construct):
             "Weekly",
             description=f"Weekly council run, {run.day} {run.time} {schedule.timezone}",
             schedule=cron(time_zone, schedule.weekly_run_clock, week_days([run.day])),
-            target=targets.StepFunctionsStartExecution(weekly, input=RUN_INPUT, dead_letter_queue=self.dead_letters,
-                                                       max_event_age=WEEKLY_MAX_AGE, retry_attempts=WEEKLY_RETRIES),
+            target=targets.StepFunctionsStartExecution(weekly, input=RUN_INPUT,
+                                                       dead_letter_queue=self.dead_letters,
+                                                       max_event_age=WEEKLY_MAX_AGE,
+                                                       retry_attempts=WEEKLY_RETRIES),
         )
         days = week_days(schedule.checkpoints.days)
         for clock in schedule.checkpoint_clocks:

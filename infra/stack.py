@@ -21,10 +21,12 @@ class LlmTradeStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        settings = load_settings(CONFIG_DIR)  # a config error fails the synth, before anything deploys
+        settings = load_settings(CONFIG_DIR)  # a config error fails the synth before any deploy
         storage = Storage(self, "Storage")
-        operations = Operations(self, "Operations", alerts_email=self.node.try_get_context("alerts_email") or None)
-        functions = Functions(self, "Functions", storage=storage, kill_switch=operations.kill_switch,
+        operations = Operations(self, "Operations",
+                                alerts_email=self.node.try_get_context("alerts_email") or None)
+        functions = Functions(self, "Functions", storage=storage,
+                              kill_switch=operations.kill_switch,
                               report_bucket=operations.report_bucket, alerts=operations.alerts,
                               alerts_key=operations.alerts_key,
                               mode=self.node.try_get_context("mode") or "offline")
@@ -37,11 +39,14 @@ class LlmTradeStack(Stack):
 
         CfnOutput(self, "EventTableName", value=storage.table.table_name)
         CfnOutput(self, "LlmKeysSecretName", value=storage.llm_secret.secret_name,
-                  description="OPENROUTER_API_KEY, PERPLEXITY_API_KEY, GEMINI_API_KEY as one JSON object")
+                  description="OPENROUTER_API_KEY, PERPLEXITY_API_KEY, GEMINI_API_KEY as one "
+                              "JSON object")
         CfnOutput(self, "BrokerKeysSecretName", value=storage.broker_secret.secret_name,
-                  description="Every Alpaca <key_env>_KEY_ID / <key_env>_SECRET_KEY as one JSON object")
+                  description="Every Alpaca <key_env>_KEY_ID / <key_env>_SECRET_KEY as one "
+                              "JSON object")
         CfnOutput(self, "KillSwitchParameter", value=operations.kill_switch.parameter_name)
         CfnOutput(self, "ReportBucketName", value=operations.report_bucket.bucket_name)
         CfnOutput(self, "AlertsTopicArn", value=operations.alerts.topic_arn)
         for name, state_machine in machines.items():
-            CfnOutput(self, f"{name.capitalize()}StateMachineArn", value=state_machine.state_machine_arn)
+            CfnOutput(self, f"{name.capitalize()}StateMachineArn",
+                      value=state_machine.state_machine_arn)

@@ -1,4 +1,5 @@
-"""The append-only event table, the Powertools idempotency table and the two key secrets (SPEC §7, §8)."""
+"""The append-only event table, the Powertools idempotency table and the two key secrets
+(SPEC §7, §8)."""
 
 from __future__ import annotations
 
@@ -10,39 +11,46 @@ from llmtrade.environment import ACCOUNT_INDEX, ACCOUNT_INDEX_KEYS, TABLE_KEYS
 
 from infra import acknowledge
 
-# Two secrets, because an IAM grant is per secret: the checkpoint function must not be able to read the
-# research providers' keys. The price of that least privilege: $0.40 a month more.
+# Two secrets, because an IAM grant is per secret: the checkpoint function must not be able to read
+# the research providers' keys. The price of that least privilege: $0.40 a month more.
 LLM_KEYS = "llm-keys"  # {OPENROUTER_API_KEY, PERPLEXITY_API_KEY, GEMINI_API_KEY}: research, council
-BROKER_KEYS = "broker-keys"  # every Alpaca pair <key_env>_KEY_ID / <key_env>_SECRET_KEY: execute, checkpoint
+# every Alpaca pair <key_env>_KEY_ID / <key_env>_SECRET_KEY: execute, checkpoint
+BROKER_KEYS = "broker-keys"
 
 
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        # Items: pk WEEK#<week_id>, sk <account>#<kind>#<subject>; the index reads one account across weeks.
+        # Items: pk WEEK#<week_id>, sk <account>#<kind>#<subject>; the index reads one account
+        # across weeks.
         self.table = dynamodb.Table(
             self,
             "Events",
-            partition_key=dynamodb.Attribute(name=TABLE_KEYS[0], type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(name=TABLE_KEYS[0],
+                                             type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=TABLE_KEYS[1], type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            # The event history is the product: neither a stack deletion nor a stray console click takes it.
+            # The event history is the product: neither a stack deletion nor a stray console click
+            # takes it.
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.table.add_global_secondary_index(
             index_name=ACCOUNT_INDEX,
-            partition_key=dynamodb.Attribute(name=ACCOUNT_INDEX_KEYS[0], type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name=ACCOUNT_INDEX_KEYS[1], type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(name=ACCOUNT_INDEX_KEYS[0],
+                                             type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=ACCOUNT_INDEX_KEYS[1],
+                                        type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
         )
         self.account_index_arn = f"{self.table.table_arn}/index/{ACCOUNT_INDEX}"
 
-        # Powertools idempotency records (its default key and TTL attribute names): short-lived, so no RETAIN.
+        # Powertools idempotency records (its default key and TTL attribute names): short-lived,
+        # so no RETAIN.
         self.idempotency_table = dynamodb.Table(
             self,
             "Idempotency",
@@ -51,21 +59,26 @@ class Storage(Construct):
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True  # a few KB: costs nothing, and cdk-nag's packs ask for it
+                # a few KB: costs nothing, and cdk-nag's packs ask for it
+                point_in_time_recovery_enabled=True
             ),
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        # Filled in by the user after the first deploy (`llmtrade secrets put`), each one JSON object.
+        # Filled in by the user after the first deploy (`llmtrade secrets put`), each one JSON
+        # object.
         stack_name = Stack.of(self).stack_name
-        self.llm_secret = self._secret("LlmKeys", f"{stack_name}/{LLM_KEYS}",
-                                       "llmtrade LLM and research provider keys (research, council)")
-        self.broker_secret = self._secret("BrokerKeys", f"{stack_name}/{BROKER_KEYS}",
-                                          "llmtrade Alpaca paper account keys (execute, checkpoint)")
+        self.llm_secret = self._secret(
+            "LlmKeys", f"{stack_name}/{LLM_KEYS}",
+            "llmtrade LLM and research provider keys (research, council)")
+        self.broker_secret = self._secret(
+            "BrokerKeys", f"{stack_name}/{BROKER_KEYS}",
+            "llmtrade Alpaca paper account keys (execute, checkpoint)")
 
     def _secret(self, construct_id: str, name: str, description: str) -> secretsmanager.Secret:
-        secret = secretsmanager.Secret(self, construct_id, secret_name=name, description=description)
+        secret = secretsmanager.Secret(self, construct_id, secret_name=name,
+                                       description=description)
         acknowledge(secret, "AwsSolutions-SMG4",
-                    "Third-party API keys (OpenRouter, Alpaca, ...) are rotated at the provider by the user; "
-                    "Secrets Manager cannot rotate them.")
+                    "Third-party API keys (OpenRouter, Alpaca, ...) are rotated at the provider by "
+                    "the user; Secrets Manager cannot rotate them.")
         return secret

@@ -1,10 +1,11 @@
 """State machines compiled from the declaration in llmtrade.workflow; never hand-written ASL.
 
-State layout (see llmtrade.workflow): the opening task gets `{"action", "input", "execution"}` and its
-result is `$.run`; a Choice then ends the execution (Succeed) when `$.run.proceed` is false. Every later
-task gets `{"action", "run", "execution"}` (plus `"item"` inside a fan-out) and its result lands in
-`$.results.<name>`. A poll is start → check → Choice (done → the next step; otherwise → Wait → check).
-No Catch anywhere: a failed state must stay failed so that redrive reruns exactly it (API_NOTES, AWS).
+State layout (see llmtrade.workflow): the opening task gets `{"action", "input", "execution"}` and
+its result is `$.run`; a Choice then ends the execution (Succeed) when `$.run.proceed` is false.
+Every later task gets `{"action", "run", "execution"}` (plus `"item"` inside a fan-out) and its
+result lands in `$.results.<name>`. A poll is start → check → Choice (done → the next step;
+otherwise → Wait → check). No Catch anywhere: a failed state must stay failed so that redrive
+reruns exactly it (API_NOTES, AWS).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from infra.functions import FUNCTION_TAG
 
 WORKFLOW_TAG = "llmtrade:workflow"
 RUN = sfn.JsonPath.object_at("$.run")
-# the execution's name: the opening claims a scheduled run with it; every step logs it (correlation id)
+# the execution's name: the opening claims a scheduled run with it; every step logs it
+# (correlation id)
 EXECUTION = sfn.JsonPath.string_at("$$.Execution.Name")
 
 
@@ -48,8 +50,8 @@ def _invoke(scope: Construct, task: Task, function: lambda_.IFunction, payload: 
     return invoke
 
 
-def _step(scope: Construct, step: Step,
-          functions: Mapping[str, lambda_.IFunction]) -> tuple[sfn.State, Callable[[sfn.State], object]]:
+def _step(scope: Construct, step: Step, functions: Mapping[str, lambda_.IFunction]
+          ) -> tuple[sfn.State, Callable[[sfn.State], object]]:
     """One step's states: (the state it starts with, how to link it to the state after it)."""
     result_path = f"$.results.{step.name}"
     if isinstance(step, FanOut):
@@ -57,39 +59,47 @@ def _step(scope: Construct, step: Step,
             scope,
             step.name,
             items_path=f"$.run.{step.over}",
-            item_selector={"run": RUN, "item": sfn.JsonPath.string_at("$$.Map.Item.Value"), "execution": EXECUTION},
+            item_selector={"run": RUN, "item": sfn.JsonPath.string_at("$$.Map.Item.Value"),
+                           "execution": EXECUTION},
             max_concurrency=step.max_concurrency or None,  # 0 means no limit, as when absent
             result_path=result_path,
         )
         inner = step.task
         fan_out.item_processor(_invoke(scope, inner, functions[inner.function],
-                                       {"action": inner.name, "run": RUN, "item": sfn.JsonPath.string_at("$.item"),
+                                       {"action": inner.name, "run": RUN,
+                                        "item": sfn.JsonPath.string_at("$.item"),
                                         "execution": sfn.JsonPath.string_at("$.execution")}, "$"))
         return fan_out, fan_out.next
     if isinstance(step, Poll):
         start, check = (_invoke(scope, task, functions[task.function],
-                                {"action": task.name, "run": RUN, "execution": EXECUTION}, f"$.results.{task.name}")
+                                {"action": task.name, "run": RUN, "execution": EXECUTION},
+                                f"$.results.{task.name}")
                         for task in (step.start, step.check))
-        # The first check follows the start at once (quick providers are done then); only a running job waits.
-        wait = sfn.Wait(scope, step.wait_name, time=sfn.WaitTime.seconds_path(f"$.run.{step.wait_seconds_key}"))
+        # The first check follows the start at once (quick providers are done then); only a running
+        # job waits.
+        wait = sfn.Wait(scope, step.wait_name,
+                        time=sfn.WaitTime.seconds_path(f"$.run.{step.wait_seconds_key}"))
         done = sfn.Choice(scope, step.choice_name).otherwise(wait)
         start.next(check).next(done)
         wait.next(check)
-        condition = sfn.Condition.boolean_equals(f"$.results.{step.check.name}.{step.done_key}", True)
+        condition = sfn.Condition.boolean_equals(f"$.results.{step.check.name}.{step.done_key}",
+                                                 True)
         return start, lambda after: done.when(condition, after)
-    task = _invoke(scope, step, functions[step.function], {"action": step.name, "run": RUN, "execution": EXECUTION},
-                   result_path)
+    task = _invoke(scope, step, functions[step.function],
+                   {"action": step.name, "run": RUN, "execution": EXECUTION}, result_path)
     return task, task.next
 
 
 def compile_workflow(scope: Construct, workflow: Workflow,
                      functions: Mapping[str, lambda_.IFunction]) -> sfn.State:
-    """The declaration as states: the opening task, the Choice that ends a run the opening stopped (a
-    duplicate delivery, the kill switch), then each step in order; returns the first state."""
+    """The declaration as states: the opening task, the Choice that ends a run the opening stopped
+    (a duplicate delivery, the kill switch), then each step in order; returns the first state."""
     opening = workflow.opening
     first = _invoke(scope, opening, functions[opening.function],
-                    {"action": opening.name, "input": sfn.JsonPath.entire_payload, "execution": EXECUTION}, "$.run")
-    stopped = sfn.Succeed(scope, workflow.stopped, comment="the opening said not to proceed: see $.run.reason")
+                    {"action": opening.name, "input": sfn.JsonPath.entire_payload,
+                     "execution": EXECUTION}, "$.run")
+    stopped = sfn.Succeed(scope, workflow.stopped,
+                          comment="the opening said not to proceed: see $.run.reason")
     proceed = sfn.Choice(scope, workflow.proceed_choice).when(
         sfn.Condition.boolean_equals(f"$.run.{workflow.proceed_key}", False), stopped)
     first.next(proceed)
@@ -102,7 +112,8 @@ def compile_workflow(scope: Construct, workflow: Workflow,
 
 
 class Workflows(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, functions: Mapping[str, lambda_.IFunction],
+    def __init__(self, scope: Construct, construct_id: str, *,
+                 functions: Mapping[str, lambda_.IFunction],
                  workflows: Iterable[Workflow] = WORKFLOWS.values()) -> None:
         super().__init__(scope, construct_id)
         self.state_machines: dict[str, sfn.StateMachine] = {}
@@ -112,11 +123,13 @@ class Workflows(Construct):
     def _state_machine(self, workflow: Workflow,
                        functions: Mapping[str, lambda_.IFunction]) -> sfn.StateMachine:
         scope = Construct(self, workflow.name)
-        name = f"{Stack.of(self).stack_name}-{workflow.name}"  # readable in the console, where reruns happen
+        # readable in the console, where reruns happen
+        name = f"{Stack.of(self).stack_name}-{workflow.name}"
         log_group = logs.LogGroup(
             scope,
             "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{name}",  # the prefix keeps log resource policies small
+            # the prefix keeps log resource policies small
+            log_group_name=f"/aws/vendedlogs/states/{name}",
             retention=logs.RetentionDays.THREE_MONTHS,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -124,16 +137,19 @@ class Workflows(Construct):
             scope,
             "StateMachine",
             state_machine_name=name,
-            state_machine_type=sfn.StateMachineType.STANDARD,  # redrive, and runs longer than 5 minutes
-            definition_body=sfn.DefinitionBody.from_chainable(compile_workflow(scope, workflow, functions)),
+            state_machine_type=sfn.StateMachineType.STANDARD,  # redrive, and runs over 5 minutes
+            definition_body=sfn.DefinitionBody.from_chainable(
+                compile_workflow(scope, workflow, functions)),
             timeout=Duration.seconds(workflow.timeout_seconds),
             tracing_enabled=True,
             # State data is only keys, but there is no need to copy it into logs.
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
+                                include_execution_data=False),
         )
         Tags.of(state_machine).add(WORKFLOW_TAG, workflow.name)
         acknowledge(state_machine, "AwsSolutions-IAM5[Resource::*]",
-                    "X-Ray tracing and CloudWatch Logs delivery accept only Resource '*' (CDK-generated).")
+                    "X-Ray tracing and CloudWatch Logs delivery accept only Resource '*' "
+                    "(CDK-generated).")
         for function in sorted({task.function for task in workflow.tasks()}):
             arn = nag_ref(self, functions[function].function_arn)
             acknowledge(state_machine, f"AwsSolutions-IAM5[Resource::{arn}:*]",
@@ -141,7 +157,7 @@ class Workflows(Construct):
         return state_machine
 
 
-# ------------------------------------------------------------------- reading the synthesized template
+# ----------------------------------------------------------------- reading the synthesized template
 def _resource_tagged(template: Mapping[str, Any], resource_type: str, key: str) -> dict[str, str]:
     """Logical id -> tag value, for resources of that type carrying the tag."""
     found = {}
@@ -155,9 +171,10 @@ def _resource_tagged(template: Mapping[str, Any], resource_type: str, key: str) 
 
 def definition(template: Mapping[str, Any], workflow: str,
                function_arns: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The ASL of one synthesized state machine. A task's Lambda ARN becomes `function_arns[<function>]`
-    (default `<function:research>` etc.): which function each Resource calls is then plain to see, and a
-    test can point them at its own (moto) functions. Other intrinsics become `${LogicalId.Attr}`."""
+    """The ASL of one synthesized state machine. A task's Lambda ARN becomes
+    `function_arns[<function>]` (default `<function:research>` etc.): which function each Resource
+    calls is then plain to see, and a test can point them at its own (moto) functions. Other
+    intrinsics become `${LogicalId.Attr}`."""
     machines = {v: k for k, v in _resource_tagged(template, "AWS::StepFunctions::StateMachine",
                                                   WORKFLOW_TAG).items()}
     functions = _resource_tagged(template, "AWS::Lambda::Function", FUNCTION_TAG)
@@ -167,14 +184,15 @@ def definition(template: Mapping[str, Any], workflow: str,
         if logical_id in functions and attribute == "Arn":
             return arns.get(functions[logical_id], f"<function:{functions[logical_id]}>")
         return f"${{{logical_id}.{attribute}}}"
-    definition_string = template["Resources"][machines[workflow]]["Properties"]["DefinitionString"]
+    definition_string = template["Resources"][machines[workflow]]["Properties"][
+        "DefinitionString"]
     definition: dict[str, Any] = json.loads(intrinsic_text(definition_string, get_att))
     return definition
 
 
 def intrinsic_text(part: Any, get_att: Callable[[str, str], str] | None = None) -> str:
-    """A CloudFormation value as readable text: GetAtt -> `${Id.Attr}` (or what `get_att` says), Ref -> `${Id}`,
-    Join joined. Enough for the definitions and policies this stack synthesizes."""
+    """A CloudFormation value as readable text: GetAtt -> `${Id.Attr}` (or what `get_att` says),
+    Ref -> `${Id}`, Join joined. Enough for the definitions and policies this stack synthesizes."""
     if isinstance(part, str):
         return part
     if "Fn::GetAtt" in part:

@@ -15,9 +15,11 @@ REPO = Path(__file__).resolve().parents[1]
 WEEK = "2026-11-25"  # the Wednesday before Thanksgiving: Thursday closed, Friday closes at 13:00
 
 # moto and boto3 must never find real credentials or reach AWS
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
-                  AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # CDK's jsii banner on Node 20
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                  AWS_SESSION_TOKEN="testing", AWS_DEFAULT_REGION="us-east-1",
+                  AWS_REGION="us-east-1")
+# CDK's jsii banner on Node 20
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +29,8 @@ def settings() -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, tmp_path: Path) -> Iterator[Services]:
-    store, ledger = SqliteEventStore(tmp_path / "events.sqlite"), SqliteOrderLedger(tmp_path / "ledger.sqlite")
+    store, ledger = (SqliteEventStore(tmp_path / "events.sqlite"),
+                     SqliteOrderLedger(tmp_path / "ledger.sqlite"))
     yield offline_services(settings, store, ledger)
     store.close()
     ledger.close()

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 TABLE_KEYS: dict[str, Any] = {
-    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                  {"AttributeName": "sk", "KeyType": "RANGE"}],
+    "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"}
+                             for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
     "GlobalSecondaryIndexes": [{
         "IndexName": "by_account",
-        "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
+        "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                      {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
         "Projection": {"ProjectionType": "ALL"},
     }],
     "BillingMode": "PAY_PER_REQUEST",
@@ -17,7 +20,8 @@ TABLE_KEYS: dict[str, Any] = {
 
 
 def create_event_table(name: str) -> None:
-    """The table as infra/storage.py declares it (tests/infra checks the template has these keys)."""
+    """The table as infra/storage.py declares it (tests/infra checks the template has these
+    keys)."""
     import boto3
 
     boto3.client("dynamodb").create_table(TableName=name, **TABLE_KEYS)

@@ -1,11 +1,13 @@
-"""The Broker contract with Alpaca's semantics (API_NOTES), run by the simulated broker and by the Alpaca
-client over a fake Alpaca server (tests/adapters/fake_alpaca.py: respx, shapes from the official spec)."""
+"""The Broker contract with Alpaca's semantics (API_NOTES), run by the simulated broker and by the
+Alpaca client over a fake Alpaca server (tests/adapters/fake_alpaca.py: respx, shapes from the
+official spec)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import respx
@@ -13,6 +15,7 @@ from llmtrade.adapters.broker.alpaca import AlpacaBroker
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import Broker, BrokerRejected
 from llmtrade.schemas import OrderRequest
@@ -38,7 +41,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def market(settings) -> SimMarket:
+def market(settings: Settings) -> SimMarket:
     return SimMarket(settings.assets)
 
 
@@ -46,9 +49,10 @@ ALPACA_KEYS = {account: (f"PK-{account}", f"secret-{account}") for account in ("
 
 
 @pytest.fixture(params=["sim", "alpaca"])
-def broker(request, market: SimMarket, clock: Clock, tmp_path) -> Iterator[Broker]:
-    sim = SimBroker(market, SqliteOrderLedger(tmp_path / "ledger.sqlite"), starting_equity=100_000,
-                    min_equity_for_short=2000, clock=clock)
+def broker(request: pytest.FixtureRequest, market: SimMarket, clock: Clock,
+           tmp_path: Path) -> Iterator[Broker]:
+    sim = SimBroker(market, SqliteOrderLedger(tmp_path / "ledger.sqlite"),
+                    starting_equity=100_000, min_equity_for_short=2000, clock=clock)
     if request.param == "sim":
         yield sim
         return
@@ -59,15 +63,17 @@ def broker(request, market: SimMarket, clock: Clock, tmp_path) -> Iterator[Broke
 
 
 def order(qty: int, side: str = "buy", cid: str = "c1", symbol: str = "SPY") -> OrderRequest:
-    return OrderRequest(symbol=symbol, qty=qty, side=side, client_order_id=cid)  # type: ignore[arg-type]
+    return OrderRequest(symbol=symbol, qty=qty, side=side, client_order_id=cid)
 
 
-def test_an_order_while_closed_is_accepted_then_fills_at_the_next_open(broker, clock, market) -> None:
+def test_an_order_while_closed_is_accepted_then_fills_at_the_next_open(
+        broker: Broker, clock: Clock, market: SimMarket) -> None:
     placed = broker.submit_order("acct", order(10))
     assert placed.status == "accepted" and placed.filled_at is None
     assert broker.positions("acct") == [] and broker.account("acct").cash == Decimal("100000.00")
     clock.now = WED_1200
     filled = broker.order_by_client_id("acct", "c1")
+    assert filled is not None
     assert filled.status == "filled" and filled.filled_at == WED_OPEN
     assert filled.filled_avg_price == market.price("SPY", WED_OPEN)
     [held] = broker.positions("acct")
@@ -78,12 +84,12 @@ def test_an_order_while_closed_is_accepted_then_fills_at_the_next_open(broker, c
     assert state.equity == state.cash + held.market_value
 
 
-def test_an_order_while_open_fills_at_once(broker, clock) -> None:
+def test_an_order_while_open_fills_at_once(broker: Broker, clock: Clock) -> None:
     clock.now = WED_1200
     assert broker.submit_order("acct", order(3)).status == "filled"
 
 
-def test_client_order_ids_are_unique_forever(broker, clock) -> None:
+def test_client_order_ids_are_unique_forever(broker: Broker, clock: Clock) -> None:
     broker.submit_order("acct", order(1))
     clock.now = WED_1200
     with pytest.raises(BrokerRejected) as rejected:
@@ -91,7 +97,7 @@ def test_client_order_ids_are_unique_forever(broker, clock) -> None:
     assert rejected.value.status == 422 and "client_order_id" in rejected.value.message
 
 
-def test_selling_through_zero_in_one_order_is_refused(broker, clock) -> None:
+def test_selling_through_zero_in_one_order_is_refused(broker: Broker, clock: Clock) -> None:
     clock.now = WED_1200
     broker.submit_order("acct", order(5))
     with pytest.raises(BrokerRejected, match="insufficient qty"):
@@ -102,44 +108,47 @@ def test_selling_through_zero_in_one_order_is_refused(broker, clock) -> None:
     assert broker.positions("acct")[0].qty == -4
 
 
-def test_an_order_against_an_open_order_on_the_other_side_is_a_wash_trade(broker) -> None:
+def test_an_order_against_an_open_order_on_the_other_side_is_a_wash_trade(broker: Broker) -> None:
     broker.submit_order("acct", order(5))
     with pytest.raises(BrokerRejected) as rejected:
         broker.submit_order("acct", order(5, "sell", "c2"))
     assert rejected.value.status == 403
 
 
-def test_unknown_symbols_are_refused(broker) -> None:
+def test_unknown_symbols_are_refused(broker: Broker) -> None:
     with pytest.raises(BrokerRejected, match='asset "TSLA" not found'):
         broker.submit_order("acct", order(1, symbol="TSLA"))
 
 
-def test_a_cancelled_order_never_fills(broker, clock) -> None:
+def test_a_cancelled_order_never_fills(broker: Broker, clock: Clock) -> None:
     broker.submit_order("acct", order(5))
     broker.cancel_order("acct", "c1")
     clock.now = WED_1200
-    assert broker.order_by_client_id("acct", "c1").status == "canceled"
+    cancelled = broker.order_by_client_id("acct", "c1")
+    assert cancelled is not None and cancelled.status == "canceled"
     assert broker.positions("acct") == [] and broker.open_orders("acct") == []
     with pytest.raises(BrokerRejected):
         broker.cancel_order("acct", "c1")
 
 
-def test_accounts_are_separate(broker, clock) -> None:
+def test_accounts_are_separate(broker: Broker, clock: Clock) -> None:
     clock.now = WED_1200
     broker.submit_order("a", order(5))
     assert broker.positions("b") == [] and broker.order_by_client_id("b", "c1") is None
 
 
-def test_the_simulated_market_is_deterministic_and_follows_the_calendar(market, settings) -> None:
+def test_the_simulated_market_is_deterministic_and_follows_the_calendar(
+        market: SimMarket, settings: Settings) -> None:
     again = SimMarket(settings.assets)
     assert market.price("GLD", WED_1200) == again.price("GLD", WED_1200)
     thursday = datetime(2026, 11, 26, 12, 0, tzinfo=ET)  # Thanksgiving: the last close stands
-    assert market.price("SPY", thursday) == market.price("SPY", datetime(2026, 11, 25, 16, 0, tzinfo=ET))
+    assert market.price("SPY", thursday) == market.price("SPY",
+                                                         datetime(2026, 11, 25, 16, 0, tzinfo=ET))
     assert market.next_open(thursday) == datetime(2026, 11, 27, 9, 30, tzinfo=ET)
     assert len({market.price(s, WED_1200) for s in market.symbols}) == len(market.symbols)
 
 
-def test_the_simulation_refuses_to_go_back_in_time(broker, clock) -> None:
+def test_the_simulation_refuses_to_go_back_in_time(broker: Broker, clock: Clock) -> None:
     clock.now = WED_1200
     broker.submit_order("acct", order(5))
     clock.now = WED_0800

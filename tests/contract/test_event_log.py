@@ -1,4 +1,5 @@
-"""The event log over every store: payloads in and out by type, kinds derived, reruns return the first."""
+"""The event log over every store: payloads in and out by type, kinds derived, reruns return the
+first."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def skipped(reason: str) -> CheckpointSkipped:
 def test_record_derives_the_kind_and_stamps_time_once(store: EventStore) -> None:  # noqa: F811
     log = EventLog(store, clock())
     entry = log.record(skipped("closed"), week_id=WEEK, account_id="shared", subject="a")
-    assert entry.new and entry.event.kind is EventKind.CHECKPOINT_SKIPPED and entry.recorded_at == T0
+    assert (entry.new and entry.event.kind is EventKind.CHECKPOINT_SKIPPED
+            and entry.recorded_at == T0)
     assert store.get(WEEK, "shared", EventKind.CHECKPOINT_SKIPPED, "a") is not None
     assert log.get(CheckpointSkipped, WEEK, "shared", "a") == skipped("closed")
 
@@ -40,7 +42,8 @@ def test_recording_again_returns_the_first_payload(store: EventStore) -> None:  
     assert not again.new and again.payload.reason == "first" and again.recorded_at == T0
 
 
-def test_recorded_runs_the_work_only_when_the_event_is_missing(store: EventStore) -> None:  # noqa: F811
+def test_recorded_runs_the_work_only_when_the_event_is_missing(
+        store: EventStore) -> None:  # noqa: F811
     log, calls = EventLog(store, clock()), []
 
     def work() -> CheckpointSkipped:
@@ -55,8 +58,10 @@ def test_recorded_runs_the_work_only_when_the_event_is_missing(store: EventStore
 def test_week_queries_by_type_account_and_subject(store: EventStore) -> None:  # noqa: F811
     log = EventLog(store, clock())
     for account, subject in [("pm-a", "x"), ("pm-b", "x"), ("pm-a", "y")]:
-        log.record(skipped(f"{account}/{subject}"), week_id=WEEK, account_id=account, subject=subject)
-    log.record(RunDisabled(workflow="weekly", at=T0, reason="off"), week_id=WEEK, account_id="shared")
+        log.record(skipped(f"{account}/{subject}"), week_id=WEEK, account_id=account,
+                   subject=subject)
+    log.record(RunDisabled(workflow="weekly", at=T0, reason="off"), week_id=WEEK,
+               account_id="shared")
     week = log.week(WEEK)
     assert [s.reason for s in week.all(CheckpointSkipped)] == ["pm-a/x", "pm-b/x", "pm-a/y"]
     assert [s.reason for s in week.all(CheckpointSkipped, "pm-a")] == ["pm-a/x", "pm-a/y"]

@@ -31,8 +31,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore
 def event(week: str = "2026-11-25", account: str = "pm-gpt", subject: str = "a", minutes: int = 0,
           reason: str = "r") -> Event:
     payload = CheckpointSkipped(week_id=week, at=T0, reason=reason)
-    return Event.of(payload, week_id=week, account_id=account, kind=EventKind.CHECKPOINT_SKIPPED, subject=subject,
-                    recorded_at=T0 + timedelta(minutes=minutes))
+    return Event.of(payload, week_id=week, account_id=account, kind=EventKind.CHECKPOINT_SKIPPED,
+                    subject=subject, recorded_at=T0 + timedelta(minutes=minutes))
 
 
 def test_append_then_get_round_trips(store: EventStore) -> None:
@@ -85,14 +85,17 @@ def test_event_ids_are_derived_from_what_the_event_is_about() -> None:
 
 def test_recorded_at_must_carry_a_time_zone() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        Event(week_id="w", account_id="a", kind=EventKind.PITCH, recorded_at=datetime(2026, 1, 1), payload={})
+        Event(week_id="w", account_id="a", kind=EventKind.PITCH, recorded_at=datetime(2026, 1, 1),
+              payload={})
 
 
 def test_a_large_event_round_trips(store: EventStore) -> None:
-    # an LLM call with every research pack in its prompt can pass DynamoDB's 400 KB item limit as plain JSON
+    # an LLM call with every research pack in its prompt can pass DynamoDB's 400 KB item limit as
+    # plain JSON
     import random
 
-    words = random.Random(1).choices(["rates", "curve", "credit", "dollar", "oil", "gold", "growth"], k=120_000)
+    words = random.Random(1).choices(
+        ["rates", "curve", "credit", "dollar", "oil", "gold", "growth"], k=120_000)
     big = event(reason=" ".join(words))  # ~700 KB of text
     assert len(big.model_dump_json()) > 600_000
     assert store.append(big) is True and store.append(big) is False

@@ -1,4 +1,5 @@
-"""One contract, every OrderLedger: the simulated broker's ledger in SQLite and in DynamoDB (under moto)."""
+"""One contract, every OrderLedger: the simulated broker's ledger in SQLite and in DynamoDB (under
+moto)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OrderLedg
 
 
 def order(cid: str, status: str = "accepted", qty: int = 10) -> BrokerOrder:
-    return BrokerOrder(id=f"id-{cid}", client_order_id=cid, symbol="SPY", qty=qty, side=OrderSide.BUY,
-                       status=status, submitted_at=T0)
+    return BrokerOrder(id=f"id-{cid}", client_order_id=cid, symbol="SPY", qty=qty,
+                       side=OrderSide.BUY, status=status, submitted_at=T0)
 
 
 def test_an_order_round_trips(ledger: OrderLedger) -> None:
@@ -49,9 +50,10 @@ def test_a_client_order_id_is_kept_once_per_account(ledger: OrderLedger) -> None
 
 def test_orders_are_read_in_the_order_they_were_added(ledger: OrderLedger) -> None:
     for cid in ("z-first", "a-second", "cancel:z-first", "m-fourth"):
-        ledger.add("pm-gpt", order(cid, status="canceled" if cid.startswith("cancel:") else "accepted"))
-    assert [o.client_order_id for o in ledger.orders("pm-gpt")] == ["z-first", "a-second", "cancel:z-first",
-                                                                    "m-fourth"]
+        ledger.add("pm-gpt", order(cid, status="canceled" if cid.startswith("cancel:")
+                                   else "accepted"))
+    assert [o.client_order_id for o in ledger.orders("pm-gpt")] == [
+        "z-first", "a-second", "cancel:z-first", "m-fourth"]
 
 
 def test_an_account_reads_only_its_own_orders(ledger: OrderLedger) -> None:
@@ -62,7 +64,8 @@ def test_an_account_reads_only_its_own_orders(ledger: OrderLedger) -> None:
 
 def test_a_read_only_sqlite_ledger_reads_what_was_written(tmp_path: Path) -> None:
     SqliteOrderLedger(tmp_path / "sim_broker.sqlite").add("pm-gpt", order("c1"))
-    assert SqliteOrderLedger(tmp_path / "sim_broker.sqlite", read_only=True).orders("pm-gpt") == [order("c1")]
+    assert SqliteOrderLedger(tmp_path / "sim_broker.sqlite",
+                             read_only=True).orders("pm-gpt") == [order("c1")]
 
 
 def test_dynamodb_ledger_items_never_show_among_the_events() -> None:

@@ -1,7 +1,9 @@
-"""One synthesis of the CDK app per session, with asset bundling skipped (test_bundling does it for real)."""
+"""One synthesis of the CDK app per session, with asset bundling skipped (test_bundling does it for
+real)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -30,5 +32,5 @@ def template(stack: Stack) -> Template:
 
 
 @pytest.fixture(scope="session")
-def template_dict(template: Template) -> dict[str, Any]:
+def template_dict(template: Template) -> Mapping[str, Any]:
     return template.to_json()

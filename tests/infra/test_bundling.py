@@ -1,4 +1,5 @@
-"""Synthesizes with the real, Docker-free layer bundling (pip for CPython 3.13 on aarch64): slow, needs PyPI."""
+"""Synthesizes with the real, Docker-free layer bundling (pip for CPython 3.13 on aarch64): slow,
+needs PyPI."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ LAYER_LIMIT_BYTES = 250 * 1024 * 1024  # Lambda: function and layers together, u
 
 
 def index_reachable(download_dir: Path) -> bool:
-    """pip, configured as it is, can fetch a small aarch64 wheel (skip rather than fail offline)."""
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-               *PIP_PLATFORM, "--dest", str(download_dir), "pyyaml"]
+    """pip, configured as it is, can fetch a small aarch64 wheel (skip rather than fail
+    offline)."""
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+               "--no-deps", *PIP_PLATFORM, "--dest", str(download_dir), "pyyaml"]
     try:
-        return subprocess.run(command, capture_output=True, timeout=120, check=False).returncode == 0
+        return subprocess.run(command, capture_output=True, timeout=120,
+                              check=False).returncode == 0
     except subprocess.TimeoutExpired:
         return False
 
@@ -40,7 +43,8 @@ def test_layer_is_bundled_for_lambda_arm64(tmp_path: Path) -> None:
     assert (site / "llmtrade" / "__init__.py").is_file()
     assert (site / "llmtrade" / "config_yaml" / "assets.yaml").is_file()
     assert (site / "llmtrade" / "data" / "nyse_holidays.yaml").is_file()
-    # Built for the runtime's CPython and architecture (the Lambda would fail to import it otherwise).
+    # Built for the runtime's CPython and architecture (the Lambda would fail to import it
+    # otherwise).
     abi = f"cpython-{PYTHON_VERSION.replace('.', '')}-aarch64"
     assert any(abi in so.name for so in (site / "pydantic_core").glob("*.so"))
     assert not (site / "boto3").exists()
@@ -49,13 +53,17 @@ def test_layer_is_bundled_for_lambda_arm64(tmp_path: Path) -> None:
     assert sum(f.stat().st_size for f in layer.rglob("*") if f.is_file()) < LAYER_LIMIT_BYTES
 
     # The bundled package finds its bundled config when no repository is around it (as in Lambda).
-    # -S: no site processing, so the editable install of this checkout cannot shadow the bundled copy.
+    # -S: no site processing, so the editable install of this checkout cannot shadow the bundled
+    # copy.
     probe = (
-        "import sys, sysconfig; sys.path[:0] = [sys.argv[1]]; sys.path.append(sysconfig.get_paths()['purelib'])\n"
+        "import sys, sysconfig; sys.path[:0] = [sys.argv[1]]; "
+        "sys.path.append(sysconfig.get_paths()['purelib'])\n"
         "from llmtrade.config import default_config_dir, load_settings\n"
         "load_settings(); print(default_config_dir())"
     )
-    shutil.copytree(site / "llmtrade", tmp_path / "only" / "llmtrade")  # the aarch64 wheels cannot load here
-    found = subprocess.run([sys.executable, "-S", "-c", probe, str(tmp_path / "only")], capture_output=True,
-                           text=True, check=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}).stdout.strip()
+    # the aarch64 wheels cannot load here
+    shutil.copytree(site / "llmtrade", tmp_path / "only" / "llmtrade")
+    found = subprocess.run([sys.executable, "-S", "-c", probe, str(tmp_path / "only")],
+                           capture_output=True, text=True, check=True, cwd=tmp_path,
+                           env={"PATH": "/usr/bin:/bin"}).stdout.strip()
     assert found == str(tmp_path / "only" / "llmtrade" / "config_yaml")

@@ -1,5 +1,5 @@
-"""The Lambda layer installs the runtime dependencies only: the command line's packages (the `cli` extra)
-stay out of it, and nothing the functions import needs them."""
+"""The Lambda layer installs the runtime dependencies only: the command line's packages (the `cli`
+extra) stay out of it, and nothing the functions import needs them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import tomllib
 from infra import REPO
 from infra.functions import runtime_requirements
 
-CLI_ONLY = {"rich", "pygments", "markdown-it-py", "python-dotenv"}  # rich pulls in pygments and markdown-it
+# rich pulls in pygments and markdown-it
+CLI_ONLY = {"rich", "pygments", "markdown-it-py", "python-dotenv"}
 CLI_MODULES = ("rich", "pygments", "markdown_it", "dotenv")
 
 
@@ -26,7 +27,8 @@ def test_the_layer_requirements_leave_out_the_cli_packages() -> None:
 
 
 def test_the_cli_extra_brings_them_and_dev_installs_it() -> None:
-    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
     assert {_name(r) for r in extras["cli"]} == {"rich", "python-dotenv"}
     assert "llmtrade[cli]" in extras["dev"]
 
@@ -50,6 +52,8 @@ print("imported")
 def test_every_module_the_functions_can_load_imports_without_them() -> None:
     functions = sorted(p.parent.name for p in (REPO / "functions").glob("*/handler.py"))
     assert len(functions) == 4
-    code = IMPORT_WITHOUT_CLI_PACKAGES.format(blocked=CLI_MODULES, functions=functions, repo=str(REPO))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
+    code = IMPORT_WITHOUT_CLI_PACKAGES.format(blocked=CLI_MODULES, functions=functions,
+                                              repo=str(REPO))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          check=False)
     assert done.returncode == 0 and done.stdout.strip() == "imported", done.stderr

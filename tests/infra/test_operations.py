@@ -1,15 +1,17 @@
-"""Least privilege, timeouts, dead letters, alerts and the operations resources in the synthesized template."""
+"""Least privilege, timeouts, dead letters, alerts and the operations resources in the synthesized
+template."""
 
 from __future__ import annotations
 
 import ast
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from aws_cdk import Stack
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from llmtrade.adapters.store import dynamodb as dynamodb_store
@@ -21,17 +23,19 @@ from infra.functions import FUNCTION_TAG
 from infra.workflows import WORKFLOW_TAG, definition, intrinsic_text
 
 # boto3 Table method -> the IAM action it needs
-TABLE_ACTIONS = {"get_item": "dynamodb:GetItem", "put_item": "dynamodb:PutItem", "query": "dynamodb:Query",
-                 "update_item": "dynamodb:UpdateItem", "delete_item": "dynamodb:DeleteItem", "scan": "dynamodb:Scan",
+TABLE_ACTIONS = {"get_item": "dynamodb:GetItem", "put_item": "dynamodb:PutItem",
+                 "query": "dynamodb:Query", "update_item": "dynamodb:UpdateItem",
+                 "delete_item": "dynamodb:DeleteItem", "scan": "dynamodb:Scan",
                  "batch_writer": "dynamodb:BatchWriteItem"}
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
-def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+def resources(template: Mapping[str, Any],
+              resource_type: str) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
 
 
-def only(template: dict[str, Any], resource_type: str, **properties: Any) -> str:
+def only(template: Mapping[str, Any], resource_type: str, **properties: Any) -> str:
     """The logical id of the one resource of that type with these top-level property values."""
     (found,) = [k for k, r in resources(template, resource_type).items()
                 if all(r["Properties"].get(p) == v for p, v in properties.items())]
@@ -42,13 +46,14 @@ def listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def function_ids(template: dict[str, Any]) -> dict[str, str]:
+def function_ids(template: Mapping[str, Any]) -> dict[str, str]:
     """Function name (research, ...) -> its logical id."""
-    return {tag["Value"]: logical_id for logical_id, r in resources(template, "AWS::Lambda::Function").items()
+    return {tag["Value"]: logical_id
+            for logical_id, r in resources(template, "AWS::Lambda::Function").items()
             for tag in r["Properties"].get("Tags", []) if tag["Key"] == FUNCTION_TAG}
 
 
-def grants(template: dict[str, Any], function: str) -> set[tuple[str, str]]:
+def grants(template: Mapping[str, Any], function: str) -> set[tuple[str, str]]:
     """Every (action, resource) the function's role is allowed, from the policies attached to it."""
     props = template["Resources"][function_ids(template)[function]]["Properties"]
     role = props["Role"]["Fn::GetAtt"][0]
@@ -64,9 +69,10 @@ def grants(template: dict[str, Any], function: str) -> set[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def names(template_dict: dict[str, Any]) -> dict[str, str]:
+def names(template_dict: Mapping[str, Any]) -> dict[str, str]:
     """The data resources as they appear in rendered policy resources."""
-    table = only(template_dict, "AWS::DynamoDB::Table", TableName=None, TimeToLiveSpecification=None)
+    table = only(template_dict, "AWS::DynamoDB::Table", TableName=None,
+                 TimeToLiveSpecification=None)
     idempotency = only(template_dict, "AWS::DynamoDB::Table",
                        TimeToLiveSpecification={"AttributeName": "expiration", "Enabled": True})
     bucket = only(template_dict, "AWS::S3::Bucket")
@@ -74,21 +80,27 @@ def names(template_dict: dict[str, Any]) -> dict[str, str]:
         "table": f"${{{table}.Arn}}",
         "index": f"${{{table}.Arn}}/index/by_account",
         "idempotency": f"${{{idempotency}.Arn}}",
-        "llm_secret": "${" + only(template_dict, "AWS::SecretsManager::Secret", Name="llmtrade/llm-keys") + "}",
-        "broker_secret": "${" + only(template_dict, "AWS::SecretsManager::Secret", Name="llmtrade/broker-keys") + "}",
+        "llm_secret": "${" + only(template_dict, "AWS::SecretsManager::Secret",
+                                  Name="llmtrade/llm-keys") + "}",
+        "broker_secret": "${" + only(template_dict, "AWS::SecretsManager::Secret",
+                                     Name="llmtrade/broker-keys") + "}",
         "reports": f"${{{bucket}.Arn}}/*",
         "alerts": "${" + only(template_dict, "AWS::SNS::Topic") + "}",
         "alerts_key": "${" + only(template_dict, "AWS::KMS::Key") + ".Arn}",
-        # The parameter's Ref is its name, /llmtrade/kill-switch (test_kill_switch_and_report_bucket).
+        # The parameter's Ref is its name, /llmtrade/kill-switch
+        # (test_kill_switch_and_report_bucket).
         "kill_switch": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${"
-                       + only(template_dict, "AWS::SSM::Parameter", Name="/llmtrade/kill-switch") + "}",
+                       + only(template_dict, "AWS::SSM::Parameter", Name="/llmtrade/kill-switch")
+                       + "}",
     }
 
 
-def test_event_table_actions_are_what_the_store_calls(template_dict: dict[str, Any], names: dict[str, str]) -> None:
+def test_event_table_actions_are_what_the_store_calls(template_dict: Mapping[str, Any],
+                                                      names: dict[str, str]) -> None:
     tree = ast.parse(Path(dynamodb_store.__file__).read_text())
     called = {node.func.attr for node in ast.walk(tree) if isinstance(node, ast.Call)
-              and isinstance(node.func, ast.Attribute) and ast.unparse(node.func.value) == "self._table"}
+              and isinstance(node.func, ast.Attribute)
+              and ast.unparse(node.func.value) == "self._table"}
     needed = {TABLE_ACTIONS[method] for method in called}
     assert needed == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}
     for function in FUNCTIONS:
@@ -98,7 +110,8 @@ def test_event_table_actions_are_what_the_store_calls(template_dict: dict[str, A
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_each_role_is_granted_only_what_its_steps_use(template_dict: dict[str, Any], names: dict[str, str],
+def test_each_role_is_granted_only_what_its_steps_use(template_dict: Mapping[str, Any],
+                                                      names: dict[str, str],
                                                       function: str) -> None:
     allowed = grants(template_dict, function)
     for action, resource in allowed:
@@ -107,33 +120,41 @@ def test_each_role_is_granted_only_what_its_steps_use(template_dict: dict[str, A
     secret = names["llm_secret"] if function in ("research", "council") else names["broker_secret"]
     other = names["broker_secret"] if secret == names["llm_secret"] else names["llm_secret"]
     secrets = {(a, r) for a, r in allowed if a.startswith("secretsmanager:")}
-    assert secrets == {("secretsmanager:GetSecretValue", secret), ("secretsmanager:DescribeSecret", secret)}
+    assert secrets == {("secretsmanager:GetSecretValue", secret),
+                       ("secretsmanager:DescribeSecret", secret)}
     assert not any(r == other for _, r in allowed)
     assert {(a, r) for a, r in allowed if r == names["idempotency"]} == {
-        (f"dynamodb:{a}", names["idempotency"]) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")}
-    assert {(a, r) for a, r in allowed if a.startswith("ssm:")} == {("ssm:GetParameter", names["kill_switch"])}
+        (f"dynamodb:{a}", names["idempotency"])
+        for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")}
+    assert {(a, r) for a, r in allowed if a.startswith("ssm:")} == {
+        ("ssm:GetParameter", names["kill_switch"])}
     reports = {(a, r) for a, r in allowed if a.startswith("s3:")}
     assert reports == ({("s3:PutObject", names["reports"]), ("s3:GetObject", names["reports"])}
                        if function == "execute" else set())
-    notify = {(a, r) for a, r in allowed if a.startswith(("sns:", "kms:"))}  # the week's summary with its link
-    assert notify == ({("sns:Publish", names["alerts"]), ("kms:GenerateDataKey", names["alerts_key"]),
+    # the week's summary with its link
+    notify = {(a, r) for a, r in allowed if a.startswith(("sns:", "kms:"))}
+    assert notify == ({("sns:Publish", names["alerts"]),
+                       ("kms:GenerateDataKey", names["alerts_key"]),
                        ("kms:Decrypt", names["alerts_key"])} if function == "execute" else set())
     data = {names[k] for k in names} | {names["reports"].removesuffix("/*")}
     assert {a.split(":")[0] for a, r in allowed if r not in data} <= {"logs", "xray"}
 
 
-def test_checkpoint_cannot_read_the_llm_keys(template_dict: dict[str, Any], names: dict[str, str]) -> None:
+def test_checkpoint_cannot_read_the_llm_keys(template_dict: Mapping[str, Any],
+                                             names: dict[str, str]) -> None:
     assert not [a for a, r in grants(template_dict, "checkpoint") if r == names["llm_secret"]]
 
 
-def test_tables_on_demand_encrypted_with_point_in_time_recovery(template_dict: dict[str, Any]) -> None:
+def test_tables_on_demand_encrypted_with_point_in_time_recovery(
+        template_dict: Mapping[str, Any]) -> None:
     tables = resources(template_dict, "AWS::DynamoDB::Table").values()
     for table in tables:
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["SSESpecification"] == {"SSEEnabled": True}
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    (idempotency,) = [t["Properties"] for t in tables if "TimeToLiveSpecification" in t["Properties"]]
+    (idempotency,) = [t["Properties"] for t in tables
+                      if "TimeToLiveSpecification" in t["Properties"]]
     assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
 
 
@@ -146,21 +167,27 @@ def task_states(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("workflow", list(WORKFLOWS))
-def test_lambda_timeout_under_task_timeout_under_execution_timeout(template_dict: dict[str, Any],
-                                                                   workflow: str) -> None:
+def test_lambda_timeout_under_task_timeout_under_execution_timeout(
+        template_dict: Mapping[str, Any], workflow: str) -> None:
     ids = function_ids(template_dict)
-    lambda_timeout = {name: template_dict["Resources"][ids[name]]["Properties"]["Timeout"] for name in FUNCTIONS}
+    lambda_timeout: dict[str, Any] = {
+        name: template_dict["Resources"][ids[name]]["Properties"]["Timeout"] for name in FUNCTIONS}
     asl = definition(template_dict, workflow)
     tasks = list(task_states(asl["States"]))
     assert len(tasks) == len(WORKFLOWS[workflow].tasks())
     for state in tasks:
-        function = re.fullmatch(r"<function:(\w+)>", state["Resource"]).group(1)
-        assert lambda_timeout[function] < state["TimeoutSeconds"] < asl["TimeoutSeconds"], state["Parameters"]
+        resource = re.fullmatch(r"<function:(\w+)>", state["Resource"])
+        assert resource is not None, state["Resource"]
+        function = resource.group(1)
+        assert lambda_timeout[function] < state["TimeoutSeconds"] < asl["TimeoutSeconds"], (
+            state["Parameters"])
 
 
-def test_every_schedule_retries_then_dead_letters_to_an_alarmed_queue(template_dict: dict[str, Any]) -> None:
+def test_every_schedule_retries_then_dead_letters_to_an_alarmed_queue(
+        template_dict: Mapping[str, Any]) -> None:
     schedules = resources(template_dict, "AWS::Scheduler::Schedule").values()
-    queues = {intrinsic_text(s["Properties"]["Target"]["DeadLetterConfig"]["Arn"]) for s in schedules}
+    queues = {intrinsic_text(s["Properties"]["Target"]["DeadLetterConfig"]["Arn"])
+              for s in schedules}
     assert len(schedules) == 5 and len(queues) == 1
     (queue_arn,) = queues
     queue_id = queue_arn.removeprefix("${").removesuffix(".Arn}")
@@ -170,20 +197,22 @@ def test_every_schedule_retries_then_dead_letters_to_an_alarmed_queue(template_d
         assert policy["MaximumRetryAttempts"] > 0 and policy["MaximumEventAgeInSeconds"] >= 60
         assert schedule["Properties"]["ScheduleExpressionTimezone"] == "America/New_York"
     alarms = [a["Properties"] for a in resources(template_dict, "AWS::CloudWatch::Alarm").values()
-              if a["Properties"].get("Dimensions") == [{"Name": "QueueName",
-                                                         "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]]
+              if a["Properties"].get("Dimensions") == [
+                  {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]]
     assert [(a["MetricName"], a["ComparisonOperator"], a["Threshold"]) for a in alarms] == [
         ("ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0)]
 
 
-def alerts_topic(template_dict: dict[str, Any]) -> str:
+def alerts_topic(template_dict: Mapping[str, Any]) -> str:
     return only(template_dict, "AWS::SNS::Topic")
 
 
-def test_failed_executions_alert_through_an_encrypted_topic(template_dict: dict[str, Any]) -> None:
+def test_failed_executions_alert_through_an_encrypted_topic(
+        template_dict: Mapping[str, Any]) -> None:
     topic = alerts_topic(template_dict)
     assert "KmsMasterKeyId" in template_dict["Resources"][topic]["Properties"]
-    machines = {logical_id for logical_id, r in resources(template_dict, "AWS::StepFunctions::StateMachine").items()
+    machines = {logical_id for logical_id, r
+                in resources(template_dict, "AWS::StepFunctions::StateMachine").items()
                 if any(t["Key"] == WORKFLOW_TAG for t in r["Properties"]["Tags"])}
     (rule,) = [r["Properties"] for r in resources(template_dict, "AWS::Events::Rule").values()]
     pattern = rule["EventPattern"]
@@ -201,39 +230,47 @@ def test_failed_executions_alert_through_an_encrypted_topic(template_dict: dict[
     assert {"events.amazonaws.com", "cloudwatch.amazonaws.com"} <= services
 
 
-def test_alarms_notify_the_topic(template_dict: dict[str, Any]) -> None:
+def test_alarms_notify_the_topic(template_dict: Mapping[str, Any]) -> None:
     topic = alerts_topic(template_dict)
-    alarms = [a["Properties"] for a in resources(template_dict, "AWS::CloudWatch::Alarm").values()]
+    alarms = [a["Properties"]
+              for a in resources(template_dict, "AWS::CloudWatch::Alarm").values()]
     assert all(a["AlarmActions"] == [{"Ref": topic}] for a in alarms)
     (missed,) = [a for a in alarms if a.get("MetricName") == "WeeklyRunCompleted"]
     assert missed["Namespace"] == "llmtrade"
     assert missed["Dimensions"] == [{"Name": "service", "Value": "llmtrade"}]
-    assert (missed["Statistic"], missed["ComparisonOperator"], missed["Threshold"]) == ("Sum", "LessThanThreshold", 1)
+    assert (missed["Statistic"], missed["ComparisonOperator"], missed["Threshold"]) == (
+        "Sum", "LessThanThreshold", 1)
     assert missed["TreatMissingData"] == "breaching"
-    assert missed["Period"] * missed["EvaluationPeriods"] == 7 * 86400  # CloudWatch's longest alarm window
-    errors = {intrinsic_text(a["Dimensions"][0]["Value"]) for a in alarms if a.get("MetricName") == "Errors"}
+    # CloudWatch's longest alarm window
+    assert missed["Period"] * missed["EvaluationPeriods"] == 7 * 86400
+    errors = {intrinsic_text(a["Dimensions"][0]["Value"]) for a in alarms
+              if a.get("MetricName") == "Errors"}
     assert errors == {f"${{{logical_id}}}" for logical_id in function_ids(template_dict).values()}
-    dead_letter_alarms = [a for a in alarms if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"]
+    dead_letter_alarms = [a for a in alarms
+                          if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"]
     assert len(dead_letter_alarms) == len(resources(template_dict, "AWS::SQS::Queue")) == 2
 
 
-def test_kill_switch_and_report_bucket(template: Template, template_dict: dict[str, Any]) -> None:
-    template.has_resource_properties("AWS::SSM::Parameter",
-                                     {"Name": "/llmtrade/kill-switch", "Type": "String", "Value": "enabled"})
+def test_kill_switch_and_report_bucket(template: Template,
+                                      template_dict: Mapping[str, Any]) -> None:
+    template.has_resource_properties("AWS::SSM::Parameter", {"Name": "/llmtrade/kill-switch",
+                                                             "Type": "String", "Value": "enabled"})
     (bucket,) = resources(template_dict, "AWS::S3::Bucket").values()
     assert bucket["DeletionPolicy"] == "Retain"
     props = bucket["Properties"]
     assert props["PublicAccessBlockConfiguration"] == {key: True for key in (
         "BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")}
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
-        "SSEAlgorithm": "AES256"}
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
     assert props["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 400
     (policy,) = resources(template_dict, "AWS::S3::BucketPolicy").values()
     (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_dashboard_shows_runs_functions_cost_equity_orders(template_dict: dict[str, Any]) -> None:
+def test_dashboard_shows_runs_functions_cost_equity_orders(
+        template_dict: Mapping[str, Any]) -> None:
     (dashboard,) = resources(template_dict, "AWS::CloudWatch::Dashboard").values()
     body = intrinsic_text(dashboard["Properties"]["DashboardBody"])
     for metric in ("ExecutionsStarted", "ExecutionsFailed", "Duration", "Errors", "LLMCostUSD",
@@ -241,37 +278,47 @@ def test_dashboard_shows_runs_functions_cost_equity_orders(template_dict: dict[s
         assert metric in body
 
 
-def test_the_custom_metrics_alarmed_and_graphed_are_the_ones_the_code_puts(template_dict: dict[str, Any]) -> None:
-    alarmed = {a["Properties"]["MetricName"] for a in resources(template_dict, "AWS::CloudWatch::Alarm").values()
+def test_the_custom_metrics_alarmed_and_graphed_are_the_ones_the_code_puts(
+        template_dict: Mapping[str, Any]) -> None:
+    alarmed = {a["Properties"]["MetricName"]
+               for a in resources(template_dict, "AWS::CloudWatch::Alarm").values()
                if a["Properties"].get("Namespace") == "llmtrade"}
     (dashboard,) = resources(template_dict, "AWS::CloudWatch::Dashboard").values()
     body = intrinsic_text(dashboard["Properties"]["DashboardBody"])
-    graphed = set(re.findall(r'\["llmtrade","(\w+)"', body)) | set(re.findall(r'MetricName=\\"(\w+)\\"', body))
+    graphed = (set(re.findall(r'\["llmtrade","(\w+)"', body))
+               | set(re.findall(r'MetricName=\\"(\w+)\\"', body)))
     assert alarmed == {Metric.WEEKLY_RUN_COMPLETED}
-    assert graphed == {Metric.LLM_COST_USD, Metric.ACCOUNT_EQUITY_USD, Metric.ORDERS_PLACED, Metric.ORDERS_REJECTED}
+    assert graphed == {Metric.LLM_COST_USD, Metric.ACCOUNT_EQUITY_USD, Metric.ORDERS_PLACED,
+                       Metric.ORDERS_REJECTED}
 
 
-def test_no_email_subscription_without_the_conintrinsic_text(template_dict: dict[str, Any]) -> None:
+def test_no_email_subscription_without_the_conintrinsic_text(
+        template_dict: Mapping[str, Any]) -> None:
     assert resources(template_dict, "AWS::SNS::Subscription") == {}
 
 
 def test_alerts_email_subscribes_with_a_dead_letter_queue_and_stays_nag_clean() -> None:
     app = build_app({"aws:cdk:bundling-stacks": [], "alerts_email": "ops@example.com"})
     stack = app.node.find_child(STACK_NAME)
+    assert isinstance(stack, Stack)
     template = Template.from_stack(stack).to_json()
     (subscription,) = resources(template, "AWS::SNS::Subscription").values()
     props = subscription["Properties"]
     assert (props["Protocol"], props["Endpoint"]) == ("email", "ops@example.com")
     assert props["TopicArn"] == {"Ref": alerts_topic(template)}
     assert "deadLetterTargetArn" in json.dumps(props["RedrivePolicy"])
-    for pack in (AwsSolutionsChecks, ServerlessChecks):  # SNSRedrivePolicy only applies with a subscription
+    # SNSRedrivePolicy only applies with a subscription
+    for pack in (AwsSolutionsChecks, ServerlessChecks):
         assert pack(verbose=True).validate_scope(stack).violations == []
 
 
 def test_a_council_step_with_a_failing_chairman_and_backup_fits_its_lambda() -> None:
-    """A hung chairman, its repair, the backup and its repair: four OpenRouter calls, each bounded in total time,
-    must end inside the council Lambda, so the council goes FLAT as data instead of the Lambda timing out."""
+    """A hung chairman, its repair, the backup and its repair: four OpenRouter calls, each bounded
+    in total time, must end inside the council Lambda, so the council goes FLAT as data instead of
+    the Lambda timing out."""
+    from llmtrade.adapters.llm.openrouter import OpenRouterLLM
     from llmtrade.config import load_settings
+    from llmtrade.ports import EventStore
     from llmtrade.wiring import live_services
 
     from infra.functions import function_timeout
@@ -282,6 +329,8 @@ def test_a_council_step_with_a_failing_chairman_and_backup_fits_its_lambda() -> 
         def get(self, name: str) -> str:
             return "x"
 
-    services = live_services(settings, Keys(), store=None, needs={"llm"})  # type: ignore[arg-type]
+    # the models alone need no event store
+    services = live_services(settings, Keys(), store=cast(EventStore, None), needs={"llm"})
+    assert isinstance(services.llm, OpenRouterLLM)
     calls = 2 * (1 + settings.models.repair_attempts)
     assert calls * services.llm.max_total_seconds < function_timeout("council").to_seconds()

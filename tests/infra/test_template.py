@@ -1,36 +1,39 @@
-"""What the synthesized template must hold (SPEC §9) and that it is clean for cdk-nag and cfn-lint."""
+"""What the synthesized template must hold (SPEC §9) and that it is clean for cdk-nag and
+cfn-lint."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-from cfnlint.api import lint
+from cfnlint.api import lint  # type: ignore[import-untyped]  # cfn-lint ships no type hints
 from llmtrade.config import WEEKDAYS, Settings
 from llmtrade.run_keys import WeekRun
-from llmtrade.workflow import FUNCTION_SPECS, FUNCTIONS, WORKFLOWS, FanOut, Poll, Workflow
+from llmtrade.workflow import FUNCTION_SPECS, FUNCTIONS, WORKFLOWS, FanOut, Function, Poll, Workflow
 
 from infra.functions import FUNCTION_TAG
 from infra.workflows import WORKFLOW_TAG, definition
 
 
-def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+def resources(template: Mapping[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
 
 
-def tagged(template: dict[str, Any], resource_type: str, key: str) -> dict[str, dict[str, Any]]:
+def tagged(template: Mapping[str, Any], resource_type: str, key: str) -> dict[str, dict[str, Any]]:
     """Tag value -> properties of the resource carrying it."""
     return {tag["Value"]: r["Properties"] for r in resources(template, resource_type).values()
             for tag in r["Properties"].get("Tags", []) if tag["Key"] == key}
 
 
 def test_event_table_keys_index_and_retention(template: Template) -> None:
-    template.resource_count_is("AWS::DynamoDB::Table", 2)  # the events and Powertools' idempotency records
+    # the events and Powertools' idempotency records
+    template.resource_count_is("AWS::DynamoDB::Table", 2)
     template.has_resource("AWS::DynamoDB::Table", {
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
@@ -51,12 +54,13 @@ def test_event_table_keys_index_and_retention(template: Template) -> None:
     })
 
 
-def test_two_secrets_for_the_keys(template_dict: dict[str, Any]) -> None:
+def test_two_secrets_for_the_keys(template_dict: Mapping[str, Any]) -> None:
     secrets = resources(template_dict, "AWS::SecretsManager::Secret").values()
-    assert sorted(s["Properties"]["Name"] for s in secrets) == ["llmtrade/broker-keys", "llmtrade/llm-keys"]
+    assert sorted(s["Properties"]["Name"] for s in secrets) == ["llmtrade/broker-keys",
+                                                                "llmtrade/llm-keys"]
 
 
-def test_both_state_machines_exist(template_dict: dict[str, Any]) -> None:
+def test_both_state_machines_exist(template_dict: Mapping[str, Any]) -> None:
     machines = tagged(template_dict, "AWS::StepFunctions::StateMachine", WORKFLOW_TAG)
     assert set(machines) == {"weekly", "checkpoint"}
     for name, props in machines.items():
@@ -66,12 +70,15 @@ def test_both_state_machines_exist(template_dict: dict[str, Any]) -> None:
         assert props["LoggingConfiguration"]["Level"] == "ALL"
 
 
-def test_schedules_run_in_new_york_time(template_dict: dict[str, Any]) -> None:
+def test_schedules_run_in_new_york_time(template_dict: Mapping[str, Any]) -> None:
     machines = {r["Properties"]["StateMachineName"].removeprefix("llmtrade-"): logical_id
-                for logical_id, r in resources(template_dict, "AWS::StepFunctions::StateMachine").items()}
-    schedules = [r["Properties"] for r in resources(template_dict, "AWS::Scheduler::Schedule").values()]
+                for logical_id, r
+                in resources(template_dict, "AWS::StepFunctions::StateMachine").items()}
+    schedules = [r["Properties"]
+                 for r in resources(template_dict, "AWS::Scheduler::Schedule").values()]
     started = sorted((s["ScheduleExpression"], s["Target"]["Arn"]["Ref"]) for s in schedules)
-    # SPEC §3: Wednesday 08:00; SPEC §4: 09:00, 12:00, 14:00, 15:50 on weekdays (config/schedule.yaml).
+    # SPEC §3: Wednesday 08:00; SPEC §4: 09:00, 12:00, 14:00, 15:50 on weekdays
+    # (config/schedule.yaml).
     assert started == sorted([
         ("cron(0 8 ? * WED *)", machines["weekly"]),
         ("cron(0 9 ? * MON-FRI *)", machines["checkpoint"]),
@@ -81,22 +88,28 @@ def test_schedules_run_in_new_york_time(template_dict: dict[str, Any]) -> None:
     ])
     for schedule in schedules:
         assert schedule["ScheduleExpressionTimezone"] == "America/New_York"
-        assert json.loads(schedule["Target"]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+        assert json.loads(schedule["Target"]["Input"]) == {
+            "scheduled_time": "<aws.scheduler.scheduled-time>"}
 
 
 def fires(expression: str) -> set[tuple[str, int, int]]:
-    """(day, hour, minute) for every start of a weekly cron such as `cron(50 15 ? * MON-FRI *)`."""
+    """(day, hour, minute) for every start of a weekly cron such as
+    `cron(50 15 ? * MON-FRI *)`."""
     minute, hour, _, _, days, _ = expression.removeprefix("cron(").removesuffix(")").split()
     first, _, last = days.partition("-")
-    listed = WEEKDAYS[WEEKDAYS.index(first):WEEKDAYS.index(last) + 1] if last else days.split(",")
+    listed = (WEEKDAYS[WEEKDAYS.index(first):WEEKDAYS.index(last) + 1] if last
+              else days.split(","))
     return {(day, int(hour), int(minute)) for day in listed}
 
 
-def test_schedules_start_at_the_moments_the_config_computes(template_dict: dict[str, Any], settings: Settings) -> None:
-    """Infra's crons and the moments the steps and the replay use come from the one ScheduleConfig."""
+def test_schedules_start_at_the_moments_the_config_computes(
+        template_dict: Mapping[str, Any], settings: Settings) -> None:
+    """Infra's crons and the moments the steps and the replay use come from the one
+    ScheduleConfig."""
     started: dict[str, set[tuple[str, int, int]]] = {"weekly": set(), "checkpoint": set()}
     machines = {logical_id: r["Properties"]["StateMachineName"].removeprefix("llmtrade-")
-                for logical_id, r in resources(template_dict, "AWS::StepFunctions::StateMachine").items()}
+                for logical_id, r
+                in resources(template_dict, "AWS::StepFunctions::StateMachine").items()}
     for schedule in resources(template_dict, "AWS::Scheduler::Schedule").values():
         props = schedule["Properties"]
         started[machines[props["Target"]["Arn"]["Ref"]]] |= fires(props["ScheduleExpression"])
@@ -107,37 +120,40 @@ def test_schedules_start_at_the_moments_the_config_computes(template_dict: dict[
     assert started["weekly"] == {(WEEKDAYS[weekly.weekday()], weekly.hour, weekly.minute)}
 
 
-def test_functions(template_dict: dict[str, Any]) -> None:
+def test_functions(template_dict: Mapping[str, Any]) -> None:
     functions = tagged(template_dict, "AWS::Lambda::Function", FUNCTION_TAG)
     assert set(functions) == set(FUNCTIONS)
     (layer,) = resources(template_dict, "AWS::Lambda::LayerVersion")
     common = {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "LLMTRADE_MODE", "KILL_SWITCH_PARAMETER",
               "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
     own = {"research": {"LLM_SECRET_ARN"}, "council": {"LLM_SECRET_ARN"},
-           "execute": {"BROKER_SECRET_ARN", "REPORT_BUCKET", "ALERTS_TOPIC_ARN"}, "checkpoint": {"BROKER_SECRET_ARN"}}
+           "execute": {"BROKER_SECRET_ARN", "REPORT_BUCKET", "ALERTS_TOPIC_ARN"},
+           "checkpoint": {"BROKER_SECRET_ARN"}}
     for name, props in functions.items():
         assert props["Runtime"] == "python3.13"
         assert props["Handler"] == "handler.handler"
         assert props["Architectures"] == ["arm64"]
         assert props["Layers"] == [{"Ref": layer}]
-        assert props["MemorySize"] == FUNCTION_SPECS[name].memory_mb
+        assert props["MemorySize"] == FUNCTION_SPECS[cast(Function, name)].memory_mb
         assert props["TracingConfig"] == {"Mode": "Active"}
         variables = props["Environment"]["Variables"]
         assert set(variables) == common | own[name]
         assert variables["LLMTRADE_MODE"] == "offline"
-        assert variables["POWERTOOLS_SERVICE_NAME"] == variables["POWERTOOLS_METRICS_NAMESPACE"] == "llmtrade"
+        assert (variables["POWERTOOLS_SERVICE_NAME"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+                == "llmtrade")
 
 
 def walk(states: dict[str, Any], start: str, proceed_choice: str) -> list[str]:
-    """The states in order along the way through: the opening's Choice goes on (its Default), a poll's
-    Choice takes its first (done) branch."""
+    """The states in order along the way through: the opening's Choice goes on (its Default), a
+    poll's Choice takes its first (done) branch."""
     order = [start]
     while True:
         state = states[order[-1]]
         if order[-1] == proceed_choice:
             following = state["Default"]
         else:
-            following = state["Choices"][0]["Next"] if state["Type"] == "Choice" else state.get("Next")
+            following = (state["Choices"][0]["Next"] if state["Type"] == "Choice"
+                         else state.get("Next"))
         if following is None:
             return order
         order.append(following)
@@ -171,7 +187,8 @@ def assert_task(state: dict[str, Any], name: str, function: str, timeout: int) -
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS.values(), ids=list(WORKFLOWS))
-def test_definition_follows_the_declaration(template_dict: dict[str, Any], workflow: Workflow) -> None:
+def test_definition_follows_the_declaration(template_dict: Mapping[str, Any],
+                                             workflow: Workflow) -> None:
     asl = definition(template_dict, workflow.name)
     states = asl["States"]
     expected = declared_states(workflow)
@@ -180,10 +197,12 @@ def test_definition_follows_the_declaration(template_dict: dict[str, Any], workf
     assert walk(states, asl["StartAt"], workflow.proceed_choice) == [
         name for name in expected if name not in waits | {workflow.stopped}]
     assert "End" in states[expected[-2]]
-    # the opening's verdict: `proceed` false (a duplicate delivery, the kill switch) ends the run successfully
+    # the opening's verdict: `proceed` false (a duplicate delivery, the kill switch) ends the run
+    # successfully
     assert states[workflow.opening.name]["Next"] == workflow.proceed_choice
     assert states[workflow.proceed_choice]["Choices"] == [
-        {"Variable": f"$.run.{workflow.proceed_key}", "BooleanEquals": False, "Next": workflow.stopped}]
+        {"Variable": f"$.run.{workflow.proceed_key}", "BooleanEquals": False,
+         "Next": workflow.stopped}]
     assert states[workflow.stopped]["Type"] == "Succeed"
     # A Catch would break redrive (API_NOTES, AWS); failures must propagate.
     assert "Catch" not in keys_anywhere(asl)
@@ -191,7 +210,8 @@ def test_definition_follows_the_declaration(template_dict: dict[str, Any], workf
     opening = workflow.opening
     assert_task(states[opening.name], opening.name, opening.function, opening.timeout_seconds)
     assert states[opening.name]["Parameters"]["input.$"] == "$"
-    assert states[opening.name]["Parameters"]["execution.$"] == "$$.Execution.Name"  # to claim a scheduled run
+    # to claim a scheduled run
+    assert states[opening.name]["Parameters"]["execution.$"] == "$$.Execution.Name"
     assert states[opening.name]["ResultPath"] == "$.run"
     for step in workflow.steps:
         if isinstance(step, Poll):
@@ -201,8 +221,10 @@ def test_definition_follows_the_declaration(template_dict: dict[str, Any], workf
                 assert states[task.name]["Parameters"]["run.$"] == "$.run"
                 assert states[task.name]["Parameters"]["execution.$"] == "$$.Execution.Name"
                 assert states[task.name]["ResultPath"] == f"$.results.{task.name}"
-            assert step.wait_seconds_key in WeekRun.model_fields  # the Wait reads a key the run really has
-            assert states[step.wait_name] == {"Type": "Wait", "SecondsPath": f"$.run.{step.wait_seconds_key}",
+            # the Wait reads a key the run really has
+            assert step.wait_seconds_key in WeekRun.model_fields
+            assert states[step.wait_name] == {"Type": "Wait",
+                                              "SecondsPath": f"$.run.{step.wait_seconds_key}",
                                               "Next": step.check.name}
             choice = states[step.choice_name]
             assert choice["Type"] == "Choice" and choice["Default"] == step.wait_name
@@ -219,37 +241,43 @@ def test_definition_follows_the_declaration(template_dict: dict[str, Any], workf
             assert state.get("MaxConcurrency", 0) == step.max_concurrency
             inner = state["ItemProcessor"]["States"]
             assert list(inner) == [step.task.name]
-            assert_task(inner[step.task.name], step.task.name, step.task.function, step.task.timeout_seconds)
+            assert_task(inner[step.task.name], step.task.name, step.task.function,
+                        step.task.timeout_seconds)
             assert inner[step.task.name]["Parameters"]["item.$"] == "$.item"
             assert inner[step.task.name]["Parameters"]["execution.$"] == "$.execution"
         else:
             assert_task(state, step.name, step.function, step.timeout_seconds)
             assert state["Parameters"]["run.$"] == "$.run"
-            assert state["Parameters"]["execution.$"] == "$$.Execution.Name"  # the logs' correlation id
+            # the logs' correlation id
+            assert state["Parameters"]["execution.$"] == "$$.Execution.Name"
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS.values(), ids=list(WORKFLOWS))
-def test_state_machine_timeout(template_dict: dict[str, Any], workflow: Workflow) -> None:
+def test_state_machine_timeout(template_dict: Mapping[str, Any], workflow: Workflow) -> None:
     assert definition(template_dict, workflow.name)["TimeoutSeconds"] == workflow.timeout_seconds
 
 
-def test_definition_points_tasks_at_given_arns(template_dict: dict[str, Any]) -> None:
+def test_definition_points_tasks_at_given_arns(template_dict: Mapping[str, Any]) -> None:
     arn = "arn:aws:lambda:us-east-1:123456789012:function:{}".format
     asl = definition(template_dict, "checkpoint", {name: arn(name) for name in FUNCTIONS})
     assert asl["States"]["open_checkpoint"]["Resource"] == arn("checkpoint")
 
 
-@pytest.mark.parametrize("pack", [AwsSolutionsChecks, ServerlessChecks], ids=["AwsSolutions", "Serverless"])
-def test_cdk_nag_finds_nothing_unacknowledged(template: Template, stack: Stack, pack: type) -> None:
+@pytest.mark.parametrize("pack", [AwsSolutionsChecks, ServerlessChecks],
+                         ids=["AwsSolutions", "Serverless"])
+def test_cdk_nag_finds_nothing_unacknowledged(template: Template, stack: Stack,
+                                              pack: type) -> None:
     # cdk-nag 3 fails `cdk synth` on any finding, warnings included, so none may remain.
     report = pack(verbose=True).validate_scope(stack)
-    findings = [f"{v.rule_name} ({v.severity}) at {[r.construct_path for r in v.violating_resources]}: "
-                f"{v.description}" for v in report.violations]
+    findings = [f"{v.rule_name} ({v.severity}) at "
+                f"{[r.construct_path for r in v.violating_resources]}: {v.description}"
+                for v in report.violations]
     assert findings == []
 
 
-def test_cfn_lint_finds_no_errors(template_dict: dict[str, Any]) -> None:
-    # Known limit: cfn-lint does not check definitions built with intrinsics (test_definition_* do).
+def test_cfn_lint_finds_no_errors(template_dict: Mapping[str, Any]) -> None:
+    # Known limit: cfn-lint does not check definitions built with intrinsics (test_definition_*
+    # do).
     matches = lint(json.dumps(template_dict), regions=["us-east-1"])
     errors = [str(m) for m in matches if m.rule.id.startswith("E")]
     assert errors == []
