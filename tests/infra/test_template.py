@@ -12,7 +12,7 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-from cfnlint.api import lint  # type: ignore[import-untyped]  # cfn-lint ships no type hints
+from cfnlint.api import lint
 from llmtrade.config import WEEKDAYS, Settings
 from llmtrade.run_keys import WeekRun
 from llmtrade.workflow import FUNCTION_SPECS, FUNCTIONS, WORKFLOWS, FanOut, Function, Poll, Workflow
