@@ -21,6 +21,7 @@ def assert_complete_week(events: list[Event]) -> None:
     assert {e.account_id for e in events if e.kind is EventKind.ORDER} == TRADING
     snapshots = {e.account_id: e for e in events if e.kind is EventKind.POSITION_SNAPSHOT}
     assert set(snapshots) == TRADING | {"flat"}
-    assert snapshots["flat"].payload["positions"] == [] and snapshots["flat"].payload["conviction"] == 0
-    assert kinds[EventKind.LLM_CALL] == 9  # 4 pitches + 4 reviews + 1 chairman, each valid first time
+    assert (snapshots["flat"].payload["positions"] == []
+            and snapshots["flat"].payload["conviction"] == 0)
+    assert kinds[EventKind.LLM_CALL] == 9  # 4 pitches + 4 reviews + 1 chairman, each valid at once
     assert len({e.event_id for e in events}) == len(events)

@@ -73,7 +73,7 @@ def generated(model: str, messages: list[dict[str, str]], name: str, schema: dic
 
 
 @pytest.fixture
-def live(settings: Settings, tmp_path) -> Iterator[tuple[Services, FakeAlpaca, list[datetime], respx.MockRouter]]:
+def live(settings: Settings, tmp_path: Path) -> Iterator[tuple[Services, FakeAlpaca, list[datetime], respx.MockRouter]]:
     settings = settings.model_copy(update={"models": settings.models.model_copy(update={
         "research": settings.models.research.model_copy(update={"poll_seconds": 1})})})
     keys = {name: f"test-key-{i}" for i, name in enumerate(required_keys(settings))}

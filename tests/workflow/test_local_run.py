@@ -53,7 +53,8 @@ def test_reviews_are_anonymous_and_never_of_ones_own_pitch(services: Services) -
             assert pm.openrouter_model not in prompt and pm.name not in prompt
 
 
-def test_the_chairman_sees_aggregated_scores_and_the_summary_matches_the_events(services: Services) -> None:
+def test_the_chairman_sees_aggregated_scores_and_the_summary_matches_the_events(
+        services: Services) -> None:
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     decision = ChairmanDecision.model_validate(
         services.store.get(WEEK, "council", EventKind.CHAIRMAN_DECISION).payload)
@@ -126,7 +127,8 @@ def test_checkpoints_decide_from_frozen_indicators_and_skip_closed_days(services
     assert "market closed on 2026-11-26" in skipped.payload["reason"]
 
 
-def test_an_exit_before_the_open_cancels_the_queued_order(services: Services, monkeypatch) -> None:
+def test_an_exit_before_the_open_cancels_the_queued_order(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     from llmtrade.steps import checkpoint as step
 
     _week(services, WEEK, monkeypatch, {"instrument": "SPY", "conviction": 2,
@@ -165,7 +167,8 @@ def test_offline_answers_say_so_in_the_events(services: Services) -> None:
         "openai/gpt-5.1", "google/gemini-3-pro-preview", "anthropic/claude-sonnet-4.5", "x-ai/grok-4")}
 
 
-def test_an_order_placed_by_a_racing_rerun_is_recorded_as_placed_not_rejected(services: Services) -> None:
+def test_an_order_placed_by_a_racing_rerun_is_recorded_as_placed_not_rejected(
+        services: Services) -> None:
     from llmtrade.domain.sizing import Leg
     from llmtrade.mechanics.orders import submit_legs
     from llmtrade.ports import BrokerRejected
@@ -218,7 +221,7 @@ def test_a_broker_rejection_is_recorded_and_the_week_goes_on(services: Services)
     assert "rejected: 403" in snapshot.payload["note"]
 
 
-def _week(services: Services, week: str, monkeypatch, pitch: dict[str, Any]) -> None:
+def _week(services: Services, week: str, monkeypatch: pytest.MonkeyPatch, pitch: dict[str, Any]) -> None:
     """Run a week in which pm-gpt pitches exactly `pitch` (instrument, conviction)."""
     from llmtrade.steps import council
 
@@ -235,7 +238,8 @@ def _week(services: Services, week: str, monkeypatch, pitch: dict[str, Any]) -> 
     run_workflow(WEEKLY, {"week_id": week}, services)
 
 
-def test_a_flip_opens_the_new_side_once_the_close_has_filled(services: Services, monkeypatch) -> None:
+def test_a_flip_opens_the_new_side_once_the_close_has_filled(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     _week(services, "2026-11-04", monkeypatch, {"instrument": "SPY", "conviction": 2})
     _week(services, "2026-11-11", monkeypatch, {"instrument": "SPY", "conviction": -2})
     order = services.store.list_week("2026-11-11", "pm-gpt")
@@ -257,7 +261,8 @@ def test_a_flip_opens_the_new_side_once_the_close_has_filled(services: Services,
     assert held.symbol == "SPY" and held.qty < 0
 
 
-def test_conviction_carries_from_the_latest_checkpoint_in_market_time(services: Services, monkeypatch) -> None:
+def test_conviction_carries_from_the_latest_checkpoint_in_market_time(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     opening = services.market.price("SPY", datetime(2026, 11, 25, 9, 30, tzinfo=ET))  # the weekly order's fill
     # SPY is 10 % down around Wednesday 14:00 only: a stop loss EXITs then; Monday and Tuesday STAY
     services = scripted(services, Quote("SPY", opening * Decimal("0.9"), datetime(2026, 11, 25, 13, 30, tzinfo=ET),
@@ -277,7 +282,8 @@ def test_conviction_carries_from_the_latest_checkpoint_in_market_time(services: 
     assert tuesday.conviction_before == monday.conviction_after == 2
 
 
-def test_the_summary_shows_what_each_account_holds_at_the_run(services: Services, monkeypatch) -> None:
+def test_the_summary_shows_what_each_account_holds_at_the_run(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     _week(services, "2026-11-04", monkeypatch, {"instrument": "SPY", "conviction": 2})
     _week(services, "2026-11-11", monkeypatch, {"instrument": "TLT", "conviction": 1})
     summary = WeekSummary.model_validate(

@@ -98,7 +98,8 @@ def test_every_week_is_decided_checkpointed_and_settled(replay: Replay) -> None:
     assert "sharpe-like" in replay.out and "GPT-5.1" in replay.out and "FLAT" in replay.out
 
 
-def test_the_leaderboard_pnl_is_the_brokers_equity_change_to_the_cent(replay: Replay, settings: Settings) -> None:
+def test_the_leaderboard_pnl_is_the_brokers_equity_change_to_the_cent(
+        replay: Replay, settings: Settings) -> None:
     code, out = cli("leaderboard", "--data-dir", str(replay.data), "--json")
     rows = {tuple(r["accounts"]): r for r in json.loads(out)}
     assert code == 0 and set(rows) == {(a,) for a in ACCOUNTS}
@@ -113,7 +114,8 @@ def test_the_leaderboard_pnl_is_the_brokers_equity_change_to_the_cent(replay: Re
     assert rows[("council",)]["name"] == "council"
 
 
-def test_weeks_chain_and_the_postmortem_says_what_happened(replay: Replay, settings: Settings) -> None:
+def test_weeks_chain_and_the_postmortem_says_what_happened(
+        replay: Replay, settings: Settings) -> None:
     store = replay.services.store
     for account_id in ACCOUNTS:
         weeks = [Postmortem.model_validate(e.payload) for e in store.list_account(account_id, EventKind.POSTMORTEM)]
@@ -170,7 +172,8 @@ def test_a_rerun_of_the_range_changes_nothing(replay: Replay) -> None:
     assert [w["week_id"] for w in document["weeks"]] == WEEKS and len(document["leaderboard"]) == 6
 
 
-def test_the_commands_refuse_a_bad_range_or_a_missing_store(tmp_path: Path, capsys) -> None:
+def test_the_commands_refuse_a_bad_range_or_a_missing_store(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["run-weeks", "--offline", "--from", "2026-11-18", "--to", "2026-11-11", "--data-dir", str(tmp_path)])
     assert code == 2 and "--to 2026-11-11 is before --from 2026-11-18" in capsys.readouterr().err
     code = main(["run-weeks", "--offline", "--from", "2026-11-10", "--to", "2026-11-18", "--data-dir", str(tmp_path)])
@@ -180,7 +183,8 @@ def test_the_commands_refuse_a_bad_range_or_a_missing_store(tmp_path: Path, caps
     assert code == 2 and "no event store there" in capsys.readouterr().err
 
 
-def test_a_week_cannot_be_settled_before_its_run_and_a_week_without_a_run_settles_nothing(replay: Replay) -> None:
+def test_a_week_cannot_be_settled_before_its_run_and_a_week_without_a_run_settles_nothing(
+        replay: Replay) -> None:
     from llmtrade.steps.postmortem import settle_week
 
     with pytest.raises(ValueError, match="before its run at 2026-11-11T08:00:00-05:00"):

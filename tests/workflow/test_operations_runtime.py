@@ -224,7 +224,8 @@ def test_every_task_that_calls_a_model_or_places_an_order_is_guarded() -> None:
 
 
 @pytest.mark.parametrize("task", GUARDED, ids=lambda task: task.name)
-def test_a_guarded_task_stops_at_the_kill_switch_before_it_runs(services: Services, task: Task) -> None:
+def test_a_guarded_task_stops_at_the_kill_switch_before_it_runs(
+        services: Services, task: Task) -> None:
     workflow, _ = TASKS[task.name]
     accounts = [a.id for a in services.settings.trading_accounts]
     if workflow is WEEKLY:
@@ -361,12 +362,14 @@ BASE = {"TABLE_NAME": "t", "IDEMPOTENCY_TABLE_NAME": "i", "LLMTRADE_MODE": "offl
     ("execute", {**BASE, "BROKER_SECRET_ARN": "arn"}, "REPORT_BUCKET"),
     ("execute", {**BASE, "BROKER_SECRET_ARN": "a", "REPORT_BUCKET": "b", "LLMTRADE_MODE": "paper"}, "LLMTRADE_MODE"),
 ])
-def test_the_environment_model_names_what_is_wrong(function: Any, environment: dict[str, str], named: str) -> None:
+def test_the_environment_model_names_what_is_wrong(
+        function: Any, environment: dict[str, str], named: str) -> None:
     with pytest.raises(EnvironmentInvalid, match=f"the {function} function's environment is invalid: .*{named}"):
         FunctionEnvironment.load(function, environment)
 
 
-def test_a_function_without_its_environment_fails_its_step_naming_the_variable(cloud: dict[str, Any]) -> None:
+def test_a_function_without_its_environment_fails_its_step_naming_the_variable(
+        cloud: dict[str, Any]) -> None:
     del cloud["environments"]["checkpoint"]["KILL_SWITCH_PARAMETER"]
     done = execute(cloud, "checkpoint", {"at": "2026-11-30T12:00:00-05:00"})
     assert done["status"] == "FAILED" and done["error"] == "EnvironmentInvalid"
@@ -396,7 +399,8 @@ def test_secrets_put_fills_the_two_secrets_and_prints_names_only(settings: Setti
     assert not [value for value in {**llm, **broker}.values() if value in out]  # names, never values
 
 
-def test_secrets_put_refuses_a_env_without_every_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_secrets_put_refuses_a_env_without_every_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("OPENROUTER_API_KEY=sk-or-v1-abc\n")
     with mock_aws():

@@ -87,7 +87,8 @@ def shared(services: Services, kind: EventKind) -> dict[str, Any]:
     return {e.subject: e.payload for e in services.store.list_week(WEEK, SHARED_ACCOUNT) if e.kind is kind}
 
 
-def test_a_running_job_is_checked_until_it_completes_and_its_pack_is_frozen(services: Services) -> None:
+def test_a_running_job_is_checked_until_it_completes_and_its_pack_is_frozen(
+        services: Services) -> None:
     quick, deep = FakeResearch(PERPLEXITY, services.market), FakeResearch(GEMINI, services.market, running_checks=2)
     fallback, sleeps = FakeResearch(FALLBACK, services.market), []
     state = run_week(services, quick, deep, fallback, sleeps=sleeps)

@@ -195,7 +195,8 @@ def finished(cloud: dict[str, Any], workflow: str, arn: str) -> dict[str, Any]:
     raise TimeoutError(f"{workflow} execution still running after 60 s")
 
 
-def test_moto_runs_the_synthesized_weekly_state_machine_against_the_real_handlers(cloud: dict[str, Any]) -> None:
+def test_moto_runs_the_synthesized_weekly_state_machine_against_the_real_handlers(
+        cloud: dict[str, Any]) -> None:
     done = execute(cloud, "weekly", {"week_id": WEEK})
     assert done["status"] == "SUCCEEDED", done
     output = json.loads(done["output"])
@@ -254,7 +255,8 @@ def test_the_weekly_run_publishes_its_report_and_links_it_in_the_notification(
     assert not sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages")
 
 
-def test_moto_runs_the_checkpoint_state_machine_and_skips_closed_days(cloud: dict[str, Any]) -> None:
+def test_moto_runs_the_checkpoint_state_machine_and_skips_closed_days(
+        cloud: dict[str, Any]) -> None:
     assert execute(cloud, "weekly", {"scheduled_time": "2026-11-25T13:00:00Z"})["status"] == "SUCCEEDED"
     done = execute(cloud, "checkpoint", {"scheduled_time": "2026-11-25T17:00:00Z"})  # 12:00 ET
     assert done["status"] == "SUCCEEDED", done

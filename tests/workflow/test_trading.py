@@ -54,7 +54,7 @@ def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(services:
             assert positions and (positions[0][1] > 0) == (update.conviction_after > 0)
 
 
-def _pitching(monkeypatch, pitch: dict[str, Any]) -> None:
+def _pitching(monkeypatch: pytest.MonkeyPatch, pitch: dict[str, Any]) -> None:
     """Every PM pitches exactly `pitch` (instrument, conviction) this week."""
     from llmtrade.schemas import Direction
     from llmtrade.steps import council
@@ -71,7 +71,8 @@ def _pitching(monkeypatch, pitch: dict[str, Any]) -> None:
     monkeypatch.setattr(council, "ask", ask)
 
 
-def test_a_target_beyond_the_buying_power_is_sized_down_not_rejected(services: Services, monkeypatch) -> None:
+def test_a_target_beyond_the_buying_power_is_sized_down_not_rejected(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
     risk = services.settings.risk.model_copy(update={"risk_budget_usd": 5_000_000})
@@ -100,7 +101,8 @@ def test_the_simulated_broker_refuses_an_order_beyond_its_buying_power(services:
     assert broker.account("pm-gpt").buying_power == 200_000  # 2 x equity, nothing held
 
 
-def test_a_short_in_a_hard_to_borrow_name_goes_flat_with_the_reason(services: Services, monkeypatch) -> None:
+def test_a_short_in_a_hard_to_borrow_name_goes_flat_with_the_reason(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
     from llmtrade.adapters.broker.sim_broker import SimBroker
@@ -133,7 +135,8 @@ def test_stale_open_orders_are_cancelled_before_the_week_trades(services: Servic
     assert "cancelled stale order left-over" in snapshot.note
 
 
-def test_a_flip_at_a_checkpoint_reverses_the_position_once(services: Services, monkeypatch) -> None:
+def test_a_flip_at_a_checkpoint_reverses_the_position_once(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     _with_flip_indicator(monkeypatch, "QQQ", 2)  # FLIP at the first checkpoint; after a flip, STAY
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     checkpoint(services, "2026-11-25 12:00")  # close is placed and fills at once; the open follows it
@@ -151,7 +154,8 @@ def test_a_flip_at_a_checkpoint_reverses_the_position_once(services: Services, m
     assert broker_state(services, moment) == first
 
 
-def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(tmp_path, capsys) -> None:
+def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from llmtrade.entrypoints.cli import main
 
     data = str(tmp_path)
@@ -164,12 +168,13 @@ def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(tmp_path, c
     assert "filled @" in out and "last checkpoint Mon 12:00" in out and "New events stored: 0." in out
 
 
-def _with_flip_indicator(monkeypatch, instrument: str, conviction: int) -> None:
+def _with_flip_indicator(monkeypatch: pytest.MonkeyPatch, instrument: str, conviction: int) -> None:
     _pitching(monkeypatch, {"instrument": instrument, "conviction": conviction, "indicators": [always("flips",
                                                                                                       instrument)]})
 
 
-def test_an_exit_before_the_open_also_replaces_last_weeks_pending_close(services: Services, monkeypatch) -> None:
+def test_an_exit_before_the_open_also_replaces_last_weeks_pending_close(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2})
     run_workflow(WEEKLY, {"week_id": "2026-11-18"}, services)
     _pitching(monkeypatch, {"instrument": "TLT", "conviction": 1, "indicators": [always("invalidates", "TLT")]})
@@ -181,7 +186,8 @@ def test_an_exit_before_the_open_also_replaces_last_weeks_pending_close(services
     assert held[0] == [] and held[1] == []  # flat: SPY closed once, never sold twice into a short
 
 
-def test_a_flip_happens_once_however_long_its_condition_holds(services: Services, monkeypatch) -> None:
+def test_a_flip_happens_once_however_long_its_condition_holds(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     _with_flip_indicator(monkeypatch, "QQQ", 2)
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     for at in ("2026-11-25 12:00", "2026-11-25 14:00", "2026-11-25 15:50", "2026-11-28 09:00"):
@@ -193,7 +199,8 @@ def test_a_flip_happens_once_however_long_its_condition_holds(services: Services
     assert held.symbol == "QQQ" and held.qty < 0
 
 
-def test_a_flip_into_a_hard_to_borrow_short_exits_instead(services: Services, monkeypatch) -> None:
+def test_a_flip_into_a_hard_to_borrow_short_exits_instead(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
     from llmtrade.adapters.broker.sim_broker import SimBroker
@@ -214,7 +221,8 @@ def test_a_flip_into_a_hard_to_borrow_short_exits_instead(services: Services, mo
     assert services.broker_at(datetime(2026, 11, 25, 12, 5, tzinfo=ET)).positions("pm-gpt") == []
 
 
-def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(services: Services, monkeypatch) -> None:
+def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
     from llmtrade.run_keys import CheckpointRun
