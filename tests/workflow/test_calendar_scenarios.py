@@ -72,8 +72,7 @@ def test_weeks_across_the_dst_changes_keep_eastern_wall_clock_times(services: Se
         assert state["run"]["week_id"] == week
         asof = datetime.fromisoformat(state["run"]["asof"])
         assert (asof.hour, asof.minute) == (8, 0) and asof.utcoffset() == timedelta(hours=offset)
-        # the Monday 09:00 checkpoint, scheduled in New York time, lands in the same week at
-        # 09:00 local
+        # the Monday 09:00 checkpoint, scheduled in New York time: the same week, at 09:00 local
         state = run_workflow(CHECKPOINT, {"scheduled_time": checkpoint}, services)
         at = datetime.fromisoformat(state["run"]["at"])
         assert (state["run"]["week_id"] == week and len(state["run"]["accounts"]) == 5

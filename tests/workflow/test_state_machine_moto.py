@@ -127,9 +127,8 @@ def cloud(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
         name = function_name.rsplit(":", 1)[-1].removeprefix("llmtrade-")
         invoked.append((name, event["action"]))
         try:
-            # moto's backends are not thread-safe (a Map's iterations run on threads and a query can
-            # meet another thread's put: "dictionary changed size during iteration"): one handler at
-            # a time
+            # moto's backends are not thread-safe (a Map runs its iterations on threads; a query can
+            # meet another's put: "dictionary changed size during iteration"): one handler at a time
             with moto_backend:
                 result = handlers[name](event, LambdaContext())
                 # a step that did its work and then died (a timeout, a lost connection): the hard

@@ -269,8 +269,7 @@ def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(
         (CheckpointAction.REDUCE, 1), (CheckpointAction.EXIT, 0)]
     later = datetime(2026, 11, 25, 14, 30, tzinfo=ET)
     flat = broker_state(services, later)
-    # a live broker is always "now": rerun the 12:00 checkpoint against the broker as it stands at
-    # 14:30
+    # a live broker is always "now": rerun the 12:00 checkpoint on the broker as it stands at 14:30
     live_like = dataclasses.replace(services, broker_at=lambda moment: services.broker_at(later))
     noon = datetime(2026, 11, 25, 12, 0, tzinfo=ET)
     result = step.checkpoint_account(live_like, CheckpointRun(week_id=WEEK, at=noon, accounts=[]),
