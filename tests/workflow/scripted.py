@@ -1,6 +1,7 @@
-"""Checkpoints driven the way production drives them: by prices and frozen indicators, never by patching the
-decision. A scripted market is the simulated one, except that a symbol trades at a price a test sets in a window;
-the broker fills and values positions at those prices too, so P/L and indicators move together."""
+"""Checkpoints driven the way production drives them: by prices and frozen indicators, never by
+patching the decision. A scripted market is the simulated one, except that a symbol trades at a
+price a test sets in a window; the broker fills and values positions at those prices too, so P/L
+and indicators move together."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ class ScriptedMarket(SimMarket):
 
     def price(self, symbol: str, at: datetime) -> Decimal:
         for quote in self.quotes:
-            if quote.symbol == symbol and quote.start <= at and (quote.end is None or at < quote.end):
+            if (quote.symbol == symbol and quote.start <= at
+                    and (quote.end is None or at < quote.end)):
                 return quote.price
         return super().price(symbol, at)
 
@@ -54,11 +56,11 @@ def scripted(services: Services, *quotes: Quote) -> Services:
 
 def always(role: Literal["confirms", "invalidates", "flips"], instrument: str) -> Indicator:
     """A frozen indicator that fires at every checkpoint (any price is above 0)."""
-    return Indicator(name=f"always {role}", measure="price", instrument=instrument, comparison=">", threshold=0,
-                     role=role)
+    return Indicator(name=f"always {role}", measure="price", instrument=instrument,
+                     comparison=">", threshold=0, role=role)
 
 
 def never(role: Literal["confirms", "invalidates", "flips"], instrument: str) -> Indicator:
     """A frozen indicator that never fires (no price is below 0)."""
-    return Indicator(name=f"never {role}", measure="price", instrument=instrument, comparison="<", threshold=0,
-                     role=role)
+    return Indicator(name=f"never {role}", measure="price", instrument=instrument,
+                     comparison="<", threshold=0, role=role)

@@ -1,4 +1,5 @@
-"""Weeks the calendar makes hard: a holiday Wednesday, an early close, the two DST changes (issue 6)."""
+"""Weeks the calendar makes hard: a holiday Wednesday, an early close, the two DST changes
+(issue 6)."""
 
 from __future__ import annotations
 
@@ -6,37 +7,44 @@ from datetime import datetime, timedelta
 
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.runner import run_workflow
-from llmtrade.schemas import SHARED_ACCOUNT, EventKind
+from llmtrade.schemas import SHARED_ACCOUNT, EventKind, OrderFinal
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
 TRADING = ("pm-gpt", "pm-gemini", "pm-claude", "pm-grok", "council")
 
 
-def finals(services: Services, week: str) -> list:  # type: ignore[type-arg]
-    return [e.parsed() for e in services.store.list_week(week) if e.kind is EventKind.ORDER_FINAL]
+def finals(services: Services, week: str) -> list[OrderFinal]:
+    return [e.parsed() for e in services.store.list_week(week)
+            if e.kind is EventKind.ORDER_FINAL]
 
 
 def test_a_holiday_wednesday_queues_orders_for_thursdays_open(services: Services) -> None:
     week = "2025-01-01"  # New Year's Day: the market is closed all day
     run_workflow(WEEKLY, {"week_id": week}, services)
-    orders = [e.parsed() for e in services.store.list_week(week) if e.kind is EventKind.ORDER]
+    orders = [e.parsed() for e in services.store.list_week(week)
+              if e.kind is EventKind.ORDER]
     assert {o.account_id for o in orders} == set(TRADING)
     assert all(o.broker_order.status == "accepted" for o in orders)  # accepted is not a fill
     closed = run_workflow(CHECKPOINT, {"at": "2025-01-01T12:00:00-05:00"}, services)
     assert closed["run"]["accounts"] == []
-    skipped = services.store.get(week, SHARED_ACCOUNT, EventKind.CHECKPOINT_SKIPPED, "2025-01-01T12:00:00-05:00")
+    skipped = services.store.get(week, SHARED_ACCOUNT, EventKind.CHECKPOINT_SKIPPED,
+                                 "2025-01-01T12:00:00-05:00")
+    assert skipped is not None
     assert "market closed on 2025-01-01" in skipped.payload["reason"]
     assert finals(services, week) == []
     run_workflow(CHECKPOINT, {"at": "2025-01-02T12:00:00-05:00"}, services)
     filled = finals(services, week)
-    assert {f.broker_order.client_order_id for f in filled} == {o.request.client_order_id for o in orders}
+    assert ({f.broker_order.client_order_id for f in filled}
+            == {o.request.client_order_id for o in orders})
     open_ = datetime(2025, 1, 2, 9, 30, tzinfo=ET)
     for final in filled:  # filled at Thursday's open, at the market's price then
         assert final.broker_order.status == "filled" and final.broker_order.filled_at == open_
-        assert final.broker_order.filled_avg_price == services.market.price(final.broker_order.symbol, open_)
+        assert (final.broker_order.filled_avg_price
+                == services.market.price(final.broker_order.symbol, open_))
         assert final.broker_order.filled_qty == final.broker_order.qty
-    run_workflow(CHECKPOINT, {"at": "2025-01-02T12:00:00-05:00"}, services)  # a rerun records nothing twice
+    # a rerun records nothing twice
+    run_workflow(CHECKPOINT, {"at": "2025-01-02T12:00:00-05:00"}, services)
     assert len(finals(services, week)) == len(filled)
 
 
@@ -49,21 +57,25 @@ def test_an_early_close_skips_the_afternoon_checkpoints(services: Services) -> N
                        ("2025-12-24T15:50:00-05:00", "market closed at 13:00 on 2025-12-24"),
                        ("2025-12-25T09:00:00-05:00", "market closed on 2025-12-25")):
         assert run_workflow(CHECKPOINT, {"at": at}, services)["run"]["accounts"] == []
-        assert reason in services.store.get(week, SHARED_ACCOUNT, EventKind.CHECKPOINT_SKIPPED, at).payload["reason"]
+        skipped = services.store.get(week, SHARED_ACCOUNT, EventKind.CHECKPOINT_SKIPPED, at)
+        assert skipped is not None and reason in skipped.payload["reason"]
 
 
 def test_weeks_across_the_dst_changes_keep_eastern_wall_clock_times(services: Services) -> None:
-    # EventBridge Scheduler fires at 08:00 New York time; in UTC that is 12:00 in summer time, 13:00 in winter
+    # EventBridge Scheduler fires at 08:00 New York time; in UTC that is 12:00 in summer time,
+    # 13:00 in winter (DST began on 2026-03-08, ended on 2026-11-01)
     for scheduled, week, offset, checkpoint in (
-        ("2026-03-11T12:00:00Z", "2026-03-11", -4, "2026-03-16T13:00:00Z"),   # DST began on 2026-03-08
-        ("2026-11-04T13:00:00Z", "2026-11-04", -5, "2026-11-09T14:00:00Z"),   # DST ended on 2026-11-01
+        ("2026-03-11T12:00:00Z", "2026-03-11", -4, "2026-03-16T13:00:00Z"),
+        ("2026-11-04T13:00:00Z", "2026-11-04", -5, "2026-11-09T14:00:00Z"),
     ):
         state = run_workflow(WEEKLY, {"scheduled_time": scheduled}, services)
         assert state["run"]["week_id"] == week
         asof = datetime.fromisoformat(state["run"]["asof"])
         assert (asof.hour, asof.minute) == (8, 0) and asof.utcoffset() == timedelta(hours=offset)
-        # the Monday 09:00 checkpoint, scheduled in New York time, lands in the same week at 09:00 local
+        # the Monday 09:00 checkpoint, scheduled in New York time: the same week, at 09:00 local
         state = run_workflow(CHECKPOINT, {"scheduled_time": checkpoint}, services)
         at = datetime.fromisoformat(state["run"]["at"])
-        assert state["run"]["week_id"] == week and len(state["run"]["accounts"]) == 5 and at.hour == 9
-        assert services.store.get(week, "council", EventKind.CHECKPOINT_UPDATE, at.isoformat()) is not None
+        assert (state["run"]["week_id"] == week and len(state["run"]["accounts"]) == 5
+                and at.hour == 9)
+        assert services.store.get(week, "council", EventKind.CHECKPOINT_UPDATE,
+                                  at.isoformat()) is not None

@@ -14,12 +14,13 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
 import respx
-from llmtrade.adapters.broker.alpaca import AlpacaMarketData
+from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
@@ -31,11 +32,18 @@ from llmtrade.domain.calendar import ET
 from llmtrade.domain.universe import answer_schema
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import ChatMessage, LLMRequest
-from llmtrade.schemas import SHARED_ACCOUNT, ChairmanAnswer, EventKind, PitchAnswer, PitchReview, ResearchAnswer
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    ChairmanAnswer,
+    EventKind,
+    PitchAnswer,
+    PitchReview,
+    ResearchAnswer,
+)
 from llmtrade.services import Services
 from llmtrade.wiring import live_services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
-from pydantic import create_model
+from pydantic import BaseModel, create_model
 
 from tests.adapters.fake_alpaca import FakeAlpaca
 from tests.adapters.test_gemini import interaction, report
@@ -47,6 +55,8 @@ PERPLEXITY = "https://api.perplexity.ai/chat/completions"
 GEMINI = "https://generativelanguage.googleapis.com/v1beta/interactions"
 CALL_COST = Decimal("0.0123")
 
+Live = tuple[Services, FakeAlpaca, list[datetime], respx.MockRouter]
+
 
 class DictSecrets:
     def __init__(self, values: dict[str, str]) -> None:
@@ -57,36 +67,43 @@ class DictSecrets:
 
 
 def full_schema(name: str, sent: dict[str, Any], symbols: list[str]) -> dict[str, Any]:
-    """The complete schema behind a request's (strict, simplified) one, so generated answers validate."""
+    """The complete schema behind a request's (strict, simplified) one, so generated answers
+    validate."""
     if name == "PeerReviewAnswer":
         labels = list(sent["properties"])
-        return answer_schema(create_model("PeerReviewAnswer", **{label: (PitchReview, ...) for label in labels}),
-                             symbols)
-    known = {"PitchAnswer": PitchAnswer, "ChairmanAnswer": ChairmanAnswer, "ResearchAnswer": ResearchAnswer}
+        fields: dict[str, Any] = {label: (PitchReview, ...) for label in labels}
+        return answer_schema(create_model("PeerReviewAnswer", **fields), symbols)
+    known: dict[str, type[BaseModel]] = {"PitchAnswer": PitchAnswer,
+                                         "ChairmanAnswer": ChairmanAnswer,
+                                         "ResearchAnswer": ResearchAnswer}
     return answer_schema(known[name], symbols) if name in known else sent
 
 
-def generated(model: str, messages: list[dict[str, str]], name: str, schema: dict[str, Any]) -> str:
-    request = LLMRequest(model=model, messages=[ChatMessage(**m) for m in messages], schema_name=name,
-                         json_schema=schema)
+def generated(model: str, messages: list[dict[str, str]], name: str,
+              schema: dict[str, Any]) -> str:
+    request = LLMRequest(model=model, messages=[ChatMessage(**m) for m in messages],
+                         schema_name=name, json_schema=schema)
     return OfflineLLM().complete(request).content
 
 
 @pytest.fixture
-def live(settings: Settings, tmp_path) -> Iterator[tuple[Services, FakeAlpaca, list[datetime], respx.MockRouter]]:
+def live(settings: Settings, tmp_path: Path) -> Iterator[Live]:
     settings = settings.model_copy(update={"models": settings.models.model_copy(update={
         "research": settings.models.research.model_copy(update={"poll_seconds": 1})})})
     keys = {name: f"test-key-{i}" for i, name in enumerate(required_keys(settings))}
     now = [datetime(2026, 11, 25, 8, 0, tzinfo=ET)]
     market = SimMarket(settings.assets)
     ledger = SqliteOrderLedger(tmp_path / "alpaca.sqlite")
-    sim = SimBroker(market, ledger, starting_equity=100_000, min_equity_for_short=2000, clock=lambda: now[0])
+    sim = SimBroker(market, ledger, starting_equity=100_000, min_equity_for_short=2000,
+                    clock=lambda: now[0])
     credentials = {a.id: (keys[f"{a.key_env}_KEY_ID"], keys[f"{a.key_env}_SECRET_KEY"])
                    for a in settings.trading_accounts}
     store = SqliteEventStore(tmp_path / "events.sqlite")
     services = live_services(settings, DictSecrets(keys), store)
-    market_data = AlpacaMarketData(settings.accounts.broker.data_url, services.broker_at(now[0]),
-                                   settings.assets.symbols, account_id="council", clock=lambda: now[0])
+    market_data = AlpacaMarketData(settings.accounts.broker.data_url,
+                                   cast(AlpacaBroker, services.broker_at(now[0])),
+                                   settings.assets.symbols, account_id="council",
+                                   clock=lambda: now[0])
     services = dataclasses.replace(services, market=market_data)
     symbols = settings.assets.symbols
 
@@ -96,16 +113,18 @@ def live(settings: Settings, tmp_path) -> Iterator[tuple[Services, FakeAlpaca, l
         schema = full_schema(name, body["response_format"]["json_schema"]["schema"], symbols)
         content = generated(body["model"], body["messages"], name, schema)
         return httpx.Response(200, json={
-            "id": "gen-1", "object": "chat.completion", "created": 1764075600, "model": body["model"],
-            "provider": "Fake", "choices": [{"index": 0, "finish_reason": "stop", "native_finish_reason": "stop",
-                                             "message": {"role": "assistant", "content": content}}],
+            "id": "gen-1", "object": "chat.completion", "created": 1764075600,
+            "model": body["model"], "provider": "Fake",
+            "choices": [{"index": 0, "finish_reason": "stop", "native_finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
                       "cost": float(CALL_COST)}})
 
     def perplexity(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         schema = full_schema("ResearchAnswer", {}, symbols)
-        return httpx.Response(200, json=completion(generated("sonar-pro", body["messages"], "ResearchAnswer", schema)))
+        return httpx.Response(200, json=completion(generated("sonar-pro", body["messages"],
+                                                             "ResearchAnswer", schema)))
 
     gemini_polls = iter(["in_progress", "completed"])
 
@@ -113,17 +132,18 @@ def live(settings: Settings, tmp_path) -> Iterator[tuple[Services, FakeAlpaca, l
         status = next(gemini_polls, "completed")
         if status != "completed":
             return httpx.Response(200, json=interaction(status))
-        answer = generated("deep-research", [{"role": "user", "content": "gemini"}], "ResearchAnswer",
-                           full_schema("ResearchAnswer", {}, symbols))
-        return httpx.Response(200, json=interaction(status, report(f"Findings.\n```json\n{answer}\n```",
-                                                                   "https://www.example.org/macro")))
+        answer = generated("deep-research", [{"role": "user", "content": "gemini"}],
+                           "ResearchAnswer", full_schema("ResearchAnswer", {}, symbols))
+        return httpx.Response(200, json=interaction(status, report(
+            f"Findings.\n```json\n{answer}\n```", "https://www.example.org/macro")))
 
     with respx.mock(assert_all_called=False) as router:
         router.post(OPENROUTER).mock(side_effect=openrouter)
         router.post(PERPLEXITY).mock(side_effect=perplexity)
         router.post(GEMINI).respond(200, json=interaction("in_progress"))
         router.get(url__startswith=GEMINI + "/").mock(side_effect=gemini_poll)
-        fake = FakeAlpaca(sim, market, credentials, clock=lambda: now[0]).install(router).install_market_data(router)
+        fake = FakeAlpaca(sim, market, credentials,
+                          clock=lambda: now[0]).install(router).install_market_data(router)
         yield services, fake, now, router
     store.close()
     ledger.close()
@@ -133,13 +153,14 @@ def provider_calls(router: respx.MockRouter) -> int:
     return sum(1 for call in router.calls if "alpaca" not in call.request.url.host)
 
 
-def test_a_live_week_reads_like_an_audit_and_a_rerun_calls_nobody(live) -> None:
+def test_a_live_week_reads_like_an_audit_and_a_rerun_calls_nobody(live: Live) -> None:
     services, fake, now, router = live
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     events = services.store.list_week(WEEK)
     kinds = [e.kind for e in events]
     assert kinds.count(EventKind.PITCH) == 4 and kinds.count(EventKind.PEER_REVIEW) == 4
-    assert kinds.count(EventKind.CHAIRMAN_DECISION) == 1 and kinds.count(EventKind.MODEL_FAILURE) == 0
+    assert (kinds.count(EventKind.CHAIRMAN_DECISION) == 1
+            and kinds.count(EventKind.MODEL_FAILURE) == 0)
 
     packs = {e.subject: e.parsed() for e in events if e.kind is EventKind.RESEARCH_PACK}
     assert set(packs) == {"perplexity", "gemini-deep-research"}  # the fallback was not needed
@@ -148,24 +169,33 @@ def test_a_live_week_reads_like_an_audit_and_a_rerun_calls_nobody(live) -> None:
     calls = [e.parsed() for e in events if e.kind is EventKind.LLM_CALL]
     assert len(calls) == 9 and all(not c.offline and c.cost_usd == CALL_COST for c in calls)
     for call in calls:  # what each model saw, said and cost
-        assert call.model_answered == call.model_requested and call.messages and call.response_text
-    summary = services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).parsed()
+        assert (call.model_answered == call.model_requested and call.messages
+                and call.response_text)
+    summary_event = services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY)
+    assert summary_event is not None
+    summary = summary_event.parsed()
     assert not summary.offline and summary.llm_cost_usd == CALL_COST * 9
 
     orders = [e.parsed() for e in events if e.kind is EventKind.ORDER]
     assert {o.account_id for o in orders} == {a.id for a in services.settings.trading_accounts}
     placed = {a.id: fake.broker.orders(a.id) for a in services.settings.trading_accounts}
-    assert all(o.status == "accepted" for orders_ in placed.values() for o in orders_)  # 08:00: queued
+    # 08:00: queued
+    assert all(o.status == "accepted" for orders_ in placed.values() for o in orders_)
 
     before = provider_calls(router)
-    run_workflow(WEEKLY, {"week_id": WEEK}, services)  # a rerun: no model, no research, no order again
+    # a rerun: no model, no research, no order again
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
     assert provider_calls(router) == before
     assert {a: fake.broker.orders(a) for a in placed} == placed
     assert services.store.list_week(WEEK) == events
 
     now[0] = datetime(2026, 11, 30, 12, 0, tzinfo=ET)
     run_workflow(CHECKPOINT, {"at": now[0].isoformat()}, services)
-    updates = [e for e in services.store.list_week(WEEK) if e.kind is EventKind.CHECKPOINT_UPDATE]
-    assert len(updates) == 5 and provider_calls(router) == before  # no research or model mid-week
-    finals = [e.parsed() for e in services.store.list_week(WEEK) if e.kind is EventKind.ORDER_FINAL]
-    assert finals and all(f.broker_order.status == "filled" and f.broker_order.filled_avg_price for f in finals)
+    updates = [e for e in services.store.list_week(WEEK)
+               if e.kind is EventKind.CHECKPOINT_UPDATE]
+    # no research or model mid-week
+    assert len(updates) == 5 and provider_calls(router) == before
+    finals = [e.parsed() for e in services.store.list_week(WEEK)
+              if e.kind is EventKind.ORDER_FINAL]
+    assert finals and all(f.broker_order.status == "filled" and f.broker_order.filled_avg_price
+                          for f in finals)

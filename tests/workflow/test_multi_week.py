@@ -1,8 +1,9 @@
-"""Several weeks offline: weekly runs, every checkpoint, the postmortems and the leaderboard (SPEC §3.1, §4, §5).
+"""Several weeks offline: weekly runs, every checkpoint, the postmortems and the leaderboard
+(SPEC §3.1, §4, §5).
 
-One replay of three weeks (2026-11-11 → 2026-11-25: Thanksgiving Thursday is closed and Friday closes at
-13:00) through the real command, shared by the tests of this module; each test only reads it, except the
-rerun, which must leave it exactly as it was.
+One replay of three weeks (2026-11-11 → 2026-11-25: Thanksgiving Thursday is closed and Friday
+closes at 13:00) through the real command, shared by the tests of this module; each test only reads
+it, except the rerun, which must leave it exactly as it was.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
+from typing import cast
 
 import pytest
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
+from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.leaderboard import spearman
@@ -34,6 +37,8 @@ from llmtrade.schemas import (
 )
 from llmtrade.services import Services
 from llmtrade.wiring import local_services
+
+from tests.workflow.expected import stored
 
 WEEKS = ["2026-11-11", "2026-11-18", "2026-11-25"]
 END = datetime(2026, 12, 2, 8, 0, tzinfo=ET)  # the last week is settled at the following weekly run
@@ -59,7 +64,8 @@ def cli(*args: str) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 def replay(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replay]:
     data = tmp_path_factory.mktemp("weeks")
-    code, out = cli("run-weeks", "--offline", "--from", WEEKS[0], "--to", WEEKS[-1], "--data-dir", str(data))
+    code, out = cli("run-weeks", "--offline", "--from", WEEKS[0], "--to", WEEKS[-1],
+                    "--data-dir", str(data))
     yield Replay(data=data, services=local_services(data, settings), out=out, code=code)
 
 
@@ -68,7 +74,8 @@ def scheduled_checkpoints(week_id: str) -> list[str]:
     from datetime import date, timedelta
 
     start = date.fromisoformat(week_id)
-    days = [start + timedelta(days=i) for i in range(7) if (start + timedelta(days=i)).weekday() < 5]
+    days = [start + timedelta(days=i) for i in range(7)
+            if (start + timedelta(days=i)).weekday() < 5]
     return [datetime.fromisoformat(f"{day}T{t}").replace(tzinfo=ET).isoformat()
             for day in days for t in ("09:00", "12:00", "14:00", "15:50")]
 
@@ -81,58 +88,77 @@ def test_every_week_is_decided_checkpointed_and_settled(replay: Replay) -> None:
         assert store.get(week_id, "council", EventKind.CHAIRMAN_DECISION) is not None
         events = store.list_week(week_id)
         skipped = {e.subject for e in events if e.kind is EventKind.CHECKPOINT_SKIPPED}
-        for at in scheduled_checkpoints(week_id):  # each one ran for every trading account, or was skipped
-            updated = {e.account_id for e in events if e.kind is EventKind.CHECKPOINT_UPDATE and e.subject == at}
+        # each one ran for every trading account, or was skipped
+        for at in scheduled_checkpoints(week_id):
+            updated = {e.account_id for e in events
+                       if e.kind is EventKind.CHECKPOINT_UPDATE and e.subject == at}
             assert (at in skipped) != (updated == set(TRADING)), at
         settled = {e.account_id for e in events if e.kind is EventKind.POSTMORTEM}
         assert settled == set(ACCOUNTS)
         assert store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_POSTMORTEM) is not None
     thanksgiving = store.list_week("2026-11-25", SHARED_ACCOUNT)
-    skipped = sorted(e.subject for e in thanksgiving if e.kind is EventKind.CHECKPOINT_SKIPPED)
-    assert len(skipped) == 6  # Thursday's four, and Friday's 14:00 and 15:50 after the 13:00 close
-    assert all(s.startswith("2026-11-26") for s in skipped[:4])
-    assert skipped[4:] == ["2026-11-27T14:00:00-05:00", "2026-11-27T15:50:00-05:00"]
+    holiday_skips = sorted(e.subject for e in thanksgiving
+                           if e.kind is EventKind.CHECKPOINT_SKIPPED)
+    # Thursday's four, and Friday's 14:00 and 15:50 after the 13:00 close
+    assert len(holiday_skips) == 6
+    assert all(s.startswith("2026-11-26") for s in holiday_skips[:4])
+    assert holiday_skips[4:] == ["2026-11-27T14:00:00-05:00", "2026-11-27T15:50:00-05:00"]
     for week_id in WEEKS:  # one line per week as it is settled, then the leaderboard
         assert f"Week {week_id}: " in replay.out
     assert "Week 2026-11-25: 20 checkpoints (6 skipped)" in replay.out
     assert "sharpe-like" in replay.out and "GPT-5.1" in replay.out and "FLAT" in replay.out
 
 
-def test_the_leaderboard_pnl_is_the_brokers_equity_change_to_the_cent(replay: Replay, settings: Settings) -> None:
+def test_the_leaderboard_pnl_is_the_brokers_equity_change_to_the_cent(
+        replay: Replay, settings: Settings) -> None:
     code, out = cli("leaderboard", "--data-dir", str(replay.data), "--json")
     rows = {tuple(r["accounts"]): r for r in json.loads(out)}
     assert code == 0 and set(rows) == {(a,) for a in ACCOUNTS}
     broker = replay.services.broker_at(END)
     start = Decimal(str(settings.risk.starting_equity_usd))
     for account_id in TRADING:
-        assert Decimal(rows[(account_id,)]["total_pnl_usd"]) == broker.account(account_id).equity - start
+        assert (Decimal(rows[(account_id,)]["total_pnl_usd"])
+                == broker.account(account_id).equity - start)
         assert rows[(account_id,)]["weeks"] == 3
     flat = rows[("flat",)]
-    assert flat["name"] == "FLAT" and Decimal(flat["total_pnl_usd"]) == 0 and flat["cumulative_return"] == 0
-    assert rows[("pm-gpt",)]["name"] == "GPT-5.1" and rows[("pm-gpt",)]["model"] == "openai/gpt-5.1"
+    assert (flat["name"] == "FLAT" and Decimal(flat["total_pnl_usd"]) == 0
+            and flat["cumulative_return"] == 0)
+    assert (rows[("pm-gpt",)]["name"] == "GPT-5.1"
+            and rows[("pm-gpt",)]["model"] == "openai/gpt-5.1")
     assert rows[("council",)]["name"] == "council"
 
 
-def test_weeks_chain_and_the_postmortem_says_what_happened(replay: Replay, settings: Settings) -> None:
+def test_weeks_chain_and_the_postmortem_says_what_happened(
+        replay: Replay, settings: Settings) -> None:
     store = replay.services.store
     for account_id in ACCOUNTS:
-        weeks = [Postmortem.model_validate(e.payload) for e in store.list_account(account_id, EventKind.POSTMORTEM)]
+        weeks = [Postmortem.model_validate(e.payload)
+                 for e in store.list_account(account_id, EventKind.POSTMORTEM)]
         assert [w.week_id for w in weeks] == WEEKS
         assert weeks[0].equity_start == Decimal(str(settings.risk.starting_equity_usd))
         for earlier, later in pairwise(weeks):
-            assert earlier.equity_end == later.equity_start  # settled at the moment the next week opens
-            assert earlier.settled_at == datetime.fromisoformat(f"{later.week_id}T08:00").replace(tzinfo=ET)
+            # settled at the moment the next week opens
+            assert earlier.equity_end == later.equity_start
+            assert (earlier.settled_at
+                    == datetime.fromisoformat(f"{later.week_id}T08:00").replace(tzinfo=ET))
     for week_id in WEEKS:
-        flat = Postmortem.model_validate(store.get(week_id, "flat", EventKind.POSTMORTEM).payload)
+        flat = Postmortem.model_validate(
+            stored(store, week_id, "flat", EventKind.POSTMORTEM).payload)
         assert flat.pnl == 0 and flat.instrument is None and flat.thesis_played_out is None
-        decision = ChairmanDecision.model_validate(store.get(week_id, "council", EventKind.CHAIRMAN_DECISION).payload)
+        decision = ChairmanDecision.model_validate(
+            stored(store, week_id, "council", EventKind.CHAIRMAN_DECISION).payload)
         overall = {a.idea_id: a.overall for a in decision.aggregates}
         for account_id in TRADING:
-            week = Postmortem.model_validate(store.get(week_id, account_id, EventKind.POSTMORTEM).payload)
-            assert week.pnl == week.equity_end - week.equity_start and week.pnl_vs_flat == week.pnl - flat.pnl
-            snapshot = store.get(week_id, account_id, EventKind.POSITION_SNAPSHOT, "week_open").payload
-            assert (week.instrument, week.conviction) == (snapshot["target_instrument"], snapshot["conviction"])
-            updates = sorted((CheckpointUpdate.model_validate(e.payload) for e in store.list_week(week_id, account_id)
+            week = Postmortem.model_validate(
+                stored(store, week_id, account_id, EventKind.POSTMORTEM).payload)
+            assert (week.pnl == week.equity_end - week.equity_start
+                    and week.pnl_vs_flat == week.pnl - flat.pnl)
+            snapshot = stored(store, week_id, account_id, EventKind.POSITION_SNAPSHOT,
+                              "week_open").payload
+            assert ((week.instrument, week.conviction)
+                    == (snapshot["target_instrument"], snapshot["conviction"]))
+            updates = sorted((CheckpointUpdate.model_validate(e.payload)
+                              for e in store.list_week(week_id, account_id)
                               if e.kind is EventKind.CHECKPOINT_UPDATE), key=lambda u: u.at)
             assert week.final_conviction == updates[-1].conviction_after
             fired = {r.indicator.name for u in updates for r in u.indicators if r.fired}
@@ -143,46 +169,55 @@ def test_weeks_chain_and_the_postmortem_says_what_happened(replay: Replay, setti
                     week.instrument, datetime.fromisoformat(snapshot["at"]))
                 assert week.thesis_played_out == (move * week.conviction > 0)
             if account_id != "council":  # the score the chairman saw for this PM's pitch
-                pitch = Pitch.model_validate(store.get(week_id, account_id, EventKind.PITCH).payload)
+                pitch = Pitch.model_validate(
+                    stored(store, week_id, account_id, EventKind.PITCH).payload)
                 assert week.review_score == overall[pitch.idea_id]
-        summary = WeekPostmortem.model_validate(store.get(week_id, SHARED_ACCOUNT, EventKind.WEEK_POSTMORTEM).payload)
+        summary = WeekPostmortem.model_validate(
+            stored(store, week_id, SHARED_ACCOUNT, EventKind.WEEK_POSTMORTEM).payload)
         pnl = [summary.pnl_by_account[a] for a in summary.ranking]
         assert set(summary.ranking) == set(ACCOUNTS) and pnl == sorted(pnl, reverse=True)
         pms = list(summary.review_scores)
         assert len(pms) == 4 and summary.score_pnl_spearman == pytest.approx(
-            spearman([summary.review_scores[a] for a in pms], [float(summary.pnl_by_account[a]) for a in pms]))
+            spearman([summary.review_scores[a] for a in pms],
+                     [float(summary.pnl_by_account[a]) for a in pms]))
 
 
 def test_a_rerun_of_the_range_changes_nothing(replay: Replay) -> None:
     ledger = SqliteOrderLedger(replay.data / "sim_broker.sqlite", read_only=True)
 
     def state() -> tuple[object, ...]:
-        broker = replay.services.broker_at(END)
+        broker = cast(SimBroker, replay.services.broker_at(END))
         return ([replay.services.store.list_week(w) for w in WEEKS],
                 [ledger.orders(a) for a in TRADING],
                 [(broker.orders(a), broker.positions(a), broker.account(a)) for a in TRADING])
 
     before = state()
-    code, out = cli("run-weeks", "--offline", "--from", WEEKS[0], "--to", WEEKS[-1], "--data-dir", str(replay.data),
-                    "--json")
+    code, out = cli("run-weeks", "--offline", "--from", WEEKS[0], "--to", WEEKS[-1],
+                    "--data-dir", str(replay.data), "--json")
     assert code == 0 and state() == before
     document = json.loads(out)
-    assert [w["week_id"] for w in document["weeks"]] == WEEKS and len(document["leaderboard"]) == 6
+    assert ([w["week_id"] for w in document["weeks"]] == WEEKS
+            and len(document["leaderboard"]) == 6)
 
 
-def test_the_commands_refuse_a_bad_range_or_a_missing_store(tmp_path: Path, capsys) -> None:
-    code = main(["run-weeks", "--offline", "--from", "2026-11-18", "--to", "2026-11-11", "--data-dir", str(tmp_path)])
+def test_the_commands_refuse_a_bad_range_or_a_missing_store(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run-weeks", "--offline", "--from", "2026-11-18", "--to", "2026-11-11",
+                 "--data-dir", str(tmp_path)])
     assert code == 2 and "--to 2026-11-11 is before --from 2026-11-18" in capsys.readouterr().err
-    code = main(["run-weeks", "--offline", "--from", "2026-11-10", "--to", "2026-11-18", "--data-dir", str(tmp_path)])
+    code = main(["run-weeks", "--offline", "--from", "2026-11-10", "--to", "2026-11-18",
+                 "--data-dir", str(tmp_path)])
     assert code == 2 and "2026-11-10 is a Tuesday" in capsys.readouterr().err
     assert not (tmp_path / "events.sqlite").exists()
     code = main(["leaderboard", "--data-dir", str(tmp_path / "none")])
     assert code == 2 and "no event store there" in capsys.readouterr().err
 
 
-def test_a_week_cannot_be_settled_before_its_run_and_a_week_without_a_run_settles_nothing(replay: Replay) -> None:
+def test_a_week_cannot_be_settled_before_its_run_and_a_week_without_a_run_settles_nothing(
+        replay: Replay) -> None:
     from llmtrade.steps.postmortem import settle_week
 
     with pytest.raises(ValueError, match="before its run at 2026-11-11T08:00:00-05:00"):
         settle_week(replay.services, WEEKS[0], datetime(2026, 11, 10, 16, 0, tzinfo=ET))
-    assert settle_week(replay.services, "2026-11-04", END) == {"week_id": "2026-11-04", "settled": []}
+    assert settle_week(replay.services, "2026-11-04", END) == {"week_id": "2026-11-04",
+                                                              "settled": []}

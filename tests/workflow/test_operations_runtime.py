@@ -1,18 +1,18 @@
-"""Safe to run unattended: one run per scheduled time, reruns that change nothing twice, the kill switch,
-least-privilege secrets per function, a checked environment, metrics and one correlation id per execution.
+"""Safe to run unattended: one run per scheduled time, reruns that change nothing twice, the kill
+switch, least-privilege secrets per function, a checked environment, metrics and one correlation id
+per execution.
 
-The state-machine tests run the synthesized definitions in moto against the real handlers (the `cloud`
-fixture of test_state_machine_moto); the rest run the same declaration in the local runner.
+The state-machine tests run the synthesized definitions in moto against the real handlers (the
+`cloud` fixture of test_state_machine_moto); the same declaration in the local runner:
+test_operations_local.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,28 +22,25 @@ import pytest
 import respx
 from aws_lambda_powertools.utilities import parameters
 from llmtrade.adapters.broker.ledger_dynamodb import DynamoDBOrderLedger
+from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
 from llmtrade.adapters.store.secrets import BROKER_SECRET, LLM_SECRET, MissingKeys, required_keys
-from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints import lambda_entry
 from llmtrade.entrypoints.cli import main
-from llmtrade.entrypoints.dispatch import handle
-from llmtrade.entrypoints.runner import run_workflow
-from llmtrade.environment import EnvironmentInvalid, FunctionEnvironment, RecordedMetrics, env_kill_switch
+from llmtrade.environment import EnvironmentInvalid, FunctionEnvironment
 from llmtrade.schemas import SHARED_ACCOUNT, BrokerOrder, EventKind
-from llmtrade.services import NotWired, Services
 from llmtrade.wiring import services_from_environment
-from llmtrade.workflow import CHECKPOINT, TASKS, WEEKLY, WORKFLOWS, FanOut, Task
 from moto import mock_aws
 
 from tests.adapters.fake_alpaca import FakeAlpaca
 from tests.conftest import WEEK
 from tests.workflow import test_state_machine_moto as moto
 from tests.workflow.expected import TRADING, assert_complete_week
+from tests.workflow.test_operations_local import SCHEDULED
 from tests.workflow.test_state_machine_moto import (
     KILL_SWITCH,
     TABLE,
@@ -55,13 +52,13 @@ from tests.workflow.test_state_machine_moto import (
 
 pytest.importorskip("aws_cdk")
 
-cloud, template = moto.cloud, moto.template  # the same fixtures: moto running the synthesized state machines
-SCHEDULED = {"scheduled_time": "2026-11-25T13:00:00Z"}  # Wednesday 08:00 ET, as EventBridge Scheduler sends it
+cloud, template = moto.cloud, moto.template  # the same fixtures: moto running the state machines
 SCHEDULED_SUBJECT = "weekly@2026-11-25T08:00:00-05:00"
 
 
 def ledger() -> dict[str, list[BrokerOrder]]:
-    """The simulated broker's state: every order it holds, per account (its own partitions of the table)."""
+    """The simulated broker's state: every order it holds, per account (its own partitions of the
+    table)."""
     held = DynamoDBOrderLedger(TABLE)
     return {account: held.orders(account) for account in TRADING}
 
@@ -70,22 +67,29 @@ def orders_held(state: dict[str, list[BrokerOrder]]) -> int:
     return sum(len(orders) for orders in state.values())
 
 
-def redrive(cloud: dict[str, Any], workflow: str, name: str, execution_input: dict[str, Any]) -> dict[str, Any]:
-    """A redrive keeps the execution's name and input (moto has no redrive_execution, and a name is unique per
-    state machine): the same definition under a new state machine, started with the same name and input."""
+def redrive(cloud: dict[str, Any], workflow: str, name: str,
+            execution_input: dict[str, Any]) -> dict[str, Any]:
+    """A redrive keeps the execution's name and input (moto has no redrive_execution, and a name is
+    unique per state machine): the same definition under a new state machine, started with the same
+    name and input."""
     client = cloud["client"]
-    machine = client.create_state_machine(name=f"llmtrade-{workflow}-redrive-{len(cloud['invoked'])}",
-                                          roleArn=cloud["sfn_role"], definition=cloud["definitions"][workflow])
-    return execute(cloud, workflow, execution_input, name=name, machine=machine["stateMachineArn"])
+    machine = client.create_state_machine(
+        name=f"llmtrade-{workflow}-redrive-{len(cloud['invoked'])}",
+        roleArn=cloud["sfn_role"], definition=cloud["definitions"][workflow])
+    return execute(cloud, workflow, execution_input, name=name,
+                   machine=machine["stateMachineArn"])
 
 
 def set_kill_switch(value: str) -> None:
-    boto3.client("ssm").put_parameter(Name=KILL_SWITCH, Value=value, Type="String", Overwrite=True)
-    parameters.clear_caches()  # the functions cache it 60 s; a test does not wait that long
+    boto3.client("ssm").put_parameter(Name=KILL_SWITCH, Value=value, Type="String",
+                                      Overwrite=True)
+    clear_caches: Callable[[], None] = parameters.clear_caches  # Powertools leaves it untyped
+    clear_caches()  # the functions cache it 60 s; a test does not wait that long
 
 
 def emitted_metrics(output: str) -> list[dict[str, Any]]:
-    """The CloudWatch embedded-metric-format records Powertools printed: one dict per data point."""
+    """The CloudWatch embedded-metric-format records Powertools printed: one dict per data
+    point."""
     points = []
     for line in output.splitlines():
         if not line.startswith('{"_aws"'):
@@ -95,7 +99,8 @@ def emitted_metrics(output: str) -> list[dict[str, Any]]:
             dimensions = {name: record[name] for group in directive["Dimensions"] for name in group}
             for metric in directive["Metrics"]:
                 for value in record[metric["Name"]]:
-                    points.append({"name": metric["Name"], "value": value, "unit": metric["Unit"], **dimensions})
+                    points.append({"name": metric["Name"], "value": value,
+                                   "unit": metric["Unit"], **dimensions})
     return points
 
 
@@ -112,35 +117,39 @@ def logged() -> Iterator[list[dict[str, Any]]]:
     keep.setFormatter(lambda_entry.logger.registered_formatter)
     lambda_entry.logger.addHandler(keep)
     yield lines
-    lambda_entry.logger.removeHandler(keep)
+    lambda_entry.logger._logger.removeHandler(keep)  # Powertools forwards it untyped
 
 
 # --------------------------------------------------------------------------- duplicate delivery
-def test_a_duplicate_scheduled_delivery_runs_the_week_once(cloud: dict[str, Any], capsys: pytest.CaptureFixture[str],
-                                                           logged: list[dict[str, Any]]) -> None:
+def test_a_duplicate_scheduled_delivery_runs_the_week_once(
+        cloud: dict[str, Any], capsys: pytest.CaptureFixture[str],
+        logged: list[dict[str, Any]]) -> None:
     client, machine = cloud["client"], cloud["machines"]["weekly"]
-    # EventBridge Scheduler delivers at least once: two executions of the same scheduled time, at once
-    arns = [client.start_execution(stateMachineArn=machine, name=name, input=json.dumps(SCHEDULED))["executionArn"]
+    # EventBridge Scheduler delivers at least once: two executions of one scheduled time, at once
+    arns = [client.start_execution(stateMachineArn=machine, name=name,
+                                   input=json.dumps(SCHEDULED))["executionArn"]
             for name in ("delivery-1", "delivery-2")]
     done = [finished(cloud, "weekly", arn) for arn in arns]
     assert [d["status"] for d in done] == ["SUCCEEDED", "SUCCEEDED"], done
     outputs = {d["name"]: json.loads(d["output"]) for d in done}
     (duplicate,) = [name for name, output in outputs.items() if output["run"]["proceed"] is False]
     (runner,) = set(outputs) - {duplicate}
-    assert outputs[duplicate]["run"]["stopped"] == "duplicate" and runner in outputs[duplicate]["run"]["reason"]
+    assert (outputs[duplicate]["run"]["stopped"] == "duplicate"
+            and runner in outputs[duplicate]["run"]["reason"])
     assert "results" not in outputs[duplicate]
-    assert states_entered(cloud, next(d for d in done if d["name"] == duplicate)) == ["open_week", "proceed",
-                                                                                     "stopped"]
+    assert states_entered(cloud, next(d for d in done if d["name"] == duplicate)) == [
+        "open_week", "proceed", "stopped"]
 
     events = DynamoDBEventStore(TABLE).list_week(WEEK)
-    assert_complete_week(events)  # one run: every event once, nine model calls, not eighteen
+    # one run: every event once, nine model calls, not eighteen
+    assert_complete_week(events)
     (claim,) = [e for e in events if e.kind is EventKind.RUN_CLAIM]
     assert (claim.subject, claim.payload["execution"]) == (SCHEDULED_SUBJECT, runner)
     assert orders_held(ledger()) == 5
     assert Counter(cloud["invoked"])[("research", "open_week")] == 2
     assert Counter(cloud["invoked"])[("council", "chairman")] == 1
 
-    # metrics (namespace llmtrade, dimension service=llmtrade): the week once, its orders, cost and equity
+    # metrics (namespace llmtrade, dimension service=llmtrade): the week once, orders, cost, equity
     points = emitted_metrics(capsys.readouterr().out)
     assert all(p["service"] == "llmtrade" for p in points)
     assert sum(p["value"] for p in points if p["name"] == "WeeklyRunCompleted") == 1
@@ -152,8 +161,10 @@ def test_a_duplicate_scheduled_delivery_runs_the_week_once(cloud: dict[str, Any]
     # one correlation id per execution, on every line of every function
     by_action = {(line["action"], line["correlation_id"]) for line in logged if "action" in line}
     assert {correlation for _, correlation in by_action} == {runner, duplicate}
-    assert {action for action, correlation in by_action if correlation == duplicate} == {"open_week"}
-    wrong = [line for line in logged if line.get("correlation_id") == runner and line["message"] == "step done"
+    assert {action for action, correlation in by_action
+            if correlation == duplicate} == {"open_week"}
+    wrong = [line for line in logged
+             if line.get("correlation_id") == runner and line["message"] == "step done"
              and line.get("week_id") != WEEK]
     assert not wrong, json.dumps(wrong[:2])
 
@@ -176,15 +187,17 @@ def test_a_redriven_execution_finishes_the_week_with_nothing_twice(cloud: dict[s
     assert third["status"] == "SUCCEEDED", third
     assert "stopped" not in states_entered(cloud, third)
     events = DynamoDBEventStore(TABLE).list_week(WEEK)
-    assert_complete_week(events)  # nine model calls: the rerun asked no model again; no event twice
+    # nine model calls: the rerun asked no model again; no event twice
+    assert_complete_week(events)
     assert ledger() == placed  # the broker holds exactly the orders it held: none placed twice
     # while another delivery of the same schedule still stops at the claim
-    assert json.loads(execute(cloud, "weekly", SCHEDULED)["output"])["run"]["stopped"] == "duplicate"
+    assert (json.loads(execute(cloud, "weekly", SCHEDULED)["output"])["run"]["stopped"]
+            == "duplicate")
 
 
 # --------------------------------------------------------------------------- kill switch
-def test_the_kill_switch_stops_a_weekly_run_and_a_checkpoint(cloud: dict[str, Any],
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_kill_switch_stops_a_weekly_run_and_a_checkpoint(
+        cloud: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     set_kill_switch("disabled")
     stopped = execute(cloud, "weekly", SCHEDULED)
     assert stopped["status"] == "SUCCEEDED" and states_entered(cloud, stopped)[-1] == "stopped"
@@ -196,108 +209,35 @@ def test_the_kill_switch_stops_a_weekly_run_and_a_checkpoint(cloud: dict[str, An
     assert {e.kind for e in store.list_week(WEEK)} == {EventKind.RUN_DISABLED}  # no model, no claim
     assert cloud["invoked"] == [("research", "open_week")] and orders_held(ledger()) == 0
 
-    set_kill_switch("enabled")  # the stopped delivery did not claim: the schedule's run can still happen
+    # the stopped delivery did not claim: the schedule's run can still happen
+    set_kill_switch("enabled")
     assert execute(cloud, "weekly", SCHEDULED)["status"] == "SUCCEEDED"
     placed = ledger()
     assert orders_held(placed) == 5
 
     set_kill_switch("disabled")
     capsys.readouterr()
-    checkpoint = execute(cloud, "checkpoint", {"scheduled_time": "2026-11-30T17:00:00Z"})  # Monday 12:00 ET
+    # Monday 12:00 ET
+    checkpoint = execute(cloud, "checkpoint", {"scheduled_time": "2026-11-30T17:00:00Z"})
     assert checkpoint["status"] == "SUCCEEDED"
     assert json.loads(checkpoint["output"])["run"]["stopped"] == "disabled"
-    assert store.get(WEEK, SHARED_ACCOUNT, EventKind.RUN_DISABLED, "checkpoint@2026-11-30T12:00:00-05:00")
+    assert store.get(WEEK, SHARED_ACCOUNT, EventKind.RUN_DISABLED,
+                     "checkpoint@2026-11-30T12:00:00-05:00")
     assert not [e for e in store.list_week(WEEK) if e.kind is EventKind.CHECKPOINT_UPDATE]
     assert ("checkpoint", "checkpoint_account") not in cloud["invoked"]
     assert ledger() == placed
-    skipped = [p for p in emitted_metrics(capsys.readouterr().out) if p["name"] == "CheckpointSkipped"]
+    skipped = [p for p in emitted_metrics(capsys.readouterr().out)
+               if p["name"] == "CheckpointSkipped"]
     assert [(p["value"], p["reason"]) for p in skipped] == [(1.0, "disabled")]
 
 
-GUARDED = [task for workflow in WORKFLOWS.values() for task in workflow.tasks() if task.guarded]
-
-
-def test_every_task_that_calls_a_model_or_places_an_order_is_guarded() -> None:
-    # the openings check the switch themselves (and claim their run); the settlement only reads the broker
-    assert {t.name for t in GUARDED} == {"research_start", "research_check", "pitch", "review", "chairman",
-                                         "execute", "week_summary", "checkpoint_account"}
-
-
-@pytest.mark.parametrize("task", GUARDED, ids=lambda task: task.name)
-def test_a_guarded_task_stops_at_the_kill_switch_before_it_runs(services: Services, task: Task) -> None:
-    workflow, _ = TASKS[task.name]
-    accounts = [a.id for a in services.settings.trading_accounts]
-    if workflow is WEEKLY:
-        run = handle("research", {"action": "open_week", "input": {"week_id": WEEK}}, services)
-    else:
-        run = {"week_id": WEEK, "at": "2026-11-30T12:00:00-05:00", "accounts": accounts}
-    fan_out = next((s for s in workflow.steps if isinstance(s, FanOut) and s.task == task), None)
-    item = run[fan_out.over][0] if fan_out else None
-    # the switch turned off mid-run; nothing the step could call is there: any call would fail the test
-    nothing = NotWired("anything", ["nothing: the kill switch is off"])
-    off = dataclasses.replace(services, kill_switch=lambda: "off for the test", llm=nothing, research=[nothing],
-                              market=nothing, broker_at=nothing)
-    result = handle(task.function, {"action": task.name, "run": run, "item": item}, off)
-    assert (result["status"], result["reason"], result["account_id"]) == ("disabled", "off for the test",
-                                                                          item or SHARED_ACCOUNT)
-    if workflow.poll_checked_by(task):  # the poll ends (its Choice reads `done`): the steps after it stop too
-        assert result["done"] is True
-    (recorded,) = services.store.list_week(WEEK)  # the reason, and nothing else
-    assert (recorded.kind, recorded.account_id, recorded.payload["workflow"]) == (
-        EventKind.RUN_DISABLED, item or SHARED_ACCOUNT, task.name)
-
-
-def test_the_kill_switch_stops_local_runs(services: Services, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    monkeypatch.setenv("LLMTRADE_KILL_SWITCH", "disabled")
-    state = run_workflow(WEEKLY, {"week_id": WEEK}, services)
-    assert state["run"]["stopped"] == "disabled" and state["results"] == {}
-    assert [e.kind for e in services.store.list_week(WEEK)] == [EventKind.RUN_DISABLED]
-    assert main(["run-week", "--offline", "--week", WEEK, "--data-dir", str(tmp_path / "cli")]) == 2
-    assert "LLMTRADE_KILL_SWITCH" in capsys.readouterr().err and not (tmp_path / "cli").exists()
-    monkeypatch.setenv("LLMTRADE_KILL_SWITCH", "off")
-    with pytest.raises(ValueError, match="'enabled' or 'disabled', not 'off'"):  # a typo fails: never guess
-        env_kill_switch()
-
-
-# --------------------------------------------------------------------------- the local runner honours the same
-def test_the_local_runner_claims_scheduled_runs_and_never_manual_ones(services: Services) -> None:
-    first = run_workflow(WEEKLY, SCHEDULED, services, execution="exec-1")
-    assert first["run"]["proceed"] is True and "week_summary" in first["results"]
-    events = services.store.list_week(WEEK)
-    again = run_workflow(WEEKLY, SCHEDULED, services, execution="exec-2")
-    assert again["run"]["stopped"] == "duplicate" and "exec-1" in again["run"]["reason"]
-    assert services.store.list_week(WEEK) == events
-    redriven = run_workflow(WEEKLY, SCHEDULED, services, execution="exec-1")  # its own claim: goes on
-    assert redriven["run"]["proceed"] is True and services.store.list_week(WEEK) == events
-    manual = run_workflow(WEEKLY, {"week_id": WEEK}, services, execution="exec-3")  # a user's rerun always runs
-    assert manual["run"]["proceed"] is True
-    assert [e.payload["execution"] for e in services.store.list_week(WEEK) if e.kind is EventKind.RUN_CLAIM] == [
-        "exec-1"]
-
-
-# --------------------------------------------------------------------------- a missed weekly run
-def test_a_checkpoint_of_a_week_without_its_weekly_run_says_what_to_do(services: Services) -> None:
-    metrics = RecordedMetrics()
-    state = run_workflow(CHECKPOINT, {"at": "2026-11-30T12:00:00-05:00"}, dataclasses.replace(services,
-                                                                                              metrics=metrics))
-    assert state["run"]["accounts"] == []
-    skipped = services.store.get(WEEK, SHARED_ACCOUNT, EventKind.CHECKPOINT_SKIPPED, "2026-11-30T12:00:00-05:00")
-    reason = skipped.payload["reason"]
-    assert reason.startswith(f"week {WEEK} has no weekly run") and "rerun it" in reason
-    assert f"run-week --week {WEEK}" in reason and "redrive" in reason
-    assert metrics.points == [("CheckpointSkipped", 1, "Count", {"reason": "no_weekly_run"})]
-    run_workflow(CHECKPOINT, {"at": "2026-11-26T12:00:00-05:00"}, dataclasses.replace(services, metrics=metrics))
-    assert metrics.points[-1] == ("CheckpointSkipped", 1, "Count", {"reason": "market_closed"})
-
-
-# --------------------------------------------------------------------------- least privilege, per function
+# ------------------------------------------------------------------ least privilege, per function
 def broker_keys(settings: Settings) -> dict[str, str]:
     return {name: f"value-of-{name.lower()}" for name in required_keys(settings, {"broker"})}
 
 
-def test_the_checkpoint_function_runs_live_with_the_broker_secret_alone(cloud: dict[str, Any], settings: Settings,
-                                                                        tmp_path: Path) -> None:
+def test_the_checkpoint_function_runs_live_with_the_broker_secret_alone(
+        cloud: dict[str, Any], settings: Settings, tmp_path: Path) -> None:
     keys = broker_keys(settings)
     secrets = boto3.client("secretsmanager")
     secrets.put_secret_value(SecretId=cloud["secrets"]["broker"], SecretString=json.dumps(keys))
@@ -305,25 +245,29 @@ def test_the_checkpoint_function_runs_live_with_the_broker_secret_alone(cloud: d
     secrets.delete_secret(SecretId=cloud["secrets"]["llm"], ForceDeleteWithoutRecovery=True)
     cloud["environments"]["checkpoint"]["LLMTRADE_MODE"] = "live"
     market, now = SimMarket(settings.assets), datetime(2026, 11, 30, 12, 0, tzinfo=ET)
-    store = SqliteEventStore(tmp_path / "alpaca.sqlite")
-    sim = SimBroker(market, store, starting_equity=100_000, min_equity_for_short=2000, clock=lambda: now)
+    broker_ledger = SqliteOrderLedger(tmp_path / "alpaca.sqlite")
+    sim = SimBroker(market, broker_ledger, starting_equity=100_000, min_equity_for_short=2000,
+                    clock=lambda: now)
     credentials = {a.id: (keys[f"{a.key_env}_KEY_ID"], keys[f"{a.key_env}_SECRET_KEY"])
                    for a in settings.trading_accounts}
     with respx.mock(assert_all_called=False) as router:
         FakeAlpaca(sim, market, credentials, clock=lambda: now).install(router)
         done = execute(cloud, "checkpoint", {"scheduled_time": "2026-11-30T17:00:00Z"})
-        assert any("/v2/calendar" in str(call.request.url) for call in router.calls)  # asked Alpaca, with its keys
+        # asked Alpaca, with its keys
+        assert any("/v2/calendar" in str(call.request.url) for call in router.calls)
     assert done["status"] == "SUCCEEDED", done
     skipped = DynamoDBEventStore(TABLE).get(WEEK, SHARED_ACCOUNT, EventKind.CHECKPOINT_SKIPPED,
                                             "2026-11-30T12:00:00-05:00")
     assert skipped is not None and "has no weekly run" in skipped.payload["reason"]
-    store.close()
+    broker_ledger.close()
 
 
 def test_each_function_builds_only_what_it_needs_from_its_own_secret(settings: Settings) -> None:
-    llm_keys = {"OPENROUTER_API_KEY": "sk-or-secret", "PERPLEXITY_API_KEY": "pplx-secret"}  # no GEMINI_API_KEY
-    environment = {"TABLE_NAME": TABLE, "IDEMPOTENCY_TABLE_NAME": "idempotency", "LLMTRADE_MODE": "live",
-                   "KILL_SWITCH_PARAMETER": KILL_SWITCH, "POWERTOOLS_SERVICE_NAME": "llmtrade",
+    # no GEMINI_API_KEY
+    llm_keys = {"OPENROUTER_API_KEY": "sk-or-secret", "PERPLEXITY_API_KEY": "pplx-secret"}
+    environment = {"TABLE_NAME": TABLE, "IDEMPOTENCY_TABLE_NAME": "idempotency",
+                   "LLMTRADE_MODE": "live", "KILL_SWITCH_PARAMETER": KILL_SWITCH,
+                   "POWERTOOLS_SERVICE_NAME": "llmtrade",
                    "POWERTOOLS_METRICS_NAMESPACE": "llmtrade"}
     forget_warm_containers()
     with mock_aws():
@@ -333,21 +277,26 @@ def test_each_function_builds_only_what_it_needs_from_its_own_secret(settings: S
         with pytest.raises(MissingKeys) as missing:
             services_from_environment("research", research)
         assert missing.value.names == ["GEMINI_API_KEY"] and llm_arn in str(missing.value)
-        assert not [value for value in llm_keys.values() if value in str(missing.value)]  # names, never values
+        # names, never values
+        assert not [value for value in llm_keys.values() if value in str(missing.value)]
         council = services_from_environment("council", FunctionEnvironment.load("council", {
             **environment, "LLM_SECRET_ARN": llm_arn}))
         assert type(council.llm).__name__ == "OpenRouterLLM" and council.research == []
-        with pytest.raises(RuntimeError, match=r"the broker .* is not wired in a function that needs only llm"):
+        with pytest.raises(RuntimeError,
+                           match=r"the broker .* is not wired in a function that needs only llm"):
+            # any moment: the broker is not wired here
             council.broker_at(None).positions("pm-gpt")  # type: ignore[arg-type]
-        broker_arn = secrets.create_secret(Name=BROKER_SECRET, SecretString=json.dumps(broker_keys(settings)))["ARN"]
-        checkpoint = services_from_environment("checkpoint", FunctionEnvironment.load("checkpoint", {
-            **environment, "BROKER_SECRET_ARN": broker_arn, "LLM_SECRET_ARN": "arn:not-read"}))
+        broker_arn = secrets.create_secret(
+            Name=BROKER_SECRET, SecretString=json.dumps(broker_keys(settings)))["ARN"]
+        checkpoint = services_from_environment("checkpoint", FunctionEnvironment.load(
+            "checkpoint", {**environment, "BROKER_SECRET_ARN": broker_arn,
+                           "LLM_SECRET_ARN": "arn:not-read"}))
         with pytest.raises(RuntimeError, match="the models"):
-            checkpoint.llm.complete(None)
+            checkpoint.llm.complete(None)  # type: ignore[arg-type]  # any request: no models here
     forget_warm_containers()
 
 
-# --------------------------------------------------------------------------- the environment contract
+# ------------------------------------------------------------------------ the environment contract
 BASE = {"TABLE_NAME": "t", "IDEMPOTENCY_TABLE_NAME": "i", "LLMTRADE_MODE": "offline",
         "KILL_SWITCH_PARAMETER": "/llmtrade/kill-switch", "POWERTOOLS_SERVICE_NAME": "llmtrade",
         "POWERTOOLS_METRICS_NAMESPACE": "llmtrade"}
@@ -355,18 +304,23 @@ BASE = {"TABLE_NAME": "t", "IDEMPOTENCY_TABLE_NAME": "i", "LLMTRADE_MODE": "offl
 
 @pytest.mark.parametrize(("function", "environment", "named"), [
     ("research", {**BASE, "LLM_SECRET_ARN": "arn"} | {"TABLE_NAME": ""}, "TABLE_NAME"),
-    ("council", {k: v for k, v in BASE.items() if k != "KILL_SWITCH_PARAMETER"} | {"LLM_SECRET_ARN": "a"},
+    ("council",
+     {k: v for k, v in BASE.items() if k != "KILL_SWITCH_PARAMETER"} | {"LLM_SECRET_ARN": "a"},
      "KILL_SWITCH_PARAMETER"),
     ("checkpoint", {**BASE, "LLM_SECRET_ARN": "arn"}, "BROKER_SECRET_ARN"),
     ("execute", {**BASE, "BROKER_SECRET_ARN": "arn"}, "REPORT_BUCKET"),
-    ("execute", {**BASE, "BROKER_SECRET_ARN": "a", "REPORT_BUCKET": "b", "LLMTRADE_MODE": "paper"}, "LLMTRADE_MODE"),
+    ("execute", {**BASE, "BROKER_SECRET_ARN": "a", "REPORT_BUCKET": "b", "LLMTRADE_MODE": "paper"},
+     "LLMTRADE_MODE"),
 ])
-def test_the_environment_model_names_what_is_wrong(function: Any, environment: dict[str, str], named: str) -> None:
-    with pytest.raises(EnvironmentInvalid, match=f"the {function} function's environment is invalid: .*{named}"):
+def test_the_environment_model_names_what_is_wrong(
+        function: Any, environment: dict[str, str], named: str) -> None:
+    with pytest.raises(EnvironmentInvalid,
+                       match=f"the {function} function's environment is invalid: .*{named}"):
         FunctionEnvironment.load(function, environment)
 
 
-def test_a_function_without_its_environment_fails_its_step_naming_the_variable(cloud: dict[str, Any]) -> None:
+def test_a_function_without_its_environment_fails_its_step_naming_the_variable(
+        cloud: dict[str, Any]) -> None:
     del cloud["environments"]["checkpoint"]["KILL_SWITCH_PARAMETER"]
     done = execute(cloud, "checkpoint", {"at": "2026-11-30T12:00:00-05:00"})
     assert done["status"] == "FAILED" and done["error"] == "EnvironmentInvalid"
@@ -374,15 +328,18 @@ def test_a_function_without_its_environment_fails_its_step_naming_the_variable(c
 
 
 # --------------------------------------------------------------------------- llmtrade secrets put
-def test_secrets_put_fills_the_two_secrets_and_prints_names_only(settings: Settings, tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    llm = {"OPENROUTER_API_KEY": "sk-or-v1-abc", "PERPLEXITY_API_KEY": "pplx-abc", "GEMINI_API_KEY": "AIza-abc"}
+def test_secrets_put_fills_the_two_secrets_and_prints_names_only(
+        settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    llm = {"OPENROUTER_API_KEY": "sk-or-v1-abc", "PERPLEXITY_API_KEY": "pplx-abc",
+           "GEMINI_API_KEY": "AIza-abc"}
     broker = broker_keys(settings)
     env_file = tmp_path / ".env"
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in {**llm, **broker, "UNRELATED": "not-sent"}.items()))
+    env_file.write_text("".join(f"{k}={v}\n"
+                                for k, v in {**llm, **broker, "UNRELATED": "not-sent"}.items()))
     with mock_aws():
         secrets = boto3.client("secretsmanager", region_name="eu-west-1")
-        assert main(["secrets", "put", "--env-file", str(env_file), "--dry-run", "--region", "eu-west-1"]) == 0
+        assert main(["secrets", "put", "--env-file", str(env_file), "--dry-run",
+                     "--region", "eu-west-1"]) == 0
         assert secrets.list_secrets()["SecretList"] == []
         assert main(["secrets", "put", "--env-file", str(env_file), "--region", "eu-west-1"]) == 0
         assert main(["secrets", "put", "--env-file", str(env_file), "--region", "eu-west-1"]) == 0
@@ -391,66 +348,22 @@ def test_secrets_put_fills_the_two_secrets_and_prints_names_only(settings: Setti
         assert stored == {LLM_SECRET: llm, BROKER_SECRET: broker}
     out = capsys.readouterr().out
     assert f"{LLM_SECRET} (created): OPENROUTER_API_KEY, PERPLEXITY_API_KEY, GEMINI_API_KEY" in out
-    assert f"{LLM_SECRET} (updated)" in out and f"{BROKER_SECRET} (updated): ALPACA_PM_GPT_KEY_ID" in out
+    assert (f"{LLM_SECRET} (updated)" in out
+            and f"{BROKER_SECRET} (updated): ALPACA_PM_GPT_KEY_ID" in out)
     assert "dry run" in out and "UNRELATED" not in out
-    assert not [value for value in {**llm, **broker}.values() if value in out]  # names, never values
+    # names, never values
+    assert not [value for value in {**llm, **broker}.values() if value in out]
 
 
-def test_secrets_put_refuses_a_env_without_every_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_secrets_put_refuses_a_env_without_every_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("OPENROUTER_API_KEY=sk-or-v1-abc\n")
     with mock_aws():
         assert main(["secrets", "put", "--env-file", str(env_file), "--region", "us-east-1"]) == 2
         assert boto3.client("secretsmanager").list_secrets()["SecretList"] == []
     err = capsys.readouterr().err
-    assert "PERPLEXITY_API_KEY" in err and "ALPACA_COUNCIL_SECRET_KEY" in err and "nothing was sent" in err
+    assert ("PERPLEXITY_API_KEY" in err and "ALPACA_COUNCIL_SECRET_KEY" in err
+            and "nothing was sent" in err)
     assert "sk-or-v1-abc" not in err
     assert main(["secrets", "put", "--env-file", str(tmp_path / "missing.env")]) == 2
-
-
-def test_parallel_deliveries_on_threads_claim_once(services: Services) -> None:
-    """The claim is a conditional put: of two openings racing for one scheduled time, exactly one wins."""
-    results: list[dict[str, Any]] = []
-    start = threading.Barrier(2)
-
-    def deliver(name: str) -> None:
-        start.wait()
-        results.append(handle("research", {"action": "open_week", "input": SCHEDULED, "execution": name}, services))
-
-    threads = [threading.Thread(target=deliver, args=(f"race-{i}",)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(r["proceed"] for r in results) == [False, True]
-
-
-def test_the_kill_switch_turned_off_mid_run_stops_the_models_and_orders(services: Services,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from llmtrade.adapters.research.offline import OfflineResearch
-    from llmtrade.ports import ResearchStatus
-
-    class SlowResearch(OfflineResearch):
-        name = "slow"
-
-        def start(self, week_id, asof):
-            return ResearchStatus(state="running", handle="job-1")
-
-        checks = 0
-
-        def check(self, week_id, asof, handle):
-            self.checks += 1  # still running at the first check: the run waits, and the switch is turned off
-            return super().start(week_id, asof) if self.checks > 1 else ResearchStatus(state="running", handle=handle)
-
-    async def switch_off_during_the_wait(seconds: float) -> None:
-        monkeypatch.setenv("LLMTRADE_KILL_SWITCH", "disabled")  # the owner turns it off while research runs
-
-    slow = dataclasses.replace(services, research=[SlowResearch(services.market)])
-    run_workflow(WEEKLY, {"week_id": WEEK}, slow, sleep=switch_off_during_the_wait)
-    kinds = [e.kind for e in services.store.list_week(WEEK)]
-    assert EventKind.LLM_CALL not in kinds and EventKind.ORDER not in kinds and EventKind.RUN_DISABLED in kinds
-    assert all(not services.broker_at(datetime(2026, 11, 26, 12, 0, tzinfo=ET)).orders(a.id)
-               for a in services.settings.trading_accounts)
-    monkeypatch.setenv("LLMTRADE_KILL_SWITCH", "enabled")  # back on: the same week runs to the end
-    run_workflow(WEEKLY, {"week_id": WEEK}, slow)
-    assert services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY) is not None

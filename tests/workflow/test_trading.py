@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from llmtrade.domain.calendar import ET
@@ -14,11 +15,13 @@ from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
 from tests.conftest import WEEK
+from tests.workflow.expected import stored
 from tests.workflow.scripted import Quote, always, never, scripted
 
 
 def broker_state(services: Services, at: datetime) -> dict[str, Any]:
-    """Everything the broker holds for every trading account at a moment: positions, open orders, cash."""
+    """Everything the broker holds for every trading account at a moment: positions, open orders,
+    cash."""
     broker = services.broker_at(at)
     state = {}
     for account in services.settings.trading_accounts:
@@ -31,14 +34,18 @@ def broker_state(services: Services, at: datetime) -> dict[str, Any]:
 
 
 def checkpoint(services: Services, when: str) -> dict[str, Any]:
-    return run_workflow(CHECKPOINT, {"at": datetime.fromisoformat(when).replace(tzinfo=ET).isoformat()}, services)
+    return run_workflow(CHECKPOINT,
+                        {"at": datetime.fromisoformat(when).replace(tzinfo=ET).isoformat()},
+                        services)
 
 
 def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(services: Services) -> None:
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     checkpoint(services, "2026-11-30 09:00")
-    updates = [e.parsed() for e in services.store.list_week(WEEK) if e.kind is EventKind.CHECKPOINT_UPDATE]
-    assert any(u.action.value in ("REDUCE", "EXIT") for u in updates), "the scenario needs an order to place"
+    updates = [e.parsed() for e in services.store.list_week(WEEK)
+               if e.kind is EventKind.CHECKPOINT_UPDATE]
+    assert any(u.action.value in ("REDUCE", "EXIT")
+               for u in updates), "the scenario needs an order to place"
     moment = datetime(2026, 11, 30, 9, 1, tzinfo=ET)
     first = broker_state(services, moment)
     checkpoint(services, "2026-11-30 09:00")
@@ -54,14 +61,13 @@ def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(services:
             assert positions and (positions[0][1] > 0) == (update.conviction_after > 0)
 
 
-def _pitching(monkeypatch, pitch: dict[str, Any]) -> None:
+def _pitching(monkeypatch: pytest.MonkeyPatch, pitch: dict[str, Any]) -> None:
     """Every PM pitches exactly `pitch` (instrument, conviction) this week."""
+    from llmtrade.mechanics.model_calls import ask as real_ask
     from llmtrade.schemas import Direction
     from llmtrade.steps import council
 
-    real_ask = council.ask
-
-    def ask(services_, **kwargs):
+    def ask(services_: Services, **kwargs: Any) -> tuple[Any, str]:
         answer, by = real_ask(services_, **kwargs)
         if kwargs["purpose"] == "pitch":
             direction = Direction.LONG if pitch["conviction"] > 0 else Direction.SHORT
@@ -71,16 +77,19 @@ def _pitching(monkeypatch, pitch: dict[str, Any]) -> None:
     monkeypatch.setattr(council, "ask", ask)
 
 
-def test_a_target_beyond_the_buying_power_is_sized_down_not_rejected(services: Services, monkeypatch) -> None:
+def test_a_target_beyond_the_buying_power_is_sized_down_not_rejected(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
     risk = services.settings.risk.model_copy(update={"risk_budget_usd": 5_000_000})
-    services = dataclasses.replace(services, settings=services.settings.model_copy(update={"risk": risk}))
+    services = dataclasses.replace(services,
+                                   settings=services.settings.model_copy(update={"risk": risk}))
     _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2})
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     orders = [e.parsed() for e in services.store.list_week(WEEK) if e.kind is EventKind.ORDER]
     assert orders and all(o.rejected is None for o in orders)
-    snapshot = services.store.get(WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT, "week_open").parsed()
+    snapshot = stored(services.store, WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT,
+                      "week_open").parsed()
     assert "sized down" in snapshot.note and snapshot.target_qty > 0
     later = datetime(2026, 11, 25, 10, 0, tzinfo=ET)
     state = services.broker_at(later).account("pm-gpt")
@@ -100,24 +109,28 @@ def test_the_simulated_broker_refuses_an_order_beyond_its_buying_power(services:
     assert broker.account("pm-gpt").buying_power == 200_000  # 2 x equity, nothing held
 
 
-def test_a_short_in_a_hard_to_borrow_name_goes_flat_with_the_reason(services: Services, monkeypatch) -> None:
+def test_a_short_in_a_hard_to_borrow_name_goes_flat_with_the_reason(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
     from llmtrade.adapters.broker.sim_broker import SimBroker
 
     real_broker_at = services.broker_at
 
-    def broker_at(moment: datetime):
-        inner = real_broker_at(moment)
-        return SimBroker(services.market, inner._ledger, starting_equity=100_000, min_equity_for_short=2000,
-                         clock=lambda: moment, hard_to_borrow=frozenset({"UUP"}))
+    def broker_at(moment: datetime) -> SimBroker:
+        inner = cast(SimBroker, real_broker_at(moment))
+        return SimBroker(services.market, inner._ledger, starting_equity=100_000,
+                         min_equity_for_short=2000, clock=lambda: moment,
+                         hard_to_borrow=frozenset({"UUP"}))
 
     services = dataclasses.replace(services, broker_at=broker_at)
     _pitching(monkeypatch, {"instrument": "UUP", "conviction": -2})
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
-    snapshot = services.store.get(WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT, "week_open").parsed()
+    snapshot = stored(services.store, WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT,
+                      "week_open").parsed()
     assert snapshot.target_qty == 0 and "UUP is not easy to borrow" in snapshot.note
-    assert not [e for e in services.store.list_week(WEEK, "pm-gpt") if e.kind is EventKind.ORDER]
+    assert not [e for e in services.store.list_week(WEEK, "pm-gpt")
+                if e.kind is EventKind.ORDER]
 
 
 def test_stale_open_orders_are_cancelled_before_the_week_trades(services: Services) -> None:
@@ -125,18 +138,24 @@ def test_stale_open_orders_are_cancelled_before_the_week_trades(services: Servic
 
     tuesday_evening = datetime(2026, 11, 24, 17, 0, tzinfo=ET)
     services.broker_at(tuesday_evening).submit_order(
-        "pm-gpt", OrderRequest(symbol="GLD", qty=3, side=OrderSide.BUY, client_order_id="left-over"))
+        "pm-gpt", OrderRequest(symbol="GLD", qty=3, side=OrderSide.BUY,
+                               client_order_id="left-over"))
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     broker = services.broker_at(datetime(2026, 11, 25, 10, 0, tzinfo=ET))
-    assert broker.order_by_client_id("pm-gpt", "left-over").status == "canceled"
-    snapshot = services.store.get(WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT, "week_open").parsed()
+    left_over = broker.order_by_client_id("pm-gpt", "left-over")
+    assert left_over is not None and left_over.status == "canceled"
+    snapshot = stored(services.store, WEEK, "pm-gpt", EventKind.POSITION_SNAPSHOT,
+                      "week_open").parsed()
     assert "cancelled stale order left-over" in snapshot.note
 
 
-def test_a_flip_at_a_checkpoint_reverses_the_position_once(services: Services, monkeypatch) -> None:
-    _with_flip_indicator(monkeypatch, "QQQ", 2)  # FLIP at the first checkpoint; after a flip, STAY
+def test_a_flip_at_a_checkpoint_reverses_the_position_once(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    # FLIP at the first checkpoint; after a flip, STAY
+    _with_flip_indicator(monkeypatch, "QQQ", 2)
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
-    checkpoint(services, "2026-11-25 12:00")  # close is placed and fills at once; the open follows it
+    # close is placed and fills at once; the open follows it
+    checkpoint(services, "2026-11-25 12:00")
     checkpoint(services, "2026-11-25 14:00")
     checkpoint(services, "2026-11-25 14:00")  # a rerun
     updates = services.events.week(WEEK, "pm-gpt").all(CheckpointUpdate)
@@ -144,14 +163,17 @@ def test_a_flip_at_a_checkpoint_reverses_the_position_once(services: Services, m
     moment = datetime(2026, 11, 25, 15, 0, tzinfo=ET)
     [held] = services.broker_at(moment).positions("pm-gpt")
     assert held.symbol == "QQQ" and held.qty < 0
-    ids = [e.subject for e in services.store.list_week(WEEK, "pm-gpt") if e.kind is EventKind.ORDER]
-    assert ids.count("pm-gpt-2026-11-25-QQQ-open-cp11251200") == 1 and len(ids) == len(set(ids))
+    ids = [e.subject for e in services.store.list_week(WEEK, "pm-gpt")
+           if e.kind is EventKind.ORDER]
+    assert (ids.count("pm-gpt-2026-11-25-QQQ-open-cp11251200") == 1
+            and len(ids) == len(set(ids)))
     first = broker_state(services, moment)
     checkpoint(services, "2026-11-25 12:00")  # rerunning the flip itself changes nothing either
     assert broker_state(services, moment) == first
 
 
-def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(tmp_path, capsys) -> None:
+def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from llmtrade.entrypoints.cli import main
 
     data = str(tmp_path)
@@ -161,18 +183,22 @@ def test_the_week_table_shows_the_state_now_not_as_frozen_at_the_run(tmp_path, c
     capsys.readouterr()
     assert main(["run-week", "--offline", "--week", WEEK, "--data-dir", data]) == 0
     out = capsys.readouterr().out
-    assert "filled @" in out and "last checkpoint Mon 12:00" in out and "New events stored: 0." in out
+    assert ("filled @" in out and "last checkpoint Mon 12:00" in out
+            and "New events stored: 0." in out)
 
 
-def _with_flip_indicator(monkeypatch, instrument: str, conviction: int) -> None:
-    _pitching(monkeypatch, {"instrument": instrument, "conviction": conviction, "indicators": [always("flips",
-                                                                                                      instrument)]})
+def _with_flip_indicator(monkeypatch: pytest.MonkeyPatch, instrument: str,
+                         conviction: int) -> None:
+    _pitching(monkeypatch, {"instrument": instrument, "conviction": conviction,
+                            "indicators": [always("flips", instrument)]})
 
 
-def test_an_exit_before_the_open_also_replaces_last_weeks_pending_close(services: Services, monkeypatch) -> None:
+def test_an_exit_before_the_open_also_replaces_last_weeks_pending_close(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2})
     run_workflow(WEEKLY, {"week_id": "2026-11-18"}, services)
-    _pitching(monkeypatch, {"instrument": "TLT", "conviction": 1, "indicators": [always("invalidates", "TLT")]})
+    _pitching(monkeypatch, {"instrument": "TLT", "conviction": 1,
+                            "indicators": [always("invalidates", "TLT")]})
     run_workflow(WEEKLY, {"week_id": WEEK}, services)  # queues: close SPY, open TLT
     checkpoint(services, "2026-11-25 09:00")  # the invalidation fires: EXIT before the open
     update = services.events.get(CheckpointUpdate, WEEK, "pm-gpt", "2026-11-25T09:00:00-05:00")
@@ -181,7 +207,8 @@ def test_an_exit_before_the_open_also_replaces_last_weeks_pending_close(services
     assert held[0] == [] and held[1] == []  # flat: SPY closed once, never sold twice into a short
 
 
-def test_a_flip_happens_once_however_long_its_condition_holds(services: Services, monkeypatch) -> None:
+def test_a_flip_happens_once_however_long_its_condition_holds(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     _with_flip_indicator(monkeypatch, "QQQ", 2)
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     for at in ("2026-11-25 12:00", "2026-11-25 14:00", "2026-11-25 15:50", "2026-11-28 09:00"):
@@ -193,36 +220,43 @@ def test_a_flip_happens_once_however_long_its_condition_holds(services: Services
     assert held.symbol == "QQQ" and held.qty < 0
 
 
-def test_a_flip_into_a_hard_to_borrow_short_exits_instead(services: Services, monkeypatch) -> None:
+def test_a_flip_into_a_hard_to_borrow_short_exits_instead(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
     from llmtrade.adapters.broker.sim_broker import SimBroker
 
     real_broker_at = services.broker_at
 
-    def broker_at(moment: datetime):
-        return SimBroker(services.market, real_broker_at(moment)._ledger, starting_equity=100_000,
-                         min_equity_for_short=2000, clock=lambda: moment, hard_to_borrow=frozenset({"BNO"}))
+    def broker_at(moment: datetime) -> SimBroker:
+        return SimBroker(services.market, cast(SimBroker, real_broker_at(moment))._ledger,
+                         starting_equity=100_000, min_equity_for_short=2000,
+                         clock=lambda: moment, hard_to_borrow=frozenset({"BNO"}))
 
     services = dataclasses.replace(services, broker_at=broker_at)
     _with_flip_indicator(monkeypatch, "BNO", 2)
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     checkpoint(services, "2026-11-25 12:00")
-    update = services.store.get(WEEK, "pm-gpt", EventKind.CHECKPOINT_UPDATE, "2026-11-25T12:00:00-05:00").parsed()
+    update = stored(services.store, WEEK, "pm-gpt", EventKind.CHECKPOINT_UPDATE,
+                    "2026-11-25T12:00:00-05:00").parsed()
     assert update.action.value == "EXIT" and update.conviction_after == 0
     assert "not easy to borrow" in update.reason_delta
     assert services.broker_at(datetime(2026, 11, 25, 12, 5, tzinfo=ET)).positions("pm-gpt") == []
 
 
-def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(services: Services, monkeypatch) -> None:
+def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
     from llmtrade.run_keys import CheckpointRun
     from llmtrade.steps import checkpoint as step
 
-    _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2, "indicators": [never("invalidates", "SPY")]})
-    opening = services.market.price("SPY", datetime(2026, 11, 25, 9, 30, tzinfo=ET))  # the weekly order's fill
-    services = scripted(  # down 2 % at noon (REDUCE: nothing confirms), down 10 % from 13:00 (stop loss: EXIT)
+    _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2,
+                            "indicators": [never("invalidates", "SPY")]})
+    # the weekly order's fill
+    opening = services.market.price("SPY", datetime(2026, 11, 25, 9, 30, tzinfo=ET))
+    # down 2 % at noon (REDUCE: nothing confirms), down 10 % from 13:00 (stop loss: EXIT)
+    services = scripted(
         services,
         Quote("SPY", opening * Decimal("0.98"), datetime(2026, 11, 25, 11, 0, tzinfo=ET),
               datetime(2026, 11, 25, 13, 0, tzinfo=ET)),
@@ -235,16 +269,17 @@ def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(s
         (CheckpointAction.REDUCE, 1), (CheckpointAction.EXIT, 0)]
     later = datetime(2026, 11, 25, 14, 30, tzinfo=ET)
     flat = broker_state(services, later)
-    # a live broker is always "now": rerun the 12:00 checkpoint against the broker as it stands at 14:30
+    # a live broker is always "now": rerun the 12:00 checkpoint on the broker as it stands at 14:30
     live_like = dataclasses.replace(services, broker_at=lambda moment: services.broker_at(later))
     noon = datetime(2026, 11, 25, 12, 0, tzinfo=ET)
-    result = step.checkpoint_account(live_like, CheckpointRun(week_id=WEEK, at=noon, accounts=[]), "pm-gpt")
+    result = step.checkpoint_account(live_like, CheckpointRun(week_id=WEEK, at=noon, accounts=[]),
+                                     "pm-gpt")
     assert result["orders"] == [] and broker_state(services, later) == flat
 
 
 def test_an_order_that_filled_before_its_cancel_is_not_an_error(services: Services) -> None:
     from llmtrade.mechanics.orders import cancel_if_open
-    from llmtrade.ports import BrokerRejected
+    from llmtrade.ports import Broker, BrokerRejected
 
     class FilledMeanwhile:  # Alpaca: the order filled between the listing and the cancel
         def cancel_order(self, account_id: str, client_order_id: str) -> None:
@@ -254,6 +289,6 @@ def test_an_order_that_filled_before_its_cancel_is_not_an_error(services: Servic
         def cancel_order(self, account_id: str, client_order_id: str) -> None:
             raise BrokerRejected(403, 40310000, "forbidden")
 
-    assert cancel_if_open(FilledMeanwhile(), "pm-gpt", "x") is False  # type: ignore[arg-type]
+    assert cancel_if_open(cast(Broker, FilledMeanwhile()), "pm-gpt", "x") is False
     with pytest.raises(BrokerRejected):
-        cancel_if_open(Down(), "pm-gpt", "x")  # type: ignore[arg-type]
+        cancel_if_open(cast(Broker, Down()), "pm-gpt", "x")
