@@ -75,7 +75,7 @@ def test_an_order_while_closed_is_accepted_then_fills_at_the_next_open(
     filled = broker.order_by_client_id("acct", "c1")
     assert filled is not None
     assert filled.status == "filled" and filled.filled_at == WED_OPEN
-    assert filled.filled_avg_price == market.price("SPY", WED_OPEN)
+    assert filled.filled_avg_price == market.quote("SPY", WED_OPEN)[1]  # a buy fills at the ask
     [held] = broker.positions("acct")
     assert held.qty == 10 and held.avg_entry_price == filled.filled_avg_price
     assert held.unrealized_pl == (market.price("SPY", WED_1200) - filled.filled_avg_price) * 10

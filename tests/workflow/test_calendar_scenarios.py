@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
+from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.runner import run_workflow
-from llmtrade.schemas import SHARED_ACCOUNT, EventKind, OrderFinal
+from llmtrade.schemas import SHARED_ACCOUNT, EventKind, OrderFinal, OrderSide
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
@@ -38,10 +40,11 @@ def test_a_holiday_wednesday_queues_orders_for_thursdays_open(services: Services
     assert ({f.broker_order.client_order_id for f in filled}
             == {o.request.client_order_id for o in orders})
     open_ = datetime(2025, 1, 2, 9, 30, tzinfo=ET)
-    for final in filled:  # filled at Thursday's open, at the market's price then
-        assert final.broker_order.status == "filled" and final.broker_order.filled_at == open_
-        assert (final.broker_order.filled_avg_price
-                == services.market.price(final.broker_order.symbol, open_))
+    for final in filled:  # filled at Thursday's open, at the market's ask (a buy) or bid then
+        placed = final.broker_order
+        assert placed.status == "filled" and placed.filled_at == open_
+        bid, ask = cast(SimMarket, services.market).quote(placed.symbol, open_)
+        assert placed.filled_avg_price == (ask if placed.side is OrderSide.BUY else bid)
         assert final.broker_order.filled_qty == final.broker_order.qty
     # a rerun records nothing twice
     run_workflow(CHECKPOINT, {"at": "2025-01-02T12:00:00-05:00"}, services)

@@ -39,7 +39,14 @@ def checkpoint(services: Services, when: str) -> dict[str, Any]:
                         services)
 
 
-def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(services: Services) -> None:
+def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(services: Services,
+                                                                      monkeypatch) -> None:
+    # every account goes long SPY, which opens Monday 10 % down: the 09:00 checkpoint's stops act
+    _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2,
+                            "indicators": [never("invalidates", "SPY")]})
+    friday = services.market.price("SPY", datetime(2026, 11, 28, 13, 0, tzinfo=ET))
+    services = scripted(services, Quote("SPY", friday * Decimal("0.9"),
+                                        datetime(2026, 11, 30, 0, 0, tzinfo=ET)))
     run_workflow(WEEKLY, {"week_id": WEEK}, services)
     checkpoint(services, "2026-11-30 09:00")
     updates = [e.parsed() for e in services.store.list_week(WEEK)

@@ -33,7 +33,8 @@ def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger)
     def broker_at(moment: datetime) -> Broker:
         return SimBroker(market, ledger, starting_equity=settings.risk.starting_equity_usd,
                          min_equity_for_short=settings.risk.min_equity_for_short_usd,
-                         clock=lambda: moment)
+                         clock=lambda: moment,
+                         hard_to_borrow=frozenset(settings.assets.hard_to_borrow))
 
     def replay_conflict(moment: datetime) -> str | None:
         broker = SimBroker(market, ledger, starting_equity=0, min_equity_for_short=0,

@@ -1,7 +1,8 @@
 """A simulated paper broker with Alpaca's semantics, for the offline run.
 
 - A market `day` order submitted while the market is closed is `accepted` and fills at the next
-  open; submitted while open, it fills at once at the simulated price.
+  open; submitted while open, it fills at once. Buys fill at the simulated ask, sells at the bid;
+  positions are marked at the mid.
 - Quantities are whole shares; selling more than is held long (or buying more than is short) is
   refused with 403, as Alpaca refuses crossing through zero in one order; a short needs the
   configured minimum equity; an order against an open order on the other side is a wash
@@ -23,8 +24,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.domain.calendar import ET
-from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, MarketData, OrderLedger
+from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, OrderLedger
 from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
 FILLED, ACCEPTED, CANCELED = "filled", "accepted", "canceled"
@@ -33,7 +35,7 @@ SHORT_PRICE_BUFFER = Decimal("1.03")  # Alpaca checks a short's buying power at 
 
 
 class SimBroker:
-    def __init__(self, market: MarketData, ledger: OrderLedger, *, starting_equity: float,
+    def __init__(self, market: SimMarket, ledger: OrderLedger, *, starting_equity: float,
                  min_equity_for_short: float, clock: Callable[[], datetime],
                  hard_to_borrow: frozenset[str] = frozenset()) -> None:
         self._market = market
@@ -133,9 +135,10 @@ class SimBroker:
     def asset(self, account_id: str, symbol: str) -> AssetInfo:
         if symbol not in self._market.symbols:
             raise BrokerRejected(404, 40410000, f"asset not found for {symbol}")
-        borrowable = symbol not in self._hard_to_borrow
-        return AssetInfo(symbol=symbol, tradable=True, shortable=borrowable,
-                         easy_to_borrow=borrowable)
+        # as at Alpaca: a hard-to-borrow name stays `shortable`; easy_to_borrow (borrow_status) says
+        # whether it can be shorted now
+        return AssetInfo(symbol=symbol, tradable=True, shortable=True,
+                         easy_to_borrow=symbol not in self._hard_to_borrow)
 
     # ----------------------------------------------------------------- writes
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
@@ -200,7 +203,7 @@ class SimBroker:
             self._market.next_open(submitted)
         if now < fills_at:
             return order
-        price = self._market.price(order.symbol, fills_at)
-        return order.model_copy(update={"status": FILLED,
-                                        "filled_at": fills_at.astimezone(UTC),
+        bid, ask = self._market.quote(order.symbol, fills_at)
+        price = ask if order.side is OrderSide.BUY else bid
+        return order.model_copy(update={"status": FILLED, "filled_at": fills_at.astimezone(UTC),
                                         "filled_qty": order.qty, "filled_avg_price": price})

@@ -1,17 +1,39 @@
 """A simulated market: seeded price paths for the whole universe on the real NYSE calendar.
 
-Every price is a pure function of (seed, symbol, moment), so any process — the CLI, a Lambda, a
-test — sees the same market. Daily closes are a random walk with a per-sleeve volatility; inside a
-session the price moves from the open to the close along a seeded path.
+Every price is a pure function of (seed, symbol, moment), so any process (the CLI, a Lambda, a
+test) sees the same market. The path is generated forward, day after day from EPOCH: each open is
+the previous close times an overnight gap, then the price takes one seeded step a minute, and the
+close is wherever the last step ends (never a target the path is drawn toward, so the move to noon
+says nothing about the move after it). Each day's gap and steps come from one RNG seeded by (seed,
+symbol, day). Outside a session the price is the previous close; at and after the close, the close.
+
+The calibration is the SLEEVES table, here rather than in config: it is the simulator's model, and
+tests/unit/test_sim_market_statistics.py pins it to the bands below. Config holds what a run may
+choose per asset: its drift (`drift_annual_pct`, default 0) and the hard-to-borrow list.
+- `daily_vol`: close-to-close standard deviation of daily log returns.
+- `overnight_share`: the part of that variance in the gap (previous close -> open); the rest is
+  spread evenly over the 390 minutes of a regular session, so an early close (13:00) simply has
+  fewer steps and less intraday variance. Target bands, from the ETFs' recent history: US equity
+  ETFs 20-35 % (index futures trade overnight, but most of the variance is in the cash session);
+  Treasury ETFs 30-50 % (futures trade around the clock and the 08:30 ET data releases land before
+  the open); credit 25-45 % (follows rates and equities); the dollar, gold and oil 35-60 % (their
+  futures or the London market trade through the US night: the ETF only catches up at the open).
+- `half_spread_bps`: half the bid/ask spread in basis points of the mid (at least a cent): about
+  the quoted spread of the sleeve's less liquid member, rounded up; buys fill at the ask, sells at
+  the bid, positions are marked at the mid.
+Drift: each step's log mean is its share of log(1 + drift) less half its variance, so the expected
+price is a martingale at drift 0 (neither longs nor shorts win by construction).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import threading
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from llmtrade.config import AssetsConfig
 from llmtrade.domain.calendar import ET, CalendarError, nyse_hours
@@ -22,21 +44,110 @@ START_PRICE = {
     "SPY": 475.0, "QQQ": 405.0, "IWM": 200.0, "TLT": 98.0, "IEF": 95.0, "HYG": 77.0,
     "LQD": 110.0, "UUP": 28.5, "GLD": 190.0, "IAU": 39.0, "USO": 66.0, "BNO": 28.0,
 }
-DAILY_VOL = {"risk_on_equity": 0.011, "duration": 0.007, "credit": 0.003, "usd": 0.004,
-             "gold": 0.009, "oil": 0.019}
-DRIFT = 0.0002
+REGULAR_SESSION_MINUTES = 390
+TRADING_DAYS_PER_YEAR = 252
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Sleeve:
+    daily_vol: float
+    overnight_share: float
+    half_spread_bps: float
+
+
+SLEEVES: dict[str, Sleeve] = {
+    "risk_on_equity": Sleeve(daily_vol=0.011, overnight_share=0.28, half_spread_bps=1.0),
+    "duration": Sleeve(daily_vol=0.007, overnight_share=0.40, half_spread_bps=1.0),
+    "credit": Sleeve(daily_vol=0.003, overnight_share=0.35, half_spread_bps=1.5),
+    "usd": Sleeve(daily_vol=0.004, overnight_share=0.48, half_spread_bps=2.0),
+    "gold": Sleeve(daily_vol=0.009, overnight_share=0.48, half_spread_bps=1.5),
+    "oil": Sleeve(daily_vol=0.019, overnight_share=0.45, half_spread_bps=3.0),
+}
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """One symbol's log-return distributions: the overnight gap and one intraday minute."""
+
+    start: float
+    gap_mean: float
+    gap_sd: float
+    minute_mean: float
+    minute_sd: float
+
+    @classmethod
+    def of(cls, sleeve: Sleeve, start: float, drift_annual_pct: float) -> _Steps:
+        daily_drift = math.log1p(drift_annual_pct / 100) / TRADING_DAYS_PER_YEAR
+        gap_var = sleeve.daily_vol ** 2 * sleeve.overnight_share
+        minute_var = sleeve.daily_vol ** 2 * (1 - sleeve.overnight_share) / REGULAR_SESSION_MINUTES
+        minute_drift = daily_drift * (1 - sleeve.overnight_share) / REGULAR_SESSION_MINUTES
+        return cls(start=start, gap_mean=daily_drift * sleeve.overnight_share - gap_var / 2,
+                   gap_sd=math.sqrt(gap_var), minute_mean=minute_drift - minute_var / 2,
+                   minute_sd=math.sqrt(minute_var))
+
+
+@functools.lru_cache(maxsize=512)
+def _day_path(seed: int, symbol: str, day: date, minutes: int,
+              steps: _Steps) -> tuple[float, tuple[float, ...]]:
+    """The day's overnight gap and its log path from the open, a point a minute (0 at the open)."""
+    rng = random.Random(f"{seed}:{symbol}:{day.isoformat()}")
+    gap = rng.gauss(steps.gap_mean, steps.gap_sd)
+    level, path = 0.0, [0.0]
+    for _ in range(minutes):
+        level += rng.gauss(steps.minute_mean, steps.minute_sd)
+        path.append(level)
+    return gap, tuple(path)
+
+
+def _session_minutes(day: date) -> int | None:
+    hours = nyse_hours(day)
+    return None if hours is None else int((hours[1] - hours[0]).total_seconds() // 60)
+
+
+class _Walk:
+    """One symbol's (open, close) per trading day, filled forward from EPOCH on demand."""
+
+    def __init__(self, seed: int, symbol: str, steps: _Steps) -> None:
+        self.seed, self.symbol, self.steps = seed, symbol, steps
+        self._days: dict[date, tuple[float, float]] = {}
+        self._last = (EPOCH - timedelta(days=1), steps.start)
+        self._lock = threading.Lock()
+
+    def day(self, day: date) -> tuple[float, float]:
+        with self._lock:
+            cursor, close = self._last[0] + timedelta(days=1), self._last[1]
+            while cursor <= day:
+                if minutes := _session_minutes(cursor):
+                    gap, path = _day_path(self.seed, self.symbol, cursor, minutes, self.steps)
+                    opening = close * math.exp(gap)
+                    close = opening * math.exp(path[-1])
+                    self._days[cursor] = (opening, close)
+                    self._last = (cursor, close)
+                cursor += timedelta(days=1)
+            return self._days[day]
+
+
+# Walks are pure functions of their key, so every market of the process shares them: a new market
+# (a test, a Lambda's warm start) does not walk from EPOCH again.
+_WALKS: dict[tuple[int, str, _Steps], _Walk] = {}
+_WALKS_LOCK = threading.Lock()
+
+
+def _walk(seed: int, symbol: str, steps: _Steps) -> _Walk:
+    with _WALKS_LOCK:
+        return _WALKS.setdefault((seed, symbol, steps), _Walk(seed, symbol, steps))
 
 
 class SimMarket:
     def __init__(self, assets: AssetsConfig, seed: int = 7) -> None:
         self.symbols = assets.symbols
-        self._vol = {a.symbol: DAILY_VOL[a.sleeve] for a in assets.assets}
         self._seed = seed
-        # per symbol: trading day → (open, close), filled forward from EPOCH on demand
-        self._days: dict[str, dict[date, tuple[float, float]]] = {s: {} for s in self.symbols}
-        self._last: dict[str, tuple[date, float]] = {
-            s: (EPOCH - timedelta(days=1), START_PRICE.get(s, 50.0)) for s in self.symbols}
-        self._lock = threading.Lock()
+        self._steps = {a.symbol: _Steps.of(SLEEVES[a.sleeve], START_PRICE.get(a.symbol, 50.0),
+                                           a.drift_annual_pct) for a in assets.assets}
+        self._walks = {s: _walk(seed, s, steps) for s, steps in self._steps.items()}
+        self._half_spread = {a.symbol: Decimal(str(SLEEVES[a.sleeve].half_spread_bps)) / 10_000
+                             for a in assets.assets}
 
     # ----------------------------------------------------------------- calendar
     def session(self, day: date) -> Session | None:
@@ -53,7 +164,8 @@ class SimMarket:
 
     # ----------------------------------------------------------------- prices
     def price(self, symbol: str, at: datetime) -> Decimal:
-        if symbol not in self._days:
+        """The mid."""
+        if symbol not in self._walks:
             raise KeyError(f"{symbol} is not in the simulated universe")
         at = at.astimezone(ET)
         day = at.date()
@@ -62,41 +174,26 @@ class SimMarket:
         session = self.session(day)
         if session is None or at < session.open:
             return self._money(self._close_before(symbol, day))
-        opening, closing = self._day(symbol, day)
+        opening, closing = self._walks[symbol].day(day)
         if at >= session.close:
             return self._money(closing)
-        progress = (at - session.open) / (session.close - session.open)
-        wiggle = (random.Random(f"{self._seed}:{symbol}:{at:%Y%m%d%H%M}")
-                  .gauss(0, self._vol[symbol] / 8))
-        log_price = math.log(opening) + (math.log(closing) - math.log(opening)) * progress + wiggle
-        return self._money(math.exp(log_price))
+        minutes = int((session.close - session.open).total_seconds() // 60)
+        _, path = _day_path(self._seed, symbol, day, minutes, self._steps[symbol])
+        return self._money(opening * math.exp(path[int((at - session.open).total_seconds() // 60)]))
+
+    def quote(self, symbol: str, at: datetime) -> tuple[Decimal, Decimal]:
+        """(bid, ask): the mid less and plus the sleeve's half-spread, at least a cent each."""
+        mid = self.price(symbol, at)
+        half = max(CENT, (mid * self._half_spread[symbol]).quantize(CENT, ROUND_HALF_UP))
+        return mid - half, mid + half
 
     def _close_before(self, symbol: str, day: date) -> float:
         previous = day - timedelta(days=1)
         while previous >= EPOCH:
             if self.session(previous):
-                return self._day(symbol, previous)[1]
+                return self._walks[symbol].day(previous)[1]
             previous -= timedelta(days=1)
-        return START_PRICE.get(symbol, 50.0)
-
-    def _day(self, symbol: str, day: date) -> tuple[float, float]:
-        with self._lock:
-            return self._extend_to(symbol, day)
-
-    def _extend_to(self, symbol: str, day: date) -> tuple[float, float]:
-        days = self._days[symbol]
-        last_day, last_close = self._last[symbol]
-        cursor = last_day + timedelta(days=1)
-        while cursor <= day:
-            if self.session(cursor):
-                rng = random.Random(f"{self._seed}:{symbol}:{cursor.isoformat()}")
-                vol = self._vol[symbol]
-                opening = last_close * math.exp(rng.gauss(0, vol / 3))
-                last_close = opening * math.exp(rng.gauss(DRIFT, vol))
-                days[cursor] = (opening, last_close)
-                self._last[symbol] = (cursor, last_close)
-            cursor += timedelta(days=1)
-        return days[day]
+        return self._steps[symbol].start
 
     @staticmethod
     def _money(value: float) -> Decimal:
