@@ -20,7 +20,7 @@ from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import BrokerRejected
-from llmtrade.schemas import BrokerOrder, OrderRequest, Position
+from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
 PAPER_URL = "https://paper-api.alpaca.markets"
 DATA_URL = "https://data.alpaca.markets"
@@ -191,8 +191,8 @@ class FakeAlpaca:
         held = next((p for p in self.broker.positions(account) if p.symbol == symbol), None)
         if held is None:
             raise BrokerRejected(404, 40410000, "position not found")
-        side = "sell" if held.qty > 0 else "buy"
-        closing = OrderRequest(symbol=symbol, qty=abs(held.qty), side=side,  # type: ignore[arg-type]
+        side = OrderSide.SELL if held.qty > 0 else OrderSide.BUY
+        closing = OrderRequest(symbol=symbol, qty=abs(held.qty), side=side,
                                client_order_id=str(uuid.uuid4()))
         return order_json(self.broker.submit_order(account, closing))
 
@@ -211,8 +211,12 @@ class FakeAlpaca:
         today = self.market.session(now.astimezone(ET).date())
         is_open = bool(today and today.open <= now < today.close)
         next_open = self.market.next_open(now)
-        following = self.market.session(next_open.astimezone(ET).date())
-        next_close = today.close if today and now < today.close else following.close  # type: ignore[union-attr]
+        if today and now < today.close:
+            next_close = today.close
+        else:  # the close of the session that opens next
+            following = self.market.session(next_open.astimezone(ET).date())
+            assert following is not None
+            next_close = following.close
         return {"timestamp": now.isoformat(), "is_open": is_open, "next_open": next_open.isoformat(),
                 "next_close": next_close.isoformat()}
 

@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -19,6 +19,7 @@ from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaError, AlpacaMar
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import BrokerRejected
 from llmtrade.schemas import OrderRequest, OrderSide
@@ -54,7 +55,7 @@ LONG_POSITION = {  # spec: Position example-2
 SHORT_POSITION = {**LONG_POSITION, "symbol": "TLT", "qty": "-3", "qty_available": "-3", "side": "short",
                   "avg_entry_price": "90.10", "market_value": "-267.00", "cost_basis": "-270.30",
                   "unrealized_pl": "3.30"}
-ORDER = {  # spec: EquityOrderResponse, as a market day order submitted while the market is closed
+ORDER: dict[str, Any] = {  # spec: EquityOrderResponse, as a market day order submitted while the market is closed
     "asset_class": "us_equity", "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "canceled_at": None,
     "client_order_id": "2026-11-25/pm-gpt/SPY/open", "created_at": "2026-11-25T13:00:00.668464435Z",
     "expired_at": None, "extended_hours": False, "failed_at": None, "filled_at": None, "filled_avg_price": None,
@@ -377,7 +378,7 @@ def test_while_closed_the_price_is_the_previous_sessions_daily_close(market: Alp
     assert isinstance(market.price("TLT", thanksgiving), Decimal)
 
 
-def test_the_calendar_agrees_with_the_simulated_market(settings, tmp_path: Path) -> None:
+def test_the_calendar_agrees_with_the_simulated_market(settings: Settings, tmp_path: Path) -> None:
     sim_market = SimMarket(settings.assets)
     sim = SimBroker(sim_market, SqliteOrderLedger(tmp_path / "ledger.sqlite"), starting_equity=100_000,
                     min_equity_for_short=2000, clock=lambda: WED_NOON)
@@ -396,7 +397,7 @@ def _schema(spec: str, name: str) -> dict[str, Any]:
     path = SPECS / spec
     if not path.exists():
         pytest.skip(f"{path} is absent")
-    return json.loads(path.read_text())["components"]["schemas"][name]
+    return cast(dict[str, Any], json.loads(path.read_text())["components"]["schemas"][name])
 
 
 @pytest.mark.parametrize(("spec", "schema", "fixture"), [

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -69,7 +70,7 @@ def llm(sleeps: RecordedSleeps) -> OpenRouterLLM:
 
 
 @pytest.fixture
-def chat() -> Any:
+def chat() -> Iterator[respx.Route]:
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         yield router.post("/chat/completions")
 
@@ -81,12 +82,12 @@ def pitch_request(settings: Settings) -> LLMRequest:
                       schema_name="PitchAnswer", json_schema=answer_schema(PitchAnswer, settings.assets.symbols))
 
 
-def sent(route: Any, call: int = -1) -> dict[str, Any]:
-    return json.loads(route.calls[call].request.content)
+def sent(route: respx.Route, call: int = -1) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(route.calls[call].request.content))
 
 
 # --------------------------------------------------------------------------- success
-def test_success_sends_a_strict_schema_request_and_maps_the_answer(llm, chat, pitch_request):
+def test_success_sends_a_strict_schema_request_and_maps_the_answer(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     body = completion()
     chat.respond(200, json=body)
     answer = llm.complete(pitch_request)
@@ -110,7 +111,7 @@ def test_success_sends_a_strict_schema_request_and_maps_the_answer(llm, chat, pi
     assert json.loads(answer.raw) == body
 
 
-def test_upstream_inference_cost_is_used_when_cost_reads_zero(llm, chat, pitch_request):
+def test_upstream_inference_cost_is_used_when_cost_reads_zero(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0, "is_byok": True,
              "cost_details": {"upstream_inference_cost": 0.0123, "upstream_inference_prompt_cost": 0.0023,
                               "upstream_inference_completions_cost": 0.01}}
@@ -118,7 +119,7 @@ def test_upstream_inference_cost_is_used_when_cost_reads_zero(llm, chat, pitch_r
     assert llm.complete(pitch_request).cost_usd == Decimal("0.0123")
 
 
-def test_content_given_as_text_parts_is_joined(llm, chat, pitch_request):
+def test_content_given_as_text_parts_is_joined(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     parts = [{"type": "text", "text": '{"instrument": "SPY", '}, {"type": "text", "text": '"x": 1}'}]
     body = completion()
     body["choices"][0]["message"]["content"] = parts
@@ -127,14 +128,14 @@ def test_content_given_as_text_parts_is_joined(llm, chat, pitch_request):
 
 
 # --------------------------------------------------------------------------- retries
-def test_429_is_retried_after_the_retry_after_delay(llm, chat, sleeps, pitch_request):
+def test_429_is_retried_after_the_retry_after_delay(llm: OpenRouterLLM, chat: respx.Route, sleeps: RecordedSleeps, pitch_request: LLMRequest) -> None:
     chat.side_effect = [httpx.Response(429, json=error(429, "Rate limit exceeded"), headers={"Retry-After": "7"}),
                         httpx.Response(200, json=completion())]
     answer = llm.complete(pitch_request)
     assert answer.attempts == 2 and sleeps == [7.0] and chat.call_count == 2
 
 
-def test_5xx_retries_are_bounded_and_end_in_an_error_with_the_status(llm, chat, sleeps, pitch_request):
+def test_5xx_retries_are_bounded_and_end_in_an_error_with_the_status(llm: OpenRouterLLM, chat: respx.Route, sleeps: RecordedSleeps, pitch_request: LLMRequest) -> None:
     chat.respond(502, json=error(502, "Provider returned error", {"provider_name": "OpenAI", "raw": "upstream"}))
     with pytest.raises(LLMError) as failed:
         llm.complete(pitch_request)
@@ -144,13 +145,13 @@ def test_5xx_retries_are_bounded_and_end_in_an_error_with_the_status(llm, chat, 
     assert json.loads(failed.value.raw)["error"]["code"] == 502
 
 
-def test_a_timeout_is_retried(llm, chat, sleeps, pitch_request):
+def test_a_timeout_is_retried(llm: OpenRouterLLM, chat: respx.Route, sleeps: RecordedSleeps, pitch_request: LLMRequest) -> None:
     chat.side_effect = [httpx.ReadTimeout("read timed out"), httpx.Response(200, json=completion())]
     answer = llm.complete(pitch_request)
     assert answer.attempts == 2 and len(sleeps) == 1
 
 
-def test_timeouts_exhaust_the_attempts(llm, chat, pitch_request):
+def test_timeouts_exhaust_the_attempts(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     chat.side_effect = httpx.ConnectTimeout("connect timed out")
     with pytest.raises(LLMError) as failed:
         llm.complete(pitch_request)
@@ -158,7 +159,7 @@ def test_timeouts_exhaust_the_attempts(llm, chat, pitch_request):
     assert "no answer within 120s" in str(failed.value)
 
 
-def test_a_wait_past_the_total_budget_is_not_taken(chat, sleeps, pitch_request):
+def test_a_wait_past_the_total_budget_is_not_taken(chat: respx.Route, sleeps: RecordedSleeps, pitch_request: LLMRequest) -> None:
     llm = OpenRouterLLM(KEY, sleep=sleeps, max_total_seconds=60)
     chat.respond(429, json=error(429, "Rate limit exceeded"), headers={"Retry-After": "600"})
     with pytest.raises(LLMError) as failed:
@@ -166,7 +167,7 @@ def test_a_wait_past_the_total_budget_is_not_taken(chat, sleeps, pitch_request):
     assert chat.call_count == 1 and sleeps == [] and "60s budget" in str(failed.value)
 
 
-def test_an_endpoint_that_takes_no_temperature_is_asked_again_without_it(llm, chat, sleeps, pitch_request):
+def test_an_endpoint_that_takes_no_temperature_is_asked_again_without_it(llm: OpenRouterLLM, chat: respx.Route, sleeps: RecordedSleeps, pitch_request: LLMRequest) -> None:
     chat.side_effect = [
         httpx.Response(404, json=error(404, "No endpoints found that can handle the requested parameters.")),
         httpx.Response(200, json=completion()),
@@ -176,7 +177,7 @@ def test_an_endpoint_that_takes_no_temperature_is_asked_again_without_it(llm, ch
 
 
 # --------------------------------------------------------------------------- errors that are not retried
-def test_an_error_inside_an_http_200_is_an_error(llm, chat, pitch_request):
+def test_an_error_inside_an_http_200_is_an_error(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     body = {"id": "gen-1", "object": "chat.completion", "created": 1764080000, "model": MODEL,
             **error(400, "Provider returned error", {"provider_name": "OpenAI"})}
     chat.respond(200, json=body)
@@ -185,7 +186,7 @@ def test_an_error_inside_an_http_200_is_an_error(llm, chat, pitch_request):
     assert failed.value.status == 400 and failed.value.attempts == 1 and json.loads(failed.value.raw) == body
 
 
-def test_a_choice_that_finished_with_an_error_is_an_error(llm, chat, pitch_request):
+def test_a_choice_that_finished_with_an_error_is_an_error(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     body = completion()
     body["choices"][0].update(finish_reason="error", error={"code": 400, "message": "context length exceeded"})
     chat.respond(200, json=body)
@@ -193,7 +194,7 @@ def test_a_choice_that_finished_with_an_error_is_an_error(llm, chat, pitch_reque
         llm.complete(pitch_request)
 
 
-def test_a_refusal_is_an_error(llm, chat, pitch_request):
+def test_a_refusal_is_an_error(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     body = completion()
     body["choices"][0]["message"].update(content=None, refusal="I can't help with that.")
     chat.respond(200, json=body)
@@ -202,7 +203,7 @@ def test_a_refusal_is_an_error(llm, chat, pitch_request):
     assert chat.call_count == 1 and failed.value.attempts == 1
 
 
-def test_401_names_the_key_but_never_its_value(llm, chat, pitch_request):
+def test_401_names_the_key_but_never_its_value(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     chat.respond(401, json=error(401, f"Invalid API key {KEY}"))
     with pytest.raises(LLMError) as failed:
         llm.complete(pitch_request)
@@ -211,14 +212,14 @@ def test_401_names_the_key_but_never_its_value(llm, chat, pitch_request):
     assert KEY not in str(failed.value) and KEY not in failed.value.raw and KEY not in repr(llm)
 
 
-def test_402_says_the_account_is_out_of_credits(llm, chat, pitch_request):
+def test_402_says_the_account_is_out_of_credits(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     chat.respond(402, json=error(402, "Insufficient credits. Add more using https://openrouter.ai/credits"))
     with pytest.raises(LLMError, match="out of credits") as failed:
         llm.complete(pitch_request)
     assert failed.value.status == 402 and chat.call_count == 1
 
 
-def test_403_moderation_gives_the_reasons(llm, chat, pitch_request):
+def test_403_moderation_gives_the_reasons(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     chat.respond(403, json=error(403, "Input flagged by moderation", {
         "reasons": ["violence"], "flagged_input": "Pitch one trade.", "provider_name": "OpenAI", "model_slug": MODEL}))
     with pytest.raises(LLMError, match=r"moderation.*reasons: violence") as failed:
@@ -228,7 +229,7 @@ def test_403_moderation_gives_the_reasons(llm, chat, pitch_request):
 
 @pytest.mark.parametrize(("status", "message"), [(404, "No endpoints found for openai/gpt-9."),
                                                  (400, "openai/gpt-9 is not a valid model ID")])
-def test_an_unknown_model_names_the_slug(llm, chat, pitch_request, status, message):
+def test_an_unknown_model_names_the_slug(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest, status: int, message: str) -> None:
     chat.respond(status, json=error(status, message))
     with pytest.raises(LLMError) as failed:
         llm.complete(pitch_request.model_copy(update={"model": "openai/gpt-9"}))
@@ -252,7 +253,7 @@ def _walk(node: Any, seen: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize("which", ["PitchAnswer", "ChairmanAnswer", "ResearchAnswer"])
-def test_the_strict_transform_closes_every_object_of_our_answer_schemas(settings, which):
+def test_the_strict_transform_closes_every_object_of_our_answer_schemas(settings: Settings, which: str) -> None:
     symbols = settings.assets.symbols
     schema = {"PitchAnswer": lambda: answer_schema(PitchAnswer, symbols),
               "ChairmanAnswer": lambda: answer_schema(ChairmanAnswer, symbols),
@@ -271,7 +272,7 @@ def test_the_strict_transform_closes_every_object_of_our_answer_schemas(settings
     assert json.dumps(schema) == original  # the caller's schema is left as it was
 
 
-def test_the_strict_transform_keeps_property_names_and_notes_constraints():
+def test_the_strict_transform_keeps_property_names_and_notes_constraints() -> None:
     schema = {"type": "object", "properties": {
         "title": {"type": "string", "maxLength": 10, "title": "Title"},
         "default": {"$ref": "#/$defs/Kind", "description": "which kind"},
@@ -286,7 +287,7 @@ def test_the_strict_transform_keeps_property_names_and_notes_constraints():
 
 # --------------------------------------------------------------------------- research fallback
 ASOF = datetime(2026, 11, 23, 18, 0, tzinfo=ET)
-RESEARCH = {
+RESEARCH: dict[str, Any] = {
     "macro_regime": {"risk_mode": "mixed", "rates_impulse": "falling", "usd_impulse": "weaker",
                      "inflation_impulse": "stable", "growth_impulse": "slowing"},
     "top_narratives": [{"name": "Holiday-thinned liquidity", "why_it_moves_prices_this_week": "Short week, thin books",
@@ -310,11 +311,11 @@ ANNOTATIONS = [
 
 
 @pytest.fixture
-def research(llm, settings) -> OpenRouterResearch:
+def research(llm: OpenRouterLLM, settings: Settings) -> OpenRouterResearch:
     return OpenRouterResearch(llm, "openrouter-fallback", "openai/gpt-5.1:online", settings.assets)
 
 
-def test_research_completes_with_the_sources_the_search_returned(research, chat):
+def test_research_completes_with_the_sources_the_search_returned(research: OpenRouterResearch, chat: respx.Route) -> None:
     body = completion(json.dumps(RESEARCH))
     body["choices"][0]["message"]["annotations"] = ANNOTATIONS
     chat.respond(200, json=body)
@@ -326,6 +327,7 @@ def test_research_completes_with_the_sources_the_search_returned(research, chat)
     assert status.state == "completed" and status.cost_usd == Decimal("0.004915") and json.loads(status.raw) == body
     assert "2026-11-23" in status.prompt and status.prompt == payload["messages"][0]["content"]
     pack = status.pack
+    assert pack is not None
     assert pack.research_source == "openrouter-fallback" and pack.week_id == "2026-11-23"
     assert pack.tradable_candidates[0].instrument == "TLT"
     assert [(c.url, c.title, c.snippet) for c in pack.citations] == [
@@ -333,28 +335,31 @@ def test_research_completes_with_the_sources_the_search_returned(research, chat)
         ("https://www.reuters.com/markets/rates", "https://www.reuters.com/markets/rates", None)]
 
 
-def test_research_with_an_invalid_answer_fails_with_the_reason(research, chat):
+def test_research_with_an_invalid_answer_fails_with_the_reason(research: OpenRouterResearch, chat: respx.Route) -> None:
     chat.respond(200, json=completion(json.dumps({**RESEARCH, "tradable_candidates": [
         {**RESEARCH["tradable_candidates"][0], "instrument": "TSLA"}]})))
     status = research.start("2026-11-23", ASOF)
     assert status.state == "failed" and status.pack is None
+    assert status.error is not None
     assert "not a valid research pack" in status.error and "TSLA" in status.error
     assert status.cost_usd == Decimal("0.004915") and status.raw
 
 
-def test_research_turns_a_provider_error_into_a_failed_status(research, chat):
+def test_research_turns_a_provider_error_into_a_failed_status(research: OpenRouterResearch, chat: respx.Route) -> None:
     chat.respond(402, json=error(402, "Insufficient credits"))
     status = research.start("2026-11-23", ASOF)
+    assert status.error is not None
     assert status.state == "failed" and "out of credits" in status.error and status.raw
 
 
-def test_research_has_nothing_to_poll(research):
+def test_research_has_nothing_to_poll(research: OpenRouterResearch) -> None:
     status = research.check("2026-11-23", ASOF, "handle-1")
+    assert status.error is not None
     assert status.state == "failed" and "nothing to poll" in status.error
 
 
 # --------------------------------------------------------------------------- the fixture against the spec
-def test_the_success_fixture_matches_the_spec_chat_result():
+def test_the_success_fixture_matches_the_spec_chat_result() -> None:
     spec_file = SPECS / "openrouter-openapi.yaml"
     if not spec_file.is_file():
         pytest.skip("shared/specs/openrouter-openapi.yaml is not present")
@@ -378,13 +383,13 @@ def test_the_success_fixture_matches_the_spec_chat_result():
     {"choices": [{"message": {"content": "{}"}}], "usage": {"prompt_tokens": "many"}},
     {"choices": [{"message": {"content": "{}"}}], "usage": {"cost": "free"}},
 ])
-def test_a_200_of_the_wrong_shape_is_an_error_not_a_crash(llm, chat, pitch_request, body):
+def test_a_200_of_the_wrong_shape_is_an_error_not_a_crash(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest, body: dict[str, Any]) -> None:
     chat.respond(200, json={"id": "gen-x", "model": pitch_request.model, **body})
     with pytest.raises(LLMError, match="unexpected shape"):
         llm.complete(pitch_request)
 
 
-def test_a_paid_refusal_keeps_its_cost_for_the_budget(llm, chat, pitch_request):
+def test_a_paid_refusal_keeps_its_cost_for_the_budget(llm: OpenRouterLLM, chat: respx.Route, pitch_request: LLMRequest) -> None:
     body = completion()
     body["choices"][0]["message"].update(content=None, refusal="No.")
     chat.respond(200, json=body)

@@ -40,7 +40,7 @@ def test_a_kind_without_what_its_row_needs_is_refused(kind: str) -> None:
         ResearchProviderConfig(id="p", kind=kind)
 
 
-def test_the_research_keys_are_those_of_the_configured_kinds(settings: Settings, monkeypatch) -> None:
+def test_the_research_keys_are_those_of_the_configured_kinds(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(RESEARCH_KINDS, "openrouter", ResearchKind(keys=("OPENROUTER_API_KEY", "EXTRA_KEY"),
                                                                    needs="model"))
     only = ResearchProviderConfig(id="router", kind="openrouter", model="a/b")

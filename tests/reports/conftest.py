@@ -6,8 +6,10 @@ import contextlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.entrypoints.cli import main
 from llmtrade.services import Services
@@ -30,4 +32,4 @@ def replay(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     assert code == 0
     services = local_services(data, settings)
     yield data, services
-    services.store.close()  # type: ignore[attr-defined]
+    cast(SqliteEventStore, services.store).close()

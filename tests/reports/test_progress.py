@@ -21,11 +21,12 @@ class RecordingStatus:
 
 
 def test_each_new_event_of_the_weekly_run_updates_the_status(services: Services) -> None:
-    shown = Progress(RecordingStatus())
+    status = RecordingStatus()
+    shown = Progress(status)
     observed = dataclasses.replace(services, store=_ObservedStore(services.store, shown.seen))
     shown.stage("week 2026-11-25")
     run_workflow(WEEKLY, {"week_id": "2026-11-25"}, observed)
-    lines = shown._status.lines  # type: ignore[attr-defined]
+    lines = status.lines
     assert lines[0] == "week 2026-11-25"
     for step in ("research pack", "pitch", "peer review", "chairman decision", "order", "week summary"):
         assert any(line.startswith(f"week 2026-11-25 · {step} · ") for line in lines), step

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import pytest
 from llmtrade.adapters.store.sqlite import SqliteEventStore
@@ -11,6 +12,7 @@ from llmtrade.config import Settings
 from llmtrade.events import EventLog
 from llmtrade.reports import week_report_html
 from llmtrade.reports.week import build_week
+from llmtrade.reports.week_council import HeatCell
 from llmtrade.reports.week_trading import equity_curves
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
@@ -52,8 +54,8 @@ def test_heatmap_maps_each_reviewers_labels_back_to_the_pitching_account(replay:
     reviews = [PeerReview.model_validate(e.payload) for e in events if e.kind is EventKind.PEER_REVIEW]
     account_of = {Pitch.model_validate(e.payload).idea_id: e.account_id for e in events if e.kind is EventKind.PITCH}
     view = build_week(services.store, settings, WEEK)
-    columns: list[str] = view["heat_columns"]  # type: ignore[assignment]
-    rows = dict(view["heat_rows"])  # type: ignore[call-overload]
+    columns = cast(list[str], view["heat_columns"])
+    rows = dict(cast(list[tuple[str, list[HeatCell]]], view["heat_rows"]))
     assert set(rows) == {r.reviewer_account for r in reviews}
     for review in reviews:
         expected = {account_of[review.label_map[label]]: round(r.scores.mean(), 1)

@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from llmtrade.config import ConfigError, load_settings
+from llmtrade.config import ConfigError, Settings, load_settings
 
 from tests.conftest import REPO
 
@@ -15,7 +15,7 @@ def config_dir(tmp_path: Path) -> Path:
     return tmp_path / "config"
 
 
-def test_shipped_config_holds_the_specs_defaults(settings) -> None:
+def test_shipped_config_holds_the_specs_defaults(settings: Settings) -> None:
     assert settings.assets.symbols == [
         "SPY", "QQQ", "IWM", "TLT", "IEF", "HYG", "LQD", "UUP", "GLD", "IAU", "USO", "BNO"]
     assert [a.id for a in settings.accounts.accounts] == [

@@ -8,6 +8,7 @@ import hashlib
 import json
 from decimal import Decimal
 from functools import reduce
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Budget, load_settings
 from llmtrade.domain.sizing import target_shares
 from llmtrade.entrypoints.runner import run_workflow
-from llmtrade.ports import LLMError, LLMRequest, LLMResponse
+from llmtrade.ports import EventStore, LLMError, LLMRequest, LLMResponse
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
@@ -71,19 +72,26 @@ def week(services: Services, llm: Wrapped) -> list[Any]:
     return services.store.list_week(WEEK)
 
 
+def payload_of(store: EventStore, account_id: str, kind: EventKind, subject: str = "") -> dict[str, Any]:
+    """The payload of an event this week that the test expects to be there."""
+    event = store.get(WEEK, account_id, kind, subject)
+    assert event is not None, (account_id, kind, subject)
+    return event.payload
+
+
 def summary_of(services: Services) -> dict[str, Any]:
-    summary = WeekSummary.model_validate(services.store.get(WEEK, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY).payload)
+    summary = WeekSummary.model_validate(payload_of(services.store, SHARED_ACCOUNT, EventKind.WEEK_SUMMARY))
     return {a.account_id: a for a in summary.accounts}
 
 
 # --------------------------------------------------------------------------- chairman backup
 def test_when_the_chairman_fails_the_backup_decides(services: Services) -> None:
     events = week(services, Wrapped(down={CHAIRMAN: {"ChairmanAnswer"}}))
-    decision = ChairmanDecision.model_validate(services.store.get(WEEK, "council", EventKind.CHAIRMAN_DECISION).payload)
+    decision = ChairmanDecision.model_validate(payload_of(services.store, "council", EventKind.CHAIRMAN_DECISION))
     assert decision.model == BACKUP and decision.answered_by == f"offline:{BACKUP}"
     assert services.store.get(WEEK, "council", EventKind.MODEL_FAILURE, "chairman") is None
     primary = ModelFailure.model_validate(
-        services.store.get(WEEK, "council", EventKind.MODEL_FAILURE, council.PRIMARY_CHAIRMAN_FAILED).payload)
+        payload_of(services.store, "council", EventKind.MODEL_FAILURE, council.PRIMARY_CHAIRMAN_FAILED))
     assert primary.model == CHAIRMAN and "503 no provider available" in primary.reason
     chair_calls = [LLMCallRecord.model_validate(e.payload) for e in events
                    if e.kind is EventKind.LLM_CALL and e.account_id == "council"]
@@ -111,13 +119,13 @@ def test_a_rerun_after_a_crash_goes_straight_to_the_backup(services: Services) -
     llm = Wrapped()  # the primary would answer now, but it has failed for the week already
     week(services, llm)
     assert [r.model for r in llm.requests if r.schema_name == "ChairmanAnswer"] == [BACKUP]
-    assert services.store.get(WEEK, "council", EventKind.CHAIRMAN_DECISION).payload["model"] == BACKUP
+    assert payload_of(services.store, "council", EventKind.CHAIRMAN_DECISION)["model"] == BACKUP
 
 
 def test_when_both_chairmen_fail_the_council_is_flat_with_both_reasons(services: Services) -> None:
     week(services, Wrapped(down={CHAIRMAN: {"ChairmanAnswer"}, BACKUP: {"ChairmanAnswer"}}))
     assert services.store.get(WEEK, "council", EventKind.CHAIRMAN_DECISION) is None
-    reason = services.store.get(WEEK, "council", EventKind.MODEL_FAILURE, "chairman").payload["reason"]
+    reason = payload_of(services.store, "council", EventKind.MODEL_FAILURE, "chairman")["reason"]
     assert f"chairman {CHAIRMAN}: {CHAIRMAN} did not answer: {CHAIRMAN}: 503" in reason
     assert f"backup {BACKUP}: {BACKUP} did not answer: {BACKUP}: 503" in reason
     council_week = summary_of(services)["council"]
@@ -138,7 +146,7 @@ def test_below_quorum_the_council_is_flat_and_no_chairman_is_asked(services: Ser
 
 # --------------------------------------------------------------------------- anonymous reviews
 def test_reviewers_see_the_others_under_shuffled_labels_never_their_own_nor_a_name(services: Services,
-                                                                                   tmp_path) -> None:
+                                                                                   tmp_path: Path) -> None:
     events = week(services, Wrapped())
     reviews = {e.account_id: PeerReview.model_validate(e.payload) for e in events if e.kind is EventKind.PEER_REVIEW}
     prompts = {e.account_id: e.payload["messages"][1]["content"] for e in events
@@ -163,16 +171,17 @@ def test_reviewers_see_the_others_under_shuffled_labels_never_their_own_nor_a_na
 # --------------------------------------------------------------------------- budget
 def test_over_budget_a_pm_goes_flat_for_the_week_as_data(services: Services) -> None:
     models = services.settings.models.model_copy(update={"budget": Budget(weekly_usd=0.25, call_estimate_usd=0.10)})
+    llm = Wrapped(cost_usd=Decimal("0.10"))
     tight = dataclasses.replace(services, settings=services.settings.model_copy(update={"models": models}),
-                                llm=Wrapped(cost_usd=Decimal("0.10")))
+                                llm=llm)
     for event in TEMPLATE:
         if event.kind is EventKind.RESEARCH_PACK:
             services.store.append(event)
     results = [council.pitch(tight, RUN, account) for account in ("pm-gpt", "pm-gemini", "pm-claude")]
     assert [r["status"] for r in results] == ["ok", "ok", "failed"]
-    failure = services.store.get(WEEK, "pm-claude", EventKind.MODEL_FAILURE, "pitch")
-    assert failure.payload["reason"].startswith("budget exceeded: spent $0.20 of $0.25")
-    assert len(tight.llm.requests) == 2  # type: ignore[attr-defined]
+    failure = payload_of(services.store, "pm-claude", EventKind.MODEL_FAILURE, "pitch")
+    assert failure["reason"].startswith("budget exceeded: spent $0.20 of $0.25")
+    assert len(llm.requests) == 2
 
 
 # --------------------------------------------------------------------------- property: hostile output
@@ -193,7 +202,7 @@ def _template_week() -> tuple[WeekRun, list[Any]]:
 
 
 RUN, TEMPLATE = _template_week()
-BASE = offline_services(SETTINGS, SqliteEventStore(":memory:"), SqliteEventStore(":memory:"))  # steps use no broker
+BASE = offline_services(SETTINGS, SqliteEventStore(":memory:"), SqliteOrderLedger(":memory:"))  # steps use no broker
 
 # Hostile answers are valid ones with a few fields replaced, removed or added: cheap to generate (1,000
 # examples in seconds), and close enough to valid that many are accepted and must then obey the rules.
@@ -291,19 +300,19 @@ def test_hostile_answers_never_crash_a_step_nor_break_the_rules(pitches: list[st
     budget = Decimal(str(SETTINGS.risk.risk_budget_usd))
     decisions: list[tuple[str, int, list[str]]] = []
     if pitched["status"] == "ok":
-        pitch = Pitch.model_validate(store.get(WEEK, "pm-gpt", EventKind.PITCH).payload)
+        pitch = Pitch.model_validate(payload_of(store, "pm-gpt", EventKind.PITCH))
         decisions.append((pitch.instrument, pitch.conviction, [i.instrument for i in pitch.indicators]))
         assert pitch.direction is direction_of(pitch.conviction) and pitch.model == "openai/gpt-5.1"
         assert 1 <= len(pitch.thesis_bullets) <= 5 and 1 <= len(pitch.indicators) <= 5
     else:
-        assert store.get(WEEK, "pm-gpt", EventKind.MODEL_FAILURE, "pitch").payload["reason"]
+        assert payload_of(store, "pm-gpt", EventKind.MODEL_FAILURE, "pitch")["reason"]
     if decided["status"] == "ok":
-        decision = ChairmanDecision.model_validate(store.get(WEEK, "council", EventKind.CHAIRMAN_DECISION).payload)
+        decision = ChairmanDecision.model_validate(payload_of(store, "council", EventKind.CHAIRMAN_DECISION))
         decisions.append((decision.selected_trade.instrument, decision.conviction, []))
         assert decision.selected_trade.direction is direction_of(decision.conviction)
         assert decision.model in (CHAIRMAN, BACKUP)
     else:  # both chairmen failed, and the reason says why for each
-        reason = store.get(WEEK, "council", EventKind.MODEL_FAILURE, "chairman").payload["reason"]
+        reason = payload_of(store, "council", EventKind.MODEL_FAILURE, "chairman")["reason"]
         assert f"chairman {CHAIRMAN}: " in reason and f"backup {BACKUP}: " in reason
     for instrument, conviction, watched in decisions:
         assert instrument in UNIVERSE and set(watched) <= set(UNIVERSE) and -2 <= conviction <= 2

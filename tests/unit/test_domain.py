@@ -38,7 +38,7 @@ def test_size_follows_conviction_in_whole_shares() -> None:
         ([position("TLT", 3)], None, 0, [("close", "TLT", OrderSide.SELL, 3)]),
     ],
 )
-def test_legs_to_target(held: list[Position], symbol: str | None, target: int, expected: list[tuple]) -> None:
+def test_legs_to_target(held: list[Position], symbol: str | None, target: int, expected: list[tuple[str, str, OrderSide, int]]) -> None:
     legs = legs_to_target(held, symbol, target)
     assert [(leg.name, leg.symbol, leg.side, leg.qty) for leg in legs] == expected
 
@@ -70,8 +70,8 @@ def test_scores_aggregate_per_idea_across_reviewers_best_first() -> None:
 
 
 def indicator(role: str, comparison: str = ">", threshold: float = 1.0, measure: str = "week_return_pct") -> Indicator:
-    return Indicator(name=f"{role} {comparison} {threshold}", measure=measure, instrument="SPY",  # type: ignore[arg-type]
-                     comparison=comparison, threshold=threshold, role=role)  # type: ignore[arg-type]
+    return Indicator(name=f"{role} {comparison} {threshold}", measure=measure, instrument="SPY",
+                     comparison=comparison, threshold=threshold, role=role)
 
 
 def test_indicators_measure_price_and_week_return() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from llmtrade.domain.calendar import ET
@@ -18,7 +19,7 @@ def week(week_id: str, account_id: str, start: str, end: str, *, kind: str = "pm
          conviction: int = 1, cost: str = "0") -> Postmortem:
     pnl = Decimal(end) - Decimal(start)
     return Postmortem(
-        week_id=week_id, account_id=account_id, kind=kind, model=model,  # type: ignore[arg-type]
+        week_id=week_id, account_id=account_id, kind=kind, model=model,
         settled_at=datetime(2026, 12, 2, 8, 0, tzinfo=ET), equity_start=Decimal(start), equity_end=Decimal(end),
         pnl=pnl, pnl_pct=float(pnl / Decimal(start) * 100), pnl_vs_flat=pnl,
         instrument="SPY" if conviction else None,
@@ -28,7 +29,7 @@ def week(week_id: str, account_id: str, start: str, end: str, *, kind: str = "pm
     )
 
 
-def chain(account_id: str, equities: list[str], **kwargs) -> list[Postmortem]:
+def chain(account_id: str, equities: list[str], **kwargs: Any) -> list[Postmortem]:
     """Consecutive weeks whose equity runs through `equities` (each week ends where the next starts)."""
     return [week(WEEKS[i], account_id, equities[i], equities[i + 1], **kwargs) for i in range(len(equities) - 1)]
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from llmtrade.config import Budget
 from llmtrade.mechanics.model_calls import ModelFailed, ask
-from llmtrade.ports import LLMError, LLMRequest, LLMResponse
+from llmtrade.ports import LLM, LLMError, LLMRequest, LLMResponse
 from llmtrade.schemas import Event, EventKind, LLMCallRecord, PitchAnswer
 from llmtrade.services import Services
 
@@ -45,7 +45,7 @@ class ScriptedLLM:
                            provider="Fireworks", attempts=2, raw=json.dumps(body))
 
 
-def ask_pitch(services: Services, llm: ScriptedLLM, account_id: str = "pm-gpt") -> tuple[PitchAnswer, str]:
+def ask_pitch(services: Services, llm: LLM, account_id: str = "pm-gpt") -> tuple[PitchAnswer, str]:
     return ask(dataclasses.replace(services, llm=llm), week_id=WEEK, account_id=account_id, purpose="pitch",
                model=MODEL, role="a portfolio manager", template="pitch", answer=PitchAnswer,
                variables={"week_id": WEEK, "asof": f"{WEEK}T08:00:00-05:00", "packs": []})
@@ -211,6 +211,6 @@ def test_a_failed_but_billed_call_counts_its_cost(services: Services) -> None:
             raise LLMError("the model refused", status=200, attempts=1, raw="{}", cost_usd=Decimal("0.75"))
 
     with pytest.raises(ModelFailed):
-        ask_pitch(services, BilledRefusal())  # type: ignore[arg-type]
+        ask_pitch(services, BilledRefusal())
     [call] = calls(services)
     assert call.cost_usd == Decimal("0.75") and not call.valid

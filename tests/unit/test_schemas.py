@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 from llmtrade import ports, schemas
 from llmtrade.schemas import PAYLOAD_MODELS, EventKind, OrderRequest, PitchAnswer
 from pydantic import ValidationError
 
-PITCH = {
+PITCH: dict[str, Any] = {
     "instrument": "SPY", "direction": "LONG", "thesis_bullets": ["b"], "invalidation": "i", "conviction": 2,
     "indicators": [{"name": "n", "measure": "price", "instrument": "SPY", "comparison": ">", "threshold": 1.0,
                     "role": "confirms"}],
@@ -29,7 +30,7 @@ def test_a_valid_pitch() -> None:
         ({"surprise": 1}, "Extra inputs are not permitted"),
     ],
 )
-def test_pitch_rules(change: dict, message: str) -> None:
+def test_pitch_rules(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         PitchAnswer.model_validate({**PITCH, **change})
 
