@@ -1,4 +1,5 @@
-"""One offline replay of two weeks (2026-11-11 and 2026-11-18, both settled), shared by the report tests."""
+"""One offline replay of two weeks (2026-11-11 and 2026-11-18, both settled), shared by the report
+tests."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ def cli(*args: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="package")
-def replay(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Services]]:
+def replay(settings: Settings,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Services]]:
     data = tmp_path_factory.mktemp("replay")
-    code, _ = cli("run-weeks", "--offline", "--from", WEEKS[0], "--to", WEEKS[-1], "--data-dir", str(data))
+    code, _ = cli("run-weeks", "--offline", "--from", WEEKS[0], "--to", WEEKS[-1], "--data-dir",
+                  str(data))
     assert code == 0
     services = local_services(data, settings)
     yield data, services

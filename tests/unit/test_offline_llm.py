@@ -13,7 +13,8 @@ UNIVERSE = ["SPY", "TLT", "GLD"]
 
 def ask(model: str, schema_model: type[BaseModel], prompt: str = "pitch me") -> str:
     request = LLMRequest(model=model, messages=[ChatMessage(role="user", content=prompt)],
-                         schema_name=schema_model.__name__, json_schema=answer_schema(schema_model, UNIVERSE))
+                         schema_name=schema_model.__name__,
+                         json_schema=answer_schema(schema_model, UNIVERSE))
     response = OfflineLLM().complete(request)
     assert response.offline and response.model == f"offline:{model}" and response.cost_usd == 0
     return response.content

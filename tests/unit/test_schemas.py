@@ -10,9 +10,10 @@ from llmtrade.schemas import PAYLOAD_MODELS, EventKind, OrderRequest, PitchAnswe
 from pydantic import ValidationError
 
 PITCH: dict[str, Any] = {
-    "instrument": "SPY", "direction": "LONG", "thesis_bullets": ["b"], "invalidation": "i", "conviction": 2,
-    "indicators": [{"name": "n", "measure": "price", "instrument": "SPY", "comparison": ">", "threshold": 1.0,
-                    "role": "confirms"}],
+    "instrument": "SPY", "direction": "LONG", "thesis_bullets": ["b"], "invalidation": "i",
+    "conviction": 2,
+    "indicators": [{"name": "n", "measure": "price", "instrument": "SPY", "comparison": ">",
+                    "threshold": 1.0, "role": "confirms"}],
 }
 
 
@@ -56,7 +57,8 @@ ALLOWED = {  # each family imports only the modules below it; none imports the p
 @pytest.mark.parametrize("family", sorted(ALLOWED))
 def test_schema_families_import_one_way_and_never_the_face(family: str) -> None:
     tree = ast.parse((SCHEMAS / f"{family}.py").read_text())
-    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module}
     own = {module for module in imported if module.startswith("llmtrade.")}
     assert own <= {f"llmtrade.schemas.{m}" for m in ALLOWED[family]}, own
     assert len((SCHEMAS / f"{family}.py").read_text().splitlines()) <= 400
