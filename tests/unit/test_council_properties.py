@@ -4,6 +4,7 @@ the rules through."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -250,7 +251,9 @@ hostile = st.one_of(
                      "=="]),
     st.integers(-10, 10),
     st.sampled_from([1.5, float("nan"), float("inf"), "2", "+1", None, True, 10**30]),
-    st.lists(texts, max_size=7), st.lists(st.just(VALID_PITCH["indicators"][0]), max_size=7),
+    st.lists(texts, max_size=7),
+    # copies: a later change inside a drawn indicator must not reach VALID_PITCH
+    st.lists(st.just(VALID_PITCH["indicators"][0]).map(copy.deepcopy), max_size=7),
     st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=6),
                  lambda inner: st.lists(inner, max_size=3)
                  | st.dictionaries(st.text(max_size=6), inner, max_size=3),
