@@ -44,7 +44,8 @@ def test_shipped_config_holds_the_specs_defaults(settings: Settings) -> None:
         ("risk.yaml", "stop_loss_pct: 3.0", "stop_loss_pct: -1",
          r"risk\.yaml: checkpoint\.stop_loss_pct"),
         # a substring match would take these for paper: the host is what counts
-        ("accounts.yaml", "https://paper-api.alpaca.markets", "https://api.alpaca.markets/paper-api.x",
+        ("accounts.yaml", "https://paper-api.alpaca.markets",
+         "https://api.alpaca.markets/paper-api.x",
          r"accounts\.yaml: broker: .*not a paper endpoint"),
         ("accounts.yaml", "https://paper-api.alpaca.markets",
          "https://paper-api.alpaca.markets.evil.example",
