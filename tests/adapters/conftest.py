@@ -17,6 +17,8 @@ from tests.conftest import WEEK
 
 @pytest.fixture(scope="module")
 def answer(settings: Settings) -> dict[str, Any]:
-    """A valid ResearchAnswer (the offline twin's pack without identity), as a research provider would send it."""
-    pack = OfflineResearch(SimMarket(settings.assets)).produce(WEEK, datetime(2026, 11, 25, 8, 0, tzinfo=ET))
+    """A valid ResearchAnswer (the offline twin's pack without identity), as a research provider
+    would send it."""
+    pack = OfflineResearch(SimMarket(settings.assets)).produce(
+        WEEK, datetime(2026, 11, 25, 8, 0, tzinfo=ET))
     return pack.model_dump(mode="json", include=set(ResearchAnswer.model_fields))

@@ -20,7 +20,7 @@ from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import BrokerRejected
-from llmtrade.schemas import BrokerOrder, OrderRequest, Position
+from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
 PAPER_URL = "https://paper-api.alpaca.markets"
 DATA_URL = "https://data.alpaca.markets"
@@ -39,15 +39,18 @@ def order_json(order: BrokerOrder) -> dict[str, Any]:
     stamp = iso(order.submitted_at)
     return {
         "id": order.id, "client_order_id": order.client_order_id, "created_at": stamp,
-        "updated_at": iso(order.filled_at) or stamp, "submitted_at": stamp, "filled_at": iso(order.filled_at),
-        "expired_at": None, "canceled_at": stamp if order.status == "canceled" else None, "failed_at": None,
-        "replaced_at": None, "replaced_by": None, "replaces": None, "asset_id": asset_id(order.symbol),
-        "symbol": order.symbol, "asset_class": "us_equity", "notional": None, "qty": str(order.qty),
-        "filled_qty": str(order.filled_qty),
-        "filled_avg_price": str(order.filled_avg_price) if order.filled_avg_price is not None else None,
+        "updated_at": iso(order.filled_at) or stamp, "submitted_at": stamp,
+        "filled_at": iso(order.filled_at), "expired_at": None,
+        "canceled_at": stamp if order.status == "canceled" else None, "failed_at": None,
+        "replaced_at": None, "replaced_by": None, "replaces": None,
+        "asset_id": asset_id(order.symbol), "symbol": order.symbol, "asset_class": "us_equity",
+        "notional": None, "qty": str(order.qty), "filled_qty": str(order.filled_qty),
+        "filled_avg_price": (str(order.filled_avg_price)
+                             if order.filled_avg_price is not None else None),
         "order_class": "", "order_type": "market", "type": "market", "side": order.side.value,
         "time_in_force": "day", "limit_price": None, "stop_price": None, "status": order.status,
-        "extended_hours": False, "legs": None, "trail_percent": None, "trail_price": None, "hwm": None,
+        "extended_hours": False, "legs": None, "trail_percent": None, "trail_price": None,
+        "hwm": None,
     }
 
 
@@ -58,17 +61,21 @@ def position_json(position: Position) -> dict[str, Any]:
         "asset_id": asset_id(position.symbol), "symbol": position.symbol, "exchange": "ARCA",
         "asset_class": "us_equity", "asset_marginable": True, "qty": str(position.qty),
         "qty_available": str(position.qty), "side": "long" if position.qty > 0 else "short",
-        "avg_entry_price": str(position.avg_entry_price), "market_value": str(position.market_value),
-        "cost_basis": str(cost_basis), "unrealized_pl": str(position.unrealized_pl),
-        "unrealized_plpc": str((position.unrealized_pl / abs(cost_basis)).quantize(Decimal("0.0001"))),
-        "unrealized_intraday_pl": "0", "unrealized_intraday_plpc": "0", "current_price": str(price),
+        "avg_entry_price": str(position.avg_entry_price),
+        "market_value": str(position.market_value), "cost_basis": str(cost_basis),
+        "unrealized_pl": str(position.unrealized_pl),
+        "unrealized_plpc": str((position.unrealized_pl / abs(cost_basis))
+                               .quantize(Decimal("0.0001"))),
+        "unrealized_intraday_pl": "0", "unrealized_intraday_plpc": "0",
+        "current_price": str(price),
         "lastday_price": str(price), "change_today": "0",
     }
 
 
 class FakeAlpaca:
-    def __init__(self, broker: SimBroker, market: SimMarket, credentials: Mapping[str, tuple[str, str]],
-                 clock: Callable[[], datetime], base_url: str = PAPER_URL) -> None:
+    def __init__(self, broker: SimBroker, market: SimMarket,
+                 credentials: Mapping[str, tuple[str, str]], clock: Callable[[], datetime],
+                 base_url: str = PAPER_URL) -> None:
         self.broker, self.market, self.clock, self.base_url = broker, market, clock, base_url
         self._accounts = {pair: account for account, pair in credentials.items()}
 
@@ -80,30 +87,37 @@ class FakeAlpaca:
             side_effect=self._authed(self._close_position))
         router.post(f"{base}/v2/orders").mock(side_effect=self._authed(self._submit))
         router.get(f"{base}/v2/orders").mock(side_effect=self._authed(self._open_orders))
-        router.get(f"{base}/v2/orders:by_client_order_id").mock(side_effect=self._authed(self._by_client_id))
+        router.get(f"{base}/v2/orders:by_client_order_id").mock(
+            side_effect=self._authed(self._by_client_id))
         router.delete(url__regex=rf"{base}/v2/orders/(?P<order_id>[0-9a-f-]+)$").mock(
             side_effect=self._authed(self._cancel))
-        router.get(url__regex=rf"{base}/v2/assets/(?P<symbol>[A-Z.]+)$").mock(side_effect=self._authed(self._asset))
+        router.get(url__regex=rf"{base}/v2/assets/(?P<symbol>[A-Z.]+)$").mock(
+            side_effect=self._authed(self._asset))
         router.get(f"{base}/v2/clock").mock(side_effect=self._authed(self._clock))
         router.get(f"{base}/v2/calendar").mock(side_effect=self._authed(self._calendar))
         return self
 
-    def install_market_data(self, router: respx.MockRouter, data_url: str = DATA_URL) -> FakeAlpaca:
-        """Latest trades and bars (IEX feed) priced by the simulated market, in the Market Data API's shapes."""
-        router.get(f"{data_url}/v2/stocks/trades/latest").mock(side_effect=self._authed(self._latest_trades))
+    def install_market_data(self, router: respx.MockRouter,
+                            data_url: str = DATA_URL) -> FakeAlpaca:
+        """Latest trades and bars (IEX feed) priced by the simulated market, in the Market Data
+        API's shapes."""
+        router.get(f"{data_url}/v2/stocks/trades/latest").mock(
+            side_effect=self._authed(self._latest_trades))
         router.get(f"{data_url}/v2/stocks/bars").mock(side_effect=self._authed(self._bars))
         return self
 
     # ----------------------------------------------------------------- market data
     def _latest_trades(self, account: str, request: httpx.Request) -> dict[str, Any]:
         now = self.clock()
-        return {"trades": {symbol: {"t": iso(now), "x": "V", "p": float(self.market.price(symbol, now)), "s": 100,
+        return {"trades": {symbol: {"t": iso(now), "x": "V",
+                                    "p": float(self.market.price(symbol, now)), "s": 100,
                                     "c": ["@"], "i": 1, "z": "C"}
                            for symbol in request.url.params["symbols"].split(",")}}
 
     def _bars(self, account: str, request: httpx.Request) -> dict[str, Any]:
         params = request.url.params
-        start, end = (datetime.fromisoformat(params[k].replace("Z", "+00:00")) for k in ("start", "end"))
+        start, end = (datetime.fromisoformat(params[k].replace("Z", "+00:00"))
+                      for k in ("start", "end"))
         bars: dict[str, list[dict[str, Any]]] = {}
         for symbol in params["symbols"].split(","):
             bars[symbol] = []
@@ -112,7 +126,8 @@ class FakeAlpaca:
                 while day <= end.astimezone(ET).date():
                     if session := self.market.session(day):
                         midnight = datetime.combine(day, datetime.min.time(), tzinfo=ET)
-                        bars[symbol].append(self._bar(symbol, midnight, session.open, session.close))
+                        bars[symbol].append(self._bar(symbol, midnight, session.open,
+                                                      session.close))
                     day += timedelta(days=1)
             else:  # 1Min: one bar a minute of the session, priced at its minute
                 minute = start.replace(second=0, microsecond=0)
@@ -123,23 +138,27 @@ class FakeAlpaca:
                     minute += timedelta(minutes=1)
         return {"bars": bars, "next_page_token": None}
 
-    def _bar(self, symbol: str, stamp: datetime, opening: datetime, closing: datetime) -> dict[str, Any]:
+    def _bar(self, symbol: str, stamp: datetime, opening: datetime,
+             closing: datetime) -> dict[str, Any]:
         first = float(self.market.price(symbol, opening))
         last = float(self.market.price(symbol, closing))
-        return {"t": iso(stamp), "o": first, "h": max(first, last), "l": min(first, last), "c": last,
-                "v": 1000, "n": 10, "vw": (first + last) / 2}
+        return {"t": iso(stamp), "o": first, "h": max(first, last), "l": min(first, last),
+                "c": last, "v": 1000, "n": 10, "vw": (first + last) / 2}
 
     # ----------------------------------------------------------------- plumbing
     def _authed(self, handler: Callable[..., Any]) -> Callable[..., httpx.Response]:
         def respond(request: httpx.Request, **path: str) -> httpx.Response:
-            pair = (request.headers.get("APCA-API-KEY-ID", ""), request.headers.get("APCA-API-SECRET-KEY", ""))
+            pair = (request.headers.get("APCA-API-KEY-ID", ""),
+                    request.headers.get("APCA-API-SECRET-KEY", ""))
             if pair not in self._accounts:
                 return httpx.Response(401, json=NOT_AUTHORIZED)
             try:
                 result = handler(self._accounts[pair], request, **path)
             except BrokerRejected as rejected:
-                return httpx.Response(rejected.status, json={"code": rejected.code, "message": rejected.message})
-            return result if isinstance(result, httpx.Response) else httpx.Response(200, json=result)
+                return httpx.Response(rejected.status,
+                                      json={"code": rejected.code, "message": rejected.message})
+            return (result if isinstance(result, httpx.Response)
+                    else httpx.Response(200, json=result))
 
         return respond
 
@@ -150,8 +169,9 @@ class FakeAlpaca:
         longs = sum((p.market_value for p in held if p.qty > 0), Decimal(0))
         shorts = sum((p.market_value for p in held if p.qty < 0), Decimal(0))
         return {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"account://{account}")), "account_number": f"PA{account}",
-            "status": "ACTIVE", "currency": "USD", "cash": str(state.cash), "equity": str(state.equity),
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"account://{account}")),
+            "account_number": f"PA{account}", "status": "ACTIVE", "currency": "USD",
+            "cash": str(state.cash), "equity": str(state.equity),
             "portfolio_value": str(state.equity), "buying_power": str(state.buying_power),
             "regt_buying_power": str(state.buying_power), "long_market_value": str(longs),
             "short_market_value": str(shorts), "multiplier": "2", "shorting_enabled": True,
@@ -184,23 +204,25 @@ class FakeAlpaca:
         order = next((o for o in self.broker.orders(account) if o.id == order_id), None)
         if order is None:
             raise BrokerRejected(404, 40410000, "order not found")
-        self.broker.cancel_order(account, order.client_order_id)  # its 422 "not open" is Alpaca's too
+        # its 422 "not open" is Alpaca's too
+        self.broker.cancel_order(account, order.client_order_id)
         return httpx.Response(204)
 
     def _close_position(self, account: str, request: httpx.Request, symbol: str) -> dict[str, Any]:
         held = next((p for p in self.broker.positions(account) if p.symbol == symbol), None)
         if held is None:
             raise BrokerRejected(404, 40410000, "position not found")
-        side = "sell" if held.qty > 0 else "buy"
-        closing = OrderRequest(symbol=symbol, qty=abs(held.qty), side=side,  # type: ignore[arg-type]
+        side = OrderSide.SELL if held.qty > 0 else OrderSide.BUY
+        closing = OrderRequest(symbol=symbol, qty=abs(held.qty), side=side,
                                client_order_id=str(uuid.uuid4()))
         return order_json(self.broker.submit_order(account, closing))
 
     def _asset(self, account: str, request: httpx.Request, symbol: str) -> dict[str, Any]:
         info = self.broker.asset(account, symbol)
         return {
-            "id": asset_id(symbol), "class": "us_equity", "exchange": "ARCA", "symbol": symbol, "name": symbol,
-            "status": "active", "tradable": info.tradable, "marginable": True, "shortable": info.shortable,
+            "id": asset_id(symbol), "class": "us_equity", "exchange": "ARCA", "symbol": symbol,
+            "name": symbol, "status": "active", "tradable": info.tradable, "marginable": True,
+            "shortable": info.shortable,
             "easy_to_borrow": info.easy_to_borrow, "fractionable": True,
             "borrow_status": "easy_to_borrow" if info.easy_to_borrow else "hard_to_borrow",
         }
@@ -211,10 +233,14 @@ class FakeAlpaca:
         today = self.market.session(now.astimezone(ET).date())
         is_open = bool(today and today.open <= now < today.close)
         next_open = self.market.next_open(now)
-        following = self.market.session(next_open.astimezone(ET).date())
-        next_close = today.close if today and now < today.close else following.close  # type: ignore[union-attr]
-        return {"timestamp": now.isoformat(), "is_open": is_open, "next_open": next_open.isoformat(),
-                "next_close": next_close.isoformat()}
+        if today and now < today.close:
+            next_close = today.close
+        else:  # the close of the session that opens next
+            following = self.market.session(next_open.astimezone(ET).date())
+            assert following is not None
+            next_close = following.close
+        return {"timestamp": now.isoformat(), "is_open": is_open,
+                "next_open": next_open.isoformat(), "next_close": next_close.isoformat()}
 
     def _calendar(self, account: str, request: httpx.Request) -> list[dict[str, Any]]:
         start, end = (date.fromisoformat(request.url.params[k][:10]) for k in ("start", "end"))
@@ -226,7 +252,7 @@ class FakeAlpaca:
                 while self.market.session(settles) is None:
                     settles += timedelta(days=1)
                 days.append({"date": day.isoformat(), "open": f"{session.open:%H:%M}",
-                             "close": f"{session.close:%H:%M}", "session_open": "0400", "session_close": "2000",
-                             "settlement_date": settles.isoformat()})
+                             "close": f"{session.close:%H:%M}", "session_open": "0400",
+                             "session_close": "2000", "settlement_date": settles.isoformat()})
             day += timedelta(days=1)
         return days

@@ -1,8 +1,5 @@
-"""AlpacaBroker and AlpacaMarketData against respx routes in the shapes of Alpaca's OpenAPI specs.
-
-Fixtures are the spec's examples (Account, Position, EquityOrderResponse, Assets, legacy_clock,
-stock_bars_resp, stock_latest_trades_resp), adapted to a market day order; error bodies are ones
-Alpaca returns ({"code", "message"})."""
+"""AlpacaBroker and AlpacaMarketData against respx routes in the shapes of Alpaca's OpenAPI specs;
+the answers are the spec's own examples (alpaca_examples.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -19,103 +16,33 @@ from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaError, AlpacaMar
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import BrokerRejected
 from llmtrade.schemas import OrderRequest, OrderSide
 
+from tests.adapters.alpaca_examples import (
+    ACCOUNT,
+    ASSET,
+    CLOCK,
+    LONG_POSITION,
+    NOVEMBER_2026,
+    ORDER,
+    PARTIAL,
+    REJECTIONS,
+    SHORT_POSITION,
+    bar,
+    numbers,
+    trade,
+)
 from tests.adapters.fake_alpaca import FakeAlpaca, order_json, position_json
 
 SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
 PAPER = "https://paper-api.alpaca.markets"
 DATA = "https://data.alpaca.markets"
-KEYS = {"pm-gpt": ("PKGPTKEY", "gpt-secret-value"), "council": ("PKCOUNCIL", "council-secret-value")}
+KEYS = {"pm-gpt": ("PKGPTKEY", "gpt-secret-value"),
+        "council": ("PKCOUNCIL", "council-secret-value")}
 KEY_ENVS = {"pm-gpt": "ALPACA_PM_GPT", "council": "ALPACA_COUNCIL"}
-
-ACCOUNT = {  # spec: GET /v2/account example (trimmed of nothing we read)
-    "account_blocked": False, "account_number": "PALPACA_123", "accrued_fees": "0", "balance_asof": "2023-09-27",
-    "buying_power": "245432.61", "cash": "122086.5", "created_at": "2023-01-01T18:20:20.272275Z",
-    "currency": "USD", "equity": "123346.11", "id": "1d9eed04-be39-4e01-9b84-a48ac5bbafcf",
-    "initial_margin": "629.8", "intraday_adjustments": "0", "last_equity": "122011.09751111286868",
-    "last_maintenance_margin": "480.73", "long_market_value": "1259.61", "maintenance_margin": "377.88",
-    "multiplier": "2", "non_marginable_buying_power": "122086.5", "options_buying_power": "122716.305",
-    "options_trading_level": 2, "pending_reg_taf_fees": "0", "pending_transfer_in": "0",
-    "portfolio_value": "123346.11", "regt_buying_power": "245432.61", "short_market_value": "0",
-    "shorting_enabled": True, "sma": "123369.74", "status": "ACTIVE", "trade_suspended_by_user": False,
-    "trading_blocked": False, "transfers_blocked": False,
-}
-LONG_POSITION = {  # spec: Position example-2
-    "asset_class": "us_equity", "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "asset_marginable": False,
-    "avg_entry_price": "174.78", "change_today": "-0.0018326556325525", "cost_basis": "349.56",
-    "current_price": "174.29", "exchange": "NASDAQ", "lastday_price": "174.61", "market_value": "348.58",
-    "qty": "2", "qty_available": "2", "side": "long", "symbol": "AAPL", "unrealized_intraday_pl": "-0.98",
-    "unrealized_intraday_plpc": "-0.0028035244307129", "unrealized_pl": "-0.98",
-    "unrealized_plpc": "-0.0028035244307129",
-}
-SHORT_POSITION = {**LONG_POSITION, "symbol": "TLT", "qty": "-3", "qty_available": "-3", "side": "short",
-                  "avg_entry_price": "90.10", "market_value": "-267.00", "cost_basis": "-270.30",
-                  "unrealized_pl": "3.30"}
-ORDER = {  # spec: EquityOrderResponse, as a market day order submitted while the market is closed
-    "asset_class": "us_equity", "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "canceled_at": None,
-    "client_order_id": "2026-11-25/pm-gpt/SPY/open", "created_at": "2026-11-25T13:00:00.668464435Z",
-    "expired_at": None, "extended_hours": False, "failed_at": None, "filled_at": None, "filled_avg_price": None,
-    "filled_qty": "0", "hwm": None, "id": "7b08df51-c1ac-453c-99f9-323a5f075f0d", "legs": None,
-    "limit_price": None, "notional": None, "order_class": "", "order_type": "market", "qty": "10",
-    "replaced_at": None, "replaced_by": None, "replaces": None, "side": "buy", "source": None,
-    "status": "accepted", "stop_price": None, "submitted_at": "2026-11-25T13:00:00.577215743Z", "subtag": None,
-    "symbol": "SPY", "time_in_force": "day", "trail_percent": None, "trail_price": None, "type": "market",
-    "updated_at": "2026-11-25T13:00:00.668464435Z",
-}
-PARTIAL = {**ORDER, "status": "partially_filled", "filled_qty": "4", "filled_avg_price": "601.2375",
-           "updated_at": "2026-11-25T14:30:01.2Z"}
-ASSET = {  # spec: Assets example-1
-    "borrow_status": "easy_to_borrow", "class": "us_equity", "easy_to_borrow": True, "exchange": "NASDAQ",
-    "fractionable": True, "id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "marginable": True,
-    "name": "Apple Inc. Common Stock", "shortable": True, "status": "active", "symbol": "AAPL", "tradable": True,
-}
-CLOCK = {"is_open": True, "next_close": "2025-06-24T16:00:00-04:00", "next_open": "2025-06-25T09:30:00-04:00",
-         "timestamp": "2025-06-24T14:15:22-04:00"}  # spec: legacy_clock example
-REJECTIONS = {  # bodies as Alpaca sends them
-    "buying power": (403, {"buying_power": "176531.28", "code": 40310000, "cost_basis": "48640000",
-                           "message": "insufficient buying power"}),
-    "opposite order": (403, {"code": 40310000, "message": "cannot open a long buy while a short sell order is open"}),
-    "invalid": (422, {"code": 40010001, "message": "qty must be > 0"}),
-    "duplicate": (422, {"code": 40010001, "message": "client_order_id must be unique"}),
-}
-
-
-def calendar_day(day: str, close: str = "16:00") -> dict[str, str]:
-    return {"date": day, "open": "09:30", "close": close, "session_open": "0400", "session_close": "2000",
-            "settlement_date": day}
-
-
-NOVEMBER_2026 = [calendar_day(f"2026-11-{d:02d}") for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20,
-                                                            23, 24, 25)] \
-    + [calendar_day("2026-11-27", close="13:00"), calendar_day("2026-11-30")]  # Thanksgiving absent, Friday early
-
-
-def bar(at: str, close: str) -> dict[str, Any]:  # spec: stock_bar
-    return {"c": Decimal(close), "h": Decimal(close), "l": Decimal(close), "n": 12, "o": Decimal(close), "t": at,
-            "v": 900, "vw": Decimal(close)}
-
-
-def trade(at: str, price: str) -> dict[str, Any]:  # spec: stock_trade
-    return {"c": ["@"], "i": 826, "p": Decimal(price), "s": 100, "t": at, "x": "V", "z": "B"}
-
-
-def numbers(body: Any) -> str:
-    """JSON with the Decimal fixtures as JSON numbers, as the market data API sends prices."""
-    return json.dumps(_as_floats(body))
-
-
-def _as_floats(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _as_floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_floats(v) for v in value]
-    return value
-
 
 class Sleeps(list[float]):
     def __call__(self, seconds: float) -> None:
@@ -142,10 +69,11 @@ def spy_order(qty: int = 10, cid: str = "2026-11-25/pm-gpt/SPY/open") -> OrderRe
 def test_account_uses_the_accounts_own_keys_and_parses_decimals(broker: AlpacaBroker) -> None:
     route = respx.get(f"{PAPER}/v2/account").respond(json=ACCOUNT)
     state = broker.account("pm-gpt")
-    assert (state.equity, state.cash, state.buying_power) == (Decimal("123346.11"), Decimal("122086.5"),
-                                                              Decimal("245432.61"))
+    assert (state.equity, state.cash, state.buying_power) == (
+        Decimal("123346.11"), Decimal("122086.5"), Decimal("245432.61"))
     sent = route.calls.last.request.headers
-    assert sent["APCA-API-KEY-ID"] == "PKGPTKEY" and sent["APCA-API-SECRET-KEY"] == "gpt-secret-value"
+    assert (sent["APCA-API-KEY-ID"] == "PKGPTKEY"
+            and sent["APCA-API-SECRET-KEY"] == "gpt-secret-value")
     broker.account("council")
     assert route.calls.last.request.headers["APCA-API-KEY-ID"] == "PKCOUNCIL"
 
@@ -154,20 +82,21 @@ def test_account_uses_the_accounts_own_keys_and_parses_decimals(broker: AlpacaBr
 def test_positions_are_signed_by_side(broker: AlpacaBroker) -> None:
     respx.get(f"{PAPER}/v2/positions").respond(json=[LONG_POSITION, SHORT_POSITION])
     long, short = broker.positions("pm-gpt")
-    assert (long.symbol, long.qty, long.avg_entry_price, long.unrealized_pl) == ("AAPL", 2, Decimal("174.78"),
-                                                                                 Decimal("-0.98"))
+    assert (long.symbol, long.qty, long.avg_entry_price, long.unrealized_pl) == (
+        "AAPL", 2, Decimal("174.78"), Decimal("-0.98"))
     assert (short.symbol, short.qty, short.market_value) == ("TLT", -3, Decimal("-267.00"))
 
 
 @respx.mock
-def test_order_lookup_by_client_id_parses_a_partial_fill_and_404_is_none(broker: AlpacaBroker) -> None:
+def test_order_lookup_by_client_id_parses_a_partial_fill_and_404_is_none(
+        broker: AlpacaBroker) -> None:
     route = respx.get(f"{PAPER}/v2/orders:by_client_order_id")
     route.side_effect = [httpx.Response(200, json=PARTIAL),
                          httpx.Response(404, json={"code": 40410000, "message": "order not found"})]
     found = broker.order_by_client_id("pm-gpt", ORDER["client_order_id"])
     assert found is not None
-    assert (found.status, found.qty, found.filled_qty, found.filled_avg_price) == ("partially_filled", 10, 4,
-                                                                                    Decimal("601.2375"))
+    assert (found.status, found.qty, found.filled_qty, found.filled_avg_price) == (
+        "partially_filled", 10, 4, Decimal("601.2375"))
     assert route.calls.last.request.url.params["client_order_id"] == ORDER["client_order_id"]
     assert broker.order_by_client_id("pm-gpt", "never-sent") is None
 
@@ -182,10 +111,12 @@ def test_open_orders_asks_for_open_status(broker: AlpacaBroker) -> None:
 @respx.mock
 def test_asset_reads_borrow_status(broker: AlpacaBroker) -> None:
     respx.get(f"{PAPER}/v2/assets/AAPL").respond(json=ASSET)
-    respx.get(f"{PAPER}/v2/assets/USO").respond(json={**ASSET, "symbol": "USO", "borrow_status": "hard_to_borrow"})
+    respx.get(f"{PAPER}/v2/assets/USO").respond(
+        json={**ASSET, "symbol": "USO", "borrow_status": "hard_to_borrow"})
     assert broker.asset("pm-gpt", "AAPL").easy_to_borrow is True
     uso = broker.asset("pm-gpt", "USO")
-    assert uso.shortable is True and uso.easy_to_borrow is False  # borrow_status wins over the deprecated flag
+    # borrow_status wins over the deprecated flag
+    assert uso.shortable is True and uso.easy_to_borrow is False
 
 
 @respx.mock
@@ -211,14 +142,15 @@ def test_a_market_day_order_while_closed_is_accepted_not_filled(broker: AlpacaBr
 
 @pytest.mark.parametrize("case", sorted(REJECTIONS))
 @respx.mock
-def test_refusals_become_broker_rejected_and_are_not_retried(broker: AlpacaBroker, case: str) -> None:
+def test_refusals_become_broker_rejected_and_are_not_retried(broker: AlpacaBroker,
+                                                             case: str) -> None:
     status, body = REJECTIONS[case]
     route = respx.post(f"{PAPER}/v2/orders").respond(status, json=body)
     lookup = respx.get(f"{PAPER}/v2/orders:by_client_order_id")
     with pytest.raises(BrokerRejected) as rejected:
         broker.submit_order("pm-gpt", spy_order())
-    assert (rejected.value.status, rejected.value.code, rejected.value.message) == (status, body["code"],
-                                                                                    body["message"])
+    assert (rejected.value.status, rejected.value.code, rejected.value.message) == (
+        status, body["code"], body["message"])
     assert route.call_count == 1 and not lookup.called
 
 
@@ -237,7 +169,8 @@ def test_429_waits_as_the_headers_ask_then_succeeds(broker: AlpacaBroker, sleeps
 
 
 @respx.mock
-def test_429_that_never_clears_is_a_clear_error_with_bounded_waits(broker: AlpacaBroker, sleeps: Sleeps) -> None:
+def test_429_that_never_clears_is_a_clear_error_with_bounded_waits(broker: AlpacaBroker,
+                                                                   sleeps: Sleeps) -> None:
     respx.get(f"{PAPER}/v2/account").respond(429, headers={"X-RateLimit-Reset": "1800000000"})
     with pytest.raises(AlpacaError, match="rate limit"):
         broker.account("pm-gpt")
@@ -245,37 +178,46 @@ def test_429_that_never_clears_is_a_clear_error_with_bounded_waits(broker: Alpac
 
 
 @respx.mock
-def test_a_timeout_on_submit_looks_the_order_up_and_never_sends_it_twice(broker: AlpacaBroker) -> None:
-    post = respx.post(f"{PAPER}/v2/orders").mock(side_effect=httpx.ReadTimeout("read timed out"))
+def test_a_timeout_on_submit_looks_the_order_up_and_never_sends_it_twice(
+        broker: AlpacaBroker) -> None:
+    post = respx.post(f"{PAPER}/v2/orders").mock(
+        side_effect=httpx.ReadTimeout("read timed out"))
     lookup = respx.get(f"{PAPER}/v2/orders:by_client_order_id").respond(json=ORDER)
     placed = broker.submit_order("pm-gpt", spy_order())
     assert placed.id == ORDER["id"] and post.call_count == 1 and lookup.call_count == 1
 
 
 @respx.mock
-def test_a_5xx_on_submit_resends_only_after_the_lookup_finds_nothing(broker: AlpacaBroker) -> None:
+def test_a_5xx_on_submit_resends_only_after_the_lookup_finds_nothing(
+        broker: AlpacaBroker) -> None:
     post = respx.post(f"{PAPER}/v2/orders")
-    post.side_effect = [httpx.Response(503, text="upstream unavailable"), httpx.Response(200, json=ORDER)]
-    lookup = respx.get(f"{PAPER}/v2/orders:by_client_order_id").respond(404, json={"code": 40410000,
-                                                                                   "message": "order not found"})
+    post.side_effect = [httpx.Response(503, text="upstream unavailable"),
+                        httpx.Response(200, json=ORDER)]
+    lookup = respx.get(f"{PAPER}/v2/orders:by_client_order_id").respond(
+        404, json={"code": 40410000, "message": "order not found"})
     assert broker.submit_order("pm-gpt", spy_order()).id == ORDER["id"]
     assert post.call_count == 2 and lookup.call_count == 1
 
 
 @respx.mock
-def test_a_resend_refused_as_duplicate_returns_the_order_that_landed(broker: AlpacaBroker) -> None:
+def test_a_resend_refused_as_duplicate_returns_the_order_that_landed(
+        broker: AlpacaBroker) -> None:
     post = respx.post(f"{PAPER}/v2/orders")
-    post.side_effect = [httpx.ConnectTimeout("timed out"), httpx.Response(422, json=REJECTIONS["duplicate"][1])]
+    post.side_effect = [httpx.ConnectTimeout("timed out"),
+                        httpx.Response(422, json=REJECTIONS["duplicate"][1])]
     lookup = respx.get(f"{PAPER}/v2/orders:by_client_order_id")
-    lookup.side_effect = [httpx.Response(404, json={"code": 40410000, "message": "order not found"}),
-                          httpx.Response(200, json=ORDER)]
-    assert broker.submit_order("pm-gpt", spy_order()).id == ORDER["id"] and post.call_count == 2
+    lookup.side_effect = [
+        httpx.Response(404, json={"code": 40410000, "message": "order not found"}),
+        httpx.Response(200, json=ORDER)]
+    assert (broker.submit_order("pm-gpt", spy_order()).id == ORDER["id"]
+            and post.call_count == 2)
 
 
 @respx.mock
 def test_reads_retry_server_errors(broker: AlpacaBroker, sleeps: Sleeps) -> None:
     route = respx.get(f"{PAPER}/v2/positions")
-    route.side_effect = [httpx.Response(500), httpx.ReadTimeout("slow"), httpx.Response(200, json=[])]
+    route.side_effect = [httpx.Response(500), httpx.ReadTimeout("slow"),
+                         httpx.Response(200, json=[])]
     assert broker.positions("pm-gpt") == [] and route.call_count == 3 and sleeps == [0.5, 1.0]
 
 
@@ -289,7 +231,8 @@ def test_cancel_looks_up_our_client_id_then_deletes_alpacas_order(broker: Alpaca
 
 @respx.mock
 def test_close_position_returns_the_closing_order(broker: AlpacaBroker) -> None:
-    closing = {**ORDER, "side": "sell", "qty": "2", "symbol": "AAPL", "client_order_id": "52f8574c-96d5"}
+    closing = {**ORDER, "side": "sell", "qty": "2", "symbol": "AAPL",
+               "client_order_id": "52f8574c-96d5"}
     respx.delete(f"{PAPER}/v2/positions/AAPL").respond(json=closing)
     order = broker.close_position("pm-gpt", "AAPL")
     assert (order.side, order.qty, order.status) == (OrderSide.SELL, 2, "accepted")
@@ -297,7 +240,8 @@ def test_close_position_returns_the_closing_order(broker: AlpacaBroker) -> None:
 
 @respx.mock
 def test_a_close_without_answer_is_not_resent(broker: AlpacaBroker) -> None:
-    route = respx.delete(f"{PAPER}/v2/positions/AAPL").mock(side_effect=httpx.ReadTimeout("slow"))
+    route = respx.delete(f"{PAPER}/v2/positions/AAPL").mock(
+        side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(AlpacaError, match="check its open orders"):
         broker.close_position("pm-gpt", "AAPL")
     assert route.call_count == 1
@@ -305,11 +249,13 @@ def test_a_close_without_answer_is_not_resent(broker: AlpacaBroker) -> None:
 
 @respx.mock
 def test_bad_keys_name_the_key_env_and_never_the_secret(broker: AlpacaBroker) -> None:
-    respx.get(f"{PAPER}/v2/account").respond(401, json={"code": 40110000, "message": "request is not authorized"})
+    respx.get(f"{PAPER}/v2/account").respond(
+        401, json={"code": 40110000, "message": "request is not authorized"})
     with pytest.raises(AlpacaError) as error:
         broker.account("pm-gpt")
     assert "pm-gpt" in str(error.value) and "ALPACA_PM_GPT_KEY_ID" in str(error.value)
-    assert "gpt-secret-value" not in str(error.value) and "PKGPTKEY" not in str(error.value)
+    assert ("gpt-secret-value" not in str(error.value)
+            and "PKGPTKEY" not in str(error.value))
 
 
 def test_an_account_without_keys_is_named(broker: AlpacaBroker) -> None:
@@ -327,49 +273,59 @@ def market(broker: AlpacaBroker) -> AlpacaMarketData:
 
 
 @respx.mock
-def test_calendar_holidays_are_closed_and_early_closes_end_at_1300(market: AlpacaMarketData) -> None:
+def test_calendar_holidays_are_closed_and_early_closes_end_at_1300(
+        market: AlpacaMarketData) -> None:
     route = respx.get(f"{PAPER}/v2/calendar").respond(json=NOVEMBER_2026)
     assert market.session(date(2026, 11, 26)) is None  # Thanksgiving
     friday = market.session(date(2026, 11, 27))
     assert friday is not None and friday.close == datetime(2026, 11, 27, 13, 0, tzinfo=ET)
     assert market.session(date(2026, 11, 28)) is None  # Saturday
-    assert market.next_open(datetime(2026, 11, 25, 16, 0, tzinfo=ET)) == datetime(2026, 11, 27, 9, 30, tzinfo=ET)
+    assert market.next_open(datetime(2026, 11, 25, 16, 0, tzinfo=ET)) == datetime(
+        2026, 11, 27, 9, 30, tzinfo=ET)
     assert route.call_count == 1  # the month is cached
-    assert dict(route.calls.last.request.url.params) == {"start": "2026-11-01", "end": "2026-11-30"}
+    assert dict(route.calls.last.request.url.params) == {"start": "2026-11-01",
+                                                         "end": "2026-11-30"}
 
 
 @respx.mock
 def test_a_price_now_is_the_latest_iex_trade(market: AlpacaMarketData) -> None:
     respx.get(f"{PAPER}/v2/calendar").respond(json=NOVEMBER_2026)
     latest = respx.get(f"{DATA}/v2/stocks/trades/latest").respond(
-        content=numbers({"trades": {"SPY": trade("2026-11-25T16:59:59.361102308Z", "601.37")}}))
+        content=numbers({"trades": {"SPY": trade("2026-11-25T16:59:59.361102308Z",
+                                                 "601.37")}}))
     assert market.price("SPY", WED_NOON) == Decimal("601.37")
     assert dict(latest.calls.last.request.url.params) == {"symbols": "SPY", "feed": "iex"}
     assert latest.calls.last.request.headers["APCA-API-KEY-ID"] == "PKGPTKEY"
 
 
 @respx.mock
-def test_an_earlier_price_is_the_last_minute_bar_across_pages(market: AlpacaMarketData) -> None:
+def test_an_earlier_price_is_the_last_minute_bar_across_pages(
+        market: AlpacaMarketData) -> None:
     respx.get(f"{PAPER}/v2/calendar").respond(json=NOVEMBER_2026)
     bars = respx.get(f"{DATA}/v2/stocks/bars")
     bars.side_effect = [
-        httpx.Response(200, content=numbers({"bars": {"SPY": [bar("2026-11-25T14:30:00Z", "600.10")]},
-                                             "next_page_token": "U1BZfE18MjAyNi0xMS0yNVQxNDozMDowMFo="})),
-        httpx.Response(200, content=numbers({"bars": {"SPY": [bar("2026-11-25T15:59:00Z", "600.95")]},
-                                             "next_page_token": None})),
+        httpx.Response(200, content=numbers({
+            "bars": {"SPY": [bar("2026-11-25T14:30:00Z", "600.10")]},
+            "next_page_token": "U1BZfE18MjAyNi0xMS0yNVQxNDozMDowMFo="})),
+        httpx.Response(200, content=numbers({
+            "bars": {"SPY": [bar("2026-11-25T15:59:00Z", "600.95")]}, "next_page_token": None})),
     ]
     assert market.price("SPY", datetime(2026, 11, 25, 11, 0, tzinfo=ET)) == Decimal("600.95")
     first, second = (call.request.url.params for call in bars.calls)
     assert (first["timeframe"], first["feed"], first["symbols"]) == ("1Min", "iex", "SPY")
-    assert first["start"] == "2026-11-25T14:30:00+00:00" and first["end"] == "2026-11-25T16:00:00+00:00"
-    assert "page_token" not in first and second["page_token"] == "U1BZfE18MjAyNi0xMS0yNVQxNDozMDowMFo="
+    assert (first["start"] == "2026-11-25T14:30:00+00:00"
+            and first["end"] == "2026-11-25T16:00:00+00:00")
+    assert ("page_token" not in first
+            and second["page_token"] == "U1BZfE18MjAyNi0xMS0yNVQxNDozMDowMFo=")
 
 
 @respx.mock
-def test_while_closed_the_price_is_the_previous_sessions_daily_close(market: AlpacaMarketData) -> None:
+def test_while_closed_the_price_is_the_previous_sessions_daily_close(
+        market: AlpacaMarketData) -> None:
     respx.get(f"{PAPER}/v2/calendar").respond(json=NOVEMBER_2026)
     bars = respx.get(f"{DATA}/v2/stocks/bars").respond(
-        content=numbers({"bars": {"TLT": [bar("2026-11-25T05:00:00Z", "89.41")]}, "next_page_token": None}))
+        content=numbers({"bars": {"TLT": [bar("2026-11-25T05:00:00Z", "89.41")]},
+                         "next_page_token": None}))
     thanksgiving = datetime(2026, 11, 26, 12, 0, tzinfo=ET)
     assert market.price("TLT", thanksgiving) == Decimal("89.41")
     params = bars.calls.last.request.url.params
@@ -377,10 +333,10 @@ def test_while_closed_the_price_is_the_previous_sessions_daily_close(market: Alp
     assert isinstance(market.price("TLT", thanksgiving), Decimal)
 
 
-def test_the_calendar_agrees_with_the_simulated_market(settings, tmp_path: Path) -> None:
+def test_the_calendar_agrees_with_the_simulated_market(settings: Settings, tmp_path: Path) -> None:
     sim_market = SimMarket(settings.assets)
-    sim = SimBroker(sim_market, SqliteOrderLedger(tmp_path / "ledger.sqlite"), starting_equity=100_000,
-                    min_equity_for_short=2000, clock=lambda: WED_NOON)
+    sim = SimBroker(sim_market, SqliteOrderLedger(tmp_path / "ledger.sqlite"),
+                    starting_equity=100_000, min_equity_for_short=2000, clock=lambda: WED_NOON)
     broker = AlpacaBroker(PAPER, KEYS, sleep=lambda _: None)
     with respx.mock:
         FakeAlpaca(sim, sim_market, KEYS, clock=lambda: WED_NOON).install(respx.mock)
@@ -396,7 +352,7 @@ def _schema(spec: str, name: str) -> dict[str, Any]:
     path = SPECS / spec
     if not path.exists():
         pytest.skip(f"{path} is absent")
-    return json.loads(path.read_text())["components"]["schemas"][name]
+    return cast(dict[str, Any], json.loads(path.read_text())["components"]["schemas"][name])
 
 
 @pytest.mark.parametrize(("spec", "schema", "fixture"), [
@@ -417,16 +373,19 @@ def test_fixtures_have_the_spec_keys(spec: str, schema: str, fixture: dict[str, 
     deprecated = {k for k, v in shape["properties"].items() if v.get("deprecated")}
     assert set(shape.get("required", [])) - deprecated <= set(fixture)
     unknown = set(fixture) - set(shape["properties"])
-    assert unknown <= {"source", "subtag"}, unknown  # in the spec's own EquityOrderResponse example
+    # in the spec's own EquityOrderResponse example
+    assert unknown <= {"source", "subtag"}, unknown
 
 
 def test_the_fake_servers_json_has_the_spec_keys(tmp_path: Path) -> None:
     from llmtrade.schemas import BrokerOrder, Position
 
-    order = BrokerOrder(id="x", client_order_id="c", symbol="SPY", qty=3, side=OrderSide.SELL, status="filled",
-                        submitted_at=WED_NOON, filled_at=WED_NOON, filled_qty=3, filled_avg_price=Decimal("600"))
-    position = Position(symbol="SPY", qty=-3, avg_entry_price=Decimal("600"), market_value=Decimal("-1800"),
-                        unrealized_pl=Decimal("0"))
-    for schema, produced in (("Order", order_json(order)), ("Position", position_json(position))):
+    order = BrokerOrder(id="x", client_order_id="c", symbol="SPY", qty=3, side=OrderSide.SELL,
+                        status="filled", submitted_at=WED_NOON, filled_at=WED_NOON, filled_qty=3,
+                        filled_avg_price=Decimal("600"))
+    position = Position(symbol="SPY", qty=-3, avg_entry_price=Decimal("600"),
+                        market_value=Decimal("-1800"), unrealized_pl=Decimal("0"))
+    for schema, produced in (("Order", order_json(order)),
+                             ("Position", position_json(position))):
         shape = _schema("alpaca-trading-api.json", schema)
         assert set(shape.get("required", [])) <= set(produced) <= set(shape["properties"]), schema

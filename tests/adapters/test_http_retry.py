@@ -10,8 +10,9 @@ from llmtrade.adapters.llm.openrouter import RETRY as OPENROUTER
 from llmtrade.adapters.research.client import research_retry
 
 NOW = 1_700_000_000.0
-POLICY = RetryPolicy(statuses=frozenset({429, 503}), max_attempts=4, backoff_s=0.5, backoff_cap_s=3.0,
-                     server_wait_cap_s=30.0, total_s=60.0, rate_limit_reset=True)
+POLICY = RetryPolicy(statuses=frozenset({429, 503}), max_attempts=4, backoff_s=0.5,
+                     backoff_cap_s=3.0, server_wait_cap_s=30.0, total_s=60.0,
+                     rate_limit_reset=True)
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:
@@ -28,7 +29,8 @@ def test_the_servers_wait_wins_and_is_capped() -> None:
 def test_the_rate_limit_reset_counts_only_for_a_429_of_a_policy_that_reads_it() -> None:
     reset = {"X-RateLimit-Reset": str(int(NOW) + 4)}
     assert POLICY.wait(1, 429, reset, NOW) == 4.0
-    assert POLICY.wait(1, 503, reset, NOW) == 0.5  # every Alpaca answer carries it: only a 429 means wait
+    # every Alpaca answer carries it: only a 429 means wait
+    assert POLICY.wait(1, 503, reset, NOW) == 0.5
     assert OPENROUTER.wait(1, 429, reset, NOW) == 2.0
 
 

@@ -1,5 +1,5 @@
-"""The research provider registry: every kind llmtrade.providers declares has a constructor, and the config,
-the required keys and the live wiring all follow the rows."""
+"""The research provider registry: every kind llmtrade.providers declares has a constructor, and
+the config, the required keys and the live wiring all follow the rows."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ def test_every_declared_kind_has_a_constructor_and_no_other() -> None:
 @pytest.mark.parametrize("kind", sorted(RESEARCH_KINDS))
 def test_each_kind_builds_a_provider_named_by_its_id(settings: Settings, kind: str) -> None:
     row = RESEARCH_KINDS[kind]
-    provider = ResearchProviderConfig(id=f"my-{kind}".replace("_", "-"), kind=kind, **{row.needs: "x/y"})
+    provider = ResearchProviderConfig(id=f"my-{kind}".replace("_", "-"), kind=kind,
+                                      **{row.needs: "x/y"})
     models = settings.models.model_copy(update={"research_providers": [provider]})
-    built = research_providers(Parts(settings.model_copy(update={"models": models}), Keys(), OpenRouterLLM("k")))
+    built = research_providers(Parts(settings.model_copy(update={"models": models}), Keys(),
+                                     OpenRouterLLM("k")))
     assert [p.name for p in built] == [provider.id]
 
 
@@ -40,9 +42,10 @@ def test_a_kind_without_what_its_row_needs_is_refused(kind: str) -> None:
         ResearchProviderConfig(id="p", kind=kind)
 
 
-def test_the_research_keys_are_those_of_the_configured_kinds(settings: Settings, monkeypatch) -> None:
-    monkeypatch.setitem(RESEARCH_KINDS, "openrouter", ResearchKind(keys=("OPENROUTER_API_KEY", "EXTRA_KEY"),
-                                                                   needs="model"))
+def test_the_research_keys_are_those_of_the_configured_kinds(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(RESEARCH_KINDS, "openrouter",
+                        ResearchKind(keys=("OPENROUTER_API_KEY", "EXTRA_KEY"), needs="model"))
     only = ResearchProviderConfig(id="router", kind="openrouter", model="a/b")
     models = settings.models.model_copy(update={"research_providers": [only]})
     assert required_keys(settings.model_copy(update={"models": models}), {"research"}) == [

@@ -1,4 +1,5 @@
-"""One offline replay of two weeks (2026-11-11 and 2026-11-18, both settled), shared by the report tests."""
+"""One offline replay of two weeks (2026-11-11 and 2026-11-18, both settled), shared by the report
+tests."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import contextlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
 from llmtrade.entrypoints.cli import main
 from llmtrade.services import Services
@@ -24,10 +27,12 @@ def cli(*args: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="package")
-def replay(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Services]]:
+def replay(settings: Settings,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Services]]:
     data = tmp_path_factory.mktemp("replay")
-    code, _ = cli("run-weeks", "--offline", "--from", WEEKS[0], "--to", WEEKS[-1], "--data-dir", str(data))
+    code, _ = cli("run-weeks", "--offline", "--from", WEEKS[0], "--to", WEEKS[-1], "--data-dir",
+                  str(data))
     assert code == 0
     services = local_services(data, settings)
     yield data, services
-    services.store.close()  # type: ignore[attr-defined]
+    cast(SqliteEventStore, services.store).close()

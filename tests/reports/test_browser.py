@@ -1,6 +1,6 @@
-"""The offline week's report in a real browser (Debian's chromium, headless): it parses, draws its charts, logs
-no console error, and leaves a screenshot (in $REPORT_SCREENSHOT_DIR when set, for CI to keep). Skips without
-chromium."""
+"""The offline week's report in a real browser (Debian's chromium, headless): it parses, draws its
+charts, logs no console error, and leaves a screenshot (in $REPORT_SCREENSHOT_DIR when set, for CI
+to keep). Skips without chromium."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from llmtrade.services import Services
 from tests.reports.conftest import WEEKS
 
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(CHROMIUM is None,
+                                reason="chromium is not installed (apt-get install chromium)")
 
 
 def chromium(page: Path, profile: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    command = [CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-               "--hide-scrollbars", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *flags,
-               page.as_uri()]
+    command = [CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
+               "--enable-logging=stderr", "--v=0", *flags, page.as_uri()]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -53,8 +54,10 @@ def test_report_renders_in_chromium(page: str, replay: tuple[Path, Services], se
     folder = Path(os.environ.get("REPORT_SCREENSHOT_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     screenshot = folder / f"{page}-report.png"
-    shot = chromium(file, tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1280,3000")
+    shot = chromium(file, tmp_path / "profile-shot", f"--screenshot={screenshot}",
+                    "--window-size=1280,3000")
     assert shot.returncode == 0, shot.stderr[-2000:]
-    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 50_000
+    assert (screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            and screenshot.stat().st_size > 50_000)
     assert not console_errors(shot.stderr), console_errors(shot.stderr)
     print(f"report screenshot: {screenshot}")

@@ -16,8 +16,8 @@ from tests.reports.conftest import WEEKS, cli
 
 def test_show_prints_one_accounts_prompt_answer_and_cost(replay: tuple[Path, Services]) -> None:
     data, services = replay
-    calls = [LLMCallRecord.model_validate(e.payload) for e in services.store.list_week(WEEKS[0], "pm-gpt")
-             if e.kind is EventKind.LLM_CALL]
+    calls = [LLMCallRecord.model_validate(e.payload)
+             for e in services.store.list_week(WEEKS[0], "pm-gpt") if e.kind is EventKind.LLM_CALL]
     assert {c.purpose for c in calls} >= {"pitch", "review"}
     code, out = cli("show", "--week", WEEKS[0], "--account", "pm-gpt", "--data-dir", str(data))
     assert code == 0
@@ -25,9 +25,11 @@ def test_show_prints_one_accounts_prompt_answer_and_cost(replay: tuple[Path, Ser
         assert call.messages[-1]["content"] in out  # the prompt, as sent
         assert f"asked {call.model_requested}" in out
     assert '"thesis_bullets": [' in out  # the answer, pretty-printed
-    assert out.rstrip().endswith(f"{len(calls)} call(s), {sum(c.prompt_tokens + c.completion_tokens for c in calls):,}"
-                                 " tokens, $0.0000")
-    code, out = cli("show", "--week", WEEKS[0], "--account", "pm-gpt", "--data-dir", str(data), "--json")
+    assert out.rstrip().endswith(
+        f"{len(calls)} call(s), {sum(c.prompt_tokens + c.completion_tokens for c in calls):,}"
+        " tokens, $0.0000")
+    code, out = cli("show", "--week", WEEKS[0], "--account", "pm-gpt", "--data-dir", str(data),
+                    "--json")
     assert code == 0 and len(json.loads(out)) == len(calls)
     code, out = cli("show", "--week", WEEKS[0], "--account", "flat", "--data-dir", str(data))
     assert code == 0 and "no LLM calls for flat" in out

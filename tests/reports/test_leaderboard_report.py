@@ -1,4 +1,5 @@
-"""The cross-week page: a curve per leaderboard row, the table, and one dot per PM week with a peer score."""
+"""The cross-week page: a curve per leaderboard row, the table, and one dot per PM week with a peer
+score."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from llmtrade.services import Services
 from tests.reports.conftest import WEEKS
 
 
-def test_leaderboard_page_has_every_row_curve_and_dot(replay: tuple[Path, Services], settings: Settings) -> None:
+def test_leaderboard_page_has_every_row_curve_and_dot(replay: tuple[Path, Services],
+                                                      settings: Settings) -> None:
     _, services = replay
     html = leaderboard_report_html(services.store, settings)
     settled = postmortems(services.store, [a.id for a in settings.accounts.accounts])
@@ -22,7 +24,8 @@ def test_leaderboard_page_has_every_row_curve_and_dot(replay: tuple[Path, Servic
     assert len(rows) == 6
     for row in rows:
         assert f"<b>{row.name}</b>" in html and f"{row.cumulative_return * 100:+.2f}%" in html
-    curves = html[html.index("Cumulative return per model and council"):html.index("<h2>Table</h2>")]
+    curves = html[html.index("Cumulative return per model and council"):
+                  html.index("<h2>Table</h2>")]
     # one path per row, each through the start and every settled week
     paths = re.findall(r'<path d="(M[^"]+)" fill="none"', curves)
     assert len(paths) == len(rows) and all(p.count("L") == len(WEEKS) for p in paths)

@@ -1,4 +1,5 @@
-"""Publishing reports: a local folder, and a private S3 bucket read through a presigned URL (moto)."""
+"""Publishing reports: a local folder, and a private S3 bucket read through a presigned URL
+(moto)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def test_week_report_is_put_in_s3_and_linked_by_a_presigned_url(replay: tuple[Pa
         s3.create_bucket(Bucket=BUCKET)
         url = publish_week_report(services, WEEKS[0], S3ReportStore(BUCKET, expires_seconds=3600))
         stored = s3.get_object(Bucket=BUCKET, Key=f"reports/weeks/{WEEKS[0]}.html")
-        assert stored["Body"].read().decode() == week_report_html(services.store, settings, WEEKS[0])
+        assert stored["Body"].read().decode() == week_report_html(services.store, settings,
+                                                                  WEEKS[0])
         assert stored["ContentType"] == "text/html; charset=utf-8"
         board = publish_leaderboard(services, S3ReportStore(BUCKET))
         assert s3.head_object(Bucket=BUCKET, Key="reports/leaderboard.html")["ContentLength"] > 0

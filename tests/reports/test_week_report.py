@@ -1,4 +1,5 @@
-"""The week's HTML report, from a real offline replay: content, the heatmap's mapping, escaping, self-containment."""
+"""The week's HTML report, from a real offline replay: content, the heatmap's mapping, escaping,
+self-containment."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from llmtrade.config import Settings
 from llmtrade.events import EventLog
 from llmtrade.reports import week_report_html
 from llmtrade.reports.week import build_week
+from llmtrade.reports.week_council import HeatCell
 from llmtrade.reports.week_trading import equity_curves
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
@@ -35,10 +37,12 @@ WEEK = WEEKS[0]
 HOSTILE = '<script>alert("pwned")</script>'
 
 
-def test_every_pitch_and_decision_is_shown(replay: tuple[Path, Services], settings: Settings) -> None:
+def test_every_pitch_and_decision_is_shown(replay: tuple[Path, Services],
+                                           settings: Settings) -> None:
     _, services = replay
     html = week_report_html(services.store, settings, WEEK)
-    pitches = [Pitch.model_validate(e.payload) for e in services.store.list_week(WEEK) if e.kind is EventKind.PITCH]
+    pitches = [Pitch.model_validate(e.payload) for e in services.store.list_week(WEEK)
+               if e.kind is EventKind.PITCH]
     assert len(pitches) == 4
     for pitch in pitches:
         for bullet in pitch.thesis_bullets:
@@ -51,20 +55,23 @@ def test_every_pitch_and_decision_is_shown(replay: tuple[Path, Services], settin
     assert "OFFLINE" in html and "Result" in html  # the week is settled: its P/L table is there
 
 
-def test_heatmap_maps_each_reviewers_labels_back_to_the_pitching_account(replay: tuple[Path, Services],
-                                                                         settings: Settings) -> None:
+def test_heatmap_maps_each_reviewers_labels_back_to_the_pitching_account(
+        replay: tuple[Path, Services], settings: Settings) -> None:
     _, services = replay
     events = services.store.list_week(WEEK)
-    reviews = [PeerReview.model_validate(e.payload) for e in events if e.kind is EventKind.PEER_REVIEW]
-    account_of = {Pitch.model_validate(e.payload).idea_id: e.account_id for e in events if e.kind is EventKind.PITCH}
+    reviews = [PeerReview.model_validate(e.payload) for e in events
+               if e.kind is EventKind.PEER_REVIEW]
+    account_of = {Pitch.model_validate(e.payload).idea_id: e.account_id for e in events
+                  if e.kind is EventKind.PITCH}
     view = build_week(services.store, settings, WEEK)
-    columns: list[str] = view["heat_columns"]  # type: ignore[assignment]
-    rows = dict(view["heat_rows"])  # type: ignore[call-overload]
+    columns = cast(list[str], view["heat_columns"])
+    rows = dict(cast(list[tuple[str, list[HeatCell]]], view["heat_rows"]))
     assert set(rows) == {r.reviewer_account for r in reviews}
     for review in reviews:
         expected = {account_of[review.label_map[label]]: round(r.scores.mean(), 1)
                     for label, r in review.reviews.items()}
-        got = {columns[i]: cell.score for i, cell in enumerate(rows[review.reviewer_account]) if cell.score is not None}
+        got = {columns[i]: cell.score for i, cell in enumerate(rows[review.reviewer_account])
+               if cell.score is not None}
         assert got == expected
         assert review.reviewer_account not in got  # nobody reviews their own pitch
     html = week_report_html(services.store, settings, WEEK)
@@ -127,7 +134,8 @@ def test_equity_curves_with_a_carried_position_match_the_simulated_broker(
 
 
 def _tampered_store(source: Services, path: Path) -> SqliteEventStore:
-    """The week's events, with model-written text that tries to inject HTML and a hostile source link."""
+    """The week's events, with model-written text that tries to inject HTML and a hostile source
+    link."""
     store = SqliteEventStore(path)
     for event in source.store.list_week(WEEK):
         payload = dict(event.payload)
@@ -137,22 +145,26 @@ def _tampered_store(source: Services, path: Path) -> SqliteEventStore:
             payload["rationale"] = f'<img src=x onerror="alert(1)"> {HOSTILE}'
         elif event.kind is EventKind.RESEARCH_PACK:
             payload["citations"] = [
-                {"title": "Fed minutes", "url": "https://www.federalreserve.gov/minutes.htm", "date": "2026-11-10"},
+                {"title": "Fed minutes", "url": "https://www.federalreserve.gov/minutes.htm",
+                 "date": "2026-11-10"},
                 {"title": f"evil {HOSTILE}", "url": "javascript:alert(1)"},
             ]
         store.append(event.model_copy(update={"payload": payload}))
     return store
 
 
-def test_model_text_is_escaped_and_the_page_is_self_contained(replay: tuple[Path, Services], settings: Settings,
+def test_model_text_is_escaped_and_the_page_is_self_contained(replay: tuple[Path, Services],
+                                                              settings: Settings,
                                                               tmp_path: Path) -> None:
     _, services = replay
     html = week_report_html(_tampered_store(services, tmp_path / "events.sqlite"), settings, WEEK)
     assert "<script" not in html.lower() and "<img" not in html.lower()
     assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;" in html
-    assert "javascript:" not in html.replace("(javascript:alert(1))", "")  # shown as text, never as a link
+    # shown as text, never as a link
+    assert "javascript:" not in html.replace("(javascript:alert(1))", "")
     assert 'href="javascript' not in html
-    assert '<a href="https://www.federalreserve.gov/minutes.htm" rel="noopener noreferrer nofollow"' in html
+    assert ('<a href="https://www.federalreserve.gov/minutes.htm" '
+            'rel="noopener noreferrer nofollow"') in html
     # no resource is fetched at view time: the only URLs are the research sources' links
     urls = set(re.findall(r"https?://[^\s\"'<)]+", html))
     assert urls == {"https://www.federalreserve.gov/minutes.htm"}
@@ -168,7 +180,8 @@ def test_an_unsettled_week_shows_its_positions(settings: Settings, tmp_path: Pat
     assert store.get("2026-11-25", SHARED_ACCOUNT, EventKind.WEEK_SUMMARY) is not None
 
 
-def test_a_week_without_events_is_a_clear_error(replay: tuple[Path, Services], settings: Settings) -> None:
+def test_a_week_without_events_is_a_clear_error(replay: tuple[Path, Services],
+                                                settings: Settings) -> None:
     _, services = replay
     with pytest.raises(LookupError, match="no events for week 2026-12-30"):
         week_report_html(services.store, settings, "2026-12-30")
@@ -179,7 +192,8 @@ def test_report_command_writes_the_file(replay: tuple[Path, Services], tmp_path:
     out = tmp_path / "nested" / "week.html"
     code, printed = cli("report", "--week", WEEK, "--data-dir", str(data), "--out", str(out))
     assert code == 0 and str(out) in printed and out.read_text().startswith("<!doctype html>")
-    code, printed = cli("report", "--leaderboard", "--data-dir", str(data), "--out", str(tmp_path / "lb.html"))
+    code, printed = cli("report", "--leaderboard", "--data-dir", str(data), "--out",
+                        str(tmp_path / "lb.html"))
     assert code == 0 and "Leaderboard" in (tmp_path / "lb.html").read_text()
     assert cli("report", "--data-dir", str(data))[0] == 2  # neither --week nor --leaderboard
     assert cli("report", "--week", "2026-12-30", "--data-dir", str(data))[0] == 2

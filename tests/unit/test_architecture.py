@@ -1,5 +1,6 @@
-"""The house runs one way: the package's imports form no cycle, no floor imports one above it, steps do not
-import steps, and no module grows past 400 lines. Read from the source (every import, lazy ones too)."""
+"""The house runs one way: the package's imports form no cycle, no floor imports one above it,
+steps do not import steps, and no module grows past 400 lines. Read from the source (every import,
+lazy ones too)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,24 @@ PACKAGE = REPO / "layers" / "common" / "llmtrade"
 MAX_LINES = 400
 
 # What each part must never import, and why (docs/ARCHITECTURE.md draws the floors).
-LOW = ("services", "events", "environment", "ports", "schemas", "config", "workflow", "run_keys", "prompts",
-       "data", "providers")
+LOW = ("services", "events", "environment", "ports", "schemas", "config", "workflow", "run_keys",
+       "prompts", "data", "providers")
 NEVER: dict[str, tuple[tuple[str, ...], str]] = {
-    "domain": (("adapters", "steps", "mechanics", "services", "wiring", "entrypoints", "reports", "events"),
+    "domain": (("adapters", "steps", "mechanics", "services", "wiring", "entrypoints", "reports",
+                "events"),
                "pure rules: no I/O, no orchestration"),
-    "steps": (("adapters", "wiring", "entrypoints", "reports"), "steps talk to ports through the services"),
-    "mechanics": (("steps", "adapters", "wiring", "entrypoints", "reports"), "what steps share sits below them"),
-    "adapters": (("steps", "mechanics", "services", "wiring", "entrypoints", "reports"), "adapters serve ports"),
+    "steps": (("adapters", "wiring", "entrypoints", "reports"),
+              "steps talk to ports through the services"),
+    "mechanics": (("steps", "adapters", "wiring", "entrypoints", "reports"),
+                  "what steps share sits below them"),
+    "adapters": (("steps", "mechanics", "services", "wiring", "entrypoints", "reports"),
+                 "adapters serve ports"),
     "reports": (("steps", "mechanics", "services", "wiring", "entrypoints", "adapters"),
                 "reports read the event log, not the steps"),
-    "wiring": (("steps", "mechanics", "entrypoints", "reports"), "what services are built from sits below the steps"),
-    **{low: (("steps", "mechanics", "wiring", "entrypoints", "reports", "adapters"), "the ground floor")
+    "wiring": (("steps", "mechanics", "entrypoints", "reports"),
+               "what services are built from sits below the steps"),
+    **{low: (("steps", "mechanics", "wiring", "entrypoints", "reports", "adapters"),
+             "the ground floor")
        for low in LOW},
 }
 
@@ -66,7 +73,8 @@ def resolve(target: str) -> str:
 
 
 def graph() -> dict[str, set[str]]:
-    return {name: {resolve(t) for t in imports_of(path, name)} - {name} for name, path in MODULES.items()}
+    return {name: {resolve(t) for t in imports_of(path, name)} - {name}
+            for name, path in MODULES.items()}
 
 
 def part(module: str) -> str:
@@ -82,7 +90,8 @@ def test_no_part_imports_what_it_must_never_import() -> None:
 
 
 def test_no_step_imports_another_step() -> None:
-    wrong = [f"{module} -> {target}" for module, targets in graph().items() if part(module) == "steps"
+    wrong = [f"{module} -> {target}"
+             for module, targets in graph().items() if part(module) == "steps"
              for target in targets if part(target) == "steps" and target != "llmtrade.steps"]
     assert wrong == []
 
@@ -99,7 +108,8 @@ def test_the_imports_form_no_cycle() -> None:
         state[node] = 1
         for target in sorted(edges.get(node, ())):
             if state.get(target) == 1:
-                cycles.append([*trail[trail.index(target):], target] if target in trail else [node, target])
+                cycles.append([*trail[trail.index(target):], target] if target in trail
+                              else [node, target])
             elif target not in state:
                 visit(target, [*trail, target])
         state[node] = 2
@@ -113,11 +123,13 @@ def test_the_imports_form_no_cycle() -> None:
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_module_is_over_the_limit(name: str) -> None:
     lines = len(MODULES[name].read_text().splitlines())
-    assert lines <= MAX_LINES, f"{name} has {lines} lines (at most {MAX_LINES}: split it by what it does)"
+    assert lines <= MAX_LINES, (f"{name} has {lines} lines "
+                                f"(at most {MAX_LINES}: split it by what it does)")
 
 
 def test_infra_imports_no_adapter_and_no_step() -> None:
     wrong = [f"{path.name} -> {target}" for path in (REPO / "infra").glob("*.py")
              for target in imports_of(path, f"infra.{path.stem}")
-             if part(resolve(target)) in ("adapters", "steps", "mechanics", "wiring", "entrypoints")]
+             if part(resolve(target)) in ("adapters", "steps", "mechanics", "wiring",
+                                          "entrypoints")]
     assert wrong == []

@@ -37,11 +37,14 @@ def test_a_moment_belongs_to_the_latest_wednesday_in_eastern_time() -> None:
 
 def test_nyse_holidays_and_early_closes() -> None:
     assert nyse_hours(date(2026, 11, 26)) is None  # Thanksgiving
-    assert nyse_hours(date(2026, 11, 27))[1].hour == 13  # early close
+    early = nyse_hours(date(2026, 11, 27))
+    assert early is not None and early[1].hour == 13  # early close
     assert nyse_hours(date(2025, 1, 1)) is None  # a Wednesday holiday
     assert nyse_hours(date(2026, 7, 3)) is None  # Independence Day observed
     assert nyse_hours(date(2026, 11, 28)) is None  # Saturday
-    open_, close = nyse_hours(date(2026, 11, 25))
+    hours = nyse_hours(date(2026, 11, 25))
+    assert hours is not None
+    open_, close = hours
     assert (open_.hour, open_.minute, close.hour) == (9, 30, 16)
     assert open_.utcoffset() != datetime(2026, 7, 1, tzinfo=ET).utcoffset()  # EST vs EDT
     assert len(trading_days(date(2026, 11, 23), date(2026, 11, 29))) == 4

@@ -1,5 +1,5 @@
-"""Properties of the checkpoint decision (domain.checkpoint_rules.decide) over any facts, and of the client order
-ids the decisions place orders under."""
+"""Properties of the checkpoint decision (domain.checkpoint_rules.decide) over any facts, and of
+the client order ids the decisions place orders under."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ PROPERTIES = settings(max_examples=300, deadline=None, derandomize=True, databas
 
 readings = st.lists(st.builds(
     lambda role, fired, n: IndicatorReading(
-        indicator=Indicator(name=f"{role} {n}", measure="week_return_pct", instrument="SPY", comparison=">",
-                            threshold=1.0, role=role),
+        indicator=Indicator(name=f"{role} {n}", measure="week_return_pct", instrument="SPY",
+                            comparison=">", threshold=1.0, role=role),
         value=2.0 if fired else 0.0, fired=fired),
-    st.sampled_from(["confirms", "invalidates", "flips"]), st.booleans(), st.integers(0, 9)), max_size=5)
+    st.sampled_from(["confirms", "invalidates", "flips"]), st.booleans(), st.integers(0, 9)),
+    max_size=5)
 positions = st.none() | st.builds(
-    lambda qty, entry, pl: Position(symbol="SPY", qty=qty, avg_entry_price=Decimal(entry), market_value=Decimal(0),
-                                    unrealized_pl=Decimal(pl)),
+    lambda qty, entry, pl: Position(symbol="SPY", qty=qty, avg_entry_price=Decimal(entry),
+                                    market_value=Decimal(0), unrealized_pl=Decimal(pl)),
     st.integers(-500, 500).filter(bool), st.integers(1, 1000), st.integers(-50_000, 50_000))
 
 
@@ -32,7 +33,8 @@ def checkpoint_facts(draw: st.DrawFn) -> CheckpointFacts:
     stop = draw(st.floats(0.5, 10.0))
     return CheckpointFacts(
         conviction=draw(st.integers(-2, 2)), weekly_conviction=draw(st.integers(-2, 2)),
-        instrument=draw(st.sampled_from(["SPY", None])), readings=tuple(draw(readings)), position=draw(positions),
+        instrument=draw(st.sampled_from(["SPY", None])), readings=tuple(draw(readings)),
+        position=draw(positions),
         short_borrowable=draw(st.sampled_from([True, False, None])), stop_loss_pct=stop,
         reduce_loss_pct=draw(st.floats(0.1, stop)))
 
@@ -74,7 +76,8 @@ def test_a_flat_account_always_stays(facts: CheckpointFacts) -> None:
 
 @PROPERTIES
 @given(checkpoint_facts())
-def test_while_the_opposite_position_closes_nothing_changes_and_its_pl_is_not_counted(facts: CheckpointFacts) -> None:
+def test_while_the_opposite_position_closes_nothing_changes_and_its_pl_is_not_counted(
+        facts: CheckpointFacts) -> None:
     decision = decide(facts)
     if waiting(facts):
         assert decision.action is CheckpointAction.STAY and decision.unrealized_pl == 0
@@ -86,15 +89,16 @@ def test_while_the_opposite_position_closes_nothing_changes_and_its_pl_is_not_co
 @PROPERTIES
 @given(checkpoint_facts())
 def test_a_flip_never_flips_back(facts: CheckpointFacts) -> None:
-    if facts.conviction * facts.weekly_conviction < 0:  # a checkpoint already flipped the week's side
+    if facts.conviction * facts.weekly_conviction < 0:  # a checkpoint flipped the week's side
         assert decide(facts).action is not CheckpointAction.FLIP
 
 
 @PROPERTIES
 @given(checkpoint_facts())
-def test_a_fired_flip_condition_flips_unless_the_short_cannot_be_borrowed(facts: CheckpointFacts) -> None:
-    if waiting(facts) or facts.conviction == 0 or facts.conviction * facts.weekly_conviction < 0 or \
-            not fired(facts, "flips"):
+def test_a_fired_flip_condition_flips_unless_the_short_cannot_be_borrowed(
+        facts: CheckpointFacts) -> None:
+    if waiting(facts) or facts.conviction == 0 or facts.conviction * facts.weekly_conviction < 0 \
+            or not fired(facts, "flips"):
         return
     decision = decide(facts)
     to_short = facts.conviction > 0
@@ -102,7 +106,8 @@ def test_a_fired_flip_condition_flips_unless_the_short_cannot_be_borrowed(facts:
         assert (decision.action, decision.conviction_after) == (CheckpointAction.EXIT, 0)
         assert decision.reason.endswith("SPY is not easy to borrow, so EXIT instead of a short")
     else:
-        assert decision.action is CheckpointAction.FLIP and decision.reason.startswith("flip condition met: ")
+        assert (decision.action is CheckpointAction.FLIP
+                and decision.reason.startswith("flip condition met: "))
 
 
 @PROPERTIES
@@ -113,9 +118,11 @@ def test_an_invalidation_or_the_stop_loss_exits_before_any_reduce(facts: Checkpo
         return
     decision = decide(facts)
     if fired(facts, "invalidates"):
-        assert decision.action is CheckpointAction.EXIT and decision.reason.startswith("invalidated by ")
+        assert (decision.action is CheckpointAction.EXIT
+                and decision.reason.startswith("invalidated by "))
     elif facts.pl_pct <= -facts.stop_loss_pct:
-        assert decision.action is CheckpointAction.EXIT and decision.reason.startswith("stop loss: ")
+        assert (decision.action is CheckpointAction.EXIT
+                and decision.reason.startswith("stop loss: "))
     elif decision.action is CheckpointAction.REDUCE:
         assert facts.pl_pct <= -facts.reduce_loss_pct and not fired(facts, "confirms")
     else:
@@ -125,11 +132,13 @@ def test_an_invalidation_or_the_stop_loss_exits_before_any_reduce(facts: Checkpo
 def test_the_reduce_rule_with_its_reason() -> None:
     held = Position(symbol="SPY", qty=-10, avg_entry_price=Decimal(100), market_value=Decimal(0),
                     unrealized_pl=Decimal(-20))
-    facts = CheckpointFacts(conviction=-2, weekly_conviction=-2, instrument="SPY", readings=(), position=held,
-                            short_borrowable=None, stop_loss_pct=3.0, reduce_loss_pct=1.5)
+    facts = CheckpointFacts(conviction=-2, weekly_conviction=-2, instrument="SPY", readings=(),
+                            position=held, short_borrowable=None, stop_loss_pct=3.0,
+                            reduce_loss_pct=1.5)
     decision = decide(facts)
     assert (decision.action, decision.conviction_after) == (CheckpointAction.REDUCE, -1)
-    assert decision.reason == "losing -2.00% with no confirming indicator" and decision.unrealized_pl == -20
+    assert (decision.reason == "losing -2.00% with no confirming indicator"
+            and decision.unrealized_pl == -20)
 
 
 # --------------------------------------------------------------------------- client order ids
@@ -142,9 +151,10 @@ legs = st.sampled_from(["close", "adjust", "open"])
 def order_ids(draw: st.DrawFn) -> ClientOrderId:
     week = date(2026, 1, 7) + timedelta(weeks=draw(st.integers(0, 60)))
     checkpoint = None
-    if draw(st.booleans()):  # a checkpoint of the week: Wednesday to the next Tuesday, maybe into January
+    if draw(st.booleans()):  # a checkpoint of the week: Wednesday to Tuesday, maybe into January
         day = week + timedelta(days=draw(st.integers(0, 6)))
-        checkpoint = datetime.combine(day, time(draw(st.integers(9, 15)), draw(st.integers(0, 59))), ET)
+        checkpoint = datetime.combine(day, time(draw(st.integers(9, 15)), draw(st.integers(0, 59))),
+                                      ET)
     return ClientOrderId(draw(accounts), week.isoformat(), draw(symbols), draw(legs), checkpoint)
 
 
@@ -153,7 +163,8 @@ def order_ids(draw: st.DrawFn) -> ClientOrderId:
 def test_a_client_order_id_keeps_its_format_and_reads_back(order_id: ClientOrderId) -> None:
     text = str(order_id)
     stamp = f"-cp{order_id.checkpoint:%m%d%H%M}" if order_id.checkpoint else ""
-    assert text == f"{order_id.account_id}-{order_id.week_id}-{order_id.symbol}-{order_id.leg}{stamp}"
+    assert text == (f"{order_id.account_id}-{order_id.week_id}-{order_id.symbol}-{order_id.leg}"
+                    f"{stamp}")
     assert ClientOrderId.parse(text) == order_id
     assert placed_by(text, order_id.account_id, order_id.week_id, order_id.checkpoint)
     assert not placed_by(text, order_id.account_id, order_id.week_id,
@@ -166,4 +177,5 @@ def test_ids_this_system_did_not_place_are_not_ours() -> None:
     assert ClientOrderId.parse("pm-gpt-2026-11-25-SPY-sell") is None
     assert not placed_by("left-over", "pm-gpt", "2026-11-25", None)
     cp = ClientOrderId.parse("pm-gpt-2026-11-25-QQQ-open-cp11251200")
-    assert cp == ClientOrderId("pm-gpt", "2026-11-25", "QQQ", "open", datetime(2026, 11, 25, 12, 0, tzinfo=ET))
+    assert cp == ClientOrderId("pm-gpt", "2026-11-25", "QQQ", "open",
+                               datetime(2026, 11, 25, 12, 0, tzinfo=ET))

@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from llmtrade.config import ConfigError, load_settings
+from llmtrade.config import ConfigError, Settings, load_settings
 
 from tests.conftest import REPO
 
@@ -15,7 +15,7 @@ def config_dir(tmp_path: Path) -> Path:
     return tmp_path / "config"
 
 
-def test_shipped_config_holds_the_specs_defaults(settings) -> None:
+def test_shipped_config_holds_the_specs_defaults(settings: Settings) -> None:
     assert settings.assets.symbols == [
         "SPY", "QQQ", "IWM", "TLT", "IEF", "HYG", "LQD", "UUP", "GLD", "IAU", "USO", "BNO"]
     assert [a.id for a in settings.accounts.accounts] == [
@@ -24,42 +24,54 @@ def test_shipped_config_holds_the_specs_defaults(settings) -> None:
     assert settings.schedule.timezone == "America/New_York"
     assert settings.schedule.weekly_run.time == "08:00"
     assert settings.schedule.checkpoints.times == ["09:00", "12:00", "14:00", "15:50"]
-    assert "paper-api" in settings.accounts.broker.base_url and not settings.accounts.broker.allow_live
+    assert ("paper-api" in settings.accounts.broker.base_url
+            and not settings.accounts.broker.allow_live)
 
 
 @pytest.mark.parametrize(
     ("file", "old", "new", "message"),
     [
-        ("assets.yaml", "symbol: SPY", "symbol: spy", r"assets\.yaml: assets\[0\]\(spy\)\.symbol: String should match"),
-        ("models.yaml", "quorum: 3", "quorum: 9", r"models\.yaml: .*quorum 9 exceeds the 4 configured PMs"),
-        ("schedule.yaml", 'time: "08:00"', 'time: "8am"', r"schedule\.yaml: weekly_run\.time: String should match"),
-        ("accounts.yaml", "allow_live: false", "allow_live: nope", r"accounts\.yaml: broker\.allow_live: Input should"),
+        ("assets.yaml", "symbol: SPY", "symbol: spy",
+         r"assets\.yaml: assets\[0\]\(spy\)\.symbol: String should match"),
+        ("models.yaml", "quorum: 3", "quorum: 9",
+         r"models\.yaml: .*quorum 9 exceeds the 4 configured PMs"),
+        ("schedule.yaml", 'time: "08:00"', 'time: "8am"',
+         r"schedule\.yaml: weekly_run\.time: String should match"),
+        ("accounts.yaml", "allow_live: false", "allow_live: nope",
+         r"accounts\.yaml: broker\.allow_live: Input should"),
         ("accounts.yaml", "https://paper-api.alpaca.markets", "https://api.alpaca.markets",
          r"accounts\.yaml: broker: .*not a paper endpoint .*; set allow_live"),
-        ("risk.yaml", "stop_loss_pct: 3.0", "stop_loss_pct: -1", r"risk\.yaml: checkpoint\.stop_loss_pct"),
+        ("risk.yaml", "stop_loss_pct: 3.0", "stop_loss_pct: -1",
+         r"risk\.yaml: checkpoint\.stop_loss_pct"),
         # a substring match would take these for paper: the host is what counts
-        ("accounts.yaml", "https://paper-api.alpaca.markets", "https://api.alpaca.markets/paper-api.x",
+        ("accounts.yaml", "https://paper-api.alpaca.markets",
+         "https://api.alpaca.markets/paper-api.x",
          r"accounts\.yaml: broker: .*not a paper endpoint"),
-        ("accounts.yaml", "https://paper-api.alpaca.markets", "https://paper-api.alpaca.markets.evil.example",
+        ("accounts.yaml", "https://paper-api.alpaca.markets",
+         "https://paper-api.alpaca.markets.evil.example",
          r"accounts\.yaml: broker: .*not a paper endpoint"),
         ("accounts.yaml", "https://paper-api.alpaca.markets", "http://paper-api.alpaca.markets",
          r"accounts\.yaml: broker: .*must be an https URL"),
-        ("models.yaml", "{id: grok, name: Grok 4", "{id: gpt, name: Grok 4", r"models\.yaml: .*pms: duplicate id gpt"),
+        ("models.yaml", "{id: grok, name: Grok 4", "{id: gpt, name: Grok 4",
+         r"models\.yaml: .*pms: duplicate id gpt"),
         ("accounts.yaml", "pm: grok, key_env", "pm: gpt, key_env",
          r"accounts\.yaml: .*pm gpt trades more than one account"),
         ("accounts.yaml", "key_env: ALPACA_PM_GROK", "key_env: ALPACA_PM_GPT",
          r"accounts\.yaml: .*key_env ALPACA_PM_GPT is used by more than one account"),
-        ("schedule.yaml", '"15:50"]', '"16:30"]', r"schedule\.yaml: checkpoints\.times: 16:30: .*16:00 close"),
+        ("schedule.yaml", '"15:50"]', '"16:30"]',
+         r"schedule\.yaml: checkpoints\.times: 16:30: .*16:00 close"),
         ("schedule.yaml", "days: [MON, TUE, WED, THU, FRI]", "days: [MON, SAT]",
          r"schedule\.yaml: checkpoints\.days: SAT: the market is closed on weekends"),
         ("models.yaml", "weekly_usd: 15.0", "weekly_usd: 0", r"models\.yaml: budget\.weekly_usd"),
         ("models.yaml", "kind: gemini_deep_research, agent: deep-research-pro-preview-12-2025",
-         "kind: gemini_deep_research", r"models\.yaml: research_providers\[1\]\(gemini-deep-research\): .*needs agent"),
+         "kind: gemini_deep_research",
+         r"models\.yaml: research_providers\[1\]\(gemini-deep-research\): .*needs agent"),
         ("risk.yaml", "starting_equity_usd: 100000", "starting_equity_usd: 100000\nsurprise: 1",
          r"risk\.yaml: surprise: Extra inputs are not permitted"),
     ],
 )
-def test_a_bad_field_is_named_with_its_file(config_dir: Path, file: str, old: str, new: str, message: str) -> None:
+def test_a_bad_field_is_named_with_its_file(config_dir: Path, file: str, old: str, new: str,
+                                            message: str) -> None:
     path = config_dir / file
     assert old in path.read_text()
     path.write_text(path.read_text().replace(old, new, 1))
@@ -85,17 +97,21 @@ def test_missing_file_and_broken_yaml_are_named(config_dir: Path) -> None:
 
 def test_a_pm_without_an_account_is_refused(config_dir: Path) -> None:
     path = config_dir / "accounts.yaml"
-    path.write_text(path.read_text().replace("  - {id: pm-grok, kind: pm, pm: grok, key_env: ALPACA_PM_GROK}\n", ""))
+    path.write_text(path.read_text().replace(
+        "  - {id: pm-grok, kind: pm, pm: grok, key_env: ALPACA_PM_GROK}\n", ""))
     with pytest.raises(ConfigError, match=r"pm grok of models\.yaml has no account"):
         load_settings(config_dir)
 
 
-def test_a_dotenv_file_is_read_like_a_shell_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dotenv_file_is_read_like_a_shell_would(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from llmtrade.adapters.store.secrets import EnvSecrets
 
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
     (tmp_path / ".env").write_text('# keys\nexport OPENROUTER_API_KEY="sk-or-1"  # a comment\n'
                                    "PERPLEXITY_API_KEY='pplx 2'\nGEMINI_API_KEY=\n")
     secrets = EnvSecrets(tmp_path / ".env")
-    assert secrets.get("OPENROUTER_API_KEY") == "sk-or-1" and secrets.get("PERPLEXITY_API_KEY") == "pplx 2"
-    assert secrets.get("GEMINI_API_KEY") is None and secrets.get("export OPENROUTER_API_KEY") is None
+    assert (secrets.get("OPENROUTER_API_KEY") == "sk-or-1"
+            and secrets.get("PERPLEXITY_API_KEY") == "pplx 2")
+    assert (secrets.get("GEMINI_API_KEY") is None
+            and secrets.get("export OPENROUTER_API_KEY") is None)

@@ -8,12 +8,20 @@ from llmtrade.domain.checkpoint_rules import CheckpointFacts, decide
 from llmtrade.domain.indicators import read
 from llmtrade.domain.reviews import aggregate, label_map
 from llmtrade.domain.sizing import legs_to_target, target_shares
-from llmtrade.schemas import Indicator, IndicatorReading, OrderSide, PeerReview, PitchReview, PitchScores, Position
+from llmtrade.schemas import (
+    Indicator,
+    IndicatorReading,
+    OrderSide,
+    PeerReview,
+    PitchReview,
+    PitchScores,
+    Position,
+)
 
 
 def position(symbol: str, qty: int) -> Position:
-    return Position(symbol=symbol, qty=qty, avg_entry_price=Decimal(10), market_value=Decimal(qty * 10),
-                    unrealized_pl=Decimal(0))
+    return Position(symbol=symbol, qty=qty, avg_entry_price=Decimal(10),
+                    market_value=Decimal(qty * 10), unrealized_pl=Decimal(0))
 
 
 def test_size_follows_conviction_in_whole_shares() -> None:
@@ -32,13 +40,16 @@ def test_size_follows_conviction_in_whole_shares() -> None:
         ([position("SPY", 10)], "SPY", 15, [("adjust", "SPY", OrderSide.BUY, 5)]),
         ([position("SPY", -10)], "SPY", -4, [("adjust", "SPY", OrderSide.BUY, 6)]),
         # crossing through zero is two legs
-        ([position("SPY", 10)], "SPY", -5, [("close", "SPY", OrderSide.SELL, 10), ("open", "SPY", OrderSide.SELL, 5)]),
+        ([position("SPY", 10)], "SPY", -5,
+         [("close", "SPY", OrderSide.SELL, 10), ("open", "SPY", OrderSide.SELL, 5)]),
         ([position("SPY", 10)], "SPY", 0, [("close", "SPY", OrderSide.SELL, 10)]),
-        ([position("TLT", -3)], "SPY", 2, [("close", "TLT", OrderSide.BUY, 3), ("open", "SPY", OrderSide.BUY, 2)]),
+        ([position("TLT", -3)], "SPY", 2,
+         [("close", "TLT", OrderSide.BUY, 3), ("open", "SPY", OrderSide.BUY, 2)]),
         ([position("TLT", 3)], None, 0, [("close", "TLT", OrderSide.SELL, 3)]),
     ],
 )
-def test_legs_to_target(held: list[Position], symbol: str | None, target: int, expected: list[tuple]) -> None:
+def test_legs_to_target(held: list[Position], symbol: str | None, target: int,
+                        expected: list[tuple[str, str, OrderSide, int]]) -> None:
     legs = legs_to_target(held, symbol, target)
     assert [(leg.name, leg.symbol, leg.side, leg.qty) for leg in legs] == expected
 
@@ -63,31 +74,34 @@ def _review(label_map_: dict[str, str], scores: dict[str, int]) -> PeerReview:
 
 
 def test_scores_aggregate_per_idea_across_reviewers_best_first() -> None:
-    reviews = [_review({"A": "i1", "B": "i2"}, {"A": 8, "B": 4}), _review({"A": "i2", "B": "i3"}, {"A": 6, "B": 9})]
+    reviews = [_review({"A": "i1", "B": "i2"}, {"A": 8, "B": 4}),
+               _review({"A": "i2", "B": "i3"}, {"A": 6, "B": 9})]
     result = aggregate(["i1", "i2", "i3", "i4"], reviews)
     assert [(a.idea_id, a.reviews, a.overall) for a in result] == [
         ("i3", 1, 9.0), ("i1", 1, 8.0), ("i2", 2, 5.0), ("i4", 0, 0.0)]
 
 
-def indicator(role: str, comparison: str = ">", threshold: float = 1.0, measure: str = "week_return_pct") -> Indicator:
-    return Indicator(name=f"{role} {comparison} {threshold}", measure=measure, instrument="SPY",  # type: ignore[arg-type]
-                     comparison=comparison, threshold=threshold, role=role)  # type: ignore[arg-type]
+def indicator(role: str, comparison: str = ">", threshold: float = 1.0,
+              measure: str = "week_return_pct") -> Indicator:
+    return Indicator(name=f"{role} {comparison} {threshold}", measure=measure, instrument="SPY",
+                     comparison=comparison, threshold=threshold, role=role)
 
 
 def test_indicators_measure_price_and_week_return() -> None:
-    assert read(indicator("confirms"), Decimal("102"), Decimal("100")).model_dump(include={"value", "fired"}) == {
-        "value": 2.0, "fired": True}
-    assert read(indicator("confirms", "<", 101.5, "price"), Decimal("102"), Decimal("100")).fired is False
+    assert read(indicator("confirms"), Decimal("102"), Decimal("100")).model_dump(
+        include={"value", "fired"}) == {"value": 2.0, "fired": True}
+    assert read(indicator("confirms", "<", 101.5, "price"), Decimal("102"),
+                Decimal("100")).fired is False
 
 
 def facts(conviction: int, readings: list[IndicatorReading], pl_pct: float) -> CheckpointFacts:
     """A checkpoint holding SPY on the conviction's side, `pl_pct` % from its $10,000 entry."""
     held = None if conviction == 0 else Position(
-        symbol="SPY", qty=100 if conviction > 0 else -100, avg_entry_price=Decimal(100), market_value=Decimal(0),
-        unrealized_pl=Decimal(str(pl_pct * 100)))
+        symbol="SPY", qty=100 if conviction > 0 else -100, avg_entry_price=Decimal(100),
+        market_value=Decimal(0), unrealized_pl=Decimal(str(pl_pct * 100)))
     return CheckpointFacts(conviction=conviction, weekly_conviction=conviction, instrument="SPY",
-                           readings=tuple(readings), position=held, short_borrowable=True, stop_loss_pct=3.0,
-                           reduce_loss_pct=1.5)
+                           readings=tuple(readings), position=held, short_borrowable=True,
+                           stop_loss_pct=3.0, reduce_loss_pct=1.5)
 
 
 def acted(checkpoint: CheckpointFacts) -> tuple[str, int]:

@@ -5,32 +5,44 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from llmtrade.domain.calendar import ET
-from llmtrade.domain.leaderboard import cumulative_return, leaderboard, max_drawdown, sharpe_like, spearman
+from llmtrade.domain.leaderboard import (
+    cumulative_return,
+    leaderboard,
+    max_drawdown,
+    sharpe_like,
+    spearman,
+)
 from llmtrade.schemas import Direction, Postmortem
 
 WEEKS = ["2026-11-04", "2026-11-11", "2026-11-18", "2026-11-25"]
 
 
-def week(week_id: str, account_id: str, start: str, end: str, *, kind: str = "pm", model: str | None = "m/gpt",
-         conviction: int = 1, cost: str = "0") -> Postmortem:
+def week(week_id: str, account_id: str, start: str, end: str, *, kind: str = "pm",
+         model: str | None = "m/gpt", conviction: int = 1, cost: str = "0") -> Postmortem:
     pnl = Decimal(end) - Decimal(start)
     return Postmortem(
-        week_id=week_id, account_id=account_id, kind=kind, model=model,  # type: ignore[arg-type]
-        settled_at=datetime(2026, 12, 2, 8, 0, tzinfo=ET), equity_start=Decimal(start), equity_end=Decimal(end),
+        week_id=week_id, account_id=account_id, kind=kind, model=model,
+        settled_at=datetime(2026, 12, 2, 8, 0, tzinfo=ET), equity_start=Decimal(start),
+        equity_end=Decimal(end),
         pnl=pnl, pnl_pct=float(pnl / Decimal(start) * 100), pnl_vs_flat=pnl,
         instrument="SPY" if conviction else None,
-        direction=Direction.LONG if conviction > 0 else Direction.SHORT if conviction < 0 else Direction.FLAT,
-        conviction=conviction, final_conviction=conviction, indicators_fired=[], invalidation_fired=False,
+        direction=(Direction.LONG if conviction > 0
+                   else Direction.SHORT if conviction < 0 else Direction.FLAT),
+        conviction=conviction, final_conviction=conviction, indicators_fired=[],
+        invalidation_fired=False,
         thesis_played_out=None, review_score=None, llm_cost_usd=Decimal(cost),
     )
 
 
-def chain(account_id: str, equities: list[str], **kwargs) -> list[Postmortem]:
-    """Consecutive weeks whose equity runs through `equities` (each week ends where the next starts)."""
-    return [week(WEEKS[i], account_id, equities[i], equities[i + 1], **kwargs) for i in range(len(equities) - 1)]
+def chain(account_id: str, equities: list[str], **kwargs: Any) -> list[Postmortem]:
+    """Consecutive weeks whose equity runs through `equities` (each week ends where the next
+    starts)."""
+    return [week(WEEKS[i], account_id, equities[i], equities[i + 1], **kwargs)
+            for i in range(len(equities) - 1)]
 
 
 def test_returns_compound_and_pnl_sums_to_the_equity_change() -> None:
@@ -45,7 +57,8 @@ def test_returns_compound_and_pnl_sums_to_the_equity_change() -> None:
 def test_max_drawdown_is_the_deepest_fall_from_a_peak() -> None:
     assert max_drawdown([0.1, -0.1, -0.1, 0.5]) == pytest.approx((1.1 - 1.1 * 0.9 * 0.9) / 1.1)
     assert max_drawdown([0.01, 0.02]) == 0
-    assert max_drawdown([-0.05]) == pytest.approx(0.05)  # a loss in the first week is a drawdown from the start
+    # a loss in the first week is a drawdown from the start
+    assert max_drawdown([-0.05]) == pytest.approx(0.05)
     [row] = leaderboard(chain("pm-gpt", ["100000", "110000", "99000", "89100", "133650"]))
     assert row.max_drawdown == pytest.approx(0.19)
 
@@ -54,10 +67,12 @@ def test_hit_rate_counts_only_weeks_with_a_position() -> None:
     weeks = [week(WEEKS[0], "pm-gpt", "100000", "100500"),
              week(WEEKS[1], "pm-gpt", "100500", "100500", conviction=0),  # FLAT: not a bet
              week(WEEKS[2], "pm-gpt", "100500", "100400", conviction=-2),
-             week(WEEKS[3], "pm-gpt", "100400", "100400", conviction=1)]  # a position that made nothing: a miss
+             # a position that made nothing: a miss
+             week(WEEKS[3], "pm-gpt", "100400", "100400", conviction=1)]
     [row] = leaderboard(weeks)
     assert row.hit_rate == pytest.approx(1 / 3)
-    [flat] = leaderboard(chain("flat", ["100000", "100000", "100000"], kind="flat", model=None, conviction=0))
+    [flat] = leaderboard(chain("flat", ["100000", "100000", "100000"], kind="flat", model=None,
+                               conviction=0))
     assert flat.hit_rate is None and flat.total_pnl_usd == 0 and flat.sharpe_like is None
 
 
@@ -81,7 +96,8 @@ def test_rows_per_model_council_and_flat_best_first() -> None:
     assert [r.name for r in rows] == ["GPT-5.1", "council", "FLAT", "Claude"]
     assert [r.accounts for r in rows] == [["pm-gpt"], ["council"], ["flat"], ["pm-claude"]]
     assert rows[0].model == "m/gpt" and rows[1].model is None
-    assert [r.total_pnl_usd for r in rows] == [Decimal(2000), Decimal(600), Decimal(0), Decimal(-2000)]
+    assert [r.total_pnl_usd for r in rows] == [Decimal(2000), Decimal(600), Decimal(0),
+                                               Decimal(-2000)]
 
 
 def test_a_week_given_twice_counts_once() -> None:

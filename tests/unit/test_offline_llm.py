@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+from typing import Any
+
 from llmtrade.adapters.llm.offline import OfflineLLM
-from llmtrade.mechanics.model_calls import answer_schema, in_universe
+from llmtrade.domain.universe import answer_schema, in_universe
 from llmtrade.ports import ChatMessage, LLMRequest
 from llmtrade.schemas import ChairmanAnswer, PitchAnswer, PitchReview
-from pydantic import create_model
+from pydantic import BaseModel, create_model
 
 UNIVERSE = ["SPY", "TLT", "GLD"]
 
 
-def ask(model: str, schema_model, prompt: str = "pitch me") -> str:
+def ask(model: str, schema_model: type[BaseModel], prompt: str = "pitch me") -> str:
     request = LLMRequest(model=model, messages=[ChatMessage(role="user", content=prompt)],
-                         schema_name=schema_model.__name__, json_schema=answer_schema(schema_model, UNIVERSE))
+                         schema_name=schema_model.__name__,
+                         json_schema=answer_schema(schema_model, UNIVERSE))
     response = OfflineLLM().complete(request)
     assert response.offline and response.model == f"offline:{model}" and response.cost_usd == 0
     return response.content
@@ -38,7 +41,8 @@ def test_text_is_labelled_offline() -> None:
 
 
 def test_dynamic_review_schema_gets_every_label() -> None:
-    model = create_model("PeerReviewAnswer", **{label: (PitchReview, ...) for label in "ABC"})
+    fields: dict[str, Any] = {label: (PitchReview, ...) for label in "ABC"}
+    model = create_model("PeerReviewAnswer", **fields)
     answer = model.model_validate_json(ask("a/one", model))
     assert all(1 <= getattr(answer, label).scores.clarity <= 10 for label in "ABC")
 

@@ -1,5 +1,5 @@
-"""The registry in llmtrade.workflow: every task's implementation, every function's settings, the metric
-names and the schedule's moments, each declared once and complete."""
+"""The registry in llmtrade.workflow: every task's implementation, every function's settings, the
+metric names and the schedule's moments, each declared once and complete."""
 
 from __future__ import annotations
 
@@ -14,7 +14,17 @@ from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.dispatch import implementation
 from llmtrade.environment import EnvironmentInvalid, FunctionEnvironment, Metric
-from llmtrade.workflow import FUNCTION_SPECS, FUNCTIONS, TASKS, WORKFLOWS, FanOut, Function, Need, Task, Workflow
+from llmtrade.workflow import (
+    FUNCTION_SPECS,
+    FUNCTIONS,
+    TASKS,
+    WORKFLOWS,
+    FanOut,
+    Function,
+    Need,
+    Task,
+    Workflow,
+)
 
 DECLARED = [(workflow, task) for workflow in WORKFLOWS.values() for task in workflow.tasks()]
 
@@ -65,31 +75,39 @@ def test_every_function_is_declared_completely(function: Function) -> None:
 
 
 def test_a_function_imports_only_the_steps_it_runs() -> None:
-    """dispatch imports a step module when a task needs it: a function's cold start loads only its own."""
-    code = ("import sys; from llmtrade.entrypoints import dispatch; from llmtrade.workflow import TASKS; "
+    """dispatch imports a step module when a task needs it: a function's cold start loads only its
+    own."""
+    code = ("import sys; from llmtrade.entrypoints import dispatch; "
+            "from llmtrade.workflow import TASKS; "
             "before = {m for m in sys.modules if m.startswith('llmtrade.steps.')}; "
             "dispatch.implementation(TASKS['research_start'][1]); "
-            "after = {m for m in sys.modules if m.startswith('llmtrade.steps.')}; print(sorted(before), sorted(after))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            "after = {m for m in sys.modules if m.startswith('llmtrade.steps.')}; "
+            "print(sorted(before), sorted(after))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
     assert out.split() == ["[]", "['llmtrade.steps.research']"]
 
 
 def test_metric_names_are_the_cloudwatch_names() -> None:
-    assert {m.value for m in Metric} == {"WeeklyRunCompleted", "LLMCostUSD", "AccountEquityUSD", "OrdersPlaced",
-                                         "OrdersRejected", "CheckpointRan", "CheckpointSkipped"}
-    assert f"{Metric.ORDERS_PLACED}" == "OrdersPlaced"  # formatted as its name (the dashboard's SEARCH)
+    assert {m.value for m in Metric} == {"WeeklyRunCompleted", "LLMCostUSD", "AccountEquityUSD",
+                                         "OrdersPlaced", "OrdersRejected", "CheckpointRan",
+                                         "CheckpointSkipped"}
+    # formatted as its name (the dashboard's SEARCH)
+    assert f"{Metric.ORDERS_PLACED}" == "OrdersPlaced"
 
 
 # --------------------------------------------------------------------------- schedule
 def test_the_weekly_run_moment(settings: Settings) -> None:
     schedule = settings.schedule
     assert schedule.weekly_run_at("2026-11-25") == datetime(2026, 11, 25, 8, 0, tzinfo=ET)
-    assert schedule.weekly_run_at(date(2026, 7, 1)).isoformat() == "2026-07-01T08:00:00-04:00"  # daylight time
+    # daylight time
+    assert schedule.weekly_run_at(date(2026, 7, 1)).isoformat() == "2026-07-01T08:00:00-04:00"
 
 
 def test_the_checkpoint_moments(settings: Settings) -> None:
     schedule = settings.schedule
     monday = schedule.checkpoint_moments(date(2026, 11, 30))
-    assert [m.isoformat() for m in monday] == ["2026-11-30T09:00:00-05:00", "2026-11-30T12:00:00-05:00",
-                                                "2026-11-30T14:00:00-05:00", "2026-11-30T15:50:00-05:00"]
+    assert [m.isoformat() for m in monday] == [
+        "2026-11-30T09:00:00-05:00", "2026-11-30T12:00:00-05:00", "2026-11-30T14:00:00-05:00",
+        "2026-11-30T15:50:00-05:00"]
     assert schedule.checkpoint_moments(date(2026, 11, 28)) == []  # a Saturday

@@ -2,16 +2,18 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 from llmtrade import ports, schemas
 from llmtrade.schemas import PAYLOAD_MODELS, EventKind, OrderRequest, PitchAnswer
 from pydantic import ValidationError
 
-PITCH = {
-    "instrument": "SPY", "direction": "LONG", "thesis_bullets": ["b"], "invalidation": "i", "conviction": 2,
-    "indicators": [{"name": "n", "measure": "price", "instrument": "SPY", "comparison": ">", "threshold": 1.0,
-                    "role": "confirms"}],
+PITCH: dict[str, Any] = {
+    "instrument": "SPY", "direction": "LONG", "thesis_bullets": ["b"], "invalidation": "i",
+    "conviction": 2,
+    "indicators": [{"name": "n", "measure": "price", "instrument": "SPY", "comparison": ">",
+                    "threshold": 1.0, "role": "confirms"}],
 }
 
 
@@ -29,7 +31,7 @@ def test_a_valid_pitch() -> None:
         ({"surprise": 1}, "Extra inputs are not permitted"),
     ],
 )
-def test_pitch_rules(change: dict, message: str) -> None:
+def test_pitch_rules(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         PitchAnswer.model_validate({**PITCH, **change})
 
@@ -55,7 +57,8 @@ ALLOWED = {  # each family imports only the modules below it; none imports the p
 @pytest.mark.parametrize("family", sorted(ALLOWED))
 def test_schema_families_import_one_way_and_never_the_face(family: str) -> None:
     tree = ast.parse((SCHEMAS / f"{family}.py").read_text())
-    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module}
     own = {module for module in imported if module.startswith("llmtrade.")}
     assert own <= {f"llmtrade.schemas.{m}" for m in ALLOWED[family]}, own
     assert len((SCHEMAS / f"{family}.py").read_text().splitlines()) <= 400

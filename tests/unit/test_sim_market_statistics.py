@@ -36,7 +36,8 @@ NOON = datetime(2025, 3, 12, 12, 0, tzinfo=ET)  # a Wednesday
 
 
 def trading_days(market: SimMarket) -> list[date]:
-    days, day = [], EPOCH + timedelta(days=1)
+    days: list[date] = []
+    day = EPOCH + timedelta(days=1)
     while len(days) < DAYS:
         if market.session(day):
             days.append(day)
@@ -44,11 +45,14 @@ def trading_days(market: SimMarket) -> list[date]:
     return days
 
 
+Returns = dict[str, list[tuple[float, float, float]]]
+
+
 @pytest.fixture(scope="module")
-def returns(settings: Settings) -> dict[str, list[tuple[float, float, float]]]:
+def returns(settings: Settings) -> Returns:
     """Per symbol, per day: log returns previous close -> open, -> 12:00, -> close."""
     market = SimMarket(settings.assets)
-    out: dict[str, list[tuple[float, float, float]]] = {}
+    out: Returns = {}
     for symbol in market.symbols:
         rows = []
         for day in trading_days(market):
@@ -63,7 +67,7 @@ def returns(settings: Settings) -> dict[str, list[tuple[float, float, float]]]:
     return out
 
 
-def test_the_move_to_noon_does_not_predict_the_move_after_it(returns) -> None:
+def test_the_move_to_noon_does_not_predict_the_move_after_it(returns: Returns) -> None:
     # pooled over the four symbols, each standardized by its own volatility
     before, after = [], []
     for symbol in CORRELATION_SYMBOLS:
@@ -75,7 +79,7 @@ def test_the_move_to_noon_does_not_predict_the_move_after_it(returns) -> None:
 
 
 def test_overnight_gaps_carry_a_plausible_share_of_the_variance(settings: Settings,
-                                                                returns) -> None:
+                                                                returns: Returns) -> None:
     by_sleeve: dict[str, list[str]] = defaultdict(list)
     for asset in settings.assets.assets:
         by_sleeve[asset.sleeve].append(asset.symbol)
@@ -87,7 +91,7 @@ def test_overnight_gaps_carry_a_plausible_share_of_the_variance(settings: Settin
         assert low < gaps / total < high, (sleeve, gaps / total)
 
 
-def test_nothing_drifts_by_default(returns) -> None:
+def test_nothing_drifts_by_default(returns: Returns) -> None:
     # the mean daily simple return in units of each symbol's daily vol, pooled over the 12 symbols:
     # its standard error is 1/sqrt(12 x 420) = 0.014, so 0.06 holds with margin
     scaled = []

@@ -1,5 +1,5 @@
-"""Properties of the sizing functions (domain.sizing): whole shares within the budget, legs that reach the target
-without crossing zero in one order, and a target fitted to the buying power."""
+"""Properties of the sizing functions (domain.sizing): whole shares within the budget, legs that
+reach the target without crossing zero in one order, and a target fitted to the buying power."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from decimal import ROUND_DOWN, Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from llmtrade.domain.sizing import SHORT_PRICE_BUFFER, fit_to_buying_power, legs_to_target, target_shares
+from llmtrade.domain.sizing import (
+    SHORT_PRICE_BUFFER,
+    fit_to_buying_power,
+    legs_to_target,
+    target_shares,
+)
 from llmtrade.schemas import OrderSide, Position
 
 PROPERTIES = settings(max_examples=300, deadline=None, derandomize=True, database=None)
@@ -17,8 +22,8 @@ SYMBOLS = ["SPY", "TLT", "GLD"]
 
 
 def position(symbol: str, qty: int) -> Position:
-    return Position(symbol=symbol, qty=qty, avg_entry_price=Decimal(10), market_value=Decimal(qty * 10),
-                    unrealized_pl=Decimal(0))
+    return Position(symbol=symbol, qty=qty, avg_entry_price=Decimal(10),
+                    market_value=Decimal(qty * 10), unrealized_pl=Decimal(0))
 
 
 held = st.dictionaries(st.sampled_from(SYMBOLS), st.integers(-300, 300).filter(bool), max_size=3)
@@ -36,7 +41,8 @@ def test_target_shares_are_the_most_whole_shares_the_budget_buys(conviction: int
 
 @PROPERTIES
 @given(held, st.sampled_from([*SYMBOLS, None]), st.integers(-300, 300))
-def test_legs_reach_the_target_and_never_cross_zero_in_one_order(holding: dict[str, int], symbol: str | None,
+def test_legs_reach_the_target_and_never_cross_zero_in_one_order(holding: dict[str, int],
+                                                                 symbol: str | None,
                                                                  target: int) -> None:
     target = target if symbol else 0
     legs = legs_to_target([position(s, q) for s, q in holding.items()], symbol, target)
@@ -45,7 +51,8 @@ def test_legs_reach_the_target_and_never_cross_zero_in_one_order(holding: dict[s
         assert leg.qty > 0 and leg.name in ("close", "adjust", "open")
         before = book.get(leg.symbol, 0)
         after = before + (leg.qty if leg.side is OrderSide.BUY else -leg.qty)
-        assert before * after >= 0, f"{leg} crosses zero"  # a crossing is a close leg, then an open leg
+        # a crossing is a close leg, then an open leg
+        assert before * after >= 0, f"{leg} crosses zero"
         assert leg.name != "close" or after == 0
         assert leg.name != "open" or before == 0
         book[leg.symbol] = after
@@ -58,11 +65,11 @@ def test_legs_reach_the_target_and_never_cross_zero_in_one_order(holding: dict[s
 @PROPERTIES
 @given(st.integers(-500, 500), st.integers(-500, 500), prices,
        st.decimals(min_value=Decimal(0), max_value=Decimal("500000"), places=2))
-def test_a_fitted_target_adds_no_more_exposure_than_the_buying_power_covers(target: int, held_qty: int,
-                                                                            price: Decimal,
-                                                                            buying_power: Decimal) -> None:
+def test_a_fitted_target_adds_no_more_exposure_than_the_buying_power_covers(
+        target: int, held_qty: int, price: Decimal, buying_power: Decimal) -> None:
     fitted = fit_to_buying_power(target, held_qty, price, buying_power)
-    assert abs(fitted) <= abs(target) and fitted * target >= 0  # shrunk toward zero, never across it
+    # shrunk toward zero, never across it
+    assert abs(fitted) <= abs(target) and fitted * target >= 0
     same_side = held_qty if held_qty * target > 0 else 0
     assert abs(fitted) >= min(abs(target), abs(same_side))  # shares already held on the side stay
     freed = abs(held_qty) * price if not same_side else Decimal(0)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.schemas import CheckpointAction, CheckpointUpdate, EventKind
@@ -39,8 +40,8 @@ def checkpoint(services: Services, when: str) -> dict[str, Any]:
                         services)
 
 
-def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(services: Services,
-                                                                      monkeypatch) -> None:
+def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     # every account goes long SPY, which opens Monday 10 % down: the 09:00 checkpoint's stops act
     _pitching(monkeypatch, {"instrument": "SPY", "conviction": 2,
                             "indicators": [never("invalidates", "SPY")]})
@@ -126,7 +127,8 @@ def test_a_short_in_a_hard_to_borrow_name_goes_flat_with_the_reason(
 
     def broker_at(moment: datetime) -> SimBroker:
         inner = cast(SimBroker, real_broker_at(moment))
-        return SimBroker(services.market, inner._ledger, starting_equity=100_000,
+        return SimBroker(cast(SimMarket, services.market), inner._ledger,
+                         starting_equity=100_000,
                          min_equity_for_short=2000, clock=lambda: moment,
                          hard_to_borrow=frozenset({"UUP"}))
 
@@ -236,7 +238,8 @@ def test_a_flip_into_a_hard_to_borrow_short_exits_instead(
     real_broker_at = services.broker_at
 
     def broker_at(moment: datetime) -> SimBroker:
-        return SimBroker(services.market, cast(SimBroker, real_broker_at(moment))._ledger,
+        return SimBroker(cast(SimMarket, services.market),
+                         cast(SimBroker, real_broker_at(moment))._ledger,
                          starting_equity=100_000, min_equity_for_short=2000,
                          clock=lambda: moment, hard_to_borrow=frozenset({"BNO"}))
 

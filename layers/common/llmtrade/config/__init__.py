@@ -1,5 +1,5 @@
-"""config/*.yaml -> validated settings, one module per file (assets, schedule, models, accounts, risk)
-and their loading (settings). Errors name the file and the field (SPEC §8)."""
+"""config/*.yaml -> validated settings: one module per file (assets, schedule, models, accounts,
+risk) and their loading (settings). Errors name the file and the field (SPEC §8)."""
 
 from llmtrade.config.accounts import Account, AccountsConfig, BrokerConfig, is_paper_endpoint
 from llmtrade.config.assets import Asset, AssetsConfig

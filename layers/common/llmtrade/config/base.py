@@ -1,4 +1,4 @@
-"""What every config section shares: strictness, the error that names file and field, clock types."""
+"""What every config section shares: strictness, the error naming file and field, clock types."""
 
 from __future__ import annotations
 
