@@ -193,13 +193,16 @@ def test_estimate_prints_the_calls_and_cost_and_writes_nothing(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data"
     code, out, _ = run(capsys, "run-week", "--estimate", "--week", WEEK, "--data-dir", str(data))
-    assert code == 0 and f"Week {WEEK}: expected LLM calls, $0.10 a call" in out
-    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:8]}
-    assert (rows["pitches"] == ["4", "8", "0.40", "0.80"]
-            and rows["reviews"] == ["4", "8", "0.40", "0.80"])
-    assert (rows["chairman"] == ["1", "2", "0.10", "0.20"]
-            and rows["total"] == ["9", "20", "0.90", "2.00"])
-    assert "backup chairman  0      2" in out and "Weekly budget: $15.00" in out
+    assert code == 0 and "published prices as of 2025-12-01 (config/prices.yaml)" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:7]}
+    # config/prices.yaml: 9,000 prompt and 1,500 completion tokens a call, at each model's price
+    assert (rows["pitches"] == ["4", "8", "0.16", "0.32"]
+            and rows["reviews"] == ["4", "8", "0.16", "0.32"])
+    assert rows["chairman"] == ["1", "2", "0.05", "0.10"]
+    assert "research: gemini-deep-research            1      1        3.00" in out
+    # 9 LLM calls and 2 research runs (the fallback runs only when both fail)
+    assert "total                                     11     23       3.43" in out
+    assert "backup chairman" in out and "Weekly LLM budget: $15.00" in out
     assert not data.exists()
 
     code, out, _ = run(capsys, "run-week", "--estimate", "--offline", "--json", "--week", WEEK,

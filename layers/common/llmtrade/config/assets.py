@@ -21,8 +21,13 @@ class Asset(Section):
     drift_annual_pct: float = Field(default=0.0, ge=-50, le=50, allow_inf_nan=False)
 
 
+# A week prices, simulates and prompts with every asset: past this a run takes minutes per step and
+# the prompts outgrow the models' context. SPEC §2's universe is 15.
+MAX_ASSETS = 100
+
+
 class AssetsConfig(Section):
-    assets: list[Asset] = Field(min_length=1)
+    assets: list[Asset] = Field(min_length=1, max_length=MAX_ASSETS)
     # names the simulated broker will not lend for a short (live, Alpaca's borrow_status decides)
     hard_to_borrow: tuple[str, ...] = ()
 

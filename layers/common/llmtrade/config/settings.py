@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import types
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -17,7 +20,7 @@ from pydantic import (
 
 from llmtrade.config.accounts import Account, AccountsConfig
 from llmtrade.config.assets import AssetsConfig
-from llmtrade.config.base import CONFIG_DIR_ENV, ConfigError, Section
+from llmtrade.config.base import CONFIG_DIR_ENV, MAX_NUMBER, ConfigError, Section
 from llmtrade.config.models import ModelsConfig, PMModel
 from llmtrade.config.risk import RiskConfig
 from llmtrade.config.schedule import ScheduleConfig
@@ -110,25 +113,108 @@ def _field_path(loc: tuple[int | str, ...], document: object) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def _load_file(path: Path, model: type[Section]) -> Section:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _types(annotation: Any) -> tuple[Any, ...]:
+    """The types a field's annotation admits (`float | None` -> float, NoneType)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return tuple(t for arg in get_args(annotation) for t in _types(arg))
+    return (annotation,)
+
+
+def _section(annotation: Any) -> type[Section] | None:
+    """The Section a field holds, itself or in a list."""
+    for kind in _types(annotation):
+        kind = get_args(kind)[0] if get_origin(kind) is list else kind
+        if isinstance(kind, type) and issubclass(kind, Section):
+            return kind
+    return None
+
+
+def _booleans_for_numbers(document: Any, model: type[Section], path: str = "") -> Iterator[str]:
+    """`field: why` for each true/false where a number is due: pydantic would read true as 1."""
+    if not isinstance(document, dict):
+        return
+    for key, value in document.items():
+        if (field := model.model_fields.get(str(key))) is None:
+            continue
+        if isinstance(value, bool) and {int, float} & set(_types(field.annotation)):
+            yield f"{path}{key}: {str(value).lower()} is not a number"
+        elif inner := _section(field.annotation):
+            for i, item in enumerate(value if isinstance(value, list) else [value]):
+                index = f"[{i}]" if isinstance(value, list) else ""
+                yield from _booleans_for_numbers(item, inner, f"{path}{key}{index}.")
+
+
+def _beyond_sense(section: BaseModel, path: str = "") -> Iterator[str]:
+    """`field: why` for each validated number past MAX_NUMBER (YAML reads `1e300` as a string,
+    so this looks at what pydantic made of it)."""
+    for name, value in section:
+        for i, item in enumerate(value if isinstance(value, list | tuple) else [value]):
+            where = f"{path}{name}" + (f"[{i}]" if isinstance(value, list | tuple) else "")
+            if isinstance(item, BaseModel):
+                yield from _beyond_sense(item, f"{where}.")
+            elif (isinstance(item, int | float) and not isinstance(item, bool)
+                  and abs(item) > MAX_NUMBER):
+                yield f"{where}: {item:g} is beyond any sensible value (at most {MAX_NUMBER:g})"
+
+
+def _read_yaml(path: Path) -> Any:
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a YAML file")
     try:
-        document = yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    except yaml.MarkedYAMLError as exc:
+        at = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        raise ConfigError(f"{path}: not valid YAML: {exc.problem or exc.context}{at}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
+
+
+def _load_file(path: Path, model: type[Section]) -> Section:
+    document = _read_yaml(path)
+    if document is not None and not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, found a "
+                          f"{type(document).__name__}")
+    if problems := list(_booleans_for_numbers(document, model)):
+        raise ConfigError(f"{path}: {'; '.join(problems)}")
     try:
-        return model.model_validate(document or {})
+        section = model.model_validate(document or {})
     except ValidationError as exc:
-        problems = "; ".join(
+        problems = [
             f"{_field_path(err['loc'], document)}: {re.sub(r'^Value error, ', '', err['msg'])}"
             for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+        ]
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise ConfigError(f"{path}: {'; '.join(problems[:5])}{more}") from exc
+    if problems := list(_beyond_sense(section)):
+        raise ConfigError(f"{path}: {'; '.join(problems)}")
+    return section
 
 
 def load_settings(config_dir: Path | None = None) -> Settings:
     directory = config_dir or default_config_dir()
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: " + ("is a file, not a config folder" if directory.exists()
+                                              else "no such config folder"))
     sections = {name: _load_file(directory / f"{name}.yaml", model)
                 for name, model in FILES.items()}
     try:

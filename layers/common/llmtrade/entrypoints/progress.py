@@ -60,6 +60,24 @@ class Progress:
             self._status.update(f"{self._stage} · {what}{at} · {event.account_id}")
 
 
+class NewEvents:
+    """How many events a run newly stored itself: counting the store's rows before and after would
+    include another process's run of the same data dir."""
+
+    def __init__(self) -> None:
+        self.count, self._lock = 0, threading.Lock()
+
+    def seen(self, _: Event) -> None:
+        with self._lock:
+            self.count += 1
+
+
+def counted(services: Services) -> tuple[Services, NewEvents]:
+    """Services whose newly stored events are counted."""
+    new = NewEvents()
+    return dataclasses.replace(services, store=_ObservedStore(services.store, new.seen)), new
+
+
 def _console() -> Any:
     """rich's console on stderr, or None without rich (the `cli` extra's: a run then shows no
     status line)."""

@@ -68,7 +68,8 @@ def _finished(week: Week, provider: str) -> bool:
 
 def _job(week: Week, provider: str) -> ResearchCall | None:
     """The provider's recorded start call, when it started a job that was still running."""
-    call = week.get(ResearchCall, SHARED_ACCOUNT, f"{provider}/start")
+    call = (week.get(ResearchCall, SHARED_ACCOUNT, f"{provider}/start-again")
+            or week.get(ResearchCall, SHARED_ACCOUNT, f"{provider}/start"))
     return call if call and call.state == "running" else None
 
 
@@ -80,16 +81,51 @@ def _fail(services: Services, run: WeekRun, provider: str | None, reason: str) -
 
 def _record(services: Services, run: WeekRun, provider: str, call: Literal["start", "check"],
             status: ResearchStatus, subject: str) -> None:
-    """Keep the pack or the failure the call ended with, then the call itself for audit. In that
-    order: a crash in between loses an audit record, never makes a rerun pay the provider twice."""
-    if status.pack is not None:
-        _append(services, run, status.pack, provider)
-    elif status.state != "running":
-        _fail(services, run, provider, status.error or f"{status.state} without a research pack")
+    """Keep the call (its cost) for audit, then the pack or the failure it ended with. In that
+    order: the cost is never lost to a crash; a crash in between leaves a finished call without
+    its outcome, which the rerun completes (`_lost_outcome`)."""
     _append(services, run, ResearchCall(
         week_id=run.week_id, provider=provider, call=call, state=status.state, handle=status.handle,
         prompt=status.prompt, raw=status.raw, error=status.error, cost_usd=status.cost_usd,
         at=_now()), subject)
+    _outcome(services, run, provider, status)
+
+
+def _outcome(services: Services, run: WeekRun, provider: str, status: ResearchStatus) -> None:
+    if status.pack is not None:
+        _append(services, run, status.pack, provider)
+    elif status.state != "running":
+        _fail(services, run, provider, status.error or f"{status.state} without a research pack")
+
+
+def _last_call(week: Week, key: str) -> ResearchCall | None:
+    """The provider's latest recorded call of the round (its start, its last check, or a restart
+    after a lost outcome)."""
+    calls = [(s, c) for s, c in week.by_subject(ResearchCall).items()
+             if s.startswith(f"{key}/")]
+    return max(calls, key=lambda sc: sc[1].at)[1] if calls else None
+
+
+def _lost_outcome(services: Services, run: WeekRun, week: Week, provider: ResearchProvider,
+                  key: str) -> ResearchStatus | None:
+    """A finished call whose pack or failure a crash kept from being stored: complete it without
+    recording (or paying for) the call again. A failure is in the call; a job's pack is fetched
+    again by a check (the cost is already recorded); a one-shot provider's pack exists nowhere, so
+    it is asked again under a new subject, both calls' costs kept. None when nothing was lost."""
+    call = _last_call(week, key)
+    if call is None or call.state == "running":
+        return None
+    if call.state == "failed":
+        status = ResearchStatus(state="failed", error=call.error)
+        _outcome(services, run, key, status)
+        return status
+    if call.call == "check" and (job := week.get(ResearchCall, SHARED_ACCOUNT, f"{key}/start")):
+        status = provider.check(run.week_id, run.asof, job.handle)
+        _outcome(services, run, key, status)
+        return status
+    status = provider.start(run.week_id, run.asof)
+    _record(services, run, key, "start", status, f"{key}/start-again")
+    return status
 
 
 def _start(services: Services, run: WeekRun, provider: ResearchProvider,
@@ -123,8 +159,9 @@ def _advance(services: Services, run: WeekRun, week: Week, providers: list[Resea
         if _finished(week, key):
             continue
         job = _job(week, key)
-        status = (_check(services, run, week, provider, job, key) if job
-                  else _start(services, run, provider, key))
+        status = (_lost_outcome(services, run, week, provider, key)
+                  or (_check(services, run, week, provider, job, key) if job
+                      else _start(services, run, provider, key)))
         if status.state == "running":
             running.append(provider.name)
     return running
@@ -136,7 +173,8 @@ def research_start(services: Services, run: WeekRun) -> dict[str, Any]:
     round_ = _round(week)
     started = [p for p in _providers(services, fallback=False)
                if not _finished(week, _key(p.name, round_))
-               and not _job(week, _key(p.name, round_))]
+               and not _job(week, _key(p.name, round_))
+               and not _lost_outcome(services, run, week, p, _key(p.name, round_))]
     running = [p.name for p in started
                if _start(services, run, p, _key(p.name, round_)).state == "running"]
     return {"started": [p.name for p in started], "running": running}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 import threading
@@ -11,19 +12,44 @@ from llmtrade.ports import StoreUnavailable
 from llmtrade.schemas import Event, EventKind
 
 
-def _why(exc: Exception) -> str:
+def _why(exc: Exception, path: Path | str) -> str:
     text = str(exc)
+    exists = str(path) != ":memory:" and Path(path).is_file()
     if isinstance(exc, (FileExistsError, NotADirectoryError)):
         return "the data dir is a file, not a folder"
     if "not a database" in text or "malformed" in text:
         return "not a readable llmtrade event store (corrupt, or another kind of file)"
-    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
-        return "the event store is read-only: check the file's and the folder's permissions"
+    if "full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return "the disk is full: free some space, then run the command again"
+    if ("readonly" in text or "read-only" in text or isinstance(exc, PermissionError)
+            or (exists and "unable to open" in text)):
+        return ("the event store is read-only (a read-only disk, or the file's or the folder's "
+                "permissions): the commands that only read it still work")
     if "locked" in text:
         return "the event store is locked by another process (is another llmtrade run going on?)"
     if "no such table" in text or "unable to open" in text:
         return "no event store there (nothing has been run with this data dir)"
     return text
+
+
+def _open_to_read(path: Path | str, table: str) -> sqlite3.Connection:
+    """An existing database, read-only. A WAL database on a read-only disk cannot be opened
+    read-only (SQLite must create its -shm file): it is then opened as immutable, which on a disk
+    nobody can write is what it is."""
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise sqlite3.OperationalError("unable to open database file")
+    try:
+        db = sqlite3.connect(f"file:{file}?mode=ro", uri=True, check_same_thread=False,
+                             isolation_level=None)
+        db.execute(f"SELECT count(*) FROM {table}").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc) and "readonly" not in str(exc):
+            raise
+        db = sqlite3.connect(f"file:{file}?immutable=1", uri=True, check_same_thread=False,
+                             isolation_level=None)
+        db.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -47,10 +73,7 @@ def open_database(path: Path | str, schema: str, table: str, *, read_only: bool 
     any step runs, with StoreUnavailable saying why. `read_only` opens an existing file to read."""
     try:
         if read_only:
-            db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True,
-                                 check_same_thread=False, isolation_level=None)
-            db.execute(f"SELECT count(*) FROM {table}").fetchone()
-            return db
+            return _open_to_read(path, table)
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
@@ -65,7 +88,7 @@ def open_database(path: Path | str, schema: str, table: str, *, read_only: bool 
             db.execute("ROLLBACK")
         return db
     except (sqlite3.Error, OSError) as exc:
-        raise StoreUnavailable(f"{path}: {_why(exc)}") from exc
+        raise StoreUnavailable(f"{path}: {_why(exc, path)}") from exc
 
 
 class SqliteEventStore:

@@ -1,4 +1,9 @@
-"""The `llmtrade` command: the weekly run, a checkpoint and the event log, locally."""
+"""The `llmtrade` command: the weekly run, a checkpoint and the event log, locally.
+
+Exit codes: 0 done; 1 a run that failed part-way and can be rerun (what it stored stays; a rerun
+continues from it); 2 refused before anything ran (a flag, the config, a key, the data dir). A
+failure is one line on stderr; --debug shows its traceback.
+"""
 
 # The parser and the error handling. A command's module (weekly, council, views, admin) is imported
 # only when that command runs, so `llmtrade --help` loads the standard library and nothing of the
@@ -7,6 +12,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
@@ -36,10 +43,16 @@ def _common(sub: argparse.ArgumentParser, offline: bool = True) -> None:
     sub.add_argument("--config-dir", type=Path, default=None,
                      help="config YAML folder (default: config/)")
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _debug(sub)
     if offline:
         sub.add_argument("--offline", action="store_true",
                          help="dry run: offline models, simulated market and broker, "
                               "no keys needed")
+
+
+def _debug(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--debug", action="store_true",
+                     help="on a failure, show the Python traceback too")
 
 
 def _pipeline_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -119,13 +132,16 @@ def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     put.add_argument("--region", help="AWS region (default: the AWS configuration's)")
     put.add_argument("--config-dir", type=Path, default=None,
                      help="config YAML folder (default: config/)")
+    _debug(put)
     put.set_defaults(run=_command("admin", "secrets_put"))
 
 
 def parser() -> argparse.ArgumentParser:
     from llmtrade import __version__
 
-    root = argparse.ArgumentParser(prog="llmtrade", description=__doc__)
+    summary, _, codes = (__doc__ or "").partition("\n\n")
+    root = argparse.ArgumentParser(prog="llmtrade", description=summary, epilog=codes,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     root.add_argument("--version", action="version", version=f"llmtrade {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
     _pipeline_commands(commands)  # the groups in the order --help lists them
@@ -135,8 +151,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    """What a command raises for a mistake the user can fix (imported late: the command has loaded
-    them)."""
+    """What a command raises for a mistake the user can fix, before anything ran (imported late:
+    the command has loaded them)."""
     from llmtrade.config import ConfigError
     from llmtrade.domain.calendar import CalendarError
     from llmtrade.ports import RunRefused, StoreUnavailable
@@ -144,18 +160,86 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return UsageError, ConfigError, CalendarError, RunRefused, StoreUnavailable
 
 
+def _one_line(exc: BaseException) -> str:
+    """The error as one line: its message's lines joined, or its type when it has no message."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text or type(exc).__name__
+
+
+def _failed(exc: Exception) -> str:
+    """The line for a run that failed part-way: what it stored stays, a rerun continues from it."""
+    import sqlite3
+
+    text = _one_line(exc)
+    if isinstance(exc, sqlite3.Error | OSError):
+        if "full" in text or getattr(exc, "errno", None) == 28:  # ENOSPC
+            text = f"the disk is full ({text}): free some space"
+        text = f"could not write to the data dir: {text}"
+    return (f"{text}. The run stopped; what it stored stays, and the same command continues from "
+            "it (--debug shows the traceback)")
+
+
+def _quiet_closed_pipe() -> int:
+    """`llmtrade ... | head`: the reader left. Stop quietly, and keep Python from failing again
+    when it flushes stdout at exit."""
+    # a stdout without a file descriptor (a test's capture) has nothing to flush
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _new_files(data_dir: Path | None) -> Callable[[], None]:
+    """Removes what a refused command created in the data dir (a refusal leaves nothing behind):
+    the files and the folder that were not there before it."""
+    if data_dir is None or data_dir.is_file():
+        return lambda: None
+    before = set(data_dir.iterdir()) if data_dir.is_dir() else None
+
+    def remove() -> None:
+        if not data_dir.is_dir():
+            return
+        for path in set(data_dir.iterdir()) - (before or set()):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+        if before is None and not any(data_dir.iterdir()):
+            data_dir.rmdir()
+
+    return remove
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    undo = _new_files(getattr(args, "data_dir", None))
+    code = _run(args)
+    if code == 2:
+        undo()
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
+    except BrokenPipeError:
+        return _quiet_closed_pipe()
+    except KeyboardInterrupt:
+        print("llmtrade: interrupted; the same command continues from what was stored",
+              file=sys.stderr)
+        return 130
     except ModuleNotFoundError as exc:
         if exc.name not in CLI_EXTRA:
-            raise
+            return _report(args, exc, 1)
         print(f"llmtrade: {exc.name} is missing: install the command with pip install -e '.[cli]'",
               file=sys.stderr)
         return 2
     except Exception as exc:
-        if not isinstance(exc, _user_errors()):
-            raise
-        print(f"llmtrade: {exc}", file=sys.stderr)
-        return 2
+        return _report(args, exc, 2 if isinstance(exc, _user_errors()) else 1)
+
+
+def _report(args: argparse.Namespace, exc: Exception, code: int) -> int:
+    if getattr(args, "debug", False):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    with contextlib.suppress(BrokenPipeError):
+        print(f"llmtrade: {_one_line(exc) if code == 2 else _failed(exc)}", file=sys.stderr)
+    return code

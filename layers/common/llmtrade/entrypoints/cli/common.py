@@ -7,20 +7,80 @@ Imports only the standard library at module level: `llmtrade --help` loads this 
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Collection
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from llmtrade.config import Settings
     from llmtrade.domain.leaderboard import LeaderboardRow
     from llmtrade.services import Services
+    from llmtrade.workflow import Need
+
+# What a local run keeps in its data dir: the event store, the simulated broker's order ledger
+STORE_FILE, LEDGER_FILE = "events.sqlite", "sim_broker.sqlite"
+
+
+# Tests only: the CLI's "now" (YYYY-MM-DD or an ISO moment), so a test runs as on a chosen day
+TODAY_ENV = "LLMTRADE_TODAY"
+
+
+def now() -> datetime:
+    """The moment the CLI takes for now, in New York: the clock, or $LLMTRADE_TODAY in tests (a
+    date is taken at noon)."""
+    from llmtrade.domain.calendar import ET
+
+    if given := os.environ.get(TODAY_ENV):
+        moment = datetime.fromisoformat(given if "T" in given or " " in given else f"{given}T12:00")
+        return moment if moment.tzinfo else moment.replace(tzinfo=ET)
+    return datetime.now(ET)
 
 
 class UsageError(Exception):
     """A mistake the user can fix (a flag, a missing key): printed as one line, exit code 2."""
 
 
-def services_from(args: argparse.Namespace) -> Services:
+def _orders_missing_from_ledger(data_dir: Path, settings: Settings) -> str | None:
+    """Why the data dir's event store and simulated broker disagree, or None. Every order the
+    events say the broker took must be in its ledger: a run on a missing or other ledger would
+    start from fresh accounts (every P/L 0) while the events say otherwise. The ledger may hold an
+    order the events lack (a run stopped between the two writes: its rerun finds the order)."""
+    from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
+    from llmtrade.events import EventLog
+    from llmtrade.schemas import OrderEvent
+
+    store_file, ledger_file = data_dir / STORE_FILE, data_dir / LEDGER_FILE
+    if not store_file.is_file():
+        if ledger_file.is_file():
+            return (f"{ledger_file} exists but {STORE_FILE} does not: the simulated broker holds "
+                    "orders no event records")
+        return None
+    accounts = [a.id for a in settings.trading_accounts]
+    placed = {o.broker_order.client_order_id
+              for o in EventLog(SqliteEventStore(store_file, read_only=True)).history(
+                  OrderEvent, accounts) if o.broker_order is not None}
+    if not placed:
+        return None
+    if not ledger_file.is_file():
+        return (f"{store_file} records {len(placed)} orders but {ledger_file} is missing: the "
+                "simulated broker would start with fresh accounts")
+    ledger = SqliteOrderLedger(ledger_file, read_only=True)
+    try:
+        held = {o.client_order_id for account in accounts for o in ledger.orders(account)}
+    finally:
+        ledger.close()
+    if lost := placed - held:
+        return (f"{len(lost)} of the {len(placed)} orders {STORE_FILE} records are not in "
+                f"{ledger_file}: the simulated broker is not the one these events ran with")
+    return None
+
+
+def services_from(args: argparse.Namespace, needs: Collection[Need] | None = None) -> Services:
     """The offline services with --offline, else the real providers with the keys of the
-    environment or .env."""
+    environment or .env (only those of `needs`, when given: a checkpoint needs the broker's)."""
     from llmtrade.config import load_settings
     from llmtrade.environment import env_kill_switch
     from llmtrade.wiring import live_services, local_services
@@ -30,19 +90,25 @@ def services_from(args: argparse.Namespace) -> Services:
         raise UsageError(disabled)
     settings = load_settings(args.config_dir)
     if args.offline:
+        if why := _orders_missing_from_ledger(args.data_dir, settings):
+            raise UsageError(f"{why}. Restore the data dir's two files together, or start a new "
+                             "--data-dir")
         return local_services(args.data_dir, settings)
     from llmtrade.adapters.store.secrets import EnvSecrets, missing, required_keys
     from llmtrade.adapters.store.sqlite import SqliteEventStore
+    from llmtrade.wiring import EVERYTHING
 
+    needs = EVERYTHING if needs is None else needs
     secrets = EnvSecrets()
     # checked before the data dir is touched
-    if absent := missing(secrets, required_keys(settings)):
+    if absent := missing(secrets, required_keys(settings, needs)):
         raise UsageError(
             f"a real run needs keys that are not set: {', '.join(absent)}.\n"
             "Set them in the environment or in .env (see .env.example), or pass --offline for a "
             "dry run with the offline models, simulated market and simulated broker."
         )
-    return live_services(settings, secrets, SqliteEventStore(args.data_dir / "events.sqlite"))
+    return live_services(settings, secrets, SqliteEventStore(args.data_dir / STORE_FILE),
+                         needs)
 
 
 def table(rows: list[list[str]]) -> str:

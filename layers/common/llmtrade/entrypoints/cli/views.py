@@ -19,17 +19,35 @@ def _stored(args: argparse.Namespace) -> SqliteEventStore:
     return SqliteEventStore(args.data_dir / "events.sqlite", read_only=True)
 
 
+def _known_account(args: argparse.Namespace, *, shared: bool) -> None:
+    """An --account the config does not know is a typo: refused, naming the ones it knows."""
+    if args.account is None:
+        return
+    from llmtrade.schemas import SHARED_ACCOUNT
+
+    known = [a.id for a in load_settings(args.config_dir).accounts.accounts]
+    known += [SHARED_ACCOUNT] if shared else []
+    if args.account not in known:
+        raise UsageError(f"--account {args.account!r} is not an account of the config: "
+                         f"{', '.join(known)}")
+
+
 def events(args: argparse.Namespace) -> int:
-    """`llmtrade events --week W [--account A]`: the week's stored events, oldest first."""
+    """`llmtrade events --week W [--account A]`: the week's stored events, oldest first, with
+    what each says happened."""
+    from llmtrade.entrypoints.cli.happened import what_happened
+
     parse_week_id(args.week)
-    listed = EventLog(_stored(args)).week(args.week, args.account).events
+    _known_account(args, shared=True)
+    week = EventLog(_stored(args)).week(args.week, args.account)
+    listed, said = week.events, what_happened(week)
     if args.json:
-        print(json.dumps([{"event_id": e.event_id, **e.model_dump(mode="json")} for e in listed],
-                         indent=2))
+        print(json.dumps([{"event_id": e.event_id, "what": said.get(e.event_id, ""),
+                           **e.model_dump(mode="json")} for e in listed], indent=2))
         return 0
-    rows = [["recorded_at (UTC)", "account", "kind", "subject"]]
-    rows += [[f"{e.recorded_at:%Y-%m-%d %H:%M:%S}", e.account_id, e.kind.value, e.subject]
-             for e in listed]
+    rows = [["recorded_at (UTC)", "account", "kind", "subject", "what"]]
+    rows += [[f"{e.recorded_at:%Y-%m-%d %H:%M:%S}", e.account_id, e.kind.value, e.subject,
+              said.get(e.event_id, "")] for e in listed]
     print(table(rows) if listed
           else f"no events for week {args.week}"
           + (f", account {args.account}" if args.account else ""))
@@ -62,6 +80,9 @@ def report_command(args: argparse.Namespace) -> int:
 
     if (args.week is None) == (not args.leaderboard):
         raise UsageError("report needs --week YYYY-MM-DD or --leaderboard (one of them)")
+    if args.out is not None and args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a folder: give the HTML file's name, e.g. "
+                         f"{args.out / 'week.html'}")
     settings = load_settings(args.config_dir)
     store = _stored(args)
     if args.week:
@@ -87,7 +108,12 @@ def show_command(args: argparse.Namespace) -> int:
     from llmtrade.reports.terminal import account_calls, format_calls
 
     parse_week_id(args.week)
-    calls = account_calls(_stored(args), args.week, args.account)
+    _known_account(args, shared=False)
+    store = _stored(args)
+    if not store.list_week(args.week):
+        raise UsageError(f"no events for week {args.week} in {args.data_dir} "
+                         "(llmtrade weeks lists the stored weeks)")
+    calls = account_calls(store, args.week, args.account)
     if args.json:
         print(json.dumps([c.model_dump(mode="json") for c in calls], indent=2))
     elif not calls:

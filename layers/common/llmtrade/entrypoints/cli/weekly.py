@@ -8,13 +8,18 @@ import json
 import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from llmtrade.config import ScheduleConfig, load_settings
+from llmtrade.config import ScheduleConfig
 from llmtrade.domain.calendar import ET, current_or_next_wednesday, nyse_hours, parse_week_id
-from llmtrade.entrypoints.cli.common import UsageError, print_leaderboard, services_from, table
-from llmtrade.entrypoints.progress import Progress, progress
+from llmtrade.entrypoints.cli.common import (
+    UsageError,
+    now,
+    print_leaderboard,
+    services_from,
+    table,
+)
+from llmtrade.entrypoints.progress import Progress, counted, progress
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
@@ -27,9 +32,11 @@ from llmtrade.schemas import (
 )
 from llmtrade.services import Services
 from llmtrade.steps.week import project_week
-from llmtrade.workflow import CHECKPOINT, WEEKLY
+from llmtrade.workflow import CHECKPOINT, FUNCTION_SPECS, WEEKLY
 
 OFFLINE_LABEL = " (OFFLINE: offline models, simulated market and broker)"
+FUTURE_NOTE = ("Simulated future week: it has not happened yet, its prices are made up by the "
+               "seeded simulator.")
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 
@@ -40,10 +47,17 @@ def _short_model(model: str | None) -> str:
     return model.removeprefix("offline:").rsplit("/", 1)[-1] if model else "-"
 
 
+def _future(summary: WeekSummary) -> bool:
+    """An offline week whose run lies after now: nothing real backs its market."""
+    return summary.offline and summary.asof_et > now()
+
+
 def _print_week(summary: WeekSummary, added: int) -> None:
     label = OFFLINE_LABEL if summary.offline else ""
     print(f"Week {summary.week_id}, "
           f"run at {summary.asof_et.astimezone(ET):%Y-%m-%d %H:%M} ET{label}")
+    if _future(summary):
+        print(FUTURE_NOTE)
     rows = [["account", "model", "trade", "conviction", "now", "equity at run"]]
     for a in summary.accounts:
         equity = f"{a.equity:,.0f}" if a.equity is not None else "-"
@@ -68,64 +82,27 @@ def _print_week(summary: WeekSummary, added: int) -> None:
 
 
 def run_week(args: argparse.Namespace) -> int:
-    week_id = args.week or current_or_next_wednesday(datetime.now(ET).date())
+    week_id = (current_or_next_wednesday(now().date()) if args.week is None else args.week)
     # outside the market calendar: an error before anything is created
     nyse_hours(parse_week_id(week_id))
     if args.estimate:
+        from llmtrade.entrypoints.cli.estimate import estimate_week
+
         return estimate_week(args, week_id)
-    services = services_from(args)
-    before = len(services.events.week(week_id).events)
+    # this run's new events: another run of the data dir may store some meanwhile
+    services, new = counted(services_from(args))
     with progress(services, enabled=not args.json) as (observed, shown):
         shown.stage(f"week {week_id}")
         state = run_workflow(WEEKLY, {"week_id": week_id}, observed)
-    added = len(services.events.week(week_id).events) - before
+    added = new.count
     # the stored summary is the week as it stood at the run; show it as the events know it now
     # (fills, checkpoints, rejections): the same projection, rebuilt
     summary = project_week(services, WeekRun.model_validate(state["run"]))
     if args.json:
-        print(json.dumps({"summary": summary.model_dump(mode="json"), "new_events": added},
-                         indent=2))
+        print(json.dumps({"summary": summary.model_dump(mode="json"), "new_events": added,
+                          "simulated_future_week": _future(summary)}, indent=2))
     else:
         _print_week(summary, added)
-    return 0
-
-
-def estimate_week(args: argparse.Namespace, week_id: str) -> int:
-    """The weekly run's LLM calls and their cost, from the config alone: nothing is called or
-    written."""
-    from llmtrade.steps.council import estimate_calls
-
-    settings = load_settings(args.config_dir)
-    budget = settings.models.budget
-    per_call = Decimal(0) if args.offline else Decimal(str(budget.call_estimate_usd))
-    stages = estimate_calls(settings)
-    calls, at_most = sum(s.calls for s in stages), sum(s.at_most for s in stages)
-    document = {"week_id": week_id, "offline": args.offline,
-                "stages": [s.model_dump() for s in stages],
-                "calls": calls, "at_most": at_most, "call_estimate_usd": str(per_call),
-                "expected_usd": str(calls * per_call), "at_most_usd": str(at_most * per_call),
-                "weekly_budget_usd": str(Decimal(str(budget.weekly_usd))),
-                "research_providers": [p.id for p in settings.models.research_providers]}
-    if args.json:
-        print(json.dumps(document, indent=2))
-        return 0
-    cost = ("offline models cost nothing" if args.offline
-            else f"${per_call:.2f} a call (models.yaml budget)")
-    print(f"Week {week_id}: expected LLM calls, {cost}")
-    rows = [["stage", "calls", "at most", "expected $", "at most $"]]
-    rows += [[s.stage, str(s.calls), str(s.at_most), f"{s.calls * per_call:.2f}",
-              f"{s.at_most * per_call:.2f}"] for s in stages]
-    rows.append(["total", str(calls), str(at_most), f"{calls * per_call:.2f}",
-                 f"{at_most * per_call:.2f}"])
-    print(table(rows))
-    print("'at most' counts every repair attempt and the backup chairman. Weekly budget: "
-          f"${budget.weekly_usd:.2f}; a call that would pass it is refused and its model goes "
-          "FLAT.")
-    if at_most * per_call > Decimal(str(budget.weekly_usd)):
-        print("WARNING: at most, the run would pass the weekly budget: the calls past it would be "
-              "refused.")
-    print(f"Not included: research ({', '.join(document['research_providers'])}). "
-          "Nothing was called or written.")
     return 0
 
 
@@ -141,19 +118,29 @@ def _checkpoint_at(text: str) -> datetime:
 def checkpoint(args: argparse.Namespace) -> int:
     at = _checkpoint_at(args.at)
     nyse_hours(at.date())
-    services = services_from(args)
+    # a live checkpoint reads and trades the Alpaca accounts only: the broker's keys, no others
+    services = services_from(args, FUNCTION_SPECS["checkpoint"].needs)
     state = run_workflow(CHECKPOINT, {"at": at.isoformat()}, services)
     week_id = state["run"]["week_id"]
+    skipped = (None if state["run"]["accounts"] else
+               services.events.get(CheckpointSkipped, week_id, SHARED_ACCOUNT, at.isoformat()))
+    updates = services.events.week(week_id).by_account(CheckpointUpdate, subject=at.isoformat())
+    done = [updates[r["account_id"]] for r in state.get("results", {}).get("checkpoints", [])]
     if args.json:
-        print(json.dumps(state, indent=2, default=str))
+        print(json.dumps({
+            "at": at.isoformat(), "week_id": week_id,
+            "skipped": None if done else (skipped.reason if skipped else "nothing to do"),
+            "accounts": [{"account_id": u.account_id, "action": u.action.value,
+                          "conviction_before": u.conviction_before,
+                          "conviction_after": u.conviction_after,
+                          "unrealized_pl": str(u.unrealized_pl), "reason": u.reason_delta}
+                         for u in done],
+            **state}, indent=2, default=str))
     elif not state["run"]["accounts"]:
-        skipped = services.events.get(CheckpointSkipped, week_id, SHARED_ACCOUNT, at.isoformat())
         print(f"Checkpoint {args.at} ET skipped: {skipped.reason if skipped else 'nothing to do'}")
     else:
-        updates = services.events.week(week_id).by_account(CheckpointUpdate, subject=at.isoformat())
         rows = [["account", "action", "conviction", "P/L", "reason"]]
-        for result in state["results"]["checkpoints"]:
-            update = updates[result["account_id"]]
+        for update in done:
             rows.append([update.account_id, update.action.value,
                          f"{update.conviction_before:+d} -> {update.conviction_after:+d}",
                          f"{float(update.unrealized_pl):+.2f}", update.reason_delta])
