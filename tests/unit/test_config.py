@@ -115,3 +115,71 @@ def test_a_dotenv_file_is_read_like_a_shell_would(tmp_path: Path,
             and secrets.get("PERPLEXITY_API_KEY") == "pplx 2")
     assert (secrets.get("GEMINI_API_KEY") is None
             and secrets.get("export OPENROUTER_API_KEY") is None)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        ("risk.yaml", "risk_budget_usd: 20000", "risk_budget_usd: .inf",
+         r"risk\.yaml: risk_budget_usd: Input should be a finite number"),
+        ("risk.yaml", "starting_equity_usd: 100000", "starting_equity_usd: .nan",
+         r"risk\.yaml: starting_equity_usd: Input should be a finite number"),
+        ("risk.yaml", "starting_equity_usd: 100000", "starting_equity_usd: true",
+         r"risk\.yaml: starting_equity_usd: true is not a number"),
+        ("risk.yaml", "stop_loss_pct: 3.0", "stop_loss_pct: false",
+         r"risk\.yaml: checkpoint\.stop_loss_pct: false is not a number"),
+        ("models.yaml", "repair_attempts: 1", "repair_attempts: true",
+         r"models\.yaml: repair_attempts: true is not a number"),
+        ("risk.yaml", "starting_equity_usd: 100000", "starting_equity_usd: 1e300",
+         r"risk\.yaml: starting_equity_usd: 1e\+300 is beyond any sensible value"),
+        ("risk.yaml", "min_equity_for_short_usd: 2000", "min_equity_for_short_usd: 2.0e13",
+         r"risk\.yaml: min_equity_for_short_usd: 2e\+13 is beyond"),
+        ("models.yaml", "quorum: 3", "quorum: 3\nquorum: 2",
+         r"models\.yaml: not valid YAML: the key 'quorum' is given twice \(line \d+\)"),
+    ],
+)
+def test_a_number_that_cannot_run_is_refused_at_load(config_dir: Path, file: str, old: str,
+                                                     new: str, message: str) -> None:
+    path = config_dir / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config_dir)
+
+
+def test_an_assets_list_past_the_limit_is_refused(config_dir: Path) -> None:
+    from llmtrade.config.assets import MAX_ASSETS
+
+    symbols = [f"A{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(MAX_ASSETS + 1)]
+    (config_dir / "assets.yaml").write_text("assets:\n" + "".join(
+        f"  - {{symbol: {s}, name: x, sleeve: gold}}\n" for s in symbols))
+    with pytest.raises(ConfigError, match=rf"assets\.yaml: assets: .*at most {MAX_ASSETS} items"):
+        load_settings(config_dir)
+
+
+def test_files_of_the_wrong_kind_are_named(config_dir: Path) -> None:
+    risk = config_dir / "risk.yaml"
+    risk.write_bytes(risk.read_bytes() + b"# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"risk\.yaml: not UTF-8 text"):
+        load_settings(config_dir)
+    risk.unlink()
+    risk.mkdir()
+    with pytest.raises(ConfigError, match=r"risk\.yaml: is a folder, not a YAML file"):
+        load_settings(config_dir)
+    (config_dir / "assets.yaml").write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match=r"assets\.yaml: expected a mapping"):
+        load_settings(config_dir)
+    with pytest.raises(ConfigError, match=r"models\.yaml: is a file, not a config folder"):
+        load_settings(config_dir / "models.yaml")
+    with pytest.raises(ConfigError, match="no such config folder"):
+        load_settings(config_dir / "absent")
+
+
+def test_the_price_table_is_dated_and_prices_every_configured_model(settings: Settings) -> None:
+    from llmtrade.config.prices import load_prices
+
+    prices = load_prices(REPO / "config")
+    assert prices is not None and prices.as_of.year >= 2025
+    models = {pm.openrouter_model for pm in settings.models.pms}
+    assert all(prices.call_usd(m) for m in models)
+    assert {p.id for p in settings.models.research_providers} == set(prices.research_per_call_usd)
