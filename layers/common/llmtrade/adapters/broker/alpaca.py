@@ -11,6 +11,14 @@ Retry rules (`RETRY`: the shared http_retry policy, Alpaca's statuses 429 and ev
   is never resent blindly: its client_order_id is looked up first, so one decision never makes
   two orders;
 - 403/404/422 are the broker's answer (`BrokerRejected`), never retried; 401 names the key.
+
+Tolerant and bounded parsing: only the fields used are read (the PDT fields, removed 2026-07-06,
+and `easy_to_borrow`, removed 2026-09-22 for `borrow_status`, are never needed); a field we need
+that is missing, a body of the wrong shape (an object where a list is due) or a number that does
+not parse is an `AlpacaError` naming what came back, never an AttributeError. Bar pagination ends
+on a repeated `next_page_token` or after `MAX_BAR_PAGES` pages, with an error. Every error message
+passes the shared scrubber (http_retry.scrub): a broker echoing a key leaks nothing.
+`GET /v2/calendar` sends start/end as RFC 3339 date-times, as the spec declares them.
 """
 
 from __future__ import annotations
@@ -20,17 +28,25 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from datetime import time as clock_time
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from llmtrade.adapters.http_retry import RATE_LIMITED, SERVER_ERRORS, RetryPolicy
+from llmtrade.adapters.http_retry import (
+    RATE_LIMITED,
+    SERVER_ERRORS,
+    RetryPolicy,
+    remember_secrets,
+    scrub,
+)
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, Session
 from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
+_T = TypeVar("_T")
 # the longest a single rate-limit or backoff wait may take is 30 s; no total bound (a weekly step
 # makes a handful of calls per account, and each is bounded by its attempts)
 RETRY = RetryPolicy(statuses=frozenset({RATE_LIMITED}) | SERVER_ERRORS, max_attempts=4,
@@ -39,10 +55,16 @@ RETRY = RetryPolicy(statuses=frozenset({RATE_LIMITED}) | SERVER_ERRORS, max_atte
 # "now" for price(): closer than this reads the latest trade
 LATEST_TRADE_WINDOW = timedelta(minutes=2)
 CALENDAR_LOOKBACK_DAYS = 10  # enough to cross the longest run of closed days (weekend + holidays)
+# one request asks for up to 10,000 bars of one symbol: a week of minute bars is a page or two
+MAX_BAR_PAGES = 50
 
 
 class AlpacaError(RuntimeError):
-    """Alpaca could not be reached or answered in a way no retry fixes (bad keys, no retry left)."""
+    """Alpaca could not be reached or answered in a way no retry fixes (bad keys, no retry left,
+    a body we cannot use). The message is scrubbed of every key."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(scrub(message))
 
 
 class _Uncertain(Exception):
@@ -58,7 +80,29 @@ class MarketClock(BaseModel):
 
 
 def _decimal_json(response: httpx.Response) -> Any:
-    return json.loads(response.text, parse_float=Decimal)
+    try:
+        return json.loads(response.text, parse_float=Decimal)
+    except ValueError as exc:
+        raise AlpacaError(f"Alpaca answered {response.request.method} {response.request.url.path}"
+                          f" with a body that is not JSON: {response.text[:200]!r}") from exc
+
+
+def _shaped(data: Any, kind: type[dict[str, Any]] | type[list[Any]], what: str) -> Any:
+    """`data` when it is a JSON object (dict) or array (list) as `kind` asks, else AlpacaError."""
+    if not isinstance(data, kind):
+        due = "an object" if kind is dict else "a list"
+        raise AlpacaError(f"Alpaca's {what} is not {due}: {json.dumps(data, default=str)[:200]}")
+    return data
+
+
+def _parsed(parse: Callable[[Any], _T], data: Any, what: str) -> _T:
+    """`parse(data)`, with a missing field or a value that does not parse as an AlpacaError."""
+    try:
+        return parse(_shaped(data, dict, what))
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        detail = f"no field {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+        raise AlpacaError(f"Alpaca's {what} cannot be read ({detail}):"
+                          f" {json.dumps(data, default=str)[:200]}") from exc
 
 
 def _whole(value: str | None, what: str) -> int:
@@ -74,6 +118,10 @@ def _moment(value: str | None) -> datetime | None:
 
 
 def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
+    return _parsed(_order, data, "order")
+
+
+def _order(data: Mapping[str, Any]) -> BrokerOrder:
     price = data.get("filled_avg_price")
     return BrokerOrder(
         id=data["id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
@@ -87,12 +135,23 @@ def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
 
 
 def parse_position(data: Mapping[str, Any]) -> Position:
+    return _parsed(_position, data, "position")
+
+
+def _position(data: Mapping[str, Any]) -> Position:
     # signed by `side`, whatever qty's sign
     shares = abs(_whole(data["qty"], f"position {data['symbol']} qty"))
     return Position(symbol=data["symbol"], qty=-shares if data["side"] == "short" else shares,
                     avg_entry_price=Decimal(data["avg_entry_price"]),
                     market_value=Decimal(data["market_value"]),
                     unrealized_pl=Decimal(data["unrealized_pl"]))
+
+
+def _session(entry: Mapping[str, Any]) -> Session:
+    day = date.fromisoformat(entry["date"])
+    opens, closes = (datetime.combine(day, datetime.strptime(entry[k], "%H:%M").time(), tzinfo=ET)
+                     for k in ("open", "close"))
+    return Session(day=day, open=opens, close=closes)
 
 
 class AlpacaBroker:
@@ -104,6 +163,7 @@ class AlpacaBroker:
                  wall_clock: Callable[[], float] = time.time) -> None:
         """`key_envs`: each account's key env prefix (accounts.yaml `key_env`), for messages."""
         self._credentials = dict(credentials)
+        remember_secrets(*(value for pair in self._credentials.values() for value in pair))
         self._key_envs = dict(key_envs or {})
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self._retry = dataclasses.replace(RETRY, max_attempts=max_attempts)
@@ -176,21 +236,23 @@ class AlpacaBroker:
         try:
             body = response.json()
             return BrokerRejected(response.status_code, int(body.get("code", 0)),
-                                  str(body.get("message", "")))
-        except (ValueError, AttributeError):
-            return BrokerRejected(response.status_code, 0, response.text[:200])
+                                  scrub(str(body.get("message", ""))))
+        except (ValueError, TypeError, AttributeError):
+            return BrokerRejected(response.status_code, 0, scrub(response.text[:200]))
 
     def _get(self, account_id: str, url: str, **params: str) -> Any:
         return _decimal_json(self.request(account_id, "GET", url, params=params or None))
 
     # ----------------------------------------------------------------- reads
     def account(self, account_id: str) -> AccountState:
-        data = self._get(account_id, "/v2/account")
-        return AccountState(equity=Decimal(data["equity"]), cash=Decimal(data["cash"]),
-                            buying_power=Decimal(data["buying_power"]))
+        return _parsed(lambda data: AccountState(equity=Decimal(data["equity"]),
+                                                 cash=Decimal(data["cash"]),
+                                                 buying_power=Decimal(data["buying_power"])),
+                       self._get(account_id, "/v2/account"), "account")
 
     def positions(self, account_id: str) -> list[Position]:
-        return [parse_position(p) for p in self._get(account_id, "/v2/positions")]
+        return [parse_position(p)
+                for p in _shaped(self._get(account_id, "/v2/positions"), list, "positions")]
 
     def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
         try:
@@ -203,36 +265,35 @@ class AlpacaBroker:
 
     def open_orders(self, account_id: str) -> list[BrokerOrder]:
         # limit 500 is the API's maximum; an account here holds a handful of open orders at most
-        return [parse_order(o)
-                for o in self._get(account_id, "/v2/orders", status="open", limit="500")]
+        orders = self._get(account_id, "/v2/orders", status="open", limit="500")
+        return [parse_order(o) for o in _shaped(orders, list, "open orders")]
 
     def asset(self, account_id: str, symbol: str) -> AssetInfo:
-        data = self._get(account_id, f"/v2/assets/{symbol}")
-        # borrow_status replaces the deprecated easy_to_borrow flag (spec: deprecated 2026-06-22)
-        borrow = data.get("borrow_status")
-        easy = (borrow == "easy_to_borrow" if borrow is not None
-                else bool(data.get("easy_to_borrow")))
-        return AssetInfo(symbol=data["symbol"], tradable=bool(data["tradable"]),
-                         shortable=bool(data["shortable"]), easy_to_borrow=easy)
+        # borrow_status replaced easy_to_borrow (removed 2026-09-22); absent for non-US equities,
+        # which are then not easy to borrow
+        return _parsed(lambda data: AssetInfo(
+            symbol=data["symbol"], tradable=data["tradable"] is True,
+            shortable=data["shortable"] is True,
+            easy_to_borrow=data.get("borrow_status") == "easy_to_borrow"),
+            self._get(account_id, f"/v2/assets/{symbol}"), f"asset {symbol}")
 
     def clock(self, account_id: str | None = None) -> MarketClock:
-        return MarketClock.model_validate(self._get(account_id or self.default_account(),
-                                                    "/v2/clock"))
+        data = self._get(account_id or self.default_account(), "/v2/clock")
+        try:
+            return MarketClock.model_validate(_shaped(data, dict, "clock"))
+        except ValueError as exc:  # pydantic's ValidationError
+            raise AlpacaError(f"Alpaca's clock cannot be read: {exc}") from exc
 
     def calendar(self, start: date, end: date, account_id: str | None = None) -> list[Session]:
         """Trading days from start to end inclusive.
 
-        Holidays are absent, early closes end at 13:00 ET."""
+        Holidays are absent, early closes end at 13:00 ET. start/end go as date-times (the spec's
+        format): midnight New York time, which is the same calendar day in ET and in UTC."""
         days = self._get(account_id or self.default_account(), "/v2/calendar",
-                         start=start.isoformat(), end=end.isoformat())
-        sessions = []
-        for entry in days:
-            day = date.fromisoformat(entry["date"])
-            opens, closes = (datetime.combine(day, datetime.strptime(entry[k], "%H:%M").time(),
-                                              tzinfo=ET)
-                             for k in ("open", "close"))
-            sessions.append(Session(day=day, open=opens, close=closes))
-        return sessions
+                         start=datetime.combine(start, clock_time(), tzinfo=ET).isoformat(),
+                         end=datetime.combine(end, clock_time(), tzinfo=ET).isoformat())
+        return [_parsed(_session, entry, "calendar day")
+                for entry in _shaped(days, list, "calendar")]
 
     # ----------------------------------------------------------------- writes
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
@@ -339,39 +400,54 @@ class AlpacaMarketData:
         if session is None or not session.open <= at < session.close:
             return self._daily_close(symbol, self._last_session_closed_by(at))
         if self._now() - at <= LATEST_TRADE_WINDOW:
-            trades = self._data("/v2/stocks/trades/latest", symbols=symbol,
-                                feed=self._feed)["trades"]
+            latest = _shaped(self._data("/v2/stocks/trades/latest", symbols=symbol,
+                                        feed=self._feed), dict, "latest trades")
+            trades = _shaped(latest.get("trades") or {}, dict, "latest trades")
             if symbol not in trades:
                 raise AlpacaError(f"no latest {self._feed} trade for {symbol}")
-            return Decimal(trades[symbol]["p"])
+            return _parsed(lambda trade: Decimal(trade["p"]), trades[symbol],
+                           f"latest trade of {symbol}")
         minute_bars = self._bars(symbol, "1Min", session.open, at)
         if minute_bars:
-            return Decimal(minute_bars[-1]["c"])
+            return _parsed(lambda bar: Decimal(bar["c"]), minute_bars[-1], f"bar of {symbol}")
         # no IEX trade yet this session: the previous close still stands
         return self._daily_close(symbol, self._last_session_closed_by(session.open))
 
     def _daily_close(self, symbol: str, session: Session) -> Decimal:
         # daily bars are stamped 00:00 ET
         midnight = datetime.combine(session.day, datetime.min.time(), tzinfo=ET)
-        bars = [b for b in self._bars(symbol, "1Day", midnight, session.close)
-                if datetime.fromisoformat(b["t"]).astimezone(ET).date() == session.day]
+        daily = self._bars(symbol, "1Day", midnight, session.close)
+        bars = [b for b in daily if _parsed(lambda bar: datetime.fromisoformat(bar["t"]), b,
+                                            f"bar of {symbol}").astimezone(ET).date()
+                == session.day]
         if not bars:
             raise AlpacaError(f"no daily bar for {symbol} on {session.day} (feed {self._feed})")
-        return Decimal(bars[-1]["c"])
+        return _parsed(lambda bar: Decimal(bar["c"]), bars[-1], f"bar of {symbol}")
 
     def _bars(self, symbol: str, timeframe: str, start: datetime,
               end: datetime) -> list[dict[str, Any]]:
-        """All bars of one symbol from start to end inclusive, following next_page_token."""
+        """All bars of one symbol from start to end inclusive, following next_page_token: at most
+        MAX_BAR_PAGES pages, and a token seen before is an error (a server repeating it would
+        otherwise be asked forever)."""
         params = {"symbols": symbol, "timeframe": timeframe,
                   "start": start.astimezone(UTC).isoformat(),
                   "end": end.astimezone(UTC).isoformat(), "feed": self._feed, "limit": "10000"}
         bars: list[dict[str, Any]] = []
-        while True:
-            page = self._data("/v2/stocks/bars", **params)
-            bars += (page.get("bars") or {}).get(symbol) or []
-            if not page.get("next_page_token"):
+        seen: set[str] = set()
+        for _ in range(MAX_BAR_PAGES):
+            page = _shaped(self._data("/v2/stocks/bars", **params), dict, "bars page")
+            by_symbol = _shaped(page.get("bars") or {}, dict, "bars")
+            bars += _shaped(by_symbol.get(symbol) or [], list, f"bars of {symbol}")
+            token = page.get("next_page_token")
+            if not token:
                 return bars
-            params["page_token"] = page["next_page_token"]
+            if str(token) in seen:
+                raise AlpacaError(f"Alpaca repeated the bars page token {str(token)[:40]!r} for"
+                                  f" {symbol} {timeframe}: stopped after {len(seen) + 1} pages")
+            seen.add(str(token))
+            params["page_token"] = str(token)
+        raise AlpacaError(f"Alpaca's {timeframe} bars of {symbol} from {start.isoformat()} to"
+                          f" {end.isoformat()} did not end within {MAX_BAR_PAGES} pages")
 
     def _data(self, path: str, **params: str) -> Any:
         account = self._account or self._trading.default_account()

@@ -22,7 +22,12 @@ from typing import Any
 
 import httpx
 
-from llmtrade.adapters.http_retry import RetryPolicy, retry_after_seconds
+from llmtrade.adapters.http_retry import (
+    RetryPolicy,
+    remember_secrets,
+    retry_after_seconds,
+    scrub,
+)
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -109,7 +114,7 @@ class OpenRouterLLM:
                  referer: str | None = None) -> None:
         if not api_key:
             raise ValueError(f"{KEY_NAME} is empty")
-        self._api_key = api_key
+        remember_secrets(api_key)
         self.base_url = base_url.rstrip("/")
         self.timeout_seconds, self._sleep = timeout_seconds, sleep
         self.retry = dataclasses.replace(RETRY, max_attempts=max_attempts,
@@ -184,14 +189,14 @@ class OpenRouterLLM:
                                         f"{self.retry.total_s:.0f}s budget")
                     break
                 await self._sleep(wait)
-        raise LLMError(self._scrub(f"OpenRouter {request.model}: {failure.message}"
-                                   f" (attempts: {attempt})"),
-                       status=failure.status, attempts=attempt, raw=self._scrub(failure.raw),
+        raise LLMError(scrub(f"OpenRouter {request.model}: {failure.message}"
+                             f" (attempts: {attempt})"),
+                       status=failure.status, attempts=attempt, raw=scrub(failure.raw),
                        latency_ms=_ms_since(started), cost_usd=billed)
 
     def _answer(self, model: str, response: httpx.Response, attempt: int,
                 started: float) -> LLMResponse:
-        raw = response.text
+        raw = scrub(response.text)
         try:
             data = response.json()
         except ValueError:
@@ -236,9 +241,6 @@ class OpenRouterLLM:
             latency_ms=_ms_since(started), offline=False, provider=data.get("provider"),
             attempts=attempt, raw=raw,
         )
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "***")
 
 
 def _http_failure(model: str, status: int, data: Any, raw: str,
