@@ -51,7 +51,7 @@ from tests.adapters.test_perplexity import completion
 from tests.conftest import WEEK
 
 OPENROUTER = "https://openrouter.ai/api/v1/chat/completions"
-PERPLEXITY = "https://api.perplexity.ai/chat/completions"
+PERPLEXITY = "https://api.perplexity.ai/v1/agent"
 GEMINI = "https://generativelanguage.googleapis.com/v1beta/interactions"
 CALL_COST = Decimal("0.0123")
 
@@ -123,7 +123,8 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[Live]:
     def perplexity(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         schema = full_schema("ResearchAnswer", {}, symbols)
-        return httpx.Response(200, json=completion(generated("sonar-pro", body["messages"],
+        messages = [{"role": "user", "content": body["input"]}]
+        return httpx.Response(200, json=completion(generated("perplexity/sonar", messages,
                                                              "ResearchAnswer", schema)))
 
     gemini_polls = iter(["in_progress", "completed"])

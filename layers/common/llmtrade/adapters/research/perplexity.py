@@ -60,18 +60,20 @@ def _cost(usage: Any) -> Decimal:
         return Decimal(0)
 
 
-def _items(response: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    output = response.get("output")
-    return [item for item in (output if isinstance(output, list) else [])
+def _typed(items: Any, kind: str) -> list[dict[str, Any]]:
+    """The objects of type `kind` in a JSON array (nothing when it is not an array)."""
+    return [item for item in (items if isinstance(items, list) else [])
             if isinstance(item, dict) and item.get("type") == kind]
+
+
+def _items(response: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return _typed(response.get("output"), kind)
 
 
 def _parts(response: dict[str, Any]) -> list[dict[str, Any]]:
     """The output_text parts of the response's messages."""
     return [part for message in _items(response, "message")
-            for part in (message.get("content") if isinstance(message.get("content"), list)
-                         else [])
-            if isinstance(part, dict) and part.get("type") == "output_text"]
+            for part in _typed(message.get("content"), "output_text")]
 
 
 def _citations(response: dict[str, Any]) -> list[Citation]:
