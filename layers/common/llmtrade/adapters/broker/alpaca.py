@@ -140,7 +140,7 @@ def parse_position(data: Mapping[str, Any]) -> Position:
 
 def _position(data: Mapping[str, Any]) -> Position:
     # signed by `side`, whatever qty's sign
-    shares = abs(_whole(data["qty"], f"position {data['symbol']} qty"))
+    shares = abs(_whole(str(data["qty"]), f"position {data['symbol']} qty"))  # required
     return Position(symbol=data["symbol"], qty=-shares if data["side"] == "short" else shares,
                     avg_entry_price=Decimal(data["avg_entry_price"]),
                     market_value=Decimal(data["market_value"]),
