@@ -4,6 +4,7 @@ that never stops paging. Each ends as an AlpacaError that says what came back, o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -82,7 +83,7 @@ def test_an_asset_without_easy_to_borrow_reads_borrow_status(broker: AlpacaBroke
 def test_a_body_of_the_wrong_shape_is_an_alpaca_error(broker: AlpacaBroker, path: str, body: Any,
                                                       read: str, what: str) -> None:
     respx.get(f"{PAPER}{path}").respond(json=body)
-    calls = {"positions": lambda: broker.positions("pm-gpt"),
+    calls: dict[str, Callable[[], object]] = {"positions": lambda: broker.positions("pm-gpt"),
              "open_orders": lambda: broker.open_orders("pm-gpt"),
              "account": lambda: broker.account("pm-gpt"),
              "asset": lambda: broker.asset("pm-gpt", "AAPL"),

@@ -46,6 +46,7 @@ from llmtrade.workflow import CHECKPOINT, WEEKLY
 from pydantic import BaseModel, create_model
 
 from tests.adapters.fake_alpaca import FakeAlpaca
+from tests.adapters.openapi_requests import SPEC_BY_HOST, violations
 from tests.adapters.test_gemini import interaction, report
 from tests.adapters.test_perplexity import completion
 from tests.conftest import WEEK
@@ -200,3 +201,18 @@ def test_a_live_week_reads_like_an_audit_and_a_rerun_calls_nobody(live: Live) ->
               if e.kind is EventKind.ORDER_FINAL]
     assert finals and all(f.broker_order.status == "filled" and f.broker_order.filled_avg_price
                           for f in finals)
+
+
+def test_every_request_of_a_live_week_and_its_checkpoints_is_valid_by_the_official_specs(
+        live: Live) -> None:
+    services, _, now, router = live
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    for moment in (datetime(2026, 11, 27, 12, 0, tzinfo=ET),  # Black Friday's early close
+                   datetime(2026, 11, 30, 12, 0, tzinfo=ET)):
+        now[0] = moment
+        run_workflow(CHECKPOINT, {"at": moment.isoformat()}, services)
+
+    sent = [call.request for call in router.calls]
+    hosts = {request.url.host for request in sent}
+    assert set(SPEC_BY_HOST) <= hosts  # trading, market data and OpenRouter were all checked
+    assert violations(sent) == []
