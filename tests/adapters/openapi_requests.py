@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,7 +38,7 @@ class _Request:
 
 
 @cache
-def _openapi(spec: str):  # type: ignore[no-untyped-def]  # openapi-core ships no stubs
+def _openapi(spec: str) -> Any:
     from openapi_core import Config, OpenAPI
 
     # the specs as published, not re-validated: OpenRouter's 3.1 description keeps a few 3.0-style
