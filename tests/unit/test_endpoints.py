@@ -62,7 +62,8 @@ def test_the_live_wiring_calls_each_provider_at_its_configured_endpoint(
     settings = settings.model_copy(update={"models": settings.models.model_copy(
         update={"endpoints": endpoints})})
     services = live_services(settings, Keys(required_keys(settings)),
-                             SqliteEventStore(tmp_path / "events.sqlite"), needs=("research",))
+                             SqliteEventStore(tmp_path / "events.sqlite"),
+                             needs=frozenset({"research"}))
     asof = datetime(2026, 11, 25, 8, 0, tzinfo=ET)
     with respx.mock(assert_all_called=True) as network:
         perplexity = network.post("https://pplx.gateway.test/v1/agent").respond(400)
