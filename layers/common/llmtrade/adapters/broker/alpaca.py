@@ -12,29 +12,35 @@ Retry rules (`RETRY`: the shared http_retry policy, Alpaca's statuses 429 and ev
   two orders;
 - 403/404/422 are the broker's answer (`BrokerRejected`), never retried; 401 names the key.
 
-Tolerant and bounded parsing: only the fields used are read (the PDT fields, removed 2026-07-06,
-and `easy_to_borrow`, removed 2026-09-22 for `borrow_status`, are never needed); a field we need
-that is missing, a body of the wrong shape (an object where a list is due) or a number that does
-not parse is an `AlpacaError` naming what came back, never an AttributeError. Bar pagination ends
-on a repeated `next_page_token` or after `MAX_BAR_PAGES` pages, with an error. Every error message
-passes the shared scrubber (http_retry.scrub): a broker echoing a key leaks nothing.
-`GET /v2/calendar` sends start/end as RFC 3339 date-times, as the spec declares them.
+Bodies are checked before use (alpaca_bodies.py); bar pagination ends on a repeated
+`next_page_token` or after `MAX_BAR_PAGES` pages; `GET /v2/calendar` sends start/end as date-times.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
+from llmtrade.adapters.broker.alpaca_bodies import (
+    AlpacaError as AlpacaError,  # raised to callers: theirs to import from here
+)
+from llmtrade.adapters.broker.alpaca_bodies import (
+    MarketClock,
+    calendar_session,
+    decimal_json,
+    moment,
+    parse_position,
+    parsed,
+    shaped,
+    whole,
+)
 from llmtrade.adapters.http_retry import (
     RATE_LIMITED,
     SERVER_ERRORS,
@@ -46,7 +52,6 @@ from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, Session
 from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
-_T = TypeVar("_T")
 # the longest a single rate-limit or backoff wait may take is 30 s; no total bound (a weekly step
 # makes a handful of calls per account, and each is bounded by its attempts)
 RETRY = RetryPolicy(statuses=frozenset({RATE_LIMITED}) | SERVER_ERRORS, max_attempts=4,
@@ -59,99 +64,25 @@ CALENDAR_LOOKBACK_DAYS = 10  # enough to cross the longest run of closed days (w
 MAX_BAR_PAGES = 50
 
 
-class AlpacaError(RuntimeError):
-    """Alpaca could not be reached or answered in a way no retry fixes (bad keys, no retry left,
-    a body we cannot use). The message is scrubbed of every key."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(scrub(message))
-
-
 class _Uncertain(Exception):
     """A request whose outcome is unknown (timeout, 5xx): it may or may not have taken effect."""
 
 
-class MarketClock(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    timestamp: datetime
-    is_open: bool
-    next_open: datetime
-    next_close: datetime
-
-
-def _decimal_json(response: httpx.Response) -> Any:
-    try:
-        return json.loads(response.text, parse_float=Decimal)
-    except ValueError as exc:
-        raise AlpacaError(f"Alpaca answered {response.request.method} {response.request.url.path}"
-                          f" with a body that is not JSON: {response.text[:200]!r}") from exc
-
-
-def _shaped(data: Any, kind: type[dict[str, Any]] | type[list[Any]], what: str) -> Any:
-    """`data` when it is a JSON object (dict) or array (list) as `kind` asks, else AlpacaError."""
-    if not isinstance(data, kind):
-        due = "an object" if kind is dict else "a list"
-        raise AlpacaError(f"Alpaca's {what} is not {due}: {json.dumps(data, default=str)[:200]}")
-    return data
-
-
-def _parsed(parse: Callable[[Any], _T], data: Any, what: str) -> _T:
-    """`parse(data)`, with a missing field or a value that does not parse as an AlpacaError."""
-    try:
-        return parse(_shaped(data, dict, what))
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        detail = f"no field {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
-        raise AlpacaError(f"Alpaca's {what} cannot be read ({detail}):"
-                          f" {json.dumps(data, default=str)[:200]}") from exc
-
-
-def _whole(value: str | None, what: str) -> int:
-    quantity = Decimal(value or "0")
-    if quantity != quantity.to_integral_value():
-        raise AlpacaError(f"{what} {value} is fractional; this project trades whole shares only")
-    return int(quantity)
-
-
-def _moment(value: str | None) -> datetime | None:
-    # Alpaca sends nanoseconds ("…24.668464435Z"); fromisoformat keeps microseconds
-    return datetime.fromisoformat(value) if value else None
-
-
 def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
-    return _parsed(_order, data, "order")
+    return parsed(_order, data, "order")
 
 
 def _order(data: Mapping[str, Any]) -> BrokerOrder:
     price = data.get("filled_avg_price")
     return BrokerOrder(
         id=data["id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
-        qty=_whole(data.get("qty"), f"order {data['client_order_id']} qty"),
+        qty=whole(data.get("qty"), f"order {data['client_order_id']} qty"),
         side=OrderSide(data["side"]), status=data["status"],
-        submitted_at=_moment(data.get("submitted_at") or data["created_at"]),
-        filled_at=_moment(data.get("filled_at")),
-        filled_qty=_whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
+        submitted_at=moment(data.get("submitted_at") or data["created_at"]),
+        filled_at=moment(data.get("filled_at")),
+        filled_qty=whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
         filled_avg_price=Decimal(price) if price is not None else None,
     )
-
-
-def parse_position(data: Mapping[str, Any]) -> Position:
-    return _parsed(_position, data, "position")
-
-
-def _position(data: Mapping[str, Any]) -> Position:
-    # signed by `side`, whatever qty's sign
-    shares = abs(_whole(str(data["qty"]), f"position {data['symbol']} qty"))  # required
-    return Position(symbol=data["symbol"], qty=-shares if data["side"] == "short" else shares,
-                    avg_entry_price=Decimal(data["avg_entry_price"]),
-                    market_value=Decimal(data["market_value"]),
-                    unrealized_pl=Decimal(data["unrealized_pl"]))
-
-
-def _session(entry: Mapping[str, Any]) -> Session:
-    day = date.fromisoformat(entry["date"])
-    opens, closes = (datetime.combine(day, datetime.strptime(entry[k], "%H:%M").time(), tzinfo=ET)
-                     for k in ("open", "close"))
-    return Session(day=day, open=opens, close=closes)
 
 
 class AlpacaBroker:
@@ -241,18 +172,18 @@ class AlpacaBroker:
             return BrokerRejected(response.status_code, 0, scrub(response.text[:200]))
 
     def _get(self, account_id: str, url: str, **params: str) -> Any:
-        return _decimal_json(self.request(account_id, "GET", url, params=params or None))
+        return decimal_json(self.request(account_id, "GET", url, params=params or None))
 
     # ----------------------------------------------------------------- reads
     def account(self, account_id: str) -> AccountState:
-        return _parsed(lambda data: AccountState(equity=Decimal(data["equity"]),
+        return parsed(lambda data: AccountState(equity=Decimal(data["equity"]),
                                                  cash=Decimal(data["cash"]),
                                                  buying_power=Decimal(data["buying_power"])),
                        self._get(account_id, "/v2/account"), "account")
 
     def positions(self, account_id: str) -> list[Position]:
         return [parse_position(p)
-                for p in _shaped(self._get(account_id, "/v2/positions"), list, "positions")]
+                for p in shaped(self._get(account_id, "/v2/positions"), list, "positions")]
 
     def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
         try:
@@ -266,12 +197,12 @@ class AlpacaBroker:
     def open_orders(self, account_id: str) -> list[BrokerOrder]:
         # limit 500 is the API's maximum; an account here holds a handful of open orders at most
         orders = self._get(account_id, "/v2/orders", status="open", limit="500")
-        return [parse_order(o) for o in _shaped(orders, list, "open orders")]
+        return [parse_order(o) for o in shaped(orders, list, "open orders")]
 
     def asset(self, account_id: str, symbol: str) -> AssetInfo:
         # borrow_status replaced easy_to_borrow (removed 2026-09-22); absent for non-US equities,
         # which are then not easy to borrow
-        return _parsed(lambda data: AssetInfo(
+        return parsed(lambda data: AssetInfo(
             symbol=data["symbol"], tradable=data["tradable"] is True,
             shortable=data["shortable"] is True,
             easy_to_borrow=data.get("borrow_status") == "easy_to_borrow"),
@@ -280,7 +211,7 @@ class AlpacaBroker:
     def clock(self, account_id: str | None = None) -> MarketClock:
         data = self._get(account_id or self.default_account(), "/v2/clock")
         try:
-            return MarketClock.model_validate(_shaped(data, dict, "clock"))
+            return MarketClock.model_validate(shaped(data, dict, "clock"))
         except ValueError as exc:  # pydantic's ValidationError
             raise AlpacaError(f"Alpaca's clock cannot be read: {exc}") from exc
 
@@ -292,8 +223,8 @@ class AlpacaBroker:
         days = self._get(account_id or self.default_account(), "/v2/calendar",
                          start=datetime.combine(start, clock_time(), tzinfo=ET).isoformat(),
                          end=datetime.combine(end, clock_time(), tzinfo=ET).isoformat())
-        return [_parsed(_session, entry, "calendar day")
-                for entry in _shaped(days, list, "calendar")]
+        return [parsed(calendar_session, entry, "calendar day")
+                for entry in shaped(days, list, "calendar")]
 
     # ----------------------------------------------------------------- writes
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
@@ -304,7 +235,7 @@ class AlpacaBroker:
             try:
                 response = self.request(account_id, "POST", "/v2/orders", body=body,
                                         safe_to_repeat=False)
-                return parse_order(_decimal_json(response))
+                return parse_order(decimal_json(response))
             except _Uncertain as exc:
                 # the order may exist: find it by our id before sending it again
                 if placed := self.order_by_client_id(account_id, order.client_order_id):
@@ -339,7 +270,7 @@ class AlpacaBroker:
             # a closing order may exist: resending could be refused or close twice
             raise AlpacaError(f"closing {symbol} for {account_id}: no answer ({exc}); "
                               "check its open orders before trying again") from exc
-        return parse_order(_decimal_json(response))
+        return parse_order(decimal_json(response))
 
     def close(self) -> None:
         self._client.close()
@@ -400,16 +331,16 @@ class AlpacaMarketData:
         if session is None or not session.open <= at < session.close:
             return self._daily_close(symbol, self._last_session_closed_by(at))
         if self._now() - at <= LATEST_TRADE_WINDOW:
-            latest = _shaped(self._data("/v2/stocks/trades/latest", symbols=symbol,
+            latest = shaped(self._data("/v2/stocks/trades/latest", symbols=symbol,
                                         feed=self._feed), dict, "latest trades")
-            trades = _shaped(latest.get("trades") or {}, dict, "latest trades")
+            trades = shaped(latest.get("trades") or {}, dict, "latest trades")
             if symbol not in trades:
                 raise AlpacaError(f"no latest {self._feed} trade for {symbol}")
-            return _parsed(lambda trade: Decimal(trade["p"]), trades[symbol],
+            return parsed(lambda trade: Decimal(trade["p"]), trades[symbol],
                            f"latest trade of {symbol}")
         minute_bars = self._bars(symbol, "1Min", session.open, at)
         if minute_bars:
-            return _parsed(lambda bar: Decimal(bar["c"]), minute_bars[-1], f"bar of {symbol}")
+            return parsed(lambda bar: Decimal(bar["c"]), minute_bars[-1], f"bar of {symbol}")
         # no IEX trade yet this session: the previous close still stands
         return self._daily_close(symbol, self._last_session_closed_by(session.open))
 
@@ -417,12 +348,12 @@ class AlpacaMarketData:
         # daily bars are stamped 00:00 ET
         midnight = datetime.combine(session.day, datetime.min.time(), tzinfo=ET)
         daily = self._bars(symbol, "1Day", midnight, session.close)
-        bars = [b for b in daily if _parsed(lambda bar: datetime.fromisoformat(bar["t"]), b,
+        bars = [b for b in daily if parsed(lambda bar: datetime.fromisoformat(bar["t"]), b,
                                             f"bar of {symbol}").astimezone(ET).date()
                 == session.day]
         if not bars:
             raise AlpacaError(f"no daily bar for {symbol} on {session.day} (feed {self._feed})")
-        return _parsed(lambda bar: Decimal(bar["c"]), bars[-1], f"bar of {symbol}")
+        return parsed(lambda bar: Decimal(bar["c"]), bars[-1], f"bar of {symbol}")
 
     def _bars(self, symbol: str, timeframe: str, start: datetime,
               end: datetime) -> list[dict[str, Any]]:
@@ -435,9 +366,9 @@ class AlpacaMarketData:
         bars: list[dict[str, Any]] = []
         seen: set[str] = set()
         for _ in range(MAX_BAR_PAGES):
-            page = _shaped(self._data("/v2/stocks/bars", **params), dict, "bars page")
-            by_symbol = _shaped(page.get("bars") or {}, dict, "bars")
-            bars += _shaped(by_symbol.get(symbol) or [], list, f"bars of {symbol}")
+            page = shaped(self._data("/v2/stocks/bars", **params), dict, "bars page")
+            by_symbol = shaped(page.get("bars") or {}, dict, "bars")
+            bars += shaped(by_symbol.get(symbol) or [], list, f"bars of {symbol}")
             token = page.get("next_page_token")
             if not token:
                 return bars
@@ -452,7 +383,7 @@ class AlpacaMarketData:
     def _data(self, path: str, **params: str) -> Any:
         account = self._account or self._trading.default_account()
         try:
-            return _decimal_json(self._trading.request(account, "GET", self._data_url + path,
+            return decimal_json(self._trading.request(account, "GET", self._data_url + path,
                                                        params=params))
         except BrokerRejected as refused:
             # e.g. 403 for recent SIP data on a free plan: configuration, not an order refusal
