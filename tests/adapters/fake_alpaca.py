@@ -222,8 +222,7 @@ class FakeAlpaca:
         return {
             "id": asset_id(symbol), "class": "us_equity", "exchange": "ARCA", "symbol": symbol,
             "name": symbol, "status": "active", "tradable": info.tradable, "marginable": True,
-            "shortable": info.shortable,
-            "easy_to_borrow": info.easy_to_borrow, "fractionable": True,
+            "shortable": info.shortable, "fractionable": True,  # easy_to_borrow: removed 2026
             "borrow_status": "easy_to_borrow" if info.easy_to_borrow else "hard_to_borrow",
         }
 

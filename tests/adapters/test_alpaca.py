@@ -283,8 +283,9 @@ def test_calendar_holidays_are_closed_and_early_closes_end_at_1300(
     assert market.next_open(datetime(2026, 11, 25, 16, 0, tzinfo=ET)) == datetime(
         2026, 11, 27, 9, 30, tzinfo=ET)
     assert route.call_count == 1  # the month is cached
-    assert dict(route.calls.last.request.url.params) == {"start": "2026-11-01",
-                                                         "end": "2026-11-30"}
+    # date-times, as the spec declares them: midnight in New York (still EDT on Nov 1)
+    assert dict(route.calls.last.request.url.params) == {"start": "2026-11-01T00:00:00-04:00",
+                                                         "end": "2026-11-30T00:00:00-05:00"}
 
 
 @respx.mock

@@ -49,7 +49,7 @@ def provider(settings: Settings) -> GeminiDeepResearch:
 
 def interaction(status: str, steps: list[dict[str, Any]] | None = None,
                 **extra: Any) -> dict[str, Any]:
-    return {"id": ID, "status": status, "agent": "deep-research-pro-preview-12-2025",
+    return {"id": ID, "status": status, "agent": "deep-research-preview-04-2026",
             "role": "model", "created": "2026-11-25T13:00:02Z", "updated": "2026-11-25T13:21:40Z",
             "steps": steps or [], **extra}
 
@@ -193,3 +193,40 @@ def test_a_completed_interaction_without_a_report_fails(settings: Settings,
 
     assert status.error is not None
     assert status.state == "failed" and "without a text report" in status.error
+
+
+def test_the_configured_agent_is_the_current_one(settings: Settings) -> None:
+    # the April 2026 agents replaced deep-research-pro-preview-12-2025
+    assert agent_id(settings) == "deep-research-preview-04-2026"
+
+
+@pytest.mark.parametrize("status", ["paused", "expired", "", None])
+def test_an_unknown_status_is_a_terminal_failure(settings: Settings, api: respx.MockRouter,
+                                                 status: str | None) -> None:
+    api.get(f"/interactions/{ID}").respond(200, json=interaction("x") | {"status": status})
+
+    checked = provider(settings).check(WEEK, ASOF, ID)
+
+    assert checked.state == "failed" and checked.error is not None
+    assert "unknown status" in checked.error
+
+
+def test_an_interaction_past_the_deadline_is_cancelled(settings: Settings,
+                                                       api: respx.MockRouter) -> None:
+    route = api.post(f"/interactions/{ID}/cancel").respond(200, json=interaction("cancelled"))
+
+    note = provider(settings).cancel(ID)
+
+    assert route.call_count == 1 and route.calls.last.request.content == b""
+    assert "cancelled" in note and ID in note
+
+
+def test_a_cancel_refused_says_so_and_never_raises(settings: Settings,
+                                                   api: respx.MockRouter) -> None:
+    api.post(f"/interactions/{ID}/cancel").respond(
+        400, json={"error": {"code": 400, "message": "Interaction is not running",
+                             "status": "FAILED_PRECONDITION"}})
+
+    note = provider(settings).cancel(ID)
+
+    assert "failed" in note and "not running" in note

@@ -63,7 +63,7 @@ def test_shipped_config_holds_the_specs_defaults(settings: Settings) -> None:
         ("schedule.yaml", "days: [MON, TUE, WED, THU, FRI]", "days: [MON, SAT]",
          r"schedule\.yaml: checkpoints\.days: SAT: the market is closed on weekends"),
         ("models.yaml", "weekly_usd: 15.0", "weekly_usd: 0", r"models\.yaml: budget\.weekly_usd"),
-        ("models.yaml", "kind: gemini_deep_research, agent: deep-research-pro-preview-12-2025",
+        ("models.yaml", "kind: gemini_deep_research, agent: deep-research-preview-04-2026",
          "kind: gemini_deep_research",
          r"models\.yaml: research_providers\[1\]\(gemini-deep-research\): .*needs agent"),
         ("risk.yaml", "starting_equity_usd: 100000", "starting_equity_usd: 100000\nsurprise: 1",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -46,12 +46,13 @@ from llmtrade.workflow import CHECKPOINT, WEEKLY
 from pydantic import BaseModel, create_model
 
 from tests.adapters.fake_alpaca import FakeAlpaca
+from tests.adapters.openapi_requests import SPEC_BY_HOST, violations
 from tests.adapters.test_gemini import interaction, report
 from tests.adapters.test_perplexity import completion
 from tests.conftest import WEEK
 
 OPENROUTER = "https://openrouter.ai/api/v1/chat/completions"
-PERPLEXITY = "https://api.perplexity.ai/chat/completions"
+PERPLEXITY = "https://api.perplexity.ai/v1/agent"
 GEMINI = "https://generativelanguage.googleapis.com/v1beta/interactions"
 CALL_COST = Decimal("0.0123")
 
@@ -123,7 +124,8 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[Live]:
     def perplexity(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         schema = full_schema("ResearchAnswer", {}, symbols)
-        return httpx.Response(200, json=completion(generated("sonar-pro", body["messages"],
+        messages = [{"role": "user", "content": body["input"]}]
+        return httpx.Response(200, json=completion(generated("perplexity/sonar", messages,
                                                              "ResearchAnswer", schema)))
 
     gemini_polls = iter(["in_progress", "completed"])
@@ -199,3 +201,62 @@ def test_a_live_week_reads_like_an_audit_and_a_rerun_calls_nobody(live: Live) ->
               if e.kind is EventKind.ORDER_FINAL]
     assert finals and all(f.broker_order.status == "filled" and f.broker_order.filled_avg_price
                           for f in finals)
+
+
+def test_every_request_of_a_live_week_and_its_checkpoints_is_valid_by_the_official_specs(
+        live: Live) -> None:
+    services, _, now, router = live
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    for moment in (datetime(2026, 11, 27, 12, 0, tzinfo=ET),  # Black Friday's early close
+                   datetime(2026, 11, 30, 12, 0, tzinfo=ET)):
+        now[0] = moment
+        run_workflow(CHECKPOINT, {"at": moment.isoformat()}, services)
+
+    sent = [call.request for call in router.calls]
+    hosts = {request.url.host for request in sent}
+    assert set(SPEC_BY_HOST) <= hosts  # trading, market data and OpenRouter were all checked
+    assert violations(sent) == []
+
+
+def test_providers_that_echo_the_keys_leak_none_of_them(live: Live, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Alpaca refuses every order quoting the account's key pair; OpenRouter refuses the grok PM
+    quoting its key. No key may reach an event, the store's files, a log, the output or a report."""
+    from llmtrade.adapters.store.secrets import required_keys
+    from llmtrade.reports.week import week_report_html
+
+    services, _, now, router = live
+    keys = [f"test-key-{i}" for i, _ in enumerate(required_keys(services.settings))]  # as `live`
+    answer = cast(Callable[[httpx.Request], httpx.Response],
+                  next(route.side_effect for route in router.routes
+                       if route.pattern.match(httpx.Request("POST", OPENROUTER))))
+
+    def echo_order(request: httpx.Request) -> httpx.Response:
+        pair = f"{request.headers['APCA-API-KEY-ID']}:{request.headers['APCA-API-SECRET-KEY']}"
+        return httpx.Response(403, json={"code": 40310000,
+                                         "message": f"forbidden for key {pair}"})
+
+    def echo_grok(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["model"] != "x-ai/grok-4":
+            return answer(request)
+        return httpx.Response(400, json={"error": {"code": 400, "message": (
+            f"bad request from {request.headers['Authorization']}")}})
+
+    router.post("https://paper-api.alpaca.markets/v2/orders").mock(side_effect=echo_order)
+    router.post(OPENROUTER).mock(side_effect=echo_grok)
+    caplog.set_level("DEBUG")
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    now[0] = datetime(2026, 11, 30, 12, 0, tzinfo=ET)
+    run_workflow(CHECKPOINT, {"at": now[0].isoformat()}, services)
+
+    events = services.store.list_week(WEEK)
+    assert any(e.kind is EventKind.MODEL_FAILURE for e in events)  # grok's refusal arrived
+    out = capsys.readouterr()
+    texts = {"events": "\n".join(e.model_dump_json() for e in events),
+             "output": out.out + out.err, "logs": caplog.text,
+             "report": week_report_html(services.store, services.settings, WEEK)}
+    texts |= {f.name: f.read_bytes().decode("latin-1") for f in tmp_path.glob("events.sqlite*")}
+    leaks = {where: key for where, text in texts.items() for key in keys if key in text}
+    assert leaks == {}
+    assert "forbidden for key [key]:[key]" in texts["events"]  # the broker's echo, scrubbed

@@ -49,6 +49,7 @@ class FakeResearch:
         self.running_checks, self.fails = running_checks, fails
         self.clock, self.check_takes = clock, check_takes
         self.starts = self.checks = 0
+        self.cancelled: list[str] = []
 
     def start(self, week_id: str, asof: datetime) -> ResearchStatus:
         self.starts += 1
@@ -66,6 +67,10 @@ class FakeResearch:
         if self.checks <= self.running_checks:
             return ResearchStatus(state="running", handle=handle, raw='{"status": "in_progress"}')
         return self._finished(week_id, asof)
+
+    def cancel(self, handle: str) -> str:
+        self.cancelled.append(handle)
+        return f"{handle} cancelled"
 
     def _finished(self, week_id: str, asof: datetime) -> ResearchStatus:
         if self.fails:
@@ -219,8 +224,9 @@ def test_a_job_past_its_deadline_fails_and_the_fallback_runs(
              sleeps=sleeps, workflow=RESEARCH)
     # at 0.6 and 1.2 times the deadline after its start
     assert stuck.checks == 2 and len(sleeps) == 1
+    assert stuck.cancelled == [f"{GEMINI}-job"]  # so it stops running and billing
     failure = ResearchFailure.model_validate(shared(services, EventKind.RESEARCH_FAILURE)[GEMINI])
     assert failure.reason == \
         (f"deadline passed: still running {deadline} minutes after its start at "
-         "2026-11-25 13:00 UTC")
+         f"2026-11-25 13:00 UTC; {GEMINI}-job cancelled")
     assert fallback.starts == 1 and list(shared(services, EventKind.RESEARCH_PACK)) == [FALLBACK]

@@ -147,6 +147,12 @@ class ResearchProvider(Protocol):
 
     def check(self, week_id: str, asof: datetime, handle: str) -> ResearchStatus: ...
 
+    def cancel(self, handle: str) -> str:
+        """Stop a job `start` returned running (called once its deadline passed, so it stops
+        running and billing). Best effort: never raises; says what happened, in words for the
+        failure event (a no-op where nothing runs in the background)."""
+        ...
+
 
 # --------------------------------------------------------------------------- market data
 class Session(BaseModel):

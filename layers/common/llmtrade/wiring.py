@@ -69,6 +69,7 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     function builds its own share). Refuses, naming them and where they were looked for, when keys
     are missing."""
     from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
+    from llmtrade.adapters.http_retry import remember_secrets
     from llmtrade.adapters.llm.openrouter import OpenRouterLLM
     from llmtrade.adapters.research.registry import Parts, research_providers
     from llmtrade.adapters.store.secrets import (
@@ -80,6 +81,8 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
 
     if absent := missing(secrets, required_keys(settings, needs)):
         raise MissingKeys(absent, getattr(secrets, "source", "the keys given"))
+    # every key this run holds is scrubbed from every adapter error, whichever provider echoes it
+    remember_secrets(*(secrets.get(name) for name in required_keys(settings)))
 
     def key(name: str) -> str:
         return secrets.get(name) or ""
@@ -90,7 +93,7 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
         # 200 s per call, retries included: a council step makes at most four calls (chairman, its
         # repair, the backup and its repair), which must fit the council Lambda's 890 s
         llm = OpenRouterLLM(api_key=key(OPENROUTER_KEY), app_name="llmtrade",
-                            max_total_seconds=200)
+                            base_url=settings.models.endpoints.openrouter, max_total_seconds=200)
     if "research" in needs:
         research = research_providers(Parts(settings, secrets, llm))
     market: Any = NotWired("market data (Alpaca)", needs)

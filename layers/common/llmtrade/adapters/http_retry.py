@@ -11,6 +11,11 @@ Which failures are worth another try, how long to wait, when to stop:
 - At most `max_attempts` attempts, and no wait that would pass `total_s` from the first attempt.
 - A request that starts a paid job is never sent again once it may have reached the server: after a
   timeout the job may exist already, and a second one would be paid twice.
+
+Secrets are scrubbed here, once for every adapter: the wiring (and each adapter, for its own keys)
+registers every key value it holds with `remember_secrets`, and every adapter error message or raw
+body passes through `scrub` where it is created, so no key reaches an event, a log, the terminal or
+a report, whichever provider echoed it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,23 @@ import httpx
 
 RATE_LIMITED = 429
 SERVER_ERRORS = frozenset(range(500, 600))
+SCRUBBED = "[key]"
+_MIN_SECRET_CHARS = 6  # shorter values (an empty optional key, a placeholder) would blank words
+_SECRETS: set[str] = set()
+
+
+def remember_secrets(*values: str | None) -> None:
+    """Add key values to what `scrub` replaces (process-wide: an adapter error may echo any key)."""
+    _SECRETS.update(v for v in values if v and len(v) >= _MIN_SECRET_CHARS)
+
+
+def scrub(text: str) -> str:
+    """`text` with every remembered key value replaced (the longest first: one may contain
+    another)."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, SCRUBBED)
+    return text
 
 
 @dataclass(frozen=True)

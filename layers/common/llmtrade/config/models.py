@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -62,6 +64,41 @@ class Budget(Section):
         ge=0, description="expected cost of one LLM call, checked before it is made")
 
 
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Endpoints(Section):
+    """Where each provider is reached: its own API by default, or a proxy, a gateway or a recorded
+    fake. https only; plain http only to this machine (loopback) and only with
+    `allow_insecure_loopback: true` (tests). Alpaca's URLs are in accounts.yaml."""
+
+    openrouter: str = "https://openrouter.ai/api/v1"
+    perplexity: str = "https://api.perplexity.ai"
+    gemini: str = "https://generativelanguage.googleapis.com/v1beta"
+    allow_insecure_loopback: bool = False
+
+    @model_validator(mode="after")
+    def _https(self) -> Endpoints:
+        for name in ("openrouter", "perplexity", "gemini"):
+            url: str = getattr(self, name)
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+            if parts.scheme == "https" and host:
+                continue
+            if parts.scheme == "http" and _loopback(host) and self.allow_insecure_loopback:
+                continue
+            hint = (" (plain http only to loopback, with allow_insecure_loopback: true)"
+                    if parts.scheme == "http" else "")
+            raise ValueError(f"endpoints.{name} {url!r} must be an https URL{hint}")
+        return self
+
+
 class ModelsConfig(Section):
     pms: list[PMModel] = Field(min_length=1)
     chairman: ChairmanModel
@@ -70,6 +107,7 @@ class ModelsConfig(Section):
     budget: Budget
     research: ResearchTiming
     research_providers: list[ResearchProviderConfig] = Field(min_length=1)
+    endpoints: Endpoints = Endpoints()
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelsConfig:

@@ -50,21 +50,28 @@ class CallContext(Protocol):
     def offline(self) -> bool: ...
 
 
+# A release date OpenRouter appends to a model's canonical slug: 2025-11-13, 20250929, 250929,
+# 0709 (MMDD, x-ai/grok-4-0709) or 11-2025 (MM-YYYY); `@` as Vertex writes it.
+_RELEASE_DATE = re.compile(r"[-@](?:\d{4}-\d{2}-\d{2}|\d{8}|\d{6}|\d{2}-\d{4}|\d{4})$")
+# a version written with dashes (claude-sonnet-4-5) is the dotted one (claude-sonnet-4.5)
+_DASHED_VERSION = re.compile(r"(?<=\b\d)-(?=\d{1,2}\b)")
+
+
 def answered_by_asked(asked: str, answered: str) -> bool:
-    """The model that answered is the one asked: the same slug, its offline twin, a dated variant,
-    or the provider's canonical spelling of it (`anthropic/claude-sonnet-4.5` answers as
-    `anthropic/claude-4.5-sonnet-20250929`): the same vendor and name parts, in any order, dates
-    aside. Another model of the family (haiku for sonnet, 4.1 for 4.5) is a swap."""
+    """The model that answered is the one asked: the same slug, its offline twin, a dated variant
+    (`x-ai/grok-4-0709` for `x-ai/grok-4`), or the provider's canonical spelling of it
+    (`anthropic/claude-sonnet-4.5` answers as `anthropic/claude-4.5-sonnet-20250929`): the same
+    vendor, the same name words and version in any order, release dates aside. Another model of the
+    family (haiku for sonnet, 4.1 for 4.5) or a smaller variant (-mini, -nano, -lite, -fast: an
+    extra word) is a swap."""
     answered = answered.removeprefix("offline:")
-    if re.fullmatch(re.escape(asked) + r"(-\d{4}-?\d{2}-?\d{2})?", answered):  # itself, or dated
-        return True
-    return _slug_parts(answered) == _slug_parts(asked)
+    return answered == asked or _identity(answered) == _identity(asked)
 
 
-def _slug_parts(slug: str) -> tuple[str, list[str]]:
-    vendor, _, name = slug.partition("/")
-    parts = [p for p in re.split(r"[-.:_]", name.lower()) if p and not re.fullmatch(r"\d{6,8}", p)]
-    return vendor.lower(), sorted(parts)
+def _identity(slug: str) -> tuple[str, list[str]]:
+    vendor, _, name = slug.lower().partition("/")
+    name = _DASHED_VERSION.sub(".", _RELEASE_DATE.sub("", name))
+    return vendor, sorted(p for p in re.split(r"[-:_]", name) if p)
 
 
 def spent_this_week(store: EventStore, week_id: str) -> Decimal:

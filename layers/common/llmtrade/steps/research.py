@@ -141,10 +141,11 @@ def _check(services: Services, run: WeekRun, week: Week, provider: ResearchProvi
     status = provider.check(run.week_id, run.asof, job.handle)
     minutes = services.settings.models.research.deadline_minutes
     if status.state == "running" and _now() >= job.at + timedelta(minutes=minutes):
-        # Deep research has been seen stuck: past its deadline a job counts as failed.
+        # Deep research has been seen stuck: past its deadline a job counts as failed, and is
+        # cancelled so it stops billing.
         status = status.model_copy(update={"state": "failed", "error": (
             f"deadline passed: still running {minutes} minutes after its start at "
-            f"{job.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")})
+            f"{job.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC; {provider.cancel(job.handle)}")})
     _record(services, run, key, "check", status, f"{key}/check-{len(checks) + 1}")
     return status
 

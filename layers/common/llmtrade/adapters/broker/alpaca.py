@@ -11,22 +11,43 @@ Retry rules (`RETRY`: the shared http_retry policy, Alpaca's statuses 429 and ev
   is never resent blindly: its client_order_id is looked up first, so one decision never makes
   two orders;
 - 403/404/422 are the broker's answer (`BrokerRejected`), never retried; 401 names the key.
+
+Bodies are checked before use (alpaca_bodies.py); bar pagination ends on a repeated
+`next_page_token` or after `MAX_BAR_PAGES` pages; `GET /v2/calendar` sends start/end as date-times.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
-from llmtrade.adapters.http_retry import RATE_LIMITED, SERVER_ERRORS, RetryPolicy
+from llmtrade.adapters.broker.alpaca_bodies import (
+    AlpacaError as AlpacaError,  # raised to callers: theirs to import from here
+)
+from llmtrade.adapters.broker.alpaca_bodies import (
+    MarketClock,
+    calendar_session,
+    decimal_json,
+    moment,
+    parse_position,
+    parsed,
+    shaped,
+    whole,
+)
+from llmtrade.adapters.http_retry import (
+    RATE_LIMITED,
+    SERVER_ERRORS,
+    RetryPolicy,
+    remember_secrets,
+    scrub,
+)
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, Session
 from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
@@ -39,60 +60,29 @@ RETRY = RetryPolicy(statuses=frozenset({RATE_LIMITED}) | SERVER_ERRORS, max_atte
 # "now" for price(): closer than this reads the latest trade
 LATEST_TRADE_WINDOW = timedelta(minutes=2)
 CALENDAR_LOOKBACK_DAYS = 10  # enough to cross the longest run of closed days (weekend + holidays)
-
-
-class AlpacaError(RuntimeError):
-    """Alpaca could not be reached or answered in a way no retry fixes (bad keys, no retry left)."""
+# one request asks for up to 10,000 bars of one symbol: a week of minute bars is a page or two
+MAX_BAR_PAGES = 50
 
 
 class _Uncertain(Exception):
     """A request whose outcome is unknown (timeout, 5xx): it may or may not have taken effect."""
 
 
-class MarketClock(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    timestamp: datetime
-    is_open: bool
-    next_open: datetime
-    next_close: datetime
-
-
-def _decimal_json(response: httpx.Response) -> Any:
-    return json.loads(response.text, parse_float=Decimal)
-
-
-def _whole(value: str | None, what: str) -> int:
-    quantity = Decimal(value or "0")
-    if quantity != quantity.to_integral_value():
-        raise AlpacaError(f"{what} {value} is fractional; this project trades whole shares only")
-    return int(quantity)
-
-
-def _moment(value: str | None) -> datetime | None:
-    # Alpaca sends nanoseconds ("…24.668464435Z"); fromisoformat keeps microseconds
-    return datetime.fromisoformat(value) if value else None
-
-
 def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
+    return parsed(_order, data, "order")
+
+
+def _order(data: Mapping[str, Any]) -> BrokerOrder:
     price = data.get("filled_avg_price")
     return BrokerOrder(
         id=data["id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
-        qty=_whole(data.get("qty"), f"order {data['client_order_id']} qty"),
+        qty=whole(data.get("qty"), f"order {data['client_order_id']} qty"),
         side=OrderSide(data["side"]), status=data["status"],
-        submitted_at=_moment(data.get("submitted_at") or data["created_at"]),
-        filled_at=_moment(data.get("filled_at")),
-        filled_qty=_whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
+        submitted_at=moment(data.get("submitted_at") or data["created_at"]),
+        filled_at=moment(data.get("filled_at")),
+        filled_qty=whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
         filled_avg_price=Decimal(price) if price is not None else None,
     )
-
-
-def parse_position(data: Mapping[str, Any]) -> Position:
-    # signed by `side`, whatever qty's sign
-    shares = abs(_whole(data["qty"], f"position {data['symbol']} qty"))
-    return Position(symbol=data["symbol"], qty=-shares if data["side"] == "short" else shares,
-                    avg_entry_price=Decimal(data["avg_entry_price"]),
-                    market_value=Decimal(data["market_value"]),
-                    unrealized_pl=Decimal(data["unrealized_pl"]))
 
 
 class AlpacaBroker:
@@ -104,6 +94,7 @@ class AlpacaBroker:
                  wall_clock: Callable[[], float] = time.time) -> None:
         """`key_envs`: each account's key env prefix (accounts.yaml `key_env`), for messages."""
         self._credentials = dict(credentials)
+        remember_secrets(*(value for pair in self._credentials.values() for value in pair))
         self._key_envs = dict(key_envs or {})
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self._retry = dataclasses.replace(RETRY, max_attempts=max_attempts)
@@ -176,21 +167,23 @@ class AlpacaBroker:
         try:
             body = response.json()
             return BrokerRejected(response.status_code, int(body.get("code", 0)),
-                                  str(body.get("message", "")))
-        except (ValueError, AttributeError):
-            return BrokerRejected(response.status_code, 0, response.text[:200])
+                                  scrub(str(body.get("message", ""))))
+        except (ValueError, TypeError, AttributeError):
+            return BrokerRejected(response.status_code, 0, scrub(response.text[:200]))
 
     def _get(self, account_id: str, url: str, **params: str) -> Any:
-        return _decimal_json(self.request(account_id, "GET", url, params=params or None))
+        return decimal_json(self.request(account_id, "GET", url, params=params or None))
 
     # ----------------------------------------------------------------- reads
     def account(self, account_id: str) -> AccountState:
-        data = self._get(account_id, "/v2/account")
-        return AccountState(equity=Decimal(data["equity"]), cash=Decimal(data["cash"]),
-                            buying_power=Decimal(data["buying_power"]))
+        return parsed(lambda data: AccountState(equity=Decimal(data["equity"]),
+                                                 cash=Decimal(data["cash"]),
+                                                 buying_power=Decimal(data["buying_power"])),
+                       self._get(account_id, "/v2/account"), "account")
 
     def positions(self, account_id: str) -> list[Position]:
-        return [parse_position(p) for p in self._get(account_id, "/v2/positions")]
+        return [parse_position(p)
+                for p in shaped(self._get(account_id, "/v2/positions"), list, "positions")]
 
     def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
         try:
@@ -203,36 +196,35 @@ class AlpacaBroker:
 
     def open_orders(self, account_id: str) -> list[BrokerOrder]:
         # limit 500 is the API's maximum; an account here holds a handful of open orders at most
-        return [parse_order(o)
-                for o in self._get(account_id, "/v2/orders", status="open", limit="500")]
+        orders = self._get(account_id, "/v2/orders", status="open", limit="500")
+        return [parse_order(o) for o in shaped(orders, list, "open orders")]
 
     def asset(self, account_id: str, symbol: str) -> AssetInfo:
-        data = self._get(account_id, f"/v2/assets/{symbol}")
-        # borrow_status replaces the deprecated easy_to_borrow flag (spec: deprecated 2026-06-22)
-        borrow = data.get("borrow_status")
-        easy = (borrow == "easy_to_borrow" if borrow is not None
-                else bool(data.get("easy_to_borrow")))
-        return AssetInfo(symbol=data["symbol"], tradable=bool(data["tradable"]),
-                         shortable=bool(data["shortable"]), easy_to_borrow=easy)
+        # borrow_status replaced easy_to_borrow (removed 2026-09-22); absent for non-US equities,
+        # which are then not easy to borrow
+        return parsed(lambda data: AssetInfo(
+            symbol=data["symbol"], tradable=data["tradable"] is True,
+            shortable=data["shortable"] is True,
+            easy_to_borrow=data.get("borrow_status") == "easy_to_borrow"),
+            self._get(account_id, f"/v2/assets/{symbol}"), f"asset {symbol}")
 
     def clock(self, account_id: str | None = None) -> MarketClock:
-        return MarketClock.model_validate(self._get(account_id or self.default_account(),
-                                                    "/v2/clock"))
+        data = self._get(account_id or self.default_account(), "/v2/clock")
+        try:
+            return MarketClock.model_validate(shaped(data, dict, "clock"))
+        except ValueError as exc:  # pydantic's ValidationError
+            raise AlpacaError(f"Alpaca's clock cannot be read: {exc}") from exc
 
     def calendar(self, start: date, end: date, account_id: str | None = None) -> list[Session]:
         """Trading days from start to end inclusive.
 
-        Holidays are absent, early closes end at 13:00 ET."""
+        Holidays are absent, early closes end at 13:00 ET. start/end go as date-times (the spec's
+        format): midnight New York time, which is the same calendar day in ET and in UTC."""
         days = self._get(account_id or self.default_account(), "/v2/calendar",
-                         start=start.isoformat(), end=end.isoformat())
-        sessions = []
-        for entry in days:
-            day = date.fromisoformat(entry["date"])
-            opens, closes = (datetime.combine(day, datetime.strptime(entry[k], "%H:%M").time(),
-                                              tzinfo=ET)
-                             for k in ("open", "close"))
-            sessions.append(Session(day=day, open=opens, close=closes))
-        return sessions
+                         start=datetime.combine(start, clock_time(), tzinfo=ET).isoformat(),
+                         end=datetime.combine(end, clock_time(), tzinfo=ET).isoformat())
+        return [parsed(calendar_session, entry, "calendar day")
+                for entry in shaped(days, list, "calendar")]
 
     # ----------------------------------------------------------------- writes
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
@@ -243,7 +235,7 @@ class AlpacaBroker:
             try:
                 response = self.request(account_id, "POST", "/v2/orders", body=body,
                                         safe_to_repeat=False)
-                return parse_order(_decimal_json(response))
+                return parse_order(decimal_json(response))
             except _Uncertain as exc:
                 # the order may exist: find it by our id before sending it again
                 if placed := self.order_by_client_id(account_id, order.client_order_id):
@@ -278,7 +270,7 @@ class AlpacaBroker:
             # a closing order may exist: resending could be refused or close twice
             raise AlpacaError(f"closing {symbol} for {account_id}: no answer ({exc}); "
                               "check its open orders before trying again") from exc
-        return parse_order(_decimal_json(response))
+        return parse_order(decimal_json(response))
 
     def close(self) -> None:
         self._client.close()
@@ -339,44 +331,59 @@ class AlpacaMarketData:
         if session is None or not session.open <= at < session.close:
             return self._daily_close(symbol, self._last_session_closed_by(at))
         if self._now() - at <= LATEST_TRADE_WINDOW:
-            trades = self._data("/v2/stocks/trades/latest", symbols=symbol,
-                                feed=self._feed)["trades"]
+            latest = shaped(self._data("/v2/stocks/trades/latest", symbols=symbol,
+                                        feed=self._feed), dict, "latest trades")
+            trades = shaped(latest.get("trades") or {}, dict, "latest trades")
             if symbol not in trades:
                 raise AlpacaError(f"no latest {self._feed} trade for {symbol}")
-            return Decimal(trades[symbol]["p"])
+            return parsed(lambda trade: Decimal(trade["p"]), trades[symbol],
+                           f"latest trade of {symbol}")
         minute_bars = self._bars(symbol, "1Min", session.open, at)
         if minute_bars:
-            return Decimal(minute_bars[-1]["c"])
+            return parsed(lambda bar: Decimal(bar["c"]), minute_bars[-1], f"bar of {symbol}")
         # no IEX trade yet this session: the previous close still stands
         return self._daily_close(symbol, self._last_session_closed_by(session.open))
 
     def _daily_close(self, symbol: str, session: Session) -> Decimal:
         # daily bars are stamped 00:00 ET
         midnight = datetime.combine(session.day, datetime.min.time(), tzinfo=ET)
-        bars = [b for b in self._bars(symbol, "1Day", midnight, session.close)
-                if datetime.fromisoformat(b["t"]).astimezone(ET).date() == session.day]
+        daily = self._bars(symbol, "1Day", midnight, session.close)
+        bars = [b for b in daily if parsed(lambda bar: datetime.fromisoformat(bar["t"]), b,
+                                            f"bar of {symbol}").astimezone(ET).date()
+                == session.day]
         if not bars:
             raise AlpacaError(f"no daily bar for {symbol} on {session.day} (feed {self._feed})")
-        return Decimal(bars[-1]["c"])
+        return parsed(lambda bar: Decimal(bar["c"]), bars[-1], f"bar of {symbol}")
 
     def _bars(self, symbol: str, timeframe: str, start: datetime,
               end: datetime) -> list[dict[str, Any]]:
-        """All bars of one symbol from start to end inclusive, following next_page_token."""
+        """All bars of one symbol from start to end inclusive, following next_page_token: at most
+        MAX_BAR_PAGES pages, and a token seen before is an error (a server repeating it would
+        otherwise be asked forever)."""
         params = {"symbols": symbol, "timeframe": timeframe,
                   "start": start.astimezone(UTC).isoformat(),
                   "end": end.astimezone(UTC).isoformat(), "feed": self._feed, "limit": "10000"}
         bars: list[dict[str, Any]] = []
-        while True:
-            page = self._data("/v2/stocks/bars", **params)
-            bars += (page.get("bars") or {}).get(symbol) or []
-            if not page.get("next_page_token"):
+        seen: set[str] = set()
+        for _ in range(MAX_BAR_PAGES):
+            page = shaped(self._data("/v2/stocks/bars", **params), dict, "bars page")
+            by_symbol = shaped(page.get("bars") or {}, dict, "bars")
+            bars += shaped(by_symbol.get(symbol) or [], list, f"bars of {symbol}")
+            token = page.get("next_page_token")
+            if not token:
                 return bars
-            params["page_token"] = page["next_page_token"]
+            if str(token) in seen:
+                raise AlpacaError(f"Alpaca repeated the bars page token {str(token)[:40]!r} for"
+                                  f" {symbol} {timeframe}: stopped after {len(seen) + 1} pages")
+            seen.add(str(token))
+            params["page_token"] = str(token)
+        raise AlpacaError(f"Alpaca's {timeframe} bars of {symbol} from {start.isoformat()} to"
+                          f" {end.isoformat()} did not end within {MAX_BAR_PAGES} pages")
 
     def _data(self, path: str, **params: str) -> Any:
         account = self._account or self._trading.default_account()
         try:
-            return _decimal_json(self._trading.request(account, "GET", self._data_url + path,
+            return decimal_json(self._trading.request(account, "GET", self._data_url + path,
                                                        params=params))
         except BrokerRejected as refused:
             # e.g. 403 for recent SIP data on a free plan: configuration, not an order refusal

@@ -6,6 +6,11 @@ structured output (`response_format` json_schema, `strict: true`) and
 (429, 408, 5xx, timeouts, dropped connections) are retried with backoff, bounded in attempts and in
 total time; everything else becomes an LLMError whose message says what to fix. The answer's
 content is validated by the caller (steps/llm_call.py), not here.
+
+The answer is read as the spec's ChatResult defines it (choices[].message.content, model, usage
+with cost, and `openrouter_metadata` for the provider that served it). What OpenRouter sends beyond
+the spec is tolerated, never required: a top-level `provider`, `choices[].error`, an `error` object
+inside an HTTP 200, `message.annotations` (research citations). Errors pass the shared scrubber.
 """
 
 from __future__ import annotations
@@ -22,7 +27,12 @@ from typing import Any
 
 import httpx
 
-from llmtrade.adapters.http_retry import RetryPolicy, retry_after_seconds
+from llmtrade.adapters.http_retry import (
+    RetryPolicy,
+    remember_secrets,
+    retry_after_seconds,
+    scrub,
+)
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -109,7 +119,7 @@ class OpenRouterLLM:
                  referer: str | None = None) -> None:
         if not api_key:
             raise ValueError(f"{KEY_NAME} is empty")
-        self._api_key = api_key
+        remember_secrets(api_key)
         self.base_url = base_url.rstrip("/")
         self.timeout_seconds, self._sleep = timeout_seconds, sleep
         self.retry = dataclasses.replace(RETRY, max_attempts=max_attempts,
@@ -184,14 +194,14 @@ class OpenRouterLLM:
                                         f"{self.retry.total_s:.0f}s budget")
                     break
                 await self._sleep(wait)
-        raise LLMError(self._scrub(f"OpenRouter {request.model}: {failure.message}"
-                                   f" (attempts: {attempt})"),
-                       status=failure.status, attempts=attempt, raw=self._scrub(failure.raw),
+        raise LLMError(scrub(f"OpenRouter {request.model}: {failure.message}"
+                             f" (attempts: {attempt})"),
+                       status=failure.status, attempts=attempt, raw=scrub(failure.raw),
                        latency_ms=_ms_since(started), cost_usd=billed)
 
     def _answer(self, model: str, response: httpx.Response, attempt: int,
                 started: float) -> LLMResponse:
-        raw = response.text
+        raw = scrub(response.text)
         try:
             data = response.json()
         except ValueError:
@@ -233,12 +243,22 @@ class OpenRouterLLM:
             model=data.get("model") or model, content=content,
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0), cost_usd=_cost(usage),
-            latency_ms=_ms_since(started), offline=False, provider=data.get("provider"),
+            latency_ms=_ms_since(started), offline=False, provider=_provider(data),
             attempts=attempt, raw=raw,
         )
 
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "***")
+
+def _provider(data: dict[str, Any]) -> str | None:
+    """Who served the answer: the selected endpoint of the spec's `openrouter_metadata`, else the
+    `provider` field OpenRouter sends beyond the spec."""
+    metadata = data.get("openrouter_metadata")
+    endpoints = metadata.get("endpoints") if isinstance(metadata, dict) else None
+    available = endpoints.get("available") if isinstance(endpoints, dict) else None
+    for endpoint in available if isinstance(available, list) else []:
+        if isinstance(endpoint, dict) and endpoint.get("selected") and endpoint.get("provider"):
+            return str(endpoint["provider"])
+    provider = data.get("provider")
+    return str(provider) if provider else None
 
 
 def _http_failure(model: str, status: int, data: Any, raw: str,

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from llmtrade.adapters.http_retry import RetryPolicy
+from llmtrade.adapters.http_retry import RetryPolicy, remember_secrets, scrub
 
 # The research providers' transient answers: 408, 429 and the usual 5xx (not OpenRouter's 524/529).
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -53,14 +53,14 @@ class RetryingClient:
                  ) -> None:
         if not secret:
             raise ValueError(f"{provider}: {key_name} is empty")
-        self._provider, self._key_name, self._secret = provider, key_name, secret
+        self._provider, self._key_name = provider, key_name
+        remember_secrets(secret)
         self._retry, self._sleep = research_retry(max_attempts, backoff_s), sleep
         self._http = httpx.Client(base_url=base_url, headers=dict(headers), timeout=timeout_s)
 
     def _error(self, message: str, raw: str = "", *, transient: bool = False) -> ProviderError:
-        # belt and braces: a provider echoing the key must not put it in an event
-        return ProviderError(message.replace(self._secret, "[key]"),
-                             raw=raw.replace(self._secret, "[key]"), transient=transient)
+        # a provider echoing a key must not put it in an event
+        return ProviderError(scrub(message), raw=scrub(raw), transient=transient)
 
     def request(self, method: str, path: str, *, json: Any = None,
                 resend_after_timeout: bool = True,
@@ -108,4 +108,4 @@ class RetryingClient:
         if not isinstance(body, dict):
             raise self._error(f"{self._provider} answered HTTP {response.status_code}"
                               " with a body that is not a JSON object", response.text)
-        return body, response.text
+        return body, scrub(response.text)

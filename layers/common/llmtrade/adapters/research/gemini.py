@@ -12,6 +12,11 @@ url_citation.py):
   its sources are the annotations {type: "url_citation", url, title}. The `Api-Revision` header
   pins that schema.
 - `usage` counts tokens only (no price), so the cost is left at 0 here.
+- Agents: `deep-research-preview-04-2026` and `deep-research-max-preview-04-2026` (Gemini API
+  changelog, April 2026); the id is config (models.yaml), never code.
+- A run may sit in_progress past Google's 60-minute limit: past our deadline the workflow cancels
+  it with POST /interactions/{id}/cancel (background interactions still running only). Any status
+  this module does not know ends the wait as a failure.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from llmtrade.config import AssetsConfig
 from llmtrade.ports import ResearchStatus
 from llmtrade.schemas import Citation
 
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
 API_REVISION = "2026-05-20"  # the steps schema (google-genai's GOOGLE_GENAI_API_REVISION)
 
 # Every status but in_progress ends the wait. requires_action means the agent stopped for input
@@ -67,7 +73,7 @@ def _report(interaction: dict[str, Any]) -> tuple[str, list[Citation]]:
 
 class GeminiDeepResearch:
     def __init__(self, api_key: str, provider_id: str, agent: str, assets: AssetsConfig, *,
-                 base_url: str = "https://generativelanguage.googleapis.com/v1beta",
+                 base_url: str = DEFAULT_BASE_URL,
                  timeout_s: float = 60.0, max_attempts: int = 3, backoff_s: float = 2.0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.name = provider_id
@@ -103,6 +109,14 @@ class GeminiDeepResearch:
             return ResearchStatus(state="running" if exc.transient else "failed", handle=handle,
                                   error=str(exc), raw=exc.raw)
         return self._status(body, raw, week_id, asof, handle=handle)
+
+    def cancel(self, handle: str) -> str:
+        """Ask Google to stop a background interaction still running past our deadline."""
+        try:
+            self._http.request("POST", f"/interactions/{handle}/cancel")
+        except ProviderError as exc:
+            return f"cancelling interaction {handle} failed: {exc}"
+        return f"interaction {handle} cancelled at Google"
 
     def _status(self, interaction: dict[str, Any], raw: str, week_id: str, asof: datetime, *,
                 handle: str = "", prompt: str = "") -> ResearchStatus:

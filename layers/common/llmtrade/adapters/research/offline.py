@@ -38,6 +38,9 @@ class OfflineResearch:
     def check(self, week_id: str, asof: datetime, handle: str) -> ResearchStatus:
         return self.start(week_id, asof)
 
+    def cancel(self, handle: str) -> str:
+        return "offline research runs nothing in the background"
+
     def produce(self, week_id: str, asof: datetime) -> ResearchPack:
         days = trading_days(asof.date() - timedelta(days=10), asof.date() - timedelta(days=1))[-5:]
         start = datetime.combine(days[0], datetime.min.time(), tzinfo=ET).replace(hour=9, minute=31)

@@ -58,6 +58,9 @@ class OpenRouterResearch:
             f"{self.name}: OpenRouter research completes in start and is never running;"
             " there is nothing to poll"))
 
+    def cancel(self, handle: str) -> str:
+        return f"{self.name}: nothing runs in the background, nothing to cancel"
+
 
 def citations(raw: str) -> list[Citation]:
     """The `url_citation` annotations of the first choice's message, one per URL."""

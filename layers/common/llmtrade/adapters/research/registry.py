@@ -32,14 +32,16 @@ def _perplexity(provider: ResearchProviderConfig, parts: Parts) -> ResearchProvi
     from llmtrade.adapters.research.perplexity import PerplexityResearch
 
     return PerplexityResearch(parts.key(provider), provider.id, provider.model or "",
-                              parts.settings.assets)
+                              parts.settings.assets,
+                              base_url=parts.settings.models.endpoints.perplexity)
 
 
 def _gemini_deep_research(provider: ResearchProviderConfig, parts: Parts) -> ResearchProvider:
     from llmtrade.adapters.research.gemini import GeminiDeepResearch
 
     return GeminiDeepResearch(parts.key(provider), provider.id, provider.agent or "",
-                              parts.settings.assets)
+                              parts.settings.assets,
+                              base_url=parts.settings.models.endpoints.gemini)
 
 
 def _openrouter(provider: ResearchProviderConfig, parts: Parts) -> ResearchProvider:
