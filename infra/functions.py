@@ -37,9 +37,12 @@ ARCHITECTURE = lambda_.Architecture.ARM_64  # Graviton: 20% cheaper per GB-secon
 PIP_PLATFORM = ("--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64",
                 "--implementation", "cp", "--python-version", PYTHON_VERSION,
                 "--abi", f"cp{PYTHON_VERSION.replace('.', '')}", "--only-binary=:all:")
-# The Python Lambda runtime ships them; a copy in the layer would shadow its matched boto3/botocore
-# pair.
-PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer"}
+# The Python Lambda runtime ships boto3 and its dependencies; a copy in the layer would shadow its
+# matched set. requirements/lock.sh leaves them out of the layer's lock.
+PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six",
+                       "urllib3"}
+# Pinned with every file's hash for the Lambda platform (requirements/lock.sh regenerates it).
+LAYER_LOCK = REPO / "requirements" / "layer.txt"
 PACKAGE_DIR = REPO / "layers" / "common" / "llmtrade"
 FUNCTION_TAG = "llmtrade:function"  # lets template readers (tests) tell the four functions apart
 MODES = ("offline", "live")
@@ -67,48 +70,33 @@ def _layer_files() -> Iterator[tuple[Path, str]]:
 
 def layer_hash() -> str:
     """Hash of what goes into the layer, so the asset neither fingerprints the whole repository
-    (.venv, cdk.out, .git) nor runs pip on every synth: a change of code, config or requirements
+    (.venv, cdk.out, .git) nor runs pip on every synth: a change of code, config or lock
     re-bundles."""
-    digest = hashlib.sha256(json.dumps([runtime_requirements(), PIP_PLATFORM]).encode())
+    digest = hashlib.sha256(json.dumps(PIP_PLATFORM).encode() + LAYER_LOCK.read_bytes())
     for source, target in _layer_files():
         digest.update(target.encode() + b"\0" + source.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def _remove_provided(site: Path) -> None:
-    """Drop what a dependency pulled in although the runtime provides it (aws-xray-sdk requires
-    botocore), file by file from each distribution's RECORD."""
-    for dist_info in site.glob("*.dist-info"):
-        if _dist_name(dist_info.name.split("-")[0]) not in PROVIDED_BY_RUNTIME:
-            continue
-        for line in (dist_info / "RECORD").read_text().splitlines():
-            path = (site / line.split(",")[0]).resolve()
-            # a script's entry may point outside (../../bin)
-            if path.is_relative_to(site.resolve()):
-                path.unlink(missing_ok=True)
-        for directory in sorted({p for p in site.rglob("*") if p.is_dir()},
-                                key=lambda p: -len(p.parts)):
-            if not any(directory.iterdir()):
-                directory.rmdir()
-
-
 @jsii.implements(ILocalBundling)
 class LayerBundler:
-    """Builds the layer on this machine: pip for the Lambda platform, then package and config."""
+    """Builds the layer on this machine: pip for the Lambda platform, exactly the locked
+    releases, each file checked against its hash; then package and config."""
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         site = Path(output_dir) / "python"
         print(f"llmtrade: bundling the common layer with pip (CPython {PYTHON_VERSION}, "
               f"{ARCHITECTURE.name})", file=sys.stderr)
         # --no-compile: .pyc files embed timestamps and would make every build differ.
+        # --no-deps: the lock is complete but for what the runtime provides.
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-compile", *PIP_PLATFORM, "--target", str(site), *runtime_requirements()]
+                   "--no-compile", "--require-hashes", "--no-deps", *PIP_PLATFORM,
+                   "--target", str(site), "--requirement", str(LAYER_LOCK)]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             # Returning False would fall back to Docker, which this project does not use.
             raise RuntimeError("pip could not build the llmtrade layer:\n"
                                f"{result.stderr or result.stdout}")
-        _remove_provided(site)
         for source, target in _layer_files():
             destination = Path(output_dir) / target
             destination.parent.mkdir(parents=True, exist_ok=True)

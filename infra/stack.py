@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aspects, CfnOutput, Stack
 from constructs import Construct
 from llmtrade.config import load_settings
 
 from infra import CONFIG_DIR
+from infra.dependencies import RoleOrderedByGetAtt
 from infra.functions import Functions
 from infra.operations import Operations
 from infra.schedules import Schedules
@@ -36,6 +37,7 @@ class LlmTradeStack(Stack):
                               weekly=machines["weekly"], checkpoint=machines["checkpoint"])
         operations.watch(state_machines=machines, functions=functions.by_name,
                          dead_letter_queues=[schedules.dead_letters])
+        Aspects.of(self).add(RoleOrderedByGetAtt())  # cfn-lint W3005
 
         CfnOutput(self, "EventTableName", value=storage.table.table_name)
         CfnOutput(self, "LlmKeysSecretName", value=storage.llm_secret.secret_name,

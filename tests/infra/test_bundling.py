@@ -1,17 +1,20 @@
 """Synthesizes with the real, Docker-free layer bundling (pip for CPython 3.13 on aarch64): slow,
-needs PyPI."""
+needs PyPI. With LLMTRADE_CDK_OUT naming the output of a `cdk synth` (as CI does), it checks that
+cloud assembly instead of bundling the layer a second time."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from aws_cdk import cx_api
 
 from infra.app import STACK_NAME, build_app
-from infra.functions import PIP_PLATFORM, PYTHON_VERSION
+from infra.functions import PIP_PLATFORM, PROVIDED_BY_RUNTIME, PYTHON_VERSION
 
 pytestmark = pytest.mark.bundling
 
@@ -30,10 +33,17 @@ def index_reachable(download_dir: Path) -> bool:
         return False
 
 
-def test_layer_is_bundled_for_lambda_arm64(tmp_path: Path) -> None:
+def synthesized(tmp_path: Path) -> cx_api.CloudAssembly:
+    """The cloud assembly `cdk synth` left in LLMTRADE_CDK_OUT, or a fresh synthesis."""
+    if cdk_out := os.environ.get("LLMTRADE_CDK_OUT"):
+        return cx_api.CloudAssembly(cdk_out)
     if not index_reachable(tmp_path / "probe"):
         pytest.skip("pip cannot reach a package index")
-    assembly = build_app(outdir=str(tmp_path / "cdk.out")).synth()
+    return build_app(outdir=str(tmp_path / "cdk.out")).synth()
+
+
+def test_layer_is_bundled_for_lambda_arm64(tmp_path: Path) -> None:
+    assembly = synthesized(tmp_path)
     template = assembly.get_stack_by_name(STACK_NAME).template
     (content,) = (r["Properties"]["Content"] for r in template["Resources"].values()
                   if r["Type"] == "AWS::Lambda::LayerVersion")
@@ -47,6 +57,10 @@ def test_layer_is_bundled_for_lambda_arm64(tmp_path: Path) -> None:
     # otherwise).
     abi = f"cpython-{PYTHON_VERSION.replace('.', '')}-aarch64"
     assert any(abi in so.name for so in (site / "pydantic_core").glob("*.so"))
+    # exactly the locked releases, none of what the runtime provides
+    installed = {d.name.split("-")[0].replace("_", "-").lower() for d in site.glob("*.dist-info")}
+    assert {"pydantic", "aws-xray-sdk"} <= installed
+    assert not installed & PROVIDED_BY_RUNTIME
     assert not (site / "boto3").exists()
     assert not (site / "botocore").exists()
     assert not list(layer.rglob("__pycache__"))  # no bytecode: the same inputs make the same layer
