@@ -6,17 +6,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.reports.week_trading import checkpoint_equity
-from llmtrade.schemas import CheckpointAction, CheckpointUpdate, Indicator, Postmortem
+from llmtrade.schemas import (
+    ChairmanDecision,
+    CheckpointAction,
+    CheckpointUpdate,
+    Direction,
+    Indicator,
+    Postmortem,
+)
 from llmtrade.services import Services
 from llmtrade.steps.postmortem import settle_week
 from llmtrade.workflow import WEEKLY
 
-from tests.workflow.scripted import Quote, never, scripted
+from tests.workflow.scripted import Quote, always, never, scripted
 from tests.workflow.test_trading import _pitching, checkpoint
 
 
@@ -84,3 +92,34 @@ def test_a_carried_positions_stop_counts_from_this_weeks_entry(
     # the checkpoint table's and the chart's equity is the broker's before the exit, not above it
     assert update.unrealized_pl < 0
     assert checkpoint_equity(week, update) == before.account("pm-gpt").equity
+
+
+def test_the_council_is_managed_by_the_chairmans_own_indicators(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmtrade.mechanics.model_calls import ask as real_ask
+    from llmtrade.steps import council
+
+    def ask(services_: Services, **kwargs: Any) -> tuple[Any, str]:
+        """Every PM pitches long SPY with an indicator that never fires; the chairman states one
+        that always does, on the trade it selects."""
+        answer, by = real_ask(services_, **kwargs)
+        if kwargs["purpose"] == "pitch":
+            return answer.model_copy(update={"instrument": "SPY", "direction": Direction.LONG,
+                                             "conviction": 2,
+                                             "indicators": [never("invalidates", "SPY")]}), by
+        if kwargs["purpose"].startswith("chairman"):
+            held = answer.selected_trade.instrument
+            return answer.model_copy(update={"indicators": [always("invalidates", held)]}), by
+        return answer, by
+
+    monkeypatch.setattr(council, "ask", ask)
+    run_workflow(WEEKLY, {"week_id": "2026-11-25"}, services)
+    decision = services.events.get(ChairmanDecision, "2026-11-25", "council")
+    assert decision is not None and decision.conviction != 0
+    assert [i.name for i in decision.indicators] == ["always invalidates"]  # not a pitch's
+    checkpoint(services, "2026-11-25 12:00")
+    update = services.events.get(CheckpointUpdate, "2026-11-25", "council",
+                                 "2026-11-25T12:00:00-05:00")
+    assert update is not None and update.action is CheckpointAction.EXIT
+    assert update.reason_delta == "invalidated by always invalidates"
+    assert [r.indicator.name for r in update.indicators] == ["always invalidates"]

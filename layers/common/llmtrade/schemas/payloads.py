@@ -75,9 +75,8 @@ class ChairmanDecision(ChairmanAnswer):
     answered_by: str
     label_map: dict[str, str]
     aggregates: list[ReviewAggregate]
-    indicators: list[Indicator] = Field(
-        default=[], description="frozen indicators of the pitch on the same trade, if any"
-    )
+    # decisions stored before the chairman stated its own indicators hold a pitch's, or none
+    indicators: list[Indicator] = Field(default=[], max_length=5)
     timestamp: datetime
 
 
