@@ -1,6 +1,9 @@
 """EventBridge Scheduler schedules from config/schedule.yaml (SPEC §3, §4).
 
-Cron is evaluated in the configured time zone, so 08:00 stays 08:00 New York time across DST.
+Cron is evaluated in the configured time zone, so 08:00 stays 08:00 New York time across DST. An
+early-close day also gets a one-time `at(...)` schedule at close - 10 min (domain.calendar), one per
+early close the calendar data holds from the synthesis day on: a deploy after the yearly calendar
+update adds the new ones (a passed one-time schedule never fires again).
 Delivery is at least once: the opening step claims the scheduled time with a conditional put, so
 a duplicate start ends at once, and every step is idempotent (deterministic event ids and
 client_order_ids). A start that still fails after the retries lands in the encrypted dead-letter
@@ -10,7 +13,7 @@ queue, which is alarmed (infra/operations.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import time
+from datetime import date, datetime, time
 
 from aws_cdk import Duration, TimeZone
 from aws_cdk import aws_scheduler as scheduler
@@ -19,6 +22,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from llmtrade.config import WEEKDAYS, ScheduleConfig
+from llmtrade.domain.calendar import ET, early_closes, pre_close_checkpoint
 
 from infra.operations import dead_letter_queue
 
@@ -50,7 +54,8 @@ def cron(time_zone: TimeZone, clock: time, days: str) -> scheduler.ScheduleExpre
 
 class Schedules(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, schedule: ScheduleConfig,
-                 weekly: sfn.IStateMachine, checkpoint: sfn.IStateMachine) -> None:
+                 weekly: sfn.IStateMachine, checkpoint: sfn.IStateMachine,
+                 today: date | None = None) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters: sqs.Queue = dead_letter_queue(self, "ScheduleDeadLetters")
         time_zone = TimeZone.of(schedule.timezone)
@@ -72,8 +77,23 @@ class Schedules(Construct):
                 f"Checkpoint{clock:%H%M}",
                 description=f"Checkpoint, {days} {clock:%H:%M} {schedule.timezone}",
                 schedule=cron(time_zone, clock, days),
-                target=targets.StepFunctionsStartExecution(checkpoint, input=RUN_INPUT,
-                                                           dead_letter_queue=self.dead_letters,
-                                                           max_event_age=CHECKPOINT_MAX_AGE,
-                                                           retry_attempts=CHECKPOINT_RETRIES),
+                target=self._start(checkpoint),
             )
+        for day in early_closes(today or datetime.now(ET).date()):
+            if (moment := pre_close_checkpoint(schedule, day)) is not None:
+                scheduler.Schedule(
+                    self,
+                    f"PreClose{moment:%Y%m%d%H%M}",
+                    description=f"Checkpoint before the early close, {moment:%Y-%m-%d %H:%M} "
+                                f"{schedule.timezone}",
+                    # the ET wall-clock time as a literal: CDK's `at(date)` would write it in UTC
+                    schedule=scheduler.ScheduleExpression.expression(
+                        f"at({moment:%Y-%m-%dT%H:%M:%S})", time_zone),
+                    target=self._start(checkpoint),
+                )
+
+    def _start(self, checkpoint: sfn.IStateMachine) -> targets.StepFunctionsStartExecution:
+        return targets.StepFunctionsStartExecution(checkpoint, input=RUN_INPUT,
+                                                   dead_letter_queue=self.dead_letters,
+                                                   max_event_age=CHECKPOINT_MAX_AGE,
+                                                   retry_attempts=CHECKPOINT_RETRIES)

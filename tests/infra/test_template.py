@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 import pytest
@@ -14,6 +14,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from cfnlint.api import lint
 from llmtrade.config import WEEKDAYS, Settings
+from llmtrade.domain.calendar import ET, early_closes, pre_close_checkpoint
 from llmtrade.run_keys import WeekRun
 from llmtrade.workflow import FUNCTION_SPECS, FUNCTIONS, WORKFLOWS, FanOut, Function, Poll, Workflow
 
@@ -75,7 +76,8 @@ def test_schedules_run_in_new_york_time(template_dict: Mapping[str, Any]) -> Non
                 for logical_id, r
                 in resources(template_dict, "AWS::StepFunctions::StateMachine").items()}
     schedules = [r["Properties"]
-                 for r in resources(template_dict, "AWS::Scheduler::Schedule").values()]
+                 for r in resources(template_dict, "AWS::Scheduler::Schedule").values()
+                 if r["Properties"]["ScheduleExpression"].startswith("cron(")]
     started = sorted((s["ScheduleExpression"], s["Target"]["Arn"]["Ref"]) for s in schedules)
     # SPEC §3: Wednesday 08:00; SPEC §4: 09:00, 12:00, 14:00, 15:50 on weekdays
     # (config/schedule.yaml).
@@ -90,6 +92,29 @@ def test_schedules_run_in_new_york_time(template_dict: Mapping[str, Any]) -> Non
         assert schedule["ScheduleExpressionTimezone"] == "America/New_York"
         assert json.loads(schedule["Target"]["Input"]) == {
             "scheduled_time": "<aws.scheduler.scheduled-time>"}
+
+
+def test_early_closes_get_a_one_time_checkpoint_ten_minutes_before_the_close(
+        template_dict: Mapping[str, Any], settings: Settings) -> None:
+    """One `at(...)` schedule per early close the calendar data holds from the synthesis day on,
+    at the moment the replay uses too (domain.calendar), starting the checkpoint machine."""
+    checkpoint = next(logical_id for logical_id, r
+                      in resources(template_dict, "AWS::StepFunctions::StateMachine").items()
+                      if r["Properties"]["StateMachineName"] == "llmtrade-checkpoint")
+    once = [r["Properties"] for r in resources(template_dict, "AWS::Scheduler::Schedule").values()
+            if r["Properties"]["ScheduleExpression"].startswith("at(")]
+    today = datetime.now(ET).date()
+    expected = [m for day in early_closes(today)
+                if (m := pre_close_checkpoint(settings.schedule, day)) is not None]
+    assert expected and all(m.time() == time(12, 50) for m in expected)
+    assert sorted(s["ScheduleExpression"] for s in once) == [
+        f"at({m:%Y-%m-%dT%H:%M:%S})" for m in expected]
+    for schedule in once:
+        assert schedule["ScheduleExpressionTimezone"] == "America/New_York"
+        assert schedule["Target"]["Arn"]["Ref"] == checkpoint
+        assert json.loads(schedule["Target"]["Input"]) == {
+            "scheduled_time": "<aws.scheduler.scheduled-time>"}
+        assert schedule["Target"]["RetryPolicy"]["MaximumEventAgeInSeconds"] == 300
 
 
 def fires(expression: str) -> set[tuple[str, int, int]]:
@@ -112,7 +137,8 @@ def test_schedules_start_at_the_moments_the_config_computes(
                 in resources(template_dict, "AWS::StepFunctions::StateMachine").items()}
     for schedule in resources(template_dict, "AWS::Scheduler::Schedule").values():
         props = schedule["Properties"]
-        started[machines[props["Target"]["Arn"]["Ref"]]] |= fires(props["ScheduleExpression"])
+        if props["ScheduleExpression"].startswith("cron("):
+            started[machines[props["Target"]["Arn"]["Ref"]]] |= fires(props["ScheduleExpression"])
     config, monday = settings.schedule, date(2026, 11, 30)
     moments = [m for n in range(7) for m in config.checkpoint_moments(monday + timedelta(days=n))]
     assert started["checkpoint"] == {(WEEKDAYS[m.weekday()], m.hour, m.minute) for m in moments}

@@ -124,9 +124,6 @@ def test_equity_curves_from_events_match_the_simulated_broker(replay: tuple[Path
     assert checked > 100 and wrong == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 2: a position carried into the week adds "
-                   "its lifetime P/L to a week-open equity that already holds it (pm-gemini, "
-                   "2026-11-18)")
 def test_equity_curves_with_a_carried_position_match_the_simulated_broker(
         replay: tuple[Path, Services], settings: Settings) -> None:
     checked, wrong = _equity_mismatches(replay[1], settings, carried=True)

@@ -3,10 +3,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from llmtrade.config import ScheduleConfig, Settings
 from llmtrade.domain.calendar import (
     ET,
     CalendarError,
+    checkpoint_moments,
     current_or_next_wednesday,
+    early_closes,
     nyse_hours,
     parse_week_id,
     trading_days,
@@ -53,3 +56,23 @@ def test_nyse_holidays_and_early_closes() -> None:
 def test_years_outside_the_list_are_refused_not_guessed() -> None:
     with pytest.raises(CalendarError, match="covers 2024-2028"):
         nyse_hours(date(2031, 1, 6))
+
+
+def test_an_early_close_adds_a_checkpoint_ten_minutes_before_it(settings: Settings) -> None:
+    schedule = settings.schedule
+
+    def clocks(day: date, config: ScheduleConfig = schedule) -> list[str]:
+        return [f"{m:%H:%M}" for m in checkpoint_moments(config, day)]
+
+    # the day after Thanksgiving closes at 13:00: 12:50 joins; the later times stay (they skip)
+    assert clocks(date(2026, 11, 27)) == ["09:00", "12:00", "12:50", "14:00", "15:50"]
+    assert clocks(date(2026, 11, 30)) == ["09:00", "12:00", "14:00", "15:50"]  # a regular day
+    assert clocks(date(2026, 11, 26)) == ["09:00", "12:00", "14:00", "15:50"]  # closed: skips
+    no_fridays = schedule.model_copy(update={"checkpoints": schedule.checkpoints.model_copy(
+        update={"days": ["MON", "TUE", "WED", "THU"]})})
+    assert clocks(date(2026, 11, 27), no_fridays) == []
+    at_12_50 = schedule.model_copy(update={"checkpoints": schedule.checkpoints.model_copy(
+        update={"times": ["09:00", "12:50"]})})
+    assert clocks(date(2026, 11, 27), at_12_50) == ["09:00", "12:50"]
+    assert early_closes(date(2026, 11, 28)) == [date(2026, 12, 24), date(2027, 11, 26),
+                                                date(2028, 7, 3), date(2028, 11, 24)]

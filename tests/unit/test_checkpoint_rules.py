@@ -3,6 +3,7 @@ the client order ids the decisions place orders under."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -23,9 +24,11 @@ readings = st.lists(st.builds(
     st.sampled_from(["confirms", "invalidates", "flips"]), st.booleans(), st.integers(0, 9)),
     max_size=5)
 positions = st.none() | st.builds(
-    lambda qty, entry, pl: Position(symbol="SPY", qty=qty, avg_entry_price=Decimal(entry),
-                                    market_value=Decimal(0), unrealized_pl=Decimal(pl)),
-    st.integers(-500, 500).filter(bool), st.integers(1, 1000), st.integers(-50_000, 50_000))
+    lambda qty, price, lifetime_entry, lifetime_pl: Position(
+        symbol="SPY", qty=qty, avg_entry_price=Decimal(lifetime_entry),
+        market_value=qty * Decimal(price), unrealized_pl=Decimal(lifetime_pl)),
+    st.integers(-500, 500).filter(bool), st.integers(1, 1000), st.integers(1, 1000),
+    st.integers(-50_000, 50_000))
 
 
 @st.composite
@@ -34,7 +37,7 @@ def checkpoint_facts(draw: st.DrawFn) -> CheckpointFacts:
     return CheckpointFacts(
         conviction=draw(st.integers(-2, 2)), weekly_conviction=draw(st.integers(-2, 2)),
         instrument=draw(st.sampled_from(["SPY", None])), readings=tuple(draw(readings)),
-        position=draw(positions),
+        position=draw(positions), week_entry_price=Decimal(draw(st.integers(1, 1000))),
         short_borrowable=draw(st.sampled_from([True, False, None])), stop_loss_pct=stop,
         reduce_loss_pct=draw(st.floats(0.1, stop)))
 
@@ -82,8 +85,35 @@ def test_while_the_opposite_position_closes_nothing_changes_and_its_pl_is_not_co
     if waiting(facts):
         assert decision.action is CheckpointAction.STAY and decision.unrealized_pl == 0
         assert decision.reason == "waiting for the opposite position to close"
-    else:
-        assert decision.unrealized_pl == (facts.position.unrealized_pl if facts.position else 0)
+    elif facts.position is None:
+        assert decision.unrealized_pl == 0
+    else:  # this week's: the marked value against this week's cost
+        held = facts.position
+        assert decision.unrealized_pl == held.market_value - held.qty * facts.week_entry_price
+
+
+@PROPERTIES
+@given(checkpoint_facts(), positions)
+def test_the_brokers_lifetime_entry_and_pl_never_change_the_decision(
+        facts: CheckpointFacts, lifetime: Position | None) -> None:
+    if facts.position is None or lifetime is None:
+        return
+    blended = facts.position.model_copy(update={"avg_entry_price": lifetime.avg_entry_price,
+                                                "unrealized_pl": lifetime.unrealized_pl})
+    assert decide(dataclasses.replace(facts, position=blended)) == decide(facts)
+
+
+@PROPERTIES
+@given(checkpoint_facts())
+def test_after_a_flip_the_theses_indicators_no_longer_count(facts: CheckpointFacts) -> None:
+    """Whatever the flipped-away thesis's indicators say (confirms, invalidates, flips), the
+    flipped position is managed by the stop alone (REDUCE needs |2|, a flip holds |1|)."""
+    if facts.conviction * facts.weekly_conviction >= 0 or waiting(facts):
+        return
+    decision = decide(facts)
+    assert decision == decide(dataclasses.replace(facts, readings=()))
+    stopped = facts.pl_pct <= -facts.stop_loss_pct
+    assert decision.action is (CheckpointAction.EXIT if stopped else CheckpointAction.STAY)
 
 
 @PROPERTIES
@@ -113,28 +143,30 @@ def test_a_fired_flip_condition_flips_unless_the_short_cannot_be_borrowed(
 @PROPERTIES
 @given(checkpoint_facts())
 def test_an_invalidation_or_the_stop_loss_exits_before_any_reduce(facts: CheckpointFacts) -> None:
-    flips = fired(facts, "flips") and facts.conviction * facts.weekly_conviction >= 0
-    if waiting(facts) or facts.conviction == 0 or flips:
+    flipped = facts.conviction * facts.weekly_conviction < 0  # the thesis's indicators retired
+    if waiting(facts) or facts.conviction == 0 or (fired(facts, "flips") and not flipped):
         return
     decision = decide(facts)
-    if fired(facts, "invalidates"):
+    if fired(facts, "invalidates") and not flipped:
         assert (decision.action is CheckpointAction.EXIT
                 and decision.reason.startswith("invalidated by "))
     elif facts.pl_pct <= -facts.stop_loss_pct:
         assert (decision.action is CheckpointAction.EXIT
                 and decision.reason.startswith("stop loss: "))
     elif decision.action is CheckpointAction.REDUCE:
-        assert facts.pl_pct <= -facts.reduce_loss_pct and not fired(facts, "confirms")
+        assert facts.pl_pct <= -facts.reduce_loss_pct
+        assert flipped or not fired(facts, "confirms")
     else:
         assert decision.action is CheckpointAction.STAY
 
 
 def test_the_reduce_rule_with_its_reason() -> None:
-    held = Position(symbol="SPY", qty=-10, avg_entry_price=Decimal(100), market_value=Decimal(0),
-                    unrealized_pl=Decimal(-20))
+    # short 10 at 100 this week (the broker's lifetime entry, 90, is a week older), now 102
+    held = Position(symbol="SPY", qty=-10, avg_entry_price=Decimal(90),
+                    market_value=Decimal(-1020), unrealized_pl=Decimal(-120))
     facts = CheckpointFacts(conviction=-2, weekly_conviction=-2, instrument="SPY", readings=(),
-                            position=held, short_borrowable=None, stop_loss_pct=3.0,
-                            reduce_loss_pct=1.5)
+                            position=held, week_entry_price=Decimal(100), short_borrowable=None,
+                            stop_loss_pct=3.0, reduce_loss_pct=1.5)
     decision = decide(facts)
     assert (decision.action, decision.conviction_after) == (CheckpointAction.REDUCE, -1)
     assert (decision.reason == "losing -2.00% with no confirming indicator"

@@ -96,11 +96,13 @@ def test_indicators_measure_price_and_week_return() -> None:
 
 def facts(conviction: int, readings: list[IndicatorReading], pl_pct: float) -> CheckpointFacts:
     """A checkpoint holding SPY on the conviction's side, `pl_pct` % from its $10,000 entry."""
+    qty = 100 if conviction > 0 else -100
     held = None if conviction == 0 else Position(
-        symbol="SPY", qty=100 if conviction > 0 else -100, avg_entry_price=Decimal(100),
-        market_value=Decimal(0), unrealized_pl=Decimal(str(pl_pct * 100)))
+        symbol="SPY", qty=qty, avg_entry_price=Decimal(100),
+        market_value=Decimal(qty * 100) + Decimal(str(pl_pct * 100)), unrealized_pl=Decimal(0))
     return CheckpointFacts(conviction=conviction, weekly_conviction=conviction, instrument="SPY",
-                           readings=tuple(readings), position=held, short_borrowable=True,
+                           readings=tuple(readings), position=held,
+                           week_entry_price=Decimal(100), short_borrowable=True,
                            stop_loss_pct=3.0, reduce_loss_pct=1.5)
 
 

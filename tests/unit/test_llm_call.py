@@ -19,9 +19,10 @@ from llmtrade.services import Services
 from tests.conftest import WEEK
 
 MODEL = "openai/gpt-5.1"
+GOLD = {"name": "gold holds", "measure": "week_return_pct", "instrument": "GLD",
+        "comparison": ">", "threshold": 0.5, "role": "confirms"}
 VALID = {"instrument": "GLD", "direction": "LONG", "thesis_bullets": ["real yields fall"],
-         "indicators": [{"name": "gold holds", "measure": "week_return_pct", "instrument": "GLD",
-                         "comparison": ">", "threshold": 0.5, "role": "confirms"}],
+         "indicators": [GOLD],
          "invalidation": "GLD below its weekly open", "conviction": 1}
 
 
@@ -243,3 +244,30 @@ def test_a_failed_but_billed_call_counts_its_cost(services: Services) -> None:
         ask_pitch(services, BilledRefusal())
     [call] = calls(services)
     assert call.cost_usd == Decimal("0.75") and not call.valid
+
+
+def test_a_chairman_indicator_outside_the_universe_is_repaired_like_a_pitchs(
+        services: Services) -> None:
+    from llmtrade.schemas import ChairmanAnswer
+
+    decision = {"selected_trade": {"instrument": "GLD", "direction": "LONG"}, "conviction": 1,
+                "rationale": "gold", "dissent_summary": "rates",
+                "monitoring_plan": {"checkpoints": [], "key_indicators": [],
+                                    "watch_conditions": []},
+                "indicators": [GOLD]}
+    outside = {**decision, "indicators": [{**GOLD, "instrument": "BTC"}]}
+    llm = ScriptedLLM(json.dumps(outside), json.dumps(decision))
+    answer, _ = ask(dataclasses.replace(services, llm=llm), week_id=WEEK, account_id="council",
+                    purpose="chairman", model=MODEL, role="the chairman of the council",
+                    template="chairman", answer=ChairmanAnswer,
+                    variables={"week_id": WEEK, "pitches": []})
+    assert [i.instrument for i in answer.indicators] == ["GLD"]
+    assert "indicators: 1 to 5 machine-checkable" in llm.requests[0].messages[1].content
+    first, second = calls(services)
+    assert "'BTC' is not in the universe" in (first.error or "") and second.valid
+    with pytest.raises(ModelFailed, match="indicators"):  # none at all: no valid answer
+        ask(dataclasses.replace(services, llm=ScriptedLLM(*[json.dumps({**decision,
+                                                                        "indicators": []})] * 2)),
+            week_id=WEEK, account_id="council", purpose="chairman", model=MODEL,
+            role="the chairman of the council", template="chairman", answer=ChairmanAnswer,
+            variables={"week_id": WEEK, "pitches": []})

@@ -26,6 +26,11 @@ def test_answers_validate_against_the_schema_they_were_asked_for() -> None:
             answer = schema_model.model_validate_json(ask(model, schema_model))
             in_universe(UNIVERSE)(answer)
             assert answer.conviction != 0
+            # indicators on the traded instrument, the chairman's on the trade it selects
+            traded = (answer.instrument if isinstance(answer, PitchAnswer)
+                      else answer.selected_trade.instrument)
+            assert 1 <= len(answer.indicators) <= 5
+            assert {i.instrument for i in answer.indicators} == {traded}
 
 
 def test_answers_are_deterministic_and_vary_with_inputs() -> None:

@@ -82,3 +82,18 @@ def test_weeks_across_the_dst_changes_keep_eastern_wall_clock_times(services: Se
                 and at.hour == 9)
         assert services.store.get(week, "council", EventKind.CHECKPOINT_UPDATE,
                                   at.isoformat()) is not None
+
+
+def test_an_early_close_gets_a_checkpoint_before_the_close_in_the_replay(
+        services: Services) -> None:
+    from llmtrade.entrypoints.cli.weekly import _checkpoint_moments
+
+    week = "2025-12-24"  # Christmas Eve closes at 13:00
+    moments = _checkpoint_moments(services.settings.schedule, week)
+    on_the_day = [f"{m:%H:%M}" for m in moments if m.date() == datetime(2025, 12, 24).date()]
+    assert on_the_day == ["09:00", "12:00", "12:50", "14:00", "15:50"]
+    run_workflow(WEEKLY, {"week_id": week}, services)
+    pre_close = run_workflow(CHECKPOINT, {"at": "2025-12-24T12:50:00-05:00"}, services)
+    assert sorted(pre_close["run"]["accounts"]) == sorted(TRADING)
+    assert services.store.get(week, "council", EventKind.CHECKPOINT_UPDATE,
+                              "2025-12-24T12:50:00-05:00") is not None

@@ -105,7 +105,8 @@ def test_every_week_is_decided_checkpointed_and_settled(replay: Replay) -> None:
     assert holiday_skips[4:] == ["2026-11-27T14:00:00-05:00", "2026-11-27T15:50:00-05:00"]
     for week_id in WEEKS:  # one line per week as it is settled, then the leaderboard
         assert f"Week {week_id}: " in replay.out
-    assert "Week 2026-11-25: 20 checkpoints (6 skipped)" in replay.out
+    # the day after Thanksgiving closes at 13:00: a checkpoint at 12:50 too
+    assert "Week 2026-11-25: 21 checkpoints (6 skipped)" in replay.out
     assert "sharpe-like" in replay.out and "GPT-5.1" in replay.out and "FLAT" in replay.out
 
 

@@ -1,4 +1,7 @@
-"""Week ids, Eastern time and the NYSE calendar (from the exchange's published holiday list)."""
+"""Week ids, Eastern time and the NYSE calendar (from the exchange's published holiday list), and
+the checkpoint moments it adds to the schedule: on an early-close day one at close - 10 minutes,
+as 15:50 is on a regular day. The schedule's later times are kept (they record skips, as the
+weekly cron schedules in AWS do on those days), so the replay and AWS run the same moments."""
 
 from __future__ import annotations
 
@@ -9,9 +12,12 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from llmtrade.config import ScheduleConfig
+
 ET = ZoneInfo("America/New_York")
 WEDNESDAY = 2
 REGULAR_OPEN, REGULAR_CLOSE, EARLY_CLOSE = time(9, 30), time(16, 0), time(13, 0)
+PRE_CLOSE = timedelta(minutes=10)  # the pre-close checkpoint's lead on an early close
 
 
 class CalendarError(ValueError):
@@ -68,3 +74,24 @@ def trading_days(start: date, end: date) -> list[date]:
             days.append(day)
         day += timedelta(days=1)
     return days
+
+
+def early_closes(since: date) -> list[date]:
+    """The early-close days the calendar data holds, from `since` on."""
+    return sorted(day for day in _nyse()[2] if day >= since)
+
+
+def pre_close_checkpoint(schedule: ScheduleConfig, day: date) -> datetime | None:
+    """On an early-close day with checkpoints, the one at close - 10 min unless scheduled anyway."""
+    hours = nyse_hours(day)
+    scheduled = schedule.checkpoint_moments(day)
+    if hours is None or hours[1].time() != EARLY_CLOSE or not scheduled:
+        return None
+    moment = hours[1] - PRE_CLOSE
+    return None if moment in scheduled else moment
+
+
+def checkpoint_moments(schedule: ScheduleConfig, day: date) -> list[datetime]:
+    """The day's checkpoints in order: the schedule's, and an early close's pre-close one."""
+    pre_close = pre_close_checkpoint(schedule, day)
+    return sorted([*schedule.checkpoint_moments(day), *([pre_close] if pre_close else [])])

@@ -2,11 +2,14 @@
 
 The rules, in order (`decide`): a flat account STAYs; while the previous week's opposite position is
 still closing it STAYs (that P/L is not this trade's); a `flips` indicator that fired FLIPs to the
-other side at conviction 1 (never back again after a flip: the frozen flip conditions then argue for
-the side now held), or EXITs when the short side cannot be borrowed; an `invalidates` indicator that
-fired EXITs; a loss past the stop EXITs; a loss past the reduce level with nothing confirming
-REDUCEs one step (from |2| to |1|); else STAY. No I/O: the step gathers the facts, records the
-decision and enforces it.
+other side at conviction 1, or EXITs when the short side cannot be borrowed; an `invalidates`
+indicator that fired EXITs; a loss past the stop EXITs; a loss past the reduce level with nothing
+confirming REDUCEs one step (from |2| to |1|); else STAY. After a flip the frozen indicators retire
+(they state the thesis flipped away from: its `invalidates` would undo the flip, its `confirms`
+would argue for the other side, its `flips` would flip back): the flipped position is managed by
+the stop and REDUCE alone. P/L is this week's (`domain.week_pl`): carried shares count from the
+week's entry mark, never from the broker's lifetime average entry. No I/O: the step gathers the
+facts, records the decision and enforces it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from llmtrade.schemas import CheckpointAction, IndicatorReading, Position
 
 FLAT_REASON = "flat: nothing to manage"
 WAITING_REASON = "waiting for the opposite position to close"
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class CheckpointFacts:
     instrument: str | None
     readings: tuple[IndicatorReading, ...]
     position: Position | None  # the broker's position in `instrument`, if any
+    # this week's average cost per share held (domain.week_pl), never the lifetime average entry
+    week_entry_price: Decimal
     # shortable and easy to borrow; None: not asked (only a long flips short)
     short_borrowable: bool | None
     stop_loss_pct: float
@@ -36,19 +42,27 @@ class CheckpointFacts:
 
     @property
     def unrealized_pl(self) -> Decimal:
-        return self.position.unrealized_pl if self.position else Decimal(0)
+        """This week's P/L of the position: its marked value against this week's cost."""
+        if self.position is None:
+            return Decimal(0)
+        return (self.position.market_value
+                - self.position.qty * self.week_entry_price).quantize(CENT)
 
     @property
     def pl_pct(self) -> float:
-        """Unrealized P/L as % of the position's entry cost (0 when nothing is held)."""
-        cost = (abs(self.position.avg_entry_price * self.position.qty) if self.position
-                else Decimal(0))
+        """This week's P/L as % of the position's cost this week (0 when nothing is held)."""
+        cost = abs(self.position.qty * self.week_entry_price) if self.position else Decimal(0)
         return float(self.unrealized_pl / cost * 100) if cost else 0.0
 
     @property
     def flipped(self) -> bool:
         """The conviction in force is on the other side of the week's: a checkpoint flipped it."""
-        return self.conviction * self.weekly_conviction < 0
+        return flipped(self.conviction, self.weekly_conviction)
+
+
+def flipped(conviction: int, weekly_conviction: int) -> bool:
+    """Whether a checkpoint flipped the week's side (then the frozen indicators have retired)."""
+    return conviction * weekly_conviction < 0
 
 
 @dataclass(frozen=True)
@@ -87,13 +101,14 @@ def _by_rules(facts: CheckpointFacts) -> tuple[CheckpointAction, int, str]:
     if pl_pct <= -facts.reduce_loss_pct and not confirming and abs(conviction) > 1:
         return CheckpointAction.REDUCE, _one_step_toward_flat(conviction), \
             f"losing {pl_pct:.2f}% with no confirming indicator"
-    return CheckpointAction.STAY, conviction, \
-        f"{len(confirming)} confirming indicator(s), P/L {pl_pct:.2f}%"
+    held_by = ("flipped: the thesis's indicators retired" if facts.flipped
+               else f"{len(confirming)} confirming indicator(s)")
+    return CheckpointAction.STAY, conviction, f"{held_by}, P/L {pl_pct:.2f}%"
 
 
 def _fired(facts: CheckpointFacts, role: str) -> list[str]:
-    """Names of the fired indicators of a role; after a flip the flip conditions no longer count."""
-    if role == "flips" and facts.flipped:
+    """Names of the fired indicators of a role; none after a flip (they retired with the thesis)."""
+    if facts.flipped:
         return []
     return [r.indicator.name for r in facts.readings if r.fired and r.indicator.role == role]
 

@@ -2,10 +2,11 @@
 and fills.
 
 Equity curves: the account's `week_open` snapshot equity at the run (exact), then at each checkpoint
-an estimate from events: that equity + the P/L realized by the fills recorded so far (positions held
-at the run are marked at the snapshot's value) + the checkpoint's unrealized P/L of the week's
-position; last, the postmortem's `equity_end` at the settlement (exact, the broker's). FLAT never
-trades.
+cash + shares x price from events: that equity + the P/L realized by the fills recorded so far +
+the checkpoint's P/L of the week's position, both measured from the week's entry (positions held at
+the run count from the snapshot's marks, `domain.week_pl`), so a carried position's earlier P/L,
+already in the week-open equity, is never added again; last, the postmortem's `equity_end` at the
+settlement (exact, the broker's). FLAT never trades.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from llmtrade.config import Settings
+from llmtrade.domain.week_pl import Book, carried
 from llmtrade.events import Week
 from llmtrade.reports.render import in_et
 from llmtrade.reports.svg import FLAT_COLOR, Series, line_chart
@@ -90,45 +92,41 @@ def _day_labels(moments_: list[datetime]) -> list[tuple[float, str]]:
 
 
 # -------------------------------------------------------------------- equity per account
-def _book(held: dict[str, tuple[int, Decimal]], placed: BrokerOrder, price: Decimal) -> Decimal:
-    """Book a fill on the held (quantity, basis) of its symbol; the P/L it realizes."""
-    qty, basis = held.get(placed.symbol, (0, Decimal(0)))
-    delta = placed.filled_qty * (1 if placed.side is OrderSide.BUY else -1)
-    if qty and (qty > 0) != (delta > 0):  # reducing or crossing: realize on the closed shares
-        closed = min(abs(delta), abs(qty)) * (1 if qty > 0 else -1)
-        remaining = qty + delta
-        held[placed.symbol] = (remaining, basis if (remaining > 0) == (qty > 0) else price)
-        return (price - basis) * closed
-    total = qty + delta
-    held[placed.symbol] = (total, (basis * qty + price * delta) / total if total else Decimal(0))
-    return Decimal(0)
-
-
 def _realized(snapshot: PositionSnapshot, fills: list[OrderFinal], until: datetime) -> Decimal:
-    """P/L realized by the fills before `until`, against the positions' value at the run (or the
-    fill price)."""
-    held = {p.symbol: (p.qty, p.market_value / p.qty if p.qty else Decimal(0))
-            for p in snapshot.positions}
-    realized = Decimal(0)
+    """P/L realized by the week's fills before `until` (domain.week_pl: positions held at the run
+    count from the snapshot's marks)."""
+    books = {p.symbol: carried(p.qty, p.market_value / p.qty) for p in snapshot.positions if p.qty}
     for final in fills:
         placed = final.broker_order
         # a checkpoint reads its P/L before it trades: a fill at that very moment counts from the
-        # next one
-        if placed.filled_at is None or placed.filled_at >= until or placed.filled_avg_price is None:
+        # next one; one at the snapshot or before is in its positions already
+        if (placed.filled_at is None or not snapshot.at < placed.filled_at < until
+                or placed.filled_avg_price is None):
             continue
-        realized += _book(held, placed, placed.filled_avg_price)
-    return realized
+        delta = placed.filled_qty * (1 if placed.side is OrderSide.BUY else -1)
+        books[placed.symbol] = books.get(placed.symbol, Book()).booked(delta,
+                                                                       placed.filled_avg_price)
+    return sum((book.realized for book in books.values()), Decimal(0))
+
+
+def checkpoint_equity(week: Week, update: CheckpointUpdate) -> Decimal | None:
+    """The account's equity as its checkpoint saw it, before trading: the week-open equity, the P/L
+    the week's fills realized and the position's P/L this week (cash + shares x price, nothing
+    counted twice). None without the week's run."""
+    snapshot = week.get(PositionSnapshot, update.account_id, "week_open")
+    if snapshot is None:
+        return None
+    fills = sorted(week.all(OrderFinal, update.account_id),
+                   key=lambda f: f.broker_order.filled_at or f.seen_at)
+    return snapshot.equity + _realized(snapshot, fills, update.at) + update.unrealized_pl
 
 
 def _trading_curve(week: Week, snapshot: PositionSnapshot, settled: Postmortem | None,
                    index: dict[datetime, int]) -> Curve:
-    account = snapshot.account_id
-    fills = sorted(week.all(OrderFinal, account),
-                   key=lambda f: f.broker_order.filled_at or f.seen_at)
-    updates = sorted(week.all(CheckpointUpdate, account), key=lambda u: u.at)
+    updates = sorted(week.all(CheckpointUpdate, snapshot.account_id), key=lambda u: u.at)
     points = [(index[snapshot.at], snapshot.equity)]
-    points += [(index[u.at], snapshot.equity + _realized(snapshot, fills, u.at) + u.unrealized_pl)
-               for u in updates if u.at in index]
+    points += [(index[u.at], equity) for u in updates
+               if u.at in index and (equity := checkpoint_equity(week, u)) is not None]
     if settled is not None:
         points.append((index[settled.settled_at], settled.equity_end))
     return points

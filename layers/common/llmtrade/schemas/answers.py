@@ -158,6 +158,10 @@ class ChairmanAnswer(Strict):
     rationale: ShortText
     dissent_summary: ShortText
     monitoring_plan: MonitoringPlan
+    indicators: list[Indicator] = Field(
+        min_length=1, max_length=5,
+        description="the council trade's own frozen, machine-checkable conditions (as a pitch's), "
+                    "read at every checkpoint")
 
     @model_validator(mode="after")
     def _coherent(self) -> ChairmanAnswer:

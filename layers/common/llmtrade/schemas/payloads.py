@@ -75,9 +75,8 @@ class ChairmanDecision(ChairmanAnswer):
     answered_by: str
     label_map: dict[str, str]
     aggregates: list[ReviewAggregate]
-    indicators: list[Indicator] = Field(
-        default=[], description="frozen indicators of the pitch on the same trade, if any"
-    )
+    # decisions stored before the chairman stated its own indicators hold a pitch's, or none
+    indicators: list[Indicator] = Field(default=[], max_length=5)
     timestamp: datetime
 
 
@@ -196,8 +195,10 @@ class Postmortem(Strict):
     conviction: int
     final_conviction: int = Field(description="after the week's checkpoints")
     indicators_fired: list[str] = Field(
-        description="frozen indicators that fired at any checkpoint")
-    invalidation_fired: bool
+        description="frozen indicators that fired at any checkpoint (while in force)")
+    invalidation_fired: bool = Field(description="an `invalidates` indicator fired")
+    flipped: bool = Field(default=False, description="a checkpoint FLIPped the position (a `flips` "
+                          "indicator fired; settled before this field: False)")
     thesis_played_out: bool | None = Field(
         description="the instrument moved the position's way; None when FLAT")
     review_score: float | None = Field(

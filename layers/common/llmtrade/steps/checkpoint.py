@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time
+from decimal import Decimal
 from typing import Any
 
 from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
-from llmtrade.domain.checkpoint_rules import CheckpointFacts, decide
+from llmtrade.domain.checkpoint_rules import CheckpointFacts, decide, flipped
 from llmtrade.domain.indicators import read
 from llmtrade.domain.sizing import legs_to_target, target_shares
+from llmtrade.domain.week_pl import Book, carried, entry_price, week_book
 from llmtrade.environment import Metric
 from llmtrade.events import Week
 from llmtrade.mechanics.orders import (
@@ -35,12 +37,17 @@ from llmtrade.run_keys import CheckpointRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountKind,
+    BrokerOrder,
     ChairmanDecision,
     CheckpointAction,
     CheckpointSkipped,
     CheckpointUpdate,
     Indicator,
+    OrderEvent,
+    OrderFinal,
+    OrderSide,
     Pitch,
+    Position,
     PositionSnapshot,
 )
 from llmtrade.services import Services
@@ -159,15 +166,18 @@ def _decided(cp: _Checkpoint) -> CheckpointUpdate:
 
 
 def _gather(cp: _Checkpoint) -> CheckpointFacts:
-    """What the decision needs, from the event log (the conviction in force, the frozen indicators),
-    the market (the indicators read now) and the broker (the position; whether a long could flip
-    into a short)."""
+    """What the decision needs, from the event log (the conviction in force, the frozen indicators,
+    the week's fills), the market (the indicators read now) and the broker (the position; fills not
+    recorded yet; whether a long could flip into a short)."""
     earlier = [u for u in cp.week.all(CheckpointUpdate) if u.at < cp.run.at]
     conviction = (max(earlier, key=lambda u: u.at).conviction_after if earlier
                   else cp.weekly_conviction)
     price = cp.services.market.price
+    # after a flip the frozen indicators have retired: they are not read (nor counted afterwards)
+    in_force = [] if flipped(conviction, cp.weekly_conviction) else \
+        _frozen_indicators(cp.week, cp.account_id, cp.kind)
     readings = tuple(read(i, price(i.instrument, cp.run.at), price(i.instrument, cp.week_open))
-                     for i in _frozen_indicators(cp.week, cp.account_id, cp.kind))
+                     for i in in_force)
     position = next((p for p in cp.broker.positions(cp.account_id)
                      if p.symbol == cp.instrument), None)
     borrowable = None
@@ -177,8 +187,40 @@ def _gather(cp: _Checkpoint) -> CheckpointFacts:
     rules = cp.services.settings.risk.checkpoint
     return CheckpointFacts(conviction=conviction, weekly_conviction=cp.weekly_conviction,
                            instrument=cp.instrument, readings=readings, position=position,
+                           week_entry_price=_week_entry_price(cp, position),
                            short_borrowable=borrowable, stop_loss_pct=rules.stop_loss_pct,
                            reduce_loss_pct=rules.reduce_loss_pct)
+
+
+def _week_entry_price(cp: _Checkpoint, position: Position | None) -> Decimal:
+    """This week's cost per share of the position (domain.week_pl): the shares held at the weekly
+    run at its snapshot's mark, then the week's fills at their prices."""
+    if position is None:
+        return Decimal(0)
+    snapshot = cp.week.get(PositionSnapshot, cp.account_id, "week_open")
+    opened_at = snapshot.at if snapshot else cp.week_open
+    held = next((p for p in snapshot.positions if p.symbol == position.symbol and p.qty), None) \
+        if snapshot else None
+    mark = (held.market_value / held.qty if held
+            else cp.services.market.price(position.symbol, opened_at))
+    opened = carried(held.qty, mark) if held else Book()
+    book = week_book(opened, ((o.filled_qty * (1 if o.side is OrderSide.BUY else -1),
+                               o.filled_avg_price or Decimal(0))
+                              for o in _fills_since(cp, position.symbol, opened_at)))
+    return entry_price(book, position.qty, mark)
+
+
+def _fills_since(cp: _Checkpoint, symbol: str, opened_at: datetime) -> list[BrokerOrder]:
+    """The week's orders in `symbol` that (partly) filled after the weekly run's snapshot, in fill
+    order: as recorded once they ended, else as the broker has them now."""
+    finals = cp.week.by_subject(OrderFinal, cp.account_id)
+    orders = [finals[e.subject].broker_order if e.subject in finals
+              else cp.broker.order_by_client_id(cp.account_id, e.subject)
+              for e in cp.week.entries(OrderEvent, cp.account_id)
+              if e.payload.request.symbol == symbol and e.payload.broker_order is not None]
+    filled = [o for o in orders if o is not None and o.filled_qty and o.filled_avg_price
+              and (o.filled_at is None or o.filled_at > opened_at)]
+    return sorted(filled, key=lambda o: o.filled_at or o.submitted_at)
 
 
 def _frozen_indicators(week: Week, account_id: str, kind: AccountKind) -> list[Indicator]:

@@ -197,16 +197,11 @@ def _decide(services: Services, run: WeekRun, model: str, purpose: str,
     answer, answered_by = ask(services, week_id=run.week_id, account_id=council, purpose=purpose,
                               model=model, role="the chairman of the council", template="chairman",
                               answer=ChairmanAnswer, variables=agenda.variables)
-    trade = answer.selected_trade
-    backing = [agenda.pitches[a.idea_id] for a in agenda.aggregates
-               if (agenda.pitches[a.idea_id].instrument, agenda.pitches[a.idea_id].direction)
-               == (trade.instrument, trade.direction)]
-    # `model` says which chairman decided: the configured one, or its backup
+    # `model` says which chairman decided: the configured one, or its backup; the indicators the
+    # council's checkpoints read are the chairman's own (its answer's)
     decision = ChairmanDecision(**answer.model_dump(), week_id=run.week_id, model=model,
                                 answered_by=answered_by, label_map=agenda.labels,
-                                aggregates=agenda.aggregates,
-                                indicators=backing[0].indicators if backing else [],
-                                timestamp=_now())
+                                aggregates=agenda.aggregates, timestamp=_now())
     return _result(services.events.record(decision, week_id=run.week_id, account_id=council))
 
 

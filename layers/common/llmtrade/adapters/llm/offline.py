@@ -92,8 +92,10 @@ class _Generator:
                 result["direction"] = direction
             if isinstance(result.get("selected_trade"), dict):
                 result["selected_trade"]["direction"] = direction
+            trade = result.get("selected_trade")  # the chairman's: on the trade it selects
+            instrument = trade.get("instrument") if isinstance(trade, dict) else None
             for indicator in result.get("indicators", []):
-                self.sensible(indicator, result.get("instrument"), sign)
+                self.sensible(indicator, result.get("instrument") or instrument, sign)
         return result
 
     def sensible(self, indicator: dict[str, Any], instrument: str | None, sign: int) -> None:

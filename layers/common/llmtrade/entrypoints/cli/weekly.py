@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from llmtrade.config import ScheduleConfig
-from llmtrade.domain.calendar import ET, current_or_next_wednesday, nyse_hours, parse_week_id
+from llmtrade.domain.calendar import (
+    ET,
+    checkpoint_moments,
+    current_or_next_wednesday,
+    nyse_hours,
+    parse_week_id,
+)
 from llmtrade.entrypoints.cli.common import (
     UsageError,
     now,
@@ -21,6 +27,7 @@ from llmtrade.entrypoints.cli.common import (
 )
 from llmtrade.entrypoints.progress import Progress, counted, progress
 from llmtrade.entrypoints.runner import run_workflow
+from llmtrade.reports.week_trading import checkpoint_equity
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
@@ -124,7 +131,8 @@ def checkpoint(args: argparse.Namespace) -> int:
     week_id = state["run"]["week_id"]
     skipped = (None if state["run"]["accounts"] else
                services.events.get(CheckpointSkipped, week_id, SHARED_ACCOUNT, at.isoformat()))
-    updates = services.events.week(week_id).by_account(CheckpointUpdate, subject=at.isoformat())
+    week = services.events.week(week_id)
+    updates = week.by_account(CheckpointUpdate, subject=at.isoformat())
     done = [updates[r["account_id"]] for r in state.get("results", {}).get("checkpoints", [])]
     if args.json:
         print(json.dumps({
@@ -139,11 +147,14 @@ def checkpoint(args: argparse.Namespace) -> int:
     elif not state["run"]["accounts"]:
         print(f"Checkpoint {args.at} ET skipped: {skipped.reason if skipped else 'nothing to do'}")
     else:
-        rows = [["account", "action", "conviction", "P/L", "reason"]]
+        # P/L: the position's this week; equity: cash + shares x price, as the checkpoint saw it
+        rows = [["account", "action", "conviction", "P/L (week)", "equity", "reason"]]
         for update in done:
+            equity = checkpoint_equity(week, update)
             rows.append([update.account_id, update.action.value,
                          f"{update.conviction_before:+d} -> {update.conviction_after:+d}",
-                         f"{float(update.unrealized_pl):+.2f}", update.reason_delta])
+                         f"{float(update.unrealized_pl):+.2f}",
+                         "-" if equity is None else f"{equity:,.2f}", update.reason_delta])
         print(f"Checkpoint {args.at} ET, week {week_id}")
         print(table(rows))
     return 0
@@ -151,13 +162,14 @@ def checkpoint(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------- run-weeks
 def _checkpoint_moments(schedule: ScheduleConfig, week_id: str) -> list[datetime]:
-    """The schedule's checkpoints from the week's run until the next one; closed days are included
-    (the checkpoint step records them as skipped)."""
+    """The schedule's checkpoints from the week's run until the next one, with an early close's
+    pre-close one (domain.calendar); closed days are included (the checkpoint step records them as
+    skipped), as the schedules in AWS start them."""
     start = schedule.weekly_run_at(parse_week_id(week_id))
     # wall-clock arithmetic: the next run at the same ET time across DST
     end = start + timedelta(days=7)
     moments = [m for i in range(8)
-               for m in schedule.checkpoint_moments(start.date() + timedelta(days=i))]
+               for m in checkpoint_moments(schedule, start.date() + timedelta(days=i))]
     return [m for m in moments if start <= m < end]
 
 
