@@ -9,22 +9,35 @@ finds the stored postmortems and stores nothing new.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from llmtrade.config import Account
+from llmtrade.domain.attribution import (
+    carry_pnl,
+    equity_at,
+    fills_of,
+    gross_usd,
+    held_after,
+    traded_usd,
+)
 from llmtrade.domain.calendar import parse_week_id
 from llmtrade.domain.leaderboard import spearman
 from llmtrade.domain.reviews import aggregate
 from llmtrade.events import Week
+from llmtrade.mechanics.orders import placed_by
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountKind,
+    BrokerOrder,
     ChairmanDecision,
     CheckpointUpdate,
     LLMCallRecord,
+    OrderEvent,
+    OrderFinal,
     PeerReview,
     Pitch,
     PositionSnapshot,
@@ -91,6 +104,7 @@ def _settle_account(services: Services, week: Week, opened: PositionSnapshot, ki
     fired = [r for u in updates for r in u.indicators if r.fired]
     pitch = week.get(Pitch, account_id)
     pnl = equity_end - opened.equity
+    split = {} if kind is AccountKind.FLAT else _attribution(services, week, opened, updates, at)
     return Postmortem(
         week_id=opened.week_id, account_id=account_id, kind=kind,
         model=pitch.model if pitch else settings.model_of(account_id), settled_at=at,
@@ -105,8 +119,48 @@ def _settle_account(services: Services, week: Week, opened: PositionSnapshot, ki
         thesis_played_out=_played_out(services, opened, at),
         review_score=_review_score(week, account_id, kind),
         llm_cost_usd=_cost(week.all(LLMCallRecord, account_id)),
-        notes=opened.note,
+        notes=opened.note, **split,
     )
+
+
+def _attribution(services: Services, week: Week, opened: PositionSnapshot,
+                 updates: list[CheckpointUpdate], at: datetime) -> dict[str, Any]:
+    """Carry P/L (decision P/L is the rest), the checkpoint equity marks, turnover and the
+    position's gross value at entry, from the week's fills and market prices."""
+    run_orders, later_orders = _orders(services, week, opened.account_id, at)
+    opening = [f for f in fills_of(run_orders) if f.at <= at]
+    fills = sorted(opening + [f for f in fills_of(later_orders) if f.at <= at], key=lambda f: f.at)
+    entry = min((f.at for f in opening), default=None) or services.market.next_open(opened.at)
+
+    def price_at(moment: datetime) -> Callable[[str], Decimal]:
+        return lambda symbol: services.market.price(symbol, moment)
+
+    marks = [equity_at(opened.cash, opened.positions, [f for f in fills if f.at < u.at],
+                       price_at(u.at)) for u in updates]
+    return {"carry_pnl": carry_pnl(opened.positions, opening, price_at(entry)),
+            "checkpoint_equity": marks, "traded_usd": traded_usd(fills),
+            "gross_exposure_usd": gross_usd(held_after(opened.positions, opening),
+                                            price_at(entry))}
+
+
+def _orders(services: Services, week: Week, account_id: str,
+            at: datetime) -> tuple[list[BrokerOrder], list[BrokerOrder]]:
+    """The week's orders as they ended (the recorded final state, else the broker's answer): the
+    weekly run's, then the checkpoints'."""
+    finals = week.by_subject(OrderFinal, account_id)
+    broker = services.broker_at(at)
+    run: list[BrokerOrder] = []
+    later: list[BrokerOrder] = []
+    for entry in week.entries(OrderEvent, account_id):
+        if entry.payload.broker_order is None:
+            continue
+        final = finals.get(entry.subject)
+        order = (final.broker_order if final
+                 else broker.order_by_client_id(account_id, entry.subject))
+        if order is not None:
+            by_run = placed_by(entry.subject, account_id, entry.payload.week_id, None)
+            (run if by_run else later).append(order)
+    return run, later
 
 
 def _checkpoints(week: Week, account_id: str, at: datetime) -> list[CheckpointUpdate]:
@@ -120,11 +174,13 @@ def _cost(calls: list[LLMCallRecord] | list[ResearchCall]) -> Decimal:
 
 
 def _played_out(services: Services, opened: PositionSnapshot, at: datetime) -> bool | None:
-    """Did the instrument move the position's way between the week's run and the settlement?"""
+    """Did the instrument move the position's way between the week's entry (the open after its
+    run) and the settlement?"""
     if opened.target_instrument is None or opened.conviction == 0:
         return None
+    entry = services.market.next_open(opened.at)
     move = (services.market.price(opened.target_instrument, at)
-            - services.market.price(opened.target_instrument, opened.at))
+            - services.market.price(opened.target_instrument, entry))
     return move * opened.conviction > 0
 
 
@@ -154,14 +210,16 @@ def _backed_score(decision: ChairmanDecision | None, pitches: dict[str, Pitch],
 
 def _week_postmortem(week_id: str, at: datetime, outcomes: list[Postmortem],
                      week: Week) -> WeekPostmortem:
-    ranked = sorted(outcomes, key=lambda o: (-o.pnl, o.account_id))
-    pnl = {o.account_id: o.pnl for o in ranked}
+    ranked = sorted(outcomes, key=lambda o: (-o.decision_pnl, o.account_id))
+    decision = {o.account_id: o.decision_pnl for o in ranked}
     scores = {o.account_id: o.review_score for o in outcomes
               if o.kind is AccountKind.PM and o.review_score is not None}
     return WeekPostmortem(
-        week_id=week_id, settled_at=at, ranking=list(pnl), pnl_by_account=pnl, review_scores=scores,
+        week_id=week_id, settled_at=at, ranking=list(decision),
+        pnl_by_account={o.account_id: o.pnl for o in ranked}, decision_pnl_by_account=decision,
+        review_scores=scores,
         score_pnl_spearman=spearman(list(scores.values()),
-                                    [float(pnl[account]) for account in scores]),
+                                    [float(decision[account]) for account in scores]),
         llm_cost_usd=_cost(week.all(LLMCallRecord)),
         research_cost_usd=_cost(week.all(ResearchCall)),
     )
