@@ -35,6 +35,11 @@ def test_leaderboard_page_has_every_row_curve_and_dot(replay: tuple[Path, Servic
     assert scatter.count("<circle") == len(dots)
     for week_id in WEEKS:
         assert f"<td>{week_id}</td>" in html
+    # the page says which weeks it pools, what may be claimed, and draws each interval
+    assert "<b>Offline weeks</b>" in html and "Nothing is distinguishable over" in html
+    assert "<span>Leader</span>" not in html
+    assert html.count('<span class="range"') == sum(1 for r in rows if r.ci95)
+    assert "<h2>Comparisons</h2>" in html and "p (Holm," in html
 
 
 def test_an_empty_store_says_no_week_is_settled(settings: Settings, tmp_path: Path) -> None:

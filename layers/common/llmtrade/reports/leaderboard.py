@@ -4,22 +4,30 @@ outcome."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from markupsafe import Markup
 
 from llmtrade.config import Settings
+from llmtrade.domain.evaluation import Board, evaluate
 from llmtrade.domain.leaderboard import (
     COUNCIL,
     FLAT,
     LeaderboardRow,
-    leaderboard,
+    outcome_of,
     weekly_return,
 )
 from llmtrade.events import EventLog
 from llmtrade.ports import EventStore
 from llmtrade.reports.render import account_names, colors, render
 from llmtrade.reports.svg import FLAT_COLOR, Dot, Series, line_chart, scatter
-from llmtrade.schemas import SHARED_ACCOUNT, AccountKind, Postmortem, WeekPostmortem
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    AccountKind,
+    Postmortem,
+    WeekPostmortem,
+    WeekSummary,
+)
 
 
 def _row_name(week: Postmortem, names: dict[str, str]) -> str:
@@ -32,22 +40,70 @@ def _row_name(week: Postmortem, names: dict[str, str]) -> str:
     return names.get(week.model or "", week.model or week.account_id)
 
 
+def _charged(week: Postmortem, totals: WeekPostmortem | None) -> Decimal:
+    """What a row's week cost: a PM its own calls, the council every call of the week (it needs
+    the pitches and reviews too), each of them the week's shared research; FLAT nothing."""
+    if week.kind is AccountKind.FLAT:
+        return Decimal(0)
+    research = totals.research_cost_usd if totals else Decimal(0)
+    own = totals.llm_cost_usd if totals and week.kind is AccountKind.COUNCIL else week.llm_cost_usd
+    return own + research
+
+
+def _one_kind(log: EventLog, settings: Settings) -> tuple[list[Postmortem], bool, int]:
+    """The settled weeks of one kind: the live ones if there are any, else the offline ones (a
+    week is offline when its summary says so); with whether they are offline and how many weeks
+    of the other kind were left out (never pooled)."""
+    settled = log.history(Postmortem, [a.id for a in settings.accounts.accounts])
+    offline_weeks = {s.week_id for s in log.history(WeekSummary, SHARED_ACCOUNT) if s.offline}
+    live = any(p.week_id not in offline_weeks for p in settled)
+    chosen = [p for p in settled if (p.week_id not in offline_weeks) == live]
+    return chosen, not live, len({p.week_id for p in settled} - {p.week_id for p in chosen})
+
+
+def board(store: EventStore, settings: Settings) -> Board:
+    """The leaderboard, its comparisons and verdict over the settled weeks of one kind."""
+    log = EventLog(store)
+    settled, offline, excluded = _one_kind(log, settings)
+    totals = {w.week_id: w for w in log.history(WeekPostmortem, SHARED_ACCOUNT)}
+    outcomes = [outcome_of(p, _charged(p, totals.get(p.week_id))) for p in settled]
+    return evaluate(outcomes, model_names(settings), offline=offline, excluded_weeks=excluded)
+
+
 def build_leaderboard(store: EventStore, settings: Settings) -> dict[str, object]:
     log = EventLog(store)
-    settled = log.history(Postmortem, [a.id for a in settings.accounts.accounts])
+    result = board(store, settings)
+    rows = result.rows
     names = model_names(settings)
-    rows = leaderboard(settled, names)
+    settled, _, _ = _one_kind(log, settings)
+    chosen_weeks = {p.week_id for p in settled}
     palette = colors(settings)
     color_of_row = {_row_name(p, names): palette.get(p.account_id, FLAT_COLOR) for p in settled}
     account_label = account_names(settings)
-    week_records = log.history(WeekPostmortem, SHARED_ACCOUNT)
+    week_records = [w for w in log.history(WeekPostmortem, SHARED_ACCOUNT)
+                    if w.week_id in chosen_weeks]
     legend = sorted({(account_label.get(p.account_id, p.account_id),
                       palette.get(p.account_id, FLAT_COLOR))
                      for p in settled if p.kind is AccountKind.PM})
-    return {"rows": rows, "weeks": sorted(week_records, key=lambda w: w.week_id),
+    return {"board": result, "rows": rows,
+            "weeks": sorted(week_records, key=lambda w: w.week_id),
             "curves_svg": _curves(rows, settled, names, color_of_row),
             "scatter_svg": _scatter(settled, account_label, palette), "names": account_label,
-            "legend": legend, "row_colors": color_of_row}
+            "legend": legend, "row_colors": color_of_row, "interval_bars": _bars(rows)}
+
+
+def _bars(rows: list[LeaderboardRow]) -> dict[str, dict[str, float]]:
+    """Where each row's interval, mean and zero sit on one shared scale, in % of the bar."""
+    ends = [v for r in rows if r.ci95 for v in r.ci95] + [0.0]
+    low, high = min(ends), max(ends)
+    span = (high - low) or 1.0
+
+    def at(value: float) -> float:
+        return round((value - low) / span * 100, 2)
+
+    return {r.name: {"left": at(r.ci95[0]), "width": round(at(r.ci95[1]) - at(r.ci95[0]), 2),
+                     "mean": at(r.mean_weekly_return or 0.0), "zero": at(0.0)}
+            for r in rows if r.ci95}
 
 
 def _curves(rows: list[LeaderboardRow], settled: list[Postmortem], names: dict[str, str],
@@ -72,15 +128,20 @@ def _curves(rows: list[LeaderboardRow], settled: list[Postmortem], names: dict[s
 
 def _scatter(settled: list[Postmortem], account_label: dict[str, str],
              palette: dict[str, str]) -> Markup:
-    """One dot per PM week with a peer score: the score against the week's P/L."""
-    dots = [Dot(p.review_score, p.pnl_pct,
+    """One dot per PM week with a peer score: the score against the week's decision return."""
+    dots = [Dot(p.review_score, _decision_pct(p),
                 f"{p.week_id} {account_label.get(p.account_id, p.account_id)}: "
-                f"peer score {p.review_score:.2f}, P/L {p.pnl_pct:+.2f}%",
+                f"peer score {p.review_score:.2f}, decision P/L {_decision_pct(p):+.2f}%",
                 palette.get(p.account_id, FLAT_COLOR))
             for p in settled if p.kind is AccountKind.PM and p.review_score is not None]
-    return scatter(dots, x_title="peer-review score of the pitch (1-10)", y_title="week P/L %",
+    return scatter(dots, x_title="peer-review score of the pitch (1-10)",
+                   y_title="week decision P/L %",
                    x_format=lambda v: f"{v:.1f}", y_format=lambda v: f"{v:+.2f}%",
-                   title="Peer-review score vs the week's P/L, per PM and week")
+                   title="Peer-review score vs the week's decision P/L, per PM and week")
+
+
+def _decision_pct(week: Postmortem) -> float:
+    return float(week.decision_pnl / week.equity_start * 100) if week.equity_start else 0.0
 
 
 def leaderboard_report_html(store: EventStore, settings: Settings) -> str:
