@@ -118,9 +118,16 @@ def test_the_leaderboard_pnl_is_the_brokers_equity_change_to_the_cent(
     # random offline PMs over 3 weeks: nothing may be called better than anything
     assert document["verdict"].startswith("Nothing is distinguishable over 3 offline")
     assert not any(c["significant"] for c in document["comparisons"])
-    rows = {tuple(r["accounts"]): r for r in document["rows"]}
+    virtual = {r["name"]: r for r in document["rows"] if r["virtual"]}
+    assert set(virtual) == {"bench-spy", "bench-universe", "bench-tbill", "shadow-vote",
+                            "shadow-blend", "shadow-top", "shadow-random"}
+    assert {r["kind"] for r in virtual.values()} == {"benchmark", "shadow"}
+    ledger = SqliteOrderLedger(replay.data / "sim_broker.sqlite", read_only=True)
+    assert all(ledger.orders(name) == [] for name in virtual)  # never sent to a broker
+    assert all(Decimal(r["carry_pnl_usd"]) == 0 and r["weeks"] == 3 for r in virtual.values())
+    rows = {tuple(r["accounts"]): r for r in document["rows"] if not r["virtual"]}
     assert code == 0 and set(rows) == {(a,) for a in ACCOUNTS}
-    for r in rows.values():
+    for r in [*rows.values(), *virtual.values()]:
         assert {"name", "kind", "weeks", "mean_weekly_return", "ci95", "decision_pnl_usd",
                 "carry_pnl_usd"} <= set(r)
         assert (Decimal(r["decision_pnl_usd"]) + Decimal(r["carry_pnl_usd"])

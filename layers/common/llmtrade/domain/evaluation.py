@@ -1,8 +1,9 @@
 """What the leaderboard may claim: paired comparisons, corrected for their number, and a verdict
 in plain words (pure).
 
-Every row is compared with FLAT and with SPY buy-and-hold (when that benchmark was kept), and the
-council also with its best single PM and with the PMs' majority vote: paired t-tests of the
+Every contender (a PM, the council, a shadow; benchmarks are references, not contenders) is
+compared with FLAT and with SPY buy-and-hold (when that benchmark was kept), and the council also
+with its best single PM and with the PMs' majority vote: paired t-tests of the
 weekly decision returns over the weeks both rows have, their p-values corrected together (Holm).
 A row is called better or worse only when its corrected p-value is below 5 %; when none is, the
 verdict says nothing is distinguishable, and how many weeks a given edge would need at the spread
@@ -62,8 +63,8 @@ def _pairs(rows: list[LeaderboardRow], groups: Mapping[str, str]) -> list[tuple[
     PM and the majority vote."""
     names = {r.name for r in rows}
     flat, spy, vote = FLAT, groups.get(SPY_BENCHMARK), groups.get(VOTE_SHADOW)
-    pairs = [(r.name, ref) for r in rows for ref in (flat, spy)
-             if ref in names and r.name != ref and r.kind != "flat"]
+    contenders = [r for r in rows if r.kind in ("pm", "council", "shadow")]
+    pairs = [(r.name, ref) for r in contenders for ref in (flat, spy) if ref in names]
     pms = [r for r in rows if r.kind == "pm" and r.mean_weekly_return is not None]
     if COUNCIL in names:
         if pms:

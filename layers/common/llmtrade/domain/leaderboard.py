@@ -27,10 +27,23 @@ from llmtrade.domain.statistics import (
     sortino,
     spearman,
 )
-from llmtrade.schemas import AccountKind, Postmortem
+from llmtrade.schemas import AccountKind, Postmortem, VirtualWeek
 
-__all__ = ["COUNCIL", "FLAT", "LeaderboardRow", "Outcome", "RowKind", "cumulative_return",
-           "leaderboard", "max_drawdown", "outcome_of", "row", "spearman", "weekly_return"]
+__all__ = [
+    "COUNCIL",
+    "FLAT",
+    "LeaderboardRow",
+    "Outcome",
+    "RowKind",
+    "cumulative_return",
+    "leaderboard",
+    "max_drawdown",
+    "outcome_of",
+    "row",
+    "spearman",
+    "virtual_outcome",
+    "weekly_return",
+]
 
 COUNCIL, FLAT = "council", "FLAT"
 RowKind = Literal["pm", "council", "flat", "benchmark", "shadow"]
@@ -133,6 +146,16 @@ def outcome_of(week: Postmortem, cost_usd: Decimal | None = None) -> Outcome:
         equity_end=week.equity_end, pnl=week.pnl, decision_pnl=week.decision_pnl,
         carry_pnl=week.carry_pnl, positioned=week.instrument is not None and week.conviction != 0,
         cost_usd=week.llm_cost_usd if cost_usd is None else cost_usd,
+        marks=tuple(week.checkpoint_equity), traded_usd=week.traded_usd,
+        gross_exposure_usd=week.gross_exposure_usd)
+
+
+def virtual_outcome(week: VirtualWeek) -> Outcome:
+    """A benchmark's or shadow's week: no carry (it starts flat), no cost (no model call)."""
+    return Outcome(
+        group=week.account_id, kind=week.kind, account_id=week.account_id, week_id=week.week_id,
+        model=None, equity_start=week.equity_start, equity_end=week.equity_end, pnl=week.pnl,
+        decision_pnl=week.pnl, carry_pnl=Decimal(0), positioned=bool(week.legs),
         marks=tuple(week.checkpoint_equity), traded_usd=week.traded_usd,
         gross_exposure_usd=week.gross_exposure_usd)
 

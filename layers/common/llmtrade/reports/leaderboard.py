@@ -14,9 +14,11 @@ from llmtrade.domain.leaderboard import (
     COUNCIL,
     FLAT,
     LeaderboardRow,
+    Outcome,
     outcome_of,
-    weekly_return,
+    virtual_outcome,
 )
+from llmtrade.domain.shadows import VIRTUAL_ACCOUNTS
 from llmtrade.events import EventLog
 from llmtrade.ports import EventStore
 from llmtrade.reports.render import account_names, colors, render
@@ -25,6 +27,7 @@ from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountKind,
     Postmortem,
+    VirtualWeek,
     WeekPostmortem,
     WeekSummary,
 )
@@ -61,21 +64,28 @@ def _one_kind(log: EventLog, settings: Settings) -> tuple[list[Postmortem], bool
     return chosen, not live, len({p.week_id for p in settled} - {p.week_id for p in chosen})
 
 
-def board(store: EventStore, settings: Settings) -> Board:
-    """The leaderboard, its comparisons and verdict over the settled weeks of one kind."""
-    log = EventLog(store)
+def _outcomes(log: EventLog, settings: Settings) -> tuple[list[Outcome], list[Postmortem], Board]:
+    """The real and virtual account-weeks of one kind of weeks, the real ones, and their board."""
     settled, offline, excluded = _one_kind(log, settings)
+    chosen = {p.week_id for p in settled}
     totals = {w.week_id: w for w in log.history(WeekPostmortem, SHARED_ACCOUNT)}
     outcomes = [outcome_of(p, _charged(p, totals.get(p.week_id))) for p in settled]
-    return evaluate(outcomes, model_names(settings), offline=offline, excluded_weeks=excluded)
+    outcomes += [virtual_outcome(v) for v in log.history(VirtualWeek, list(VIRTUAL_ACCOUNTS))
+                 if v.week_id in chosen]
+    result = evaluate(outcomes, model_names(settings), offline=offline, excluded_weeks=excluded)
+    return outcomes, settled, result
+
+
+def board(store: EventStore, settings: Settings) -> Board:
+    """The leaderboard, its comparisons and verdict over the settled weeks of one kind."""
+    return _outcomes(EventLog(store), settings)[2]
 
 
 def build_leaderboard(store: EventStore, settings: Settings) -> dict[str, object]:
     log = EventLog(store)
-    result = board(store, settings)
+    outcomes, settled, result = _outcomes(log, settings)
     rows = result.rows
     names = model_names(settings)
-    settled, _, _ = _one_kind(log, settings)
     chosen_weeks = {p.week_id for p in settled}
     palette = colors(settings)
     color_of_row = {_row_name(p, names): palette.get(p.account_id, FLAT_COLOR) for p in settled}
@@ -87,7 +97,7 @@ def build_leaderboard(store: EventStore, settings: Settings) -> dict[str, object
                      for p in settled if p.kind is AccountKind.PM})
     return {"board": result, "rows": rows,
             "weeks": sorted(week_records, key=lambda w: w.week_id),
-            "curves_svg": _curves(rows, settled, names, color_of_row),
+            "curves_svg": _curves(rows, outcomes, names, color_of_row),
             "scatter_svg": _scatter(settled, account_label, palette), "names": account_label,
             "legend": legend, "row_colors": color_of_row, "interval_bars": _bars(rows)}
 
@@ -106,21 +116,21 @@ def _bars(rows: list[LeaderboardRow]) -> dict[str, dict[str, float]]:
             for r in rows if r.ci95}
 
 
-def _curves(rows: list[LeaderboardRow], settled: list[Postmortem], names: dict[str, str],
+def _curves(rows: list[LeaderboardRow], outcomes: list[Outcome], names: dict[str, str],
             color_of_row: dict[str, str]) -> Markup:
     """Cumulative return per row after each week, compounded like the leaderboard's, from 0 %
-    before the first."""
-    weeks = sorted({p.week_id for p in settled})
+    before the first; FLAT and the virtual rows dashed."""
+    weeks = sorted({o.week_id for o in outcomes})
     series = []
     for row in rows:
-        by_week = {p.week_id: p for p in settled if _row_name(p, names) == row.name}
+        by_week = {o.week_id: o for o in outcomes if names.get(o.group, o.group) == row.name}
         value, points = 1.0, [(0.0, 0.0)]
         for i, week in enumerate(weeks, 1):
-            if week in by_week:
-                value *= 1 + weekly_return(by_week[week])
+            if week in by_week and by_week[week].equity_start:
+                value *= 1 + float(by_week[week].pnl / by_week[week].equity_start)
                 points.append((float(i), (value - 1) * 100))
         series.append(Series(row.name, points, color_of_row.get(row.name, FLAT_COLOR),
-                             dashed=row.name == FLAT))
+                             dashed=row.name == FLAT or row.virtual))
     return line_chart(series, [(0, "start"), *((float(i), w) for i, w in enumerate(weeks, 1))],
                       y_format=lambda v: f"{v:+.2f}%",
                       title="Cumulative return per model and council")

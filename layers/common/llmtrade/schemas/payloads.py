@@ -242,6 +242,34 @@ class WeekPostmortem(Strict):
     research_cost_usd: Decimal = Field(description="the week's research provider calls (shared)")
 
 
+class VirtualLeg(Strict):
+    symbol: str
+    shares_at_entry: int = Field(description="signed")
+    conviction: int = Field(description="0: a fixed leg (a benchmark's), else managed")
+
+
+class VirtualWeek(Strict):
+    """A virtual account's week (a benchmark or a shadow council): marked from market data at the
+    mid, never sent to a broker, no model call. Starts with no position, so pnl is all decision."""
+
+    week_id: str
+    account_id: str = Field(description="bench-spy, bench-universe, bench-tbill, shadow-...")
+    kind: Literal["benchmark", "shadow"]
+    virtual: Literal[True] = True
+    description: str
+    settled_at: datetime
+    entry_at: datetime
+    equity_start: Decimal
+    equity_end: Decimal
+    pnl: Decimal
+    legs: list[VirtualLeg]
+    checkpoint_equity: list[Decimal]
+    traded_usd: Decimal
+    gross_exposure_usd: Decimal
+    prices: Literal["mid"] = Field(
+        default="mid", description="virtual fills pay no spread (the market data's mid)")
+
+
 # --------------------------------------------------------------------------- audit (§7)
 class ResearchCall(Strict):
     """One call to a research provider (start, or one check of a running job), kept for audit (§7).

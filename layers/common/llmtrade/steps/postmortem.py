@@ -26,6 +26,9 @@ from llmtrade.domain.attribution import (
 from llmtrade.domain.calendar import parse_week_id
 from llmtrade.domain.leaderboard import spearman
 from llmtrade.domain.reviews import aggregate
+from llmtrade.domain.shadows import VIRTUAL_ACCOUNTS, legs_of
+from llmtrade.domain.sizing import target_shares
+from llmtrade.domain.virtual_book import Moments, Rules, run_week
 from llmtrade.events import Week
 from llmtrade.mechanics.orders import placed_by
 from llmtrade.run_keys import WeekRun
@@ -44,6 +47,8 @@ from llmtrade.schemas import (
     Postmortem,
     ResearchCall,
     ReviewAggregate,
+    VirtualLeg,
+    VirtualWeek,
     WeekPostmortem,
 )
 from llmtrade.services import Services
@@ -69,6 +74,7 @@ def settle_week(services: Services, week_id: str, at: datetime) -> dict[str, Any
                          f"before its run at {opened_at.isoformat()}")
     stored = week.by_account(Postmortem)
     settled = week.find(WeekPostmortem, SHARED_ACCOUNT)
+    _settle_virtual(services, week_id, week, snapshots, at)
     if settled is None or any(a.id not in stored for a in accounts):
         _settle_accounts(services, week_id, week, accounts, snapshots, stored, at)
         if settled is None:
@@ -161,6 +167,70 @@ def _orders(services: Services, week: Week, account_id: str,
             by_run = placed_by(entry.subject, account_id, entry.payload.week_id, None)
             (run if by_run else later).append(order)
     return run, later
+
+
+def _settle_virtual(services: Services, week_id: str, week: Week,
+                    snapshots: dict[str, PositionSnapshot], at: datetime) -> None:
+    """The benchmarks' and shadows' weeks not recorded yet (labelled virtual, never traded)."""
+    missing = [a for a in VIRTUAL_ACCOUNTS if week.find(VirtualWeek, a) is None]
+    if not missing:
+        return
+    market, settings = services.market, services.settings
+    run = max(s.at for s in snapshots.values())
+    moments = Moments(run=run, entry=market.next_open(run), settlement=at,
+                      checkpoints=tuple(sorted({u.at for u in week.all(CheckpointUpdate)})))
+    prices: dict[tuple[str, datetime], Decimal] = {}
+
+    def price(symbol: str, moment: datetime) -> Decimal:  # each (symbol, moment) asked once
+        if (symbol, moment) not in prices:
+            prices[(symbol, moment)] = market.price(symbol, moment)
+        return prices[(symbol, moment)]
+
+    pitches = sorted(week.all(Pitch), key=lambda p: p.idea_id)
+    overall = {a.idea_id: a.overall
+               for a in aggregate([p.idea_id for p in pitches], week.all(PeerReview))}
+    pm_runs = [s for a, s in snapshots.items()
+               if settings.account_by_id[a].kind is AccountKind.PM]
+    gross = _average_gross(pm_runs, lambda symbol: price(symbol, run))
+    evaluation = settings.risk.evaluation
+    rules = Rules(settings.risk.checkpoint.stop_loss_pct, settings.risk.checkpoint.reduce_loss_pct)
+    for account_id in missing:
+        legs = legs_of(account_id, pitches, overall, symbols=settings.assets.symbols,
+                       gross_usd=gross, budget_usd=settings.risk.risk_budget_usd,
+                       seed=evaluation.random_seed, week_id=week_id,
+                       entry_price=lambda symbol: price(symbol, moments.entry))
+        start = _virtual_start(services, week_id, account_id)
+        interest = (start * Decimal(str(evaluation.tbill_rate_pct)) / 100
+                    * Decimal((at - run).total_seconds()) / (365 * 86400)
+                    if account_id == "bench-tbill" else Decimal(0))
+        book = run_week(legs, start, moments, price, rules, interest)
+        kind, description = VIRTUAL_ACCOUNTS[account_id]
+        services.events.record(VirtualWeek(
+            week_id=week_id, account_id=account_id, kind=kind, description=description,
+            settled_at=at, entry_at=moments.entry, equity_start=start,
+            equity_end=book.equity_end, pnl=book.equity_end - start,
+            legs=[VirtualLeg(symbol=leg.symbol, conviction=leg.conviction,
+                             shares_at_entry=leg.shares or target_shares(
+                                 leg.conviction, leg.budget_usd, price(leg.symbol, run)))
+                  for leg in legs],
+            checkpoint_equity=book.marks, traded_usd=book.traded_usd,
+            gross_exposure_usd=book.gross_usd), week_id=week_id, account_id=account_id)
+
+
+def _average_gross(pm_runs: list[PositionSnapshot],
+                   price: Callable[[str], Decimal]) -> Decimal:
+    """The PM accounts' mean position value aimed for at the run (a FLAT PM counts as 0)."""
+    values = [abs(s.target_qty) * price(s.target_instrument) if s.target_instrument else Decimal(0)
+              for s in pm_runs]
+    return sum(values, Decimal(0)) / len(values) if values else Decimal(0)
+
+
+def _virtual_start(services: Services, week_id: str, account_id: str) -> Decimal:
+    """Where last week's virtual week ended, else the configured starting equity."""
+    previous = (parse_week_id(week_id) - timedelta(days=7)).isoformat()
+    before = services.events.get(VirtualWeek, previous, account_id)
+    return before.equity_end if before else Decimal(
+        str(services.settings.risk.starting_equity_usd)).quantize(CENT)
 
 
 def _checkpoints(week: Week, account_id: str, at: datetime) -> list[CheckpointUpdate]:
