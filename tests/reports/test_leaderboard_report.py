@@ -41,6 +41,9 @@ def test_leaderboard_page_has_every_row_curve_and_dot(replay: tuple[Path, Servic
     assert "<span>Leader</span>" not in html
     assert html.count('<span class="range"') == sum(1 for r in rows if r.ci95)
     assert "<h2>Comparisons</h2>" in html and "p (Holm," in html
+    calibration = html[html.index("Calibration, pooled across weeks"):]
+    for criterion in ("overall", "edge plausibility", "indicator integrity", "tradeability"):
+        assert f"<td>{criterion}</td>" in calibration
 
 
 def test_an_empty_store_says_no_week_is_settled(settings: Settings, tmp_path: Path) -> None:

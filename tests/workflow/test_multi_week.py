@@ -118,6 +118,9 @@ def test_the_leaderboard_pnl_is_the_brokers_equity_change_to_the_cent(
     # random offline PMs over 3 weeks: nothing may be called better than anything
     assert document["verdict"].startswith("Nothing is distinguishable over 3 offline")
     assert not any(c["significant"] for c in document["comparisons"])
+    scores = {s["score"]: s for s in document["calibration"]["scores"]}
+    assert len(scores) == 8 and scores["overall"]["n"] > 4  # pooled over the weeks
+    assert sum(c["n"] for c in document["calibration"]["conviction"]) >= 3 * 4
     virtual = {r["name"]: r for r in document["rows"] if r["virtual"]}
     assert set(virtual) == {"bench-spy", "bench-universe", "bench-tbill", "shadow-vote",
                             "shadow-blend", "shadow-top", "shadow-random"}

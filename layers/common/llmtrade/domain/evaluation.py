@@ -17,6 +17,7 @@ from statistics import median
 
 from pydantic import BaseModel, ConfigDict
 
+from llmtrade.domain.calibration import Calibration
 from llmtrade.domain.leaderboard import (
     COUNCIL,
     FLAT,
@@ -56,6 +57,7 @@ class Board(BaseModel):
     rows: list[LeaderboardRow]
     comparisons: list[Comparison]
     excluded_weeks: int  # settled weeks of the other kind (live or offline), never pooled
+    calibration: Calibration = Calibration()
 
 
 def _pairs(rows: list[LeaderboardRow], groups: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -127,7 +129,8 @@ def verdict(comparisons: list[Comparison], spreads: list[float], weeks: int,
 
 
 def evaluate(outcomes: Iterable[Outcome], names: Mapping[str, str] | None = None, *,
-             offline: bool, excluded_weeks: int = 0) -> Board:
+             offline: bool, excluded_weeks: int = 0,
+             calibration: Calibration | None = None) -> Board:
     """The board of one kind of weeks (offline or live): rows, comparisons and the verdict."""
     outcomes = list({(o.week_id, o.account_id): o for o in outcomes}.values())
     names = names or {}
@@ -136,4 +139,4 @@ def evaluate(outcomes: Iterable[Outcome], names: Mapping[str, str] | None = None
     weeks = len({o.week_id for o in outcomes})
     return Board(offline=offline, weeks=weeks, rows=rows, comparisons=comparisons,
                  verdict=verdict(comparisons, spreads, weeks, offline),
-                 excluded_weeks=excluded_weeks)
+                 excluded_weeks=excluded_weeks, calibration=calibration or Calibration())

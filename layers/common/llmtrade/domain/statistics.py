@@ -17,6 +17,7 @@ from statistics import NormalDist, fmean, stdev
 
 WEEKS_PER_YEAR = 52
 LEVEL = 0.95
+MIN_SPREAD = 1e-6  # a weekly spread below this is rounding, not risk
 _NORMAL = NormalDist()
 
 
@@ -90,9 +91,10 @@ def mean_interval(values: Sequence[float], level: float = LEVEL) -> Interval | N
 
 def sharpe_interval(weekly: Sequence[float], level: float = LEVEL) -> Interval | None:
     """Annualized Sharpe ratio (mean / stdev x sqrt(52), no risk-free rate: FLAT earns nothing)
-    with the interval of its asymptotic standard error sqrt((1 + SR^2 / 2) / n)."""
+    with the interval of its asymptotic standard error sqrt((1 + SR^2 / 2) / n). None when the
+    returns barely move (below 0.0001 % a week: cash, whose spread is only rounding)."""
     n = len(weekly)
-    if n < 2 or (spread := stdev(weekly)) == 0:
+    if n < 2 or (spread := stdev(weekly)) < MIN_SPREAD:
         return None
     ratio = fmean(weekly) / spread
     half = _NORMAL.inv_cdf((1 + level) / 2) * math.sqrt((1 + ratio * ratio / 2) / n)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from markupsafe import Markup
 
 from llmtrade.config import Settings
+from llmtrade.domain.calibration import OVERALL, Sample, calibrate
 from llmtrade.domain.evaluation import Board, evaluate
 from llmtrade.domain.leaderboard import (
     COUNCIL,
@@ -18,6 +19,7 @@ from llmtrade.domain.leaderboard import (
     outcome_of,
     virtual_outcome,
 )
+from llmtrade.domain.reviews import aggregate
 from llmtrade.domain.shadows import VIRTUAL_ACCOUNTS
 from llmtrade.events import EventLog
 from llmtrade.ports import EventStore
@@ -26,6 +28,8 @@ from llmtrade.reports.svg import FLAT_COLOR, Dot, Series, line_chart, scatter
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountKind,
+    PeerReview,
+    Pitch,
     Postmortem,
     VirtualWeek,
     WeekPostmortem,
@@ -72,8 +76,28 @@ def _outcomes(log: EventLog, settings: Settings) -> tuple[list[Outcome], list[Po
     outcomes = [outcome_of(p, _charged(p, totals.get(p.week_id))) for p in settled]
     outcomes += [virtual_outcome(v) for v in log.history(VirtualWeek, list(VIRTUAL_ACCOUNTS))
                  if v.week_id in chosen]
-    result = evaluate(outcomes, model_names(settings), offline=offline, excluded_weeks=excluded)
+    result = evaluate(outcomes, model_names(settings), offline=offline, excluded_weeks=excluded,
+                      calibration=calibrate(_samples(log, settled)))
     return outcomes, settled, result
+
+
+def _samples(log: EventLog, settled: list[Postmortem]) -> list[Sample]:
+    """A calibration sample per PM or council week: its conviction, decision return and, for a
+    PM, its pitch's peer-review scores (each week's events read once)."""
+    samples = []
+    for week_id in sorted({p.week_id for p in settled}):
+        week = log.week(week_id)
+        pitches = week.by_account(Pitch)
+        reviewed = {a.idea_id: {OVERALL: a.overall, **a.mean_scores}
+                    for a in aggregate([p.idea_id for p in pitches.values()],
+                                       week.all(PeerReview)) if a.reviews}
+        for p in settled:
+            if p.week_id != week_id or p.kind is AccountKind.FLAT or not p.equity_start:
+                continue
+            idea = pitches[p.account_id].idea_id if p.account_id in pitches else None
+            scores = reviewed.get(idea, {}) if p.kind is AccountKind.PM and idea else {}
+            samples.append(Sample(p.conviction, float(p.decision_pnl / p.equity_start), scores))
+    return samples
 
 
 def board(store: EventStore, settings: Settings) -> Board:

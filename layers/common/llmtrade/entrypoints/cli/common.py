@@ -97,3 +97,13 @@ def print_board(board: Board) -> None:
             [c.name, c.against, str(c.weeks), _percent(c.mean_difference), _interval(c.ci95),
              _number(c.p_value), _number(c.p_holm), "yes" if c.significant else "no"]
             for c in board.comparisons]))
+    calibration = board.calibration
+    if calibration.conviction:
+        print("\nCalibration, pooled across weeks (PM and council weeks with a position)")
+        print(table([["conviction", "weeks", "mean decision return", "95% CI", "hit rate"]] + [
+            [f"{c.conviction:+d}", str(c.n), _percent(c.mean_return), _interval(c.ci95),
+             "-" if c.hit_rate is None else f"{c.hit_rate * 100:.0f}%"]
+            for c in calibration.conviction]))
+        print(table([["peer-review score vs decision return", "n", "spearman", "95% CI"]] + [
+            [s.score, str(s.n), _number(s.spearman), _interval(s.ci95, 1, "")]
+            for s in calibration.scores]))
