@@ -13,9 +13,9 @@ from llmtrade.domain.leaderboard import (
     cumulative_return,
     leaderboard,
     max_drawdown,
-    sharpe_like,
     spearman,
 )
+from llmtrade.domain.statistics import sharpe_interval
 from llmtrade.schemas import Direction, Postmortem
 
 WEEKS = ["2026-11-04", "2026-11-11", "2026-11-18", "2026-11-25"]
@@ -50,7 +50,9 @@ def test_returns_compound_and_pnl_sums_to_the_equity_change() -> None:
     assert row.weeks == 2 and row.total_pnl_usd == Decimal("-1000")
     assert row.cumulative_return == pytest.approx(-0.01)  # +10 % then -10 % is -1 %, not 0
     assert row.llm_cost_usd == Decimal("2.50") and row.net_pnl_usd == Decimal("-1002.50")
-    assert row.net_return == pytest.approx(-0.01 - 2.5 / 100000)
+    assert row.mean_weekly_return == pytest.approx(0.0)  # +10 % and -10 %
+    assert row.net_weekly_return == pytest.approx(0 - (1.25 / 100000 + 1.25 / 110000) / 2)
+    assert row.cost_per_week_usd == Decimal("1.25")
     assert cumulative_return([]) == 0
 
 
@@ -73,15 +75,21 @@ def test_hit_rate_counts_only_weeks_with_a_position() -> None:
     assert row.hit_rate == pytest.approx(1 / 3)
     [flat] = leaderboard(chain("flat", ["100000", "100000", "100000"], kind="flat", model=None,
                                conviction=0))
-    assert flat.hit_rate is None and flat.total_pnl_usd == 0 and flat.sharpe_like is None
+    assert flat.hit_rate is None and flat.total_pnl_usd == 0 and flat.sharpe is None
 
 
-def test_sharpe_like_annualizes_mean_over_stdev() -> None:
-    assert sharpe_like([0.01, 0.03]) == pytest.approx(0.02 / math.sqrt(2 * 0.01**2) * math.sqrt(52))
-    assert sharpe_like([0.01]) is None  # one week says nothing about spread
-    assert sharpe_like([0.01, 0.01]) is None
+def test_sharpe_annualizes_mean_over_stdev_with_an_interval() -> None:
+    sharpe = sharpe_interval([0.01, 0.03])
+    assert sharpe is not None
+    weekly = 0.02 / math.sqrt(2 * 0.01**2)
+    assert sharpe.estimate == pytest.approx(weekly * math.sqrt(52))
+    half = 1.959964 * math.sqrt((1 + weekly**2 / 2) / 2) * math.sqrt(52)
+    assert (sharpe.low, sharpe.high) == pytest.approx((sharpe.estimate - half,
+                                                       sharpe.estimate + half))
+    assert sharpe_interval([0.01]) is None  # one week says nothing about spread
+    assert sharpe_interval([0.01, 0.01]) is None
     [row] = leaderboard(chain("pm-gpt", ["100000", "101000", "104030"]))
-    assert row.sharpe_like == pytest.approx(sharpe_like([0.01, 0.03]))
+    assert row.sharpe == pytest.approx(sharpe.estimate)
 
 
 def test_rows_per_model_council_and_flat_best_first() -> None:

@@ -32,6 +32,7 @@ from llmtrade.schemas import (
     CheckpointUpdate,
     EventKind,
     Pitch,
+    PositionSnapshot,
     Postmortem,
     WeekPostmortem,
 )
@@ -107,14 +108,37 @@ def test_every_week_is_decided_checkpointed_and_settled(replay: Replay) -> None:
         assert f"Week {week_id}: " in replay.out
     # the day after Thanksgiving closes at 13:00: a checkpoint at 12:50 too
     assert "Week 2026-11-25: 21 checkpoints (6 skipped)" in replay.out
-    assert "sharpe-like" in replay.out and "GPT-5.1" in replay.out and "FLAT" in replay.out
+    assert "sharpe" in replay.out and "GPT-5.1" in replay.out and "FLAT" in replay.out
 
 
 def test_the_leaderboard_pnl_is_the_brokers_equity_change_to_the_cent(
         replay: Replay, settings: Settings) -> None:
     code, out = cli("leaderboard", "--data-dir", str(replay.data), "--json")
-    rows = {tuple(r["accounts"]): r for r in json.loads(out)}
+    document = json.loads(out)
+    assert document["offline"] is True and document["weeks"] == 3
+    # random offline PMs over 3 weeks: nothing may be called better than anything
+    assert document["verdict"].startswith("Nothing is distinguishable over 3 offline")
+    assert not any(c["significant"] for c in document["comparisons"])
+    scores = {s["score"]: s for s in document["calibration"]["scores"]}
+    assert len(scores) == 8 and scores["overall"]["n"] > 4  # pooled over the weeks
+    assert sum(c["n"] for c in document["calibration"]["conviction"]) >= 3 * 4
+    virtual = {r["name"]: r for r in document["rows"] if r["virtual"]}
+    assert set(virtual) == {"bench-spy", "bench-universe", "bench-tbill", "shadow-vote",
+                            "shadow-blend", "shadow-top", "shadow-random"}
+    assert {r["kind"] for r in virtual.values()} == {"benchmark", "shadow"}
+    ledger = SqliteOrderLedger(replay.data / "sim_broker.sqlite", read_only=True)
+    assert all(ledger.orders(name) == [] for name in virtual)  # never sent to a broker
+    assert all(Decimal(r["carry_pnl_usd"]) == 0 and r["weeks"] == 3 for r in virtual.values())
+    rows = {tuple(r["accounts"]): r for r in document["rows"] if not r["virtual"]}
     assert code == 0 and set(rows) == {(a,) for a in ACCOUNTS}
+    for r in [*rows.values(), *virtual.values()]:
+        assert {"name", "kind", "weeks", "mean_weekly_return", "ci95", "decision_pnl_usd",
+                "carry_pnl_usd"} <= set(r)
+        assert (Decimal(r["decision_pnl_usd"]) + Decimal(r["carry_pnl_usd"])
+                == Decimal(r["total_pnl_usd"]))
+        low, high = r["ci95"]
+        assert low <= r["mean_weekly_return"] <= high
+    assert {r["kind"] for r in rows.values()} == {"pm", "council", "flat"}
     broker = replay.services.broker_at(END)
     start = Decimal(str(settings.risk.starting_equity_usd))
     for account_id in TRADING:
@@ -166,8 +190,9 @@ def test_weeks_chain_and_the_postmortem_says_what_happened(
             assert set(week.indicators_fired) == fired
             if week.instrument is not None:
                 market = replay.services.market
-                move = market.price(week.instrument, week.settled_at) - market.price(
-                    week.instrument, datetime.fromisoformat(snapshot["at"]))
+                entry = market.next_open(datetime.fromisoformat(snapshot["at"]))
+                move = (market.price(week.instrument, week.settled_at)
+                        - market.price(week.instrument, entry))
                 assert week.thesis_played_out == (move * week.conviction > 0)
             if account_id != "council":  # the score the chairman saw for this PM's pitch
                 pitch = Pitch.model_validate(
@@ -175,12 +200,46 @@ def test_weeks_chain_and_the_postmortem_says_what_happened(
                 assert week.review_score == overall[pitch.idea_id]
         summary = WeekPostmortem.model_validate(
             stored(store, week_id, SHARED_ACCOUNT, EventKind.WEEK_POSTMORTEM).payload)
-        pnl = [summary.pnl_by_account[a] for a in summary.ranking]
+        pnl = [summary.decision_pnl_by_account[a] for a in summary.ranking]
         assert set(summary.ranking) == set(ACCOUNTS) and pnl == sorted(pnl, reverse=True)
         pms = list(summary.review_scores)
         assert len(pms) == 4 and summary.score_pnl_spearman == pytest.approx(
             spearman([summary.review_scores[a] for a in pms],
-                     [float(summary.pnl_by_account[a]) for a in pms]))
+                     [float(summary.decision_pnl_by_account[a]) for a in pms]))
+
+
+def test_decision_and_carry_sum_to_the_brokers_pnl_to_the_cent(replay: Replay) -> None:
+    """Carry is last week's position from the run's mark to its close fill (or, kept, to the open
+    where this week's trade starts); decision is the rest, so the two sum to the broker's P/L."""
+    store, market = replay.services.store, replay.services.market
+    broker = cast(SimBroker, replay.services.broker_at(END))
+    carried = 0
+    for account_id in ACCOUNTS:
+        fills = {o.client_order_id: o for o in (broker.orders(account_id)
+                                                if account_id != "flat" else [])}
+        for e in store.list_account(account_id, EventKind.POSTMORTEM):
+            week = Postmortem.model_validate(e.payload)
+            assert week.decision_pnl + week.carry_pnl == week.pnl
+            assert week.carry_pnl == week.carry_pnl.quantize(Decimal("0.01"))
+            snapshot = PositionSnapshot.model_validate(stored(
+                store, week.week_id, account_id, EventKind.POSITION_SNAPSHOT, "week_open").payload)
+            expected = Decimal(0)
+            for held in snapshot.positions:
+                mark, kept = held.market_value / held.qty, held.qty
+                for leg in ("close", "adjust"):  # shares the run's own fills took off it
+                    order = fills.get(f"{account_id}-{week.week_id}-{held.symbol}-{leg}")
+                    if order and order.filled_avg_price and (order.side == "buy") != (kept > 0):
+                        closed = min(order.filled_qty, abs(kept)) * (1 if kept > 0 else -1)
+                        expected += closed * (order.filled_avg_price - mark)
+                        kept -= closed
+                entry = market.next_open(snapshot.at)  # the rest re-enters at the open's mid
+                expected += kept * (market.price(held.symbol, entry) - mark)
+                carried += 1
+            assert week.carry_pnl == expected.quantize(Decimal("0.01")), (account_id, week.week_id)
+            updates = [u for u in store.list_week(week.week_id, account_id)
+                       if u.kind is EventKind.CHECKPOINT_UPDATE]
+            assert len(week.checkpoint_equity) == (0 if account_id == "flat" else len(updates))
+    assert carried > 0  # some week did carry a position in
 
 
 def test_a_rerun_of_the_range_changes_nothing(replay: Replay) -> None:

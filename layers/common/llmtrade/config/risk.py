@@ -8,6 +8,7 @@ from pydantic import (
 )
 
 from llmtrade.config.base import Section
+from llmtrade.config.evaluation import EvaluationConfig
 
 
 class CheckpointRules(Section):
@@ -26,3 +27,4 @@ class RiskConfig(Section):
     risk_budget_usd: float = Field(gt=0)
     min_equity_for_short_usd: float = Field(ge=0)
     checkpoint: CheckpointRules
+    evaluation: EvaluationConfig = EvaluationConfig()

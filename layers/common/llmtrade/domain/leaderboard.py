@@ -1,40 +1,105 @@
 """The cross-week leaderboard: pure functions over settled weeks (SPEC §5).
 
-A row per PM model, one for the council and one for the FLAT baseline. Money stays Decimal and is
-summed from the postmortems, whose P/L is the broker's equity change; returns are ratios (floats),
-compounded from each week's return on the equity the account started that week with.
+A row per PM model, one for the council and one for the FLAT baseline, and one per virtual account
+(benchmarks and shadow councils, never traded). Money stays Decimal and is summed from the settled
+weeks, whose P/L is the broker's equity change (decision + carry, to the cent); returns are ratios
+(floats) on the equity the account started the week with. What a row is judged on is its decision
+return: this week's trade from its entry, not last week's position closing at the open. The
+statistics and the verdict on them live in `domain.evaluation`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from statistics import fmean, stdev
+from itertools import accumulate
+from statistics import fmean
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from llmtrade.schemas import Postmortem
+from llmtrade.domain.statistics import (
+    mean_interval,
+    path_drawdown,
+    sharpe_interval,
+    sortino,
+    spearman,
+)
+from llmtrade.schemas import AccountKind, Postmortem, VirtualWeek
 
-WEEKS_PER_YEAR = 52
+__all__ = [
+    "COUNCIL",
+    "FLAT",
+    "LeaderboardRow",
+    "Outcome",
+    "RowKind",
+    "cumulative_return",
+    "leaderboard",
+    "max_drawdown",
+    "outcome_of",
+    "row",
+    "spearman",
+    "virtual_outcome",
+    "weekly_return",
+]
+
 COUNCIL, FLAT = "council", "FLAT"
+RowKind = Literal["pm", "council", "flat", "benchmark", "shadow"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One settled account-week, real or virtual, as the leaderboard reads it."""
+
+    group: str  # the row it belongs to: a PM's model, "council", "FLAT" or a virtual account's id
+    kind: RowKind
+    account_id: str
+    week_id: str
+    model: str | None
+    equity_start: Decimal
+    equity_end: Decimal
+    pnl: Decimal
+    decision_pnl: Decimal
+    carry_pnl: Decimal
+    positioned: bool  # held a trade this week (not FLAT)
+    cost_usd: Decimal = Decimal(0)  # model and research cost charged to this row this week
+    marks: tuple[Decimal, ...] = field(default=())  # equity at each checkpoint moment
+    traded_usd: Decimal = Decimal(0)
+    gross_exposure_usd: Decimal = Decimal(0)
+
+    @property
+    def decision_return(self) -> float:
+        return float(self.decision_pnl / self.equity_start) if self.equity_start else 0.0
 
 
 class LeaderboardRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    name: str  # the PM's configured name, "council" or "FLAT"
+    name: str  # the PM's configured name, "council", "FLAT" or the virtual account's id
+    kind: RowKind
+    virtual: bool  # a benchmark or shadow: marked from market data, never sent to a broker
     model: str | None
     accounts: list[str]
     weeks: int
-    cumulative_return: float  # compounded weekly returns, as a fraction (0.012 = +1.2 %)
-    total_pnl_usd: Decimal
-    hit_rate: float | None  # weeks with P/L > 0 among weeks with a position; None without one
-    max_drawdown: float  # the weekly equity curve's deepest fall from its peak, a fraction (>= 0)
-    sharpe_like: float | None  # mean weekly return / stdev x sqrt(52); None: < 2 weeks or no spread
-    llm_cost_usd: Decimal
-    net_pnl_usd: Decimal  # P/L less the LLM cost spent
-    net_return: float  # cumulative return less the LLM cost as a fraction of week one's equity
+    mean_weekly_return: float | None  # of the decision returns; None below 2 weeks
+    ci95: list[float] | None  # t-based 95 % interval of that mean, [low, high]
+    sharpe: float | None  # annualized, of the decision returns
+    sharpe_ci95: list[float] | None
+    sortino: float | None
+    max_drawdown: float  # deepest fall of the equity path through every checkpoint mark
+    turnover: float  # mean weekly traded value / starting equity
+    avg_gross_exposure: float  # mean position value at entry / starting equity
+    cost_per_week_usd: Decimal  # model + research cost charged to the row, per week
+    net_weekly_return: float | None  # mean decision return less the cost as a return
+    decision_pnl_usd: Decimal
+    carry_pnl_usd: Decimal
+    total_pnl_usd: Decimal  # decision + carry: the broker's equity change
+    cumulative_return: float  # compounded weekly (total) returns
+    hit_rate: float | None  # decision P/L > 0 among weeks with a position; None without one
+    llm_cost_usd: Decimal  # every cost charged to the row (model and research)
+    net_pnl_usd: Decimal  # P/L less that cost
 
 
 def weekly_return(week: Postmortem) -> float:
@@ -47,86 +112,115 @@ def cumulative_return(returns: Sequence[float]) -> float:
 
 def max_drawdown(returns: Sequence[float]) -> float:
     """Of the equity curve 1, (1+r1), (1+r1)(1+r2), ...: the largest (peak - trough) / peak."""
-    value = peak = 1.0
-    deepest = 0.0
-    for r in returns:
-        value *= 1 + r
-        peak = max(peak, value)
-        deepest = max(deepest, (peak - value) / peak)
-    return deepest
+    return path_drawdown(list(accumulate(returns, lambda value, r: value * (1 + r), initial=1.0)))
 
 
-def hit_rate(weeks: Sequence[Postmortem]) -> float | None:
-    positioned = [w for w in weeks if w.instrument is not None and w.conviction != 0]
-    return sum(1 for w in positioned if w.pnl > 0) / len(positioned) if positioned else None
+def _equity_path(weeks: Sequence[Outcome]) -> list[float]:
+    """The account's value through every checkpoint mark and settlement, week after week (each
+    week's marks scaled onto the value the week started at)."""
+    value, path = 1.0, [1.0]
+    for week in weeks:
+        if not week.equity_start:
+            continue
+        path += [value * float(m / week.equity_start) for m in week.marks]
+        value *= float(week.equity_end / week.equity_start)
+        path.append(value)
+    return path
 
 
-def sharpe_like(returns: Sequence[float]) -> float | None:
-    if len(returns) < 2 or (spread := stdev(returns)) == 0:
-        return None
-    return fmean(returns) / spread * math.sqrt(WEEKS_PER_YEAR)
+def _group_of(week: Postmortem) -> tuple[str, RowKind]:
+    """PM accounts are compared by model; the council and FLAT are one row each, whoever
+    chaired."""
+    if week.kind is AccountKind.FLAT:
+        return FLAT, "flat"
+    if week.kind is AccountKind.COUNCIL:
+        return COUNCIL, "council"
+    return week.model or week.account_id, "pm"
 
 
-def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
-    """Rank correlation (ties share their average rank); None below 3 pairs or if a side is flat."""
-    if len(xs) != len(ys):
-        raise ValueError("spearman needs pairs")
-    if len(xs) < 3:
-        return None
-    rx, ry = _ranks(xs), _ranks(ys)
-    mx, my = fmean(rx), fmean(ry)
-    covariance = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
-    spread = math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
-    return covariance / spread if spread else None
+def outcome_of(week: Postmortem, cost_usd: Decimal | None = None) -> Outcome:
+    group, kind = _group_of(week)
+    return Outcome(
+        group=group, kind=kind, account_id=week.account_id, week_id=week.week_id,
+        model=week.model if kind == "pm" else None, equity_start=week.equity_start,
+        equity_end=week.equity_end, pnl=week.pnl, decision_pnl=week.decision_pnl,
+        carry_pnl=week.carry_pnl, positioned=week.instrument is not None and week.conviction != 0,
+        cost_usd=week.llm_cost_usd if cost_usd is None else cost_usd,
+        marks=tuple(week.checkpoint_equity), traded_usd=week.traded_usd,
+        gross_exposure_usd=week.gross_exposure_usd)
 
 
-def _ranks(values: Sequence[float]) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        for position in range(start, end + 1):
-            ranks[order[position]] = (start + end) / 2 + 1
-        start = end + 1
-    return ranks
+def virtual_outcome(week: VirtualWeek) -> Outcome:
+    """A benchmark's or shadow's week: no carry (it starts flat), no cost (no model call)."""
+    return Outcome(
+        group=week.account_id, kind=week.kind, account_id=week.account_id, week_id=week.week_id,
+        model=None, equity_start=week.equity_start, equity_end=week.equity_end, pnl=week.pnl,
+        decision_pnl=week.pnl, carry_pnl=Decimal(0), positioned=bool(week.legs),
+        marks=tuple(week.checkpoint_equity), traded_usd=week.traded_usd,
+        gross_exposure_usd=week.gross_exposure_usd)
 
 
-def _group(week: Postmortem) -> str:
-    """PM accounts are compared by model; the council and FLAT are one row each, whoever chaired."""
-    if week.kind == "flat":
-        return FLAT
-    if week.kind == "council":
-        return COUNCIL
-    return week.model or week.account_id
+def _ratio(amounts: Iterable[Decimal], weeks: Sequence[Outcome]) -> float:
+    shares = [float(a / w.equity_start) for a, w in zip(amounts, weeks, strict=True)
+              if w.equity_start]
+    return fmean(shares) if shares else 0.0
 
 
-def row(name: str, weeks: Sequence[Postmortem]) -> LeaderboardRow:
+def _pair(low: float, high: float) -> list[float]:
+    return [low, high]
+
+
+def row(name: str, weeks: Sequence[Outcome]) -> LeaderboardRow:
     weeks = sorted(weeks, key=lambda w: (w.week_id, w.account_id))
-    returns = [weekly_return(w) for w in weeks]
-    cumulative = cumulative_return(returns)
+    decision = [w.decision_return for w in weeks]
+    mean, sharpe = mean_interval(decision), sharpe_interval(decision)
+    cost = sum((w.cost_usd for w in weeks), Decimal(0))
     pnl = sum((w.pnl for w in weeks), Decimal(0))
-    cost = sum((w.llm_cost_usd for w in weeks), Decimal(0))
-    first_equity = weeks[0].equity_start if weeks else Decimal(0)
+    positioned = [w for w in weeks if w.positioned]
+    cost_return = _ratio([w.cost_usd for w in weeks], weeks)
+    kind = weeks[0].kind if weeks else "pm"
     return LeaderboardRow(
-        name=name, model=weeks[0].model if weeks and weeks[0].kind == "pm" else None,
-        accounts=sorted({w.account_id for w in weeks}), weeks=len({w.week_id for w in weeks}),
-        cumulative_return=cumulative, total_pnl_usd=pnl, hit_rate=hit_rate(weeks),
-        max_drawdown=max_drawdown(returns), sharpe_like=sharpe_like(returns), llm_cost_usd=cost,
-        net_pnl_usd=pnl - cost,
-        net_return=cumulative - (float(cost / first_equity) if first_equity else 0.0),
+        name=name, kind=kind, virtual=kind in ("benchmark", "shadow"),
+        model=weeks[0].model if weeks else None, accounts=sorted({w.account_id for w in weeks}),
+        weeks=len({w.week_id for w in weeks}),
+        mean_weekly_return=mean.estimate if mean else None,
+        ci95=_pair(mean.low, mean.high) if mean else None,
+        sharpe=sharpe.estimate if sharpe else None,
+        sharpe_ci95=_pair(sharpe.low, sharpe.high) if sharpe else None,
+        sortino=sortino(decision), max_drawdown=path_drawdown(_equity_path(weeks)),
+        turnover=_ratio([w.traded_usd for w in weeks], weeks),
+        avg_gross_exposure=_ratio([w.gross_exposure_usd for w in weeks], weeks),
+        cost_per_week_usd=cost / len(weeks) if weeks else Decimal(0),
+        net_weekly_return=mean.estimate - cost_return if mean else None,
+        decision_pnl_usd=sum((w.decision_pnl for w in weeks), Decimal(0)),
+        carry_pnl_usd=sum((w.carry_pnl for w in weeks), Decimal(0)), total_pnl_usd=pnl,
+        cumulative_return=cumulative_return([float(w.pnl / w.equity_start) if w.equity_start
+                                             else 0.0 for w in weeks]),
+        hit_rate=(sum(1 for w in positioned if w.decision_pnl > 0) / len(positioned)
+                  if positioned else None),
+        llm_cost_usd=cost, net_pnl_usd=pnl - cost,
     )
+
+
+def rank_key(r: LeaderboardRow) -> tuple[float, str]:
+    """Best mean weekly decision return first; rows without one (a single week) by cumulative."""
+    mean = r.mean_weekly_return if r.mean_weekly_return is not None else r.cumulative_return
+    return -mean, r.name
+
+
+def rows_of(outcomes: Iterable[Outcome], names: Mapping[str, str] | None = None
+            ) -> list[LeaderboardRow]:
+    """One row per group (named by `names`: model id → display name); a (week, account) given
+    twice counts once."""
+    unique = {(o.week_id, o.account_id): o for o in outcomes}
+    groups: dict[str, list[Outcome]] = {}
+    for week in unique.values():
+        groups.setdefault(week.group, []).append(week)
+    rows = [row((names or {}).get(key, key), weeks) for key, weeks in groups.items()]
+    return sorted(rows, key=rank_key)
 
 
 def leaderboard(postmortems: Iterable[Postmortem],
                 names: Mapping[str, str] | None = None) -> list[LeaderboardRow]:
-    """One row per PM model (named by `names`: model id → display name), the council and FLAT;
-    best cumulative return first. A (week, account) given twice counts once."""
-    unique = {(p.week_id, p.account_id): p for p in postmortems}
-    groups: dict[str, list[Postmortem]] = {}
-    for week in unique.values():
-        groups.setdefault(_group(week), []).append(week)
-    rows = [row((names or {}).get(key, key), weeks) for key, weeks in groups.items()]
-    return sorted(rows, key=lambda r: (-r.cumulative_return, r.name))
+    """The rows of the real accounts' settled weeks, each charged its own model cost."""
+    return rows_of((outcome_of(p) for p in postmortems), names)

@@ -72,6 +72,8 @@ from llmtrade.schemas.payloads import (
     ReviewAggregate,
     RunClaim,
     RunDisabled,
+    VirtualLeg,
+    VirtualWeek,
     WeekPostmortem,
 )
 from llmtrade.schemas.views import AccountWeek, WeekSummary
@@ -86,5 +88,6 @@ __all__ = [
     "PitchReview", "PitchScores", "Position", "PositionSnapshot", "Postmortem", "QAAnswer",
     "QARanking", "QASynthesis", "ResearchAnswer", "ResearchCall", "ResearchFailure", "ResearchPack",
     "ReviewAggregate", "RunClaim", "RunDisabled", "Score", "SelectedTrade", "ShortText", "Strict",
-    "TradableCandidate", "WeekPostmortem", "WeekSummary", "direction_of", "event_id",
+    "TradableCandidate", "VirtualLeg", "VirtualWeek", "WeekPostmortem", "WeekSummary",
+    "direction_of", "event_id",
 ]

@@ -31,6 +31,7 @@ from llmtrade.schemas.payloads import (
     ResearchPack,
     RunClaim,
     RunDisabled,
+    VirtualWeek,
     WeekPostmortem,
 )
 from llmtrade.schemas.views import WeekSummary
@@ -55,6 +56,7 @@ class EventKind(StrEnum):
     ORDER_FINAL = "order_final"
     RUN_CLAIM = "run_claim"
     RUN_DISABLED = "run_disabled"
+    VIRTUAL_WEEK = "virtual_week"
 
 
 PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
@@ -76,6 +78,7 @@ PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
     EventKind.ORDER_FINAL: OrderFinal,
     EventKind.RUN_CLAIM: RunClaim,
     EventKind.RUN_DISABLED: RunDisabled,
+    EventKind.VIRTUAL_WEEK: VirtualWeek,
 }
 
 SHARED_ACCOUNT = "shared"

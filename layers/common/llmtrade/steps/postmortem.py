@@ -9,29 +9,47 @@ finds the stored postmortems and stores nothing new.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from llmtrade.config import Account
+from llmtrade.domain.attribution import (
+    carry_pnl,
+    equity_at,
+    fills_of,
+    gross_usd,
+    held_after,
+    traded_usd,
+)
 from llmtrade.domain.calendar import parse_week_id
 from llmtrade.domain.leaderboard import spearman
 from llmtrade.domain.reviews import aggregate
+from llmtrade.domain.shadows import VIRTUAL_ACCOUNTS, legs_of
+from llmtrade.domain.sizing import target_shares
+from llmtrade.domain.virtual_book import Moments, Rules, run_week
 from llmtrade.events import Week
+from llmtrade.mechanics.orders import placed_by
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     AccountKind,
+    BrokerOrder,
     ChairmanDecision,
     CheckpointAction,
     CheckpointUpdate,
     LLMCallRecord,
+    OrderEvent,
+    OrderFinal,
     PeerReview,
     Pitch,
     PositionSnapshot,
     Postmortem,
     ResearchCall,
     ReviewAggregate,
+    VirtualLeg,
+    VirtualWeek,
     WeekPostmortem,
 )
 from llmtrade.services import Services
@@ -57,6 +75,7 @@ def settle_week(services: Services, week_id: str, at: datetime) -> dict[str, Any
                          f"before its run at {opened_at.isoformat()}")
     stored = week.by_account(Postmortem)
     settled = week.find(WeekPostmortem, SHARED_ACCOUNT)
+    _settle_virtual(services, week_id, week, snapshots, at)
     if settled is None or any(a.id not in stored for a in accounts):
         _settle_accounts(services, week_id, week, accounts, snapshots, stored, at)
         if settled is None:
@@ -92,6 +111,7 @@ def _settle_account(services: Services, week: Week, opened: PositionSnapshot, ki
     fired = [r for u in updates for r in u.indicators if r.fired]
     pitch = week.get(Pitch, account_id)
     pnl = equity_end - opened.equity
+    split = {} if kind is AccountKind.FLAT else _attribution(services, week, opened, updates, at)
     return Postmortem(
         week_id=opened.week_id, account_id=account_id, kind=kind,
         model=pitch.model if pitch else settings.model_of(account_id), settled_at=at,
@@ -107,8 +127,112 @@ def _settle_account(services: Services, week: Week, opened: PositionSnapshot, ki
         thesis_played_out=_played_out(services, opened, at),
         review_score=_review_score(week, account_id, kind),
         llm_cost_usd=_cost(week.all(LLMCallRecord, account_id)),
-        notes=opened.note,
+        notes=opened.note, **split,
     )
+
+
+def _attribution(services: Services, week: Week, opened: PositionSnapshot,
+                 updates: list[CheckpointUpdate], at: datetime) -> dict[str, Any]:
+    """Carry P/L (decision P/L is the rest), the checkpoint equity marks, turnover and the
+    position's gross value at entry, from the week's fills and market prices."""
+    run_orders, later_orders = _orders(services, week, opened.account_id, at)
+    opening = [f for f in fills_of(run_orders) if f.at <= at]
+    fills = sorted(opening + [f for f in fills_of(later_orders) if f.at <= at], key=lambda f: f.at)
+    entry = min((f.at for f in opening), default=None) or services.market.next_open(opened.at)
+
+    def price_at(moment: datetime) -> Callable[[str], Decimal]:
+        return lambda symbol: services.market.price(symbol, moment)
+
+    marks = [equity_at(opened.cash, opened.positions, [f for f in fills if f.at < u.at],
+                       price_at(u.at)) for u in updates]
+    return {"carry_pnl": carry_pnl(opened.positions, opening, price_at(entry)),
+            "checkpoint_equity": marks, "traded_usd": traded_usd(fills),
+            "gross_exposure_usd": gross_usd(held_after(opened.positions, opening),
+                                            price_at(entry))}
+
+
+def _orders(services: Services, week: Week, account_id: str,
+            at: datetime) -> tuple[list[BrokerOrder], list[BrokerOrder]]:
+    """The week's orders as they ended (the recorded final state, else the broker's answer): the
+    weekly run's, then the checkpoints'."""
+    finals = week.by_subject(OrderFinal, account_id)
+    broker = services.broker_at(at)
+    run: list[BrokerOrder] = []
+    later: list[BrokerOrder] = []
+    for entry in week.entries(OrderEvent, account_id):
+        if entry.payload.broker_order is None:
+            continue
+        final = finals.get(entry.subject)
+        order = (final.broker_order if final
+                 else broker.order_by_client_id(account_id, entry.subject))
+        if order is not None:
+            by_run = placed_by(entry.subject, account_id, entry.payload.week_id, None)
+            (run if by_run else later).append(order)
+    return run, later
+
+
+def _settle_virtual(services: Services, week_id: str, week: Week,
+                    snapshots: dict[str, PositionSnapshot], at: datetime) -> None:
+    """The benchmarks' and shadows' weeks not recorded yet (labelled virtual, never traded)."""
+    missing = [a for a in VIRTUAL_ACCOUNTS if week.find(VirtualWeek, a) is None]
+    if not missing:
+        return
+    market, settings = services.market, services.settings
+    run = max(s.at for s in snapshots.values())
+    moments = Moments(run=run, entry=market.next_open(run), settlement=at,
+                      checkpoints=tuple(sorted({u.at for u in week.all(CheckpointUpdate)})))
+    prices: dict[tuple[str, datetime], Decimal] = {}
+
+    def price(symbol: str, moment: datetime) -> Decimal:  # each (symbol, moment) asked once
+        if (symbol, moment) not in prices:
+            prices[(symbol, moment)] = market.price(symbol, moment)
+        return prices[(symbol, moment)]
+
+    pitches = sorted(week.all(Pitch), key=lambda p: p.idea_id)
+    overall = {a.idea_id: a.overall
+               for a in aggregate([p.idea_id for p in pitches], week.all(PeerReview))}
+    pm_runs = [s for a, s in snapshots.items()
+               if settings.account_by_id[a].kind is AccountKind.PM]
+    gross = _average_gross(pm_runs, lambda symbol: price(symbol, run))
+    evaluation = settings.risk.evaluation
+    rules = Rules(settings.risk.checkpoint.stop_loss_pct, settings.risk.checkpoint.reduce_loss_pct)
+    for account_id in missing:
+        legs = legs_of(account_id, pitches, overall, symbols=settings.assets.symbols,
+                       gross_usd=gross, budget_usd=settings.risk.risk_budget_usd,
+                       seed=evaluation.random_seed, week_id=week_id,
+                       entry_price=lambda symbol: price(symbol, moments.entry))
+        start = _virtual_start(services, week_id, account_id)
+        interest = (start * Decimal(str(evaluation.tbill_rate_pct)) / 100
+                    * Decimal((at - run).total_seconds()) / (365 * 86400)
+                    if account_id == "bench-tbill" else Decimal(0))
+        book = run_week(legs, start, moments, price, rules, interest)
+        kind, description = VIRTUAL_ACCOUNTS[account_id]
+        services.events.record(VirtualWeek(
+            week_id=week_id, account_id=account_id, kind=kind, description=description,
+            settled_at=at, entry_at=moments.entry, equity_start=start,
+            equity_end=book.equity_end, pnl=book.equity_end - start,
+            legs=[VirtualLeg(symbol=leg.symbol, conviction=leg.conviction,
+                             shares_at_entry=leg.shares or target_shares(
+                                 leg.conviction, leg.budget_usd, price(leg.symbol, run)))
+                  for leg in legs],
+            checkpoint_equity=book.marks, traded_usd=book.traded_usd,
+            gross_exposure_usd=book.gross_usd), week_id=week_id, account_id=account_id)
+
+
+def _average_gross(pm_runs: list[PositionSnapshot],
+                   price: Callable[[str], Decimal]) -> Decimal:
+    """The PM accounts' mean position value aimed for at the run (a FLAT PM counts as 0)."""
+    values = [abs(s.target_qty) * price(s.target_instrument) if s.target_instrument else Decimal(0)
+              for s in pm_runs]
+    return sum(values, Decimal(0)) / len(values) if values else Decimal(0)
+
+
+def _virtual_start(services: Services, week_id: str, account_id: str) -> Decimal:
+    """Where last week's virtual week ended, else the configured starting equity."""
+    previous = (parse_week_id(week_id) - timedelta(days=7)).isoformat()
+    before = services.events.get(VirtualWeek, previous, account_id)
+    return before.equity_end if before else Decimal(
+        str(services.settings.risk.starting_equity_usd)).quantize(CENT)
 
 
 def _checkpoints(week: Week, account_id: str, at: datetime) -> list[CheckpointUpdate]:
@@ -122,11 +246,13 @@ def _cost(calls: list[LLMCallRecord] | list[ResearchCall]) -> Decimal:
 
 
 def _played_out(services: Services, opened: PositionSnapshot, at: datetime) -> bool | None:
-    """Did the instrument move the position's way between the week's run and the settlement?"""
+    """Did the instrument move the position's way between the week's entry (the open after its
+    run) and the settlement?"""
     if opened.target_instrument is None or opened.conviction == 0:
         return None
+    entry = services.market.next_open(opened.at)
     move = (services.market.price(opened.target_instrument, at)
-            - services.market.price(opened.target_instrument, opened.at))
+            - services.market.price(opened.target_instrument, entry))
     return move * opened.conviction > 0
 
 
@@ -156,14 +282,16 @@ def _backed_score(decision: ChairmanDecision | None, pitches: dict[str, Pitch],
 
 def _week_postmortem(week_id: str, at: datetime, outcomes: list[Postmortem],
                      week: Week) -> WeekPostmortem:
-    ranked = sorted(outcomes, key=lambda o: (-o.pnl, o.account_id))
-    pnl = {o.account_id: o.pnl for o in ranked}
+    ranked = sorted(outcomes, key=lambda o: (-o.decision_pnl, o.account_id))
+    decision = {o.account_id: o.decision_pnl for o in ranked}
     scores = {o.account_id: o.review_score for o in outcomes
               if o.kind is AccountKind.PM and o.review_score is not None}
     return WeekPostmortem(
-        week_id=week_id, settled_at=at, ranking=list(pnl), pnl_by_account=pnl, review_scores=scores,
+        week_id=week_id, settled_at=at, ranking=list(decision),
+        pnl_by_account={o.account_id: o.pnl for o in ranked}, decision_pnl_by_account=decision,
+        review_scores=scores,
         score_pnl_spearman=spearman(list(scores.values()),
-                                    [float(pnl[account]) for account in scores]),
+                                    [float(decision[account]) for account in scores]),
         llm_cost_usd=_cost(week.all(LLMCallRecord)),
         research_cost_usd=_cost(week.all(ResearchCall)),
     )

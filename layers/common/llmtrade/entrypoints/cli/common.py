@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from llmtrade.config import Settings
+    from llmtrade.domain.evaluation import Board
     from llmtrade.domain.leaderboard import LeaderboardRow
     from llmtrade.services import Services
     from llmtrade.workflow import Need
@@ -124,11 +125,51 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.2f}%"
 
 
+def _interval(pair: list[float] | None, scale: float = 100, unit: str = "%") -> str:
+    return "-" if pair is None else f"[{pair[0] * scale:+.2f}{unit}, {pair[1] * scale:+.2f}{unit}]"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def print_leaderboard(rows: list[LeaderboardRow]) -> None:
-    header = ["name", "accounts", "weeks", "return", "P/L USD", "hit rate", "max drawdown",
-              "sharpe-like", "LLM cost", "net return"]
+    """Rows best mean weekly decision return first; virtual rows (benchmarks, shadows) say so."""
+    header = ["name", "kind", "weeks", "mean/week", "95% CI", "sharpe", "sharpe 95% CI",
+              "sortino", "max DD", "turnover", "gross", "decision P/L", "carry P/L", "P/L USD",
+              "hit rate", "cost/week", "net/week"]
     print(table([header] + [
-        [r.name, ",".join(r.accounts), str(r.weeks), _percent(r.cumulative_return),
-         f"{r.total_pnl_usd:+,.2f}", "-" if r.hit_rate is None else f"{r.hit_rate * 100:.0f}%",
-         f"{r.max_drawdown * 100:.2f}%", "-" if r.sharpe_like is None else f"{r.sharpe_like:.2f}",
-         f"${r.llm_cost_usd:.4f}", _percent(r.net_return)] for r in rows]))
+        [r.name, f"{r.kind} (virtual)" if r.virtual else r.kind, str(r.weeks),
+         _percent(r.mean_weekly_return), _interval(r.ci95), _number(r.sharpe),
+         _interval(r.sharpe_ci95, 1, ""), _number(r.sortino), f"{r.max_drawdown * 100:.2f}%",
+         f"{r.turnover * 100:.0f}%", f"{r.avg_gross_exposure * 100:.0f}%",
+         f"{r.decision_pnl_usd:+,.2f}", f"{r.carry_pnl_usd:+,.2f}", f"{r.total_pnl_usd:+,.2f}",
+         "-" if r.hit_rate is None else f"{r.hit_rate * 100:.0f}%",
+         f"${r.cost_per_week_usd:.4f}", _percent(r.net_weekly_return)] for r in rows]))
+
+
+def print_board(board: Board) -> None:
+    """The verdict first (it says what the table may claim), the table, then the comparisons."""
+    mode = "offline (simulated market, offline models)" if board.offline else "live"
+    print(f"Leaderboard of {board.weeks} {mode} week(s)"
+          + (f"; {board.excluded_weeks} week(s) of the other kind not pooled"
+             if board.excluded_weeks else ""))
+    print(f"Verdict: {board.verdict}\n")
+    print_leaderboard(board.rows)
+    if board.comparisons:
+        print()
+        print(table([["row", "vs", "weeks", "mean diff/week", "95% CI", "p", "p (Holm)",
+                      "distinguishable"]] + [
+            [c.name, c.against, str(c.weeks), _percent(c.mean_difference), _interval(c.ci95),
+             _number(c.p_value), _number(c.p_holm), "yes" if c.significant else "no"]
+            for c in board.comparisons]))
+    calibration = board.calibration
+    if calibration.conviction:
+        print("\nCalibration, pooled across weeks (PM and council weeks with a position)")
+        print(table([["conviction", "weeks", "mean decision return", "95% CI", "hit rate"]] + [
+            [f"{c.conviction:+d}", str(c.n), _percent(c.mean_return), _interval(c.ci95),
+             "-" if c.hit_rate is None else f"{c.hit_rate * 100:.0f}%"]
+            for c in calibration.conviction]))
+        print(table([["peer-review score vs decision return", "n", "spearman", "95% CI"]] + [
+            [s.score, str(s.n), _number(s.spearman), _interval(s.ci95, 1, "")]
+            for s in calibration.scores]))

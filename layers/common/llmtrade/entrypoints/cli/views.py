@@ -11,7 +11,7 @@ from pathlib import Path
 from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import load_settings
 from llmtrade.domain.calendar import parse_week_id
-from llmtrade.entrypoints.cli.common import UsageError, print_leaderboard, table
+from llmtrade.entrypoints.cli.common import UsageError, print_board, table
 from llmtrade.events import EventLog
 
 
@@ -56,19 +56,16 @@ def events(args: argparse.Namespace) -> int:
 
 def leaderboard_command(args: argparse.Namespace) -> int:
     """The leaderboard of every settled week in the local event store."""
-    from llmtrade.domain.leaderboard import leaderboard
-    from llmtrade.reports.leaderboard import model_names, postmortems
+    from llmtrade.reports.leaderboard import board
 
-    settings = load_settings(args.config_dir)
-    rows = leaderboard(postmortems(_stored(args), [a.id for a in settings.accounts.accounts]),
-                       model_names(settings))
+    result = board(_stored(args), load_settings(args.config_dir))
     if args.json:
-        print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
-    elif not rows:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+    elif not result.rows:
         print(f"no settled weeks in {args.data_dir}: a week is settled at the next weekly run "
               "(or by run-weeks)")
     else:
-        print_leaderboard(rows)
+        print_board(result)
     return 0
 
 
