@@ -106,6 +106,12 @@ def _view_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     _common(stored, offline=False)
     stored.set_defaults(run=_command("views", "weeks_command"))
 
+    check = commands.add_parser("verify", help="check every event chain and seal: exit 1 naming "
+                                               "the first broken link")
+    check.add_argument("--week", help="only this Wednesday YYYY-MM-DD")
+    _common(check, offline=False)
+    check.set_defaults(run=_command("trust", "verify_command"))
+
 
 def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = commands.add_parser("secrets", help="the keys in AWS Secrets Manager")
