@@ -23,7 +23,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
-from llmtrade.workflow import FUNCTION_SPECS, WORKFLOWS, Function
+from llmtrade.workflow import FUNCTION_SPECS, SEAL_PREFIX, TASKS, WORKFLOWS, Function
 
 from infra import CONFIG_DIR, REPO, acknowledge, nag_ref
 from infra.storage import Storage
@@ -155,6 +155,8 @@ class Functions(Construct):
             secret.grant_read(_role(function))  # GetSecretValue, DescribeSecret on that one secret
             if spec.publishes_reports:
                 self._publish_reports(function, report_bucket, alerts, alerts_key)
+            if name == TASKS["seal"][1].function:
+                self._archive_seals(function, storage.seal_bucket)
             self.by_name[name] = function
 
     @staticmethod
@@ -178,6 +180,18 @@ class Functions(Construct):
         # the message
         function.add_to_role_policy(iam.PolicyStatement(
             actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[alerts_key.key_arn]))
+
+    @staticmethod
+    def _archive_seals(function: lambda_.Function, bucket: s3.IBucket) -> None:
+        """Put a seal with its retention under the seals prefix; no read, no delete, no bypass."""
+        function.add_environment("SEAL_BUCKET", bucket.bucket_name)
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:PutObject", "s3:PutObjectRetention"],
+            resources=[bucket.arn_for_objects(f"{SEAL_PREFIX}*")]))
+        objects = f"{nag_ref(bucket, bucket.bucket_arn)}/{SEAL_PREFIX}*"
+        acknowledge(_role(function), f"AwsSolutions-IAM5[Resource::{objects}]",
+                    "One seal object per week under the seals prefix: only PutObject and "
+                    "PutObjectRetention there.")
 
     def _function(self, name: Function, storage: Storage, kill_switch: ssm.IStringParameter,
                   mode: str, secret_environment: dict[str, str]) -> lambda_.Function:

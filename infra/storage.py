@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from llmtrade.environment import ACCOUNT_INDEX, ACCOUNT_INDEX_KEYS, TABLE_KEYS
+from llmtrade.workflow import SEAL_RETENTION_DAYS
 
 from infra import acknowledge
 
@@ -64,6 +66,27 @@ class Storage(Construct):
             ),
             removal_policy=RemovalPolicy.DESTROY,
         )
+
+        # Each week's seal (its decisions, config and code, fixed before the first order) under
+        # Object Lock in compliance mode: not even the account's root can rewrite or delete one
+        # before its retention ends. Versioned (Object Lock requires it): a rerun's put adds a
+        # version and the first stays.
+        self.seal_bucket = s3.Bucket(
+            self,
+            "Seals",
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(
+                Duration.days(SEAL_RETENTION_DAYS)),
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(self.seal_bucket, "AwsSolutions-S1",
+                    "Private bucket of a few KB a week, written by one function's role only; "
+                    "CloudTrail records its API calls.")
 
         # Filled in by the user after the first deploy (`llmtrade secrets put`), each one JSON
         # object.

@@ -75,7 +75,8 @@ def names(template_dict: Mapping[str, Any]) -> dict[str, str]:
                  TimeToLiveSpecification=None)
     idempotency = only(template_dict, "AWS::DynamoDB::Table",
                        TimeToLiveSpecification={"AttributeName": "expiration", "Enabled": True})
-    bucket = only(template_dict, "AWS::S3::Bucket")
+    bucket = only(template_dict, "AWS::S3::Bucket", ObjectLockEnabled=None)
+    seals = only(template_dict, "AWS::S3::Bucket", ObjectLockEnabled=True)
     return {
         "table": f"${{{table}.Arn}}",
         "index": f"${{{table}.Arn}}/index/by_account",
@@ -85,6 +86,7 @@ def names(template_dict: Mapping[str, Any]) -> dict[str, str]:
         "broker_secret": "${" + only(template_dict, "AWS::SecretsManager::Secret",
                                      Name="llmtrade/broker-keys") + "}",
         "reports": f"${{{bucket}.Arn}}/*",
+        "seals": f"${{{seals}.Arn}}/seals/*",
         "alerts": "${" + only(template_dict, "AWS::SNS::Topic") + "}",
         "alerts_key": "${" + only(template_dict, "AWS::KMS::Key") + ".Arn}",
         # The parameter's Ref is its name, /llmtrade/kill-switch
@@ -129,7 +131,9 @@ def test_each_role_is_granted_only_what_its_steps_use(template_dict: Mapping[str
     assert {(a, r) for a, r in allowed if a.startswith("ssm:")} == {
         ("ssm:GetParameter", names["kill_switch"])}
     reports = {(a, r) for a, r in allowed if a.startswith("s3:")}
-    assert reports == ({("s3:PutObject", names["reports"]), ("s3:GetObject", names["reports"])}
+    assert reports == ({("s3:PutObject", names["reports"]), ("s3:GetObject", names["reports"]),
+                        # the seal: put with its retention, under the seals prefix only
+                        ("s3:PutObject", names["seals"]), ("s3:PutObjectRetention", names["seals"])}
                        if function == "execute" else set())
     # the week's summary with its link
     notify = {(a, r) for a, r in allowed if a.startswith(("sns:", "kms:"))}
@@ -257,7 +261,8 @@ def test_kill_switch_and_report_bucket(template: Template,
                                       template_dict: Mapping[str, Any]) -> None:
     template.has_resource_properties("AWS::SSM::Parameter", {"Name": "/llmtrade/kill-switch",
                                                              "Type": "String", "Value": "enabled"})
-    (bucket,) = resources(template_dict, "AWS::S3::Bucket").values()
+    reports = only(template_dict, "AWS::S3::Bucket", ObjectLockEnabled=None)
+    bucket = resources(template_dict, "AWS::S3::Bucket")[reports]
     assert bucket["DeletionPolicy"] == "Retain"
     props = bucket["Properties"]
     assert props["PublicAccessBlockConfiguration"] == {key: True for key in (
@@ -265,7 +270,8 @@ def test_kill_switch_and_report_bucket(template: Template,
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
         "ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
     assert props["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 400
-    (policy,) = resources(template_dict, "AWS::S3::BucketPolicy").values()
+    (policy,) = [p for p in resources(template_dict, "AWS::S3::BucketPolicy").values()
+                 if p["Properties"]["Bucket"] == {"Ref": reports}]
     (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {
         "Bool": {"aws:SecureTransport": "false"}}

@@ -153,7 +153,7 @@ def test_functions(template_dict: Mapping[str, Any]) -> None:
     common = {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "LLMTRADE_MODE", "KILL_SWITCH_PARAMETER",
               "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
     own = {"research": {"LLM_SECRET_ARN"}, "council": {"LLM_SECRET_ARN"},
-           "execute": {"BROKER_SECRET_ARN", "REPORT_BUCKET", "ALERTS_TOPIC_ARN"},
+           "execute": {"BROKER_SECRET_ARN", "REPORT_BUCKET", "ALERTS_TOPIC_ARN", "SEAL_BUCKET"},
            "checkpoint": {"BROKER_SECRET_ARN"}}
     for name, props in functions.items():
         assert props["Runtime"] == "python3.13"

@@ -50,7 +50,8 @@ ALLOWED = {  # each family imports only the modules below it; none imports the p
     "broker": {"basics"},
     "payloads": {"basics", "answers", "broker"},
     "views": {"basics"},
-    "envelope": {"broker", "payloads", "views"},
+    "seal": {"basics"},
+    "envelope": {"broker", "payloads", "seal", "views"},
 }
 
 

@@ -27,7 +27,7 @@ def test_run_week_prints_the_table_and_a_second_run_adds_nothing(
     assert f"Week {WEEK}, run at {WEEK} 08:00 ET (OFFLINE" in out
     for account in ("pm-gpt", "pm-gemini", "pm-claude", "pm-grok", "council", "flat"):
         assert f"\n{account} " in out
-    assert "accepted" in out and "New events stored: 32." in out
+    assert "accepted" in out and "New events stored: 33." in out  # the seal included
     code, out, _ = run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", data)
     assert code == 0 and "New events stored: 0." in out
 
@@ -44,7 +44,7 @@ def test_run_week_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, out, _ = run(capsys, "run-week", "--offline", "--week", WEEK, "--data-dir", str(tmp_path),
                        "--json")
     document = json.loads(out)
-    assert (code == 0 and document["new_events"] == 32
+    assert (code == 0 and document["new_events"] == 33
             and len(document["summary"]["accounts"]) == 6)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
@@ -31,7 +31,8 @@ from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.universe import answer_schema
 from llmtrade.entrypoints.runner import run_workflow
-from llmtrade.ports import ChatMessage, LLMRequest
+from llmtrade.ports import ChatMessage, LLMRequest, RunRefused
+from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanAnswer,
@@ -39,8 +40,11 @@ from llmtrade.schemas import (
     PitchAnswer,
     PitchReview,
     ResearchAnswer,
+    ResearchPack,
 )
 from llmtrade.services import Services
+from llmtrade.steps.research import research_start
+from llmtrade.steps.week import project_week
 from llmtrade.wiring import live_services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 from pydantic import BaseModel, create_model
@@ -105,7 +109,8 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[Live]:
                                    cast(AlpacaBroker, services.broker_at(now[0])),
                                    settings.assets.symbols, account_id="council",
                                    clock=lambda: now[0])
-    services = dataclasses.replace(services, market=market_data)
+    # the run happens at the fake now: a live run is forward-only
+    services = dataclasses.replace(services, market=market_data, clock=lambda: now[0])
     symbols = settings.assets.symbols
 
     def openrouter(request: httpx.Request) -> httpx.Response:
@@ -260,3 +265,30 @@ def test_providers_that_echo_the_keys_leak_none_of_them(live: Live, tmp_path: Pa
     leaks = {where: key for where, text in texts.items() for key in keys if key in text}
     assert leaks == {}
     assert "forbidden for key [key]:[key]" in texts["events"]  # the broker's echo, scrubbed
+
+
+# ------------------------------------------------------------------ forward only
+ASOF = datetime(2026, 11, 25, 8, 0, tzinfo=ET)
+
+
+def test_a_live_past_week_is_refused_before_any_request(live: Live) -> None:
+    services, _, now, router = live
+    now[0] = ASOF + timedelta(hours=2, minutes=1)
+    with pytest.raises(RunRefused, match=r"forward-only.*2026-11-25 08:00 ET"):
+        run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    # a redrive of the research step skips the opening: refused there too
+    run = WeekRun(week_id=WEEK, asof=ASOF, pm_accounts=[], accounts=[], research_poll_seconds=1)
+    with pytest.raises(RunRefused, match="research not started"):
+        research_start(services, run)
+    assert not router.calls
+    assert services.store.list_week(WEEK) == []
+
+
+def test_within_the_grace_a_live_week_runs_and_its_packs_say_when(live: Live) -> None:
+    services, _, now, _ = live
+    now[0] = ASOF + timedelta(hours=1, minutes=59)
+    run_workflow(WEEKLY, {"week_id": WEEK}, services)
+    packs = services.events.week(WEEK).all(ResearchPack)
+    assert packs and all(p.produced_at == now[0] for p in packs)
+    run = WeekRun(week_id=WEEK, asof=ASOF, pm_accounts=[], accounts=[], research_poll_seconds=1)
+    assert not project_week(services, run).late

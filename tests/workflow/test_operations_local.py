@@ -37,7 +37,7 @@ GUARDED = [task for workflow in WORKFLOWS.values() for task in workflow.tasks() 
 def test_every_task_that_calls_a_model_or_places_an_order_is_guarded() -> None:
     # openings check the switch themselves (and claim their run); settlement only reads the broker
     assert {t.name for t in GUARDED} == {"research_start", "research_check", "pitch", "review",
-                                         "chairman", "execute", "week_summary",
+                                         "chairman", "seal", "execute", "week_summary",
                                          "checkpoint_account"}
 
 

@@ -242,7 +242,8 @@ def test_moto_runs_the_synthesized_weekly_state_machine_against_the_real_handler
     assert sorted(set(cloud["invoked"])) == sorted({
         ("research", "open_week"), ("research", "research_start"), ("research", "research_check"),
         ("council", "pitch"), ("council", "review"),
-        ("council", "chairman"), ("execute", "settle_previous_week"), ("execute", "execute"),
+        ("council", "chairman"), ("execute", "settle_previous_week"), ("execute", "seal"),
+        ("execute", "execute"),
         ("execute", "week_summary")})
     # the simulated broker's ledger lives in its own partitions of the same table
     ledger = DynamoDBOrderLedger(TABLE)

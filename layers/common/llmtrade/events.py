@@ -7,6 +7,13 @@ once, and `recorded` is the "my event exists? then it is my result" rule that ma
 to rerun.
 
 `Week` answers the same questions from one read of a week (a step or a report that asks many).
+
+Every recorded event is the next link of its (week, account) chain (schemas.envelope): one chain
+per account and week because each account's steps run one after another, while the fan-outs write
+different accounts at once, so each chain's order is the order its steps ran, whatever the threads
+or Lambdas did. The head is read from the store, so a rerun continues the chain it finds; a rerun of
+an event that exists stores nothing (the chain does not fork); two writers racing for one link
+conflict in the store and the loser reads the head again.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from llmtrade.ports import EventStore
 from llmtrade.schemas import PAYLOAD_MODELS, Event, EventKind
 
 P = TypeVar("P", bound=BaseModel)
+
+CHAIN_ATTEMPTS = 5  # writers of one chain racing for its next link: none is expected, a few are ok
 
 KIND_OF: dict[type[BaseModel], EventKind] = {model: kind for kind, model in PAYLOAD_MODELS.items()}
 
@@ -121,10 +130,16 @@ class EventLog:
         before (a rerun)."""
         event = Event.of(payload, week_id=week_id, account_id=account_id,
                          kind=kind_of(type(payload)), subject=subject, recorded_at=self._clock())
-        if self.store.append(event):
-            return Entry(event, payload, new=True)
-        held = self.find(type(payload), week_id, account_id, subject)
-        return held if held is not None else Entry(event, payload)
+        for _ in range(CHAIN_ATTEMPTS):
+            head = self.store.chain_head(week_id, account_id)
+            link = event.chained(head[0] + 1, head[1]) if head else event.chained(1, "")
+            if self.store.append(link):
+                return Entry(link, payload, new=True)
+            if (held := self.find(type(payload), week_id, account_id, subject)) is not None:
+                return held
+            # not ours, so the link was taken by another writer of this chain: read the head again
+        raise RuntimeError(f"week {week_id}, account {account_id}: {CHAIN_ATTEMPTS} writers raced "
+                           "for the next link of its event chain")
 
     def recorded(self, payload_type: type[P], week_id: str, account_id: str, subject: str = "",
                  *, otherwise: Callable[[], P]) -> Entry[P]:

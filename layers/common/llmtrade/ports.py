@@ -41,10 +41,17 @@ class EventStore(Protocol):
     subject), the first write wins and is never changed or deleted; a read sees every append made
     before it (strongly consistent); payloads of any size round-trip exactly; lists are ordered by
     `Event.time_order` (recorded_at, then key); an unusable store fails when opened, with
-    StoreUnavailable saying why."""
+    StoreUnavailable saying why. A chained event's link (week, account, chain_index) is stored
+    once too: an append whose link is taken stores nothing (two writers of one chain conflict
+    instead of forking it). A payload read back that is not the canonical text written raises
+    UnreadableEvent."""
 
     def append(self, event: Event) -> bool:
-        """Store the event unless one with the same id exists. True when it was new."""
+        """Store the event unless one with the same id, or the same chain link, exists. True when
+        it was new."""
+
+    def chain_head(self, week_id: str, account_id: str) -> tuple[int, str] | None:
+        """The last link of the (week, account) chain: its chain_index and chain_hash, or None."""
 
     def get(self, week_id: str, account_id: str, kind: EventKind,
             subject: str = "") -> Event | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from llmtrade.config import Settings
@@ -27,6 +27,8 @@ class Services:
     replay_conflict: Callable[[datetime], str | None] = lambda moment: None
     kill_switch: KillSwitch = env_kill_switch  # why runs are disabled now, or None
     metrics: MetricSink = field(default_factory=NoMetrics)
+    # the real time: a live run refuses a moment past its grace; a live pack records when it came
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
     def events(self) -> EventLog:

@@ -57,6 +57,11 @@ FUNCTION_SPECS: dict[Function, FunctionSpec] = {
 }
 FUNCTIONS: tuple[Function, ...] = tuple(FUNCTION_SPECS)
 
+# Seals in AWS: objects `seals/<week_id>.json` of a bucket under S3 Object Lock in compliance mode,
+# so nobody, the account's root included, can rewrite or delete one for this many days.
+SEAL_PREFIX = "seals/"
+SEAL_RETENTION_DAYS = 5 * 365
+
 
 @dataclass(frozen=True)
 class Task:
@@ -156,6 +161,9 @@ WEEKLY = Workflow(
         FanOut("reviews", over="pm_accounts",
                task=Task("review", "council", 900, "llmtrade.steps.council:review", guarded=True)),
         Task("chairman", "council", 900, "llmtrade.steps.council:chairman", guarded=True),
+        # the week's decisions, config and code fixed before its first order; the function that
+        # places the orders seals (and, in AWS, archives the seal under Object Lock)
+        Task("seal", "execute", 300, "llmtrade.steps.seal:seal", guarded=True),
         FanOut("orders", over="accounts",
                task=Task("execute", "execute", 300, "llmtrade.steps.execute:execute",
                          guarded=True)),

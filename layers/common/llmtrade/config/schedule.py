@@ -47,6 +47,9 @@ class ScheduleConfig(Section):
     timezone: Literal["America/New_York"]
     weekly_run: WeeklyRun
     checkpoints: Checkpoints
+    # a live run (or research round) this long after its scheduled moment is refused: decisions are
+    # made forward only; a pack produced later than this after the run marks its week late
+    live_grace_hours: float = Field(default=2.0, gt=0)
 
     @field_validator("weekly_run")
     @classmethod

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from llmtrade.environment import Metric
 from llmtrade.reports.leaderboard import leaderboard_report_html
 from llmtrade.reports.week import week_report_html
-from llmtrade.schemas import SHARED_ACCOUNT, OrderEvent, WeekSummary
+from llmtrade.schemas import SHARED_ACCOUNT, OrderEvent, Seal, WeekSummary, canonical_json
 from llmtrade.services import Services
 
 if TYPE_CHECKING:
@@ -86,6 +86,19 @@ def _order_metrics(services: Services, week_id: str, account_id: str, orders: Co
     if recorded:
         services.metrics.put(Metric.ORDERS_PLACED, len(recorded) - rejected)
         services.metrics.put(Metric.ORDERS_REJECTED, rejected)
+
+
+# --------------------------------------------------------------------------- the seal
+def archive_seal(services: Services, payload: Mapping[str, Any], archive: Any) -> str | None:
+    """After the seal step: the week's seal to the Object Lock bucket, before any order (a failure
+    fails the step; its redrive finds the seal and archives it again)."""
+    if payload.get("action") != "seal" or archive is None:
+        return None
+    week_id = str((payload.get("run") or {})["week_id"])
+    seal = services.events.get(Seal, week_id, SHARED_ACCOUNT)
+    if seal is None:
+        return None
+    return str(archive.put(week_id, canonical_json(seal.model_dump(mode="json"))))
 
 
 # --------------------------------------------------------------------------- reports

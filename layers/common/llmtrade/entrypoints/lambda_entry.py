@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from llmtrade.entrypoints.after_step import (
     PowertoolsMetrics,
+    archive_seal,
     publish_reports,
     sns_notifier,
     step_metrics,
@@ -46,6 +47,13 @@ def _report_store() -> Any:
 
     # None unless REPORT_BUCKET is set (the execute function)
     return report_store_from_environment()
+
+
+@cache
+def _seal_archive() -> Any:
+    from llmtrade.adapters.store.seals import seal_archive_from_environment
+
+    return seal_archive_from_environment()  # None unless SEAL_BUCKET is set (the sealing function)
 
 
 @cache
@@ -100,6 +108,8 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
         # an opening finds it
         logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))
         step_metrics(services, event, result, since=started)
+        if key := archive_seal(services, event, _seal_archive()):
+            logger.info("seal archived", extra={"key": key})
         # only the function that notifies pays for the import
         if (notify := _notifier()) is not None:
             # an in-progress record expires with the invocation

@@ -50,7 +50,16 @@ from llmtrade.schemas.broker import (
     OrderSide,
     Position,
 )
-from llmtrade.schemas.envelope import PAYLOAD_MODELS, SHARED_ACCOUNT, Event, EventKind, event_id
+from llmtrade.schemas.envelope import (
+    PAYLOAD_MODELS,
+    SHARED_ACCOUNT,
+    Event,
+    EventKind,
+    UnreadableEvent,
+    canonical_json,
+    event_id,
+    payload_from_text,
+)
 from llmtrade.schemas.payloads import (
     ChairmanDecision,
     CheckpointAction,
@@ -76,6 +85,7 @@ from llmtrade.schemas.payloads import (
     VirtualWeek,
     WeekPostmortem,
 )
+from llmtrade.schemas.seal import Seal
 from llmtrade.schemas.views import AccountWeek, WeekSummary
 
 __all__ = [
@@ -87,7 +97,7 @@ __all__ = [
     "OrderEvent", "OrderFinal", "OrderRequest", "OrderSide", "PeerReview", "Pitch", "PitchAnswer",
     "PitchReview", "PitchScores", "Position", "PositionSnapshot", "Postmortem", "QAAnswer",
     "QARanking", "QASynthesis", "ResearchAnswer", "ResearchCall", "ResearchFailure", "ResearchPack",
-    "ReviewAggregate", "RunClaim", "RunDisabled", "Score", "SelectedTrade", "ShortText", "Strict",
-    "TradableCandidate", "VirtualLeg", "VirtualWeek", "WeekPostmortem", "WeekSummary",
-    "direction_of", "event_id",
+    "ReviewAggregate", "RunClaim", "RunDisabled", "Score", "Seal", "SelectedTrade", "ShortText",
+    "Strict", "TradableCandidate", "UnreadableEvent", "VirtualLeg", "VirtualWeek", "WeekPostmortem",
+    "WeekSummary", "canonical_json", "direction_of", "event_id", "payload_from_text",
 ]

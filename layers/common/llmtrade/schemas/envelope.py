@@ -4,10 +4,17 @@ An :class:`Event` wraps a payload with what it is about (week, account, kind, su
 derived from those, never random, so appending it twice stores it once. Every payload type has
 exactly one kind (`PAYLOAD_MODELS`); steps and reports read and write through `llmtrade.events`, not
 through this envelope.
+
+The log is tamper-evident: an event recorded through the log is a link of its (week, account)
+chain: `chain_index` from 1, `prev_hash` the hash of the link before ("" for the first) and
+`chain_hash`, the SHA-256 of the envelope and the payload as canonical (sorted-key) JSON. Stores
+keep payloads in that canonical text, so a stored payload that is not canonical was edited.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -34,6 +41,7 @@ from llmtrade.schemas.payloads import (
     VirtualWeek,
     WeekPostmortem,
 )
+from llmtrade.schemas.seal import Seal
 from llmtrade.schemas.views import WeekSummary
 
 
@@ -57,6 +65,7 @@ class EventKind(StrEnum):
     RUN_CLAIM = "run_claim"
     RUN_DISABLED = "run_disabled"
     VIRTUAL_WEEK = "virtual_week"
+    SEAL = "seal"
 
 
 PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
@@ -79,6 +88,7 @@ PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
     EventKind.RUN_CLAIM: RunClaim,
     EventKind.RUN_DISABLED: RunDisabled,
     EventKind.VIRTUAL_WEEK: VirtualWeek,
+    EventKind.SEAL: Seal,
 }
 
 SHARED_ACCOUNT = "shared"
@@ -96,6 +106,10 @@ class Event(BaseModel):
     subject: str = ""
     recorded_at: datetime
     payload: dict[str, Any]
+    # the link of the (week, account) chain; None: stored before the log was chained
+    chain_index: int | None = None
+    prev_hash: str | None = None
+    chain_hash: str | None = None
 
     @field_validator("recorded_at")
     @classmethod
@@ -116,6 +130,21 @@ class Event(BaseModel):
     @property
     def sort_key(self) -> str:
         return f"{self.account_id}#{self.kind.value}#{self.subject}"
+
+    def chained(self, index: int, prev_hash: str) -> Event:
+        """This event as link `index` of its chain, after the link whose hash is `prev_hash`."""
+        link = self.model_copy(update={"chain_index": index, "prev_hash": prev_hash,
+                                       "chain_hash": None})
+        return link.model_copy(update={"chain_hash": link.link_hash()})
+
+    def link_hash(self) -> str:
+        """The hash this link must carry: over the envelope, its place in the chain and the
+        payload's canonical text."""
+        body = {"week_id": self.week_id, "account_id": self.account_id, "kind": self.kind.value,
+                "subject": self.subject, "recorded_at": self.recorded_at.isoformat(),
+                "chain_index": self.chain_index, "prev_hash": self.prev_hash,
+                "payload": canonical_json(self.payload)}
+        return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
     def parsed(self) -> Any:
         return PAYLOAD_MODELS[self.kind].model_validate(self.payload)
@@ -146,3 +175,31 @@ class Event(BaseModel):
 def event_id(week_id: str, account_id: str, kind: EventKind | str, subject: str = "") -> str:
     kind_value = kind.value if isinstance(kind, EventKind) else kind
     return "/".join(part for part in (week_id, account_id, kind_value, subject) if part)
+
+
+def canonical_json(value: Any) -> str:
+    """The one text of a JSON value: sorted keys, ASCII. Stores keep payloads in it."""
+    return json.dumps(value, sort_keys=True)
+
+
+class UnreadableEvent(ValueError):
+    """A stored event that cannot be what was written: its payload is not the canonical JSON text
+    the store writes (edited by hand, or corrupt)."""
+
+    def __init__(self, week_id: str, account_id: str, kind: str, subject: str, why: str) -> None:
+        self.week_id, self.account_id, self.kind, self.subject = week_id, account_id, kind, subject
+        self.why = why
+        super().__init__(f"week {week_id}, account {account_id}, {kind} {subject!r}: {why}")
+
+
+def payload_from_text(text: str, week_id: str, account_id: str, kind: str,
+                      subject: str) -> dict[str, Any]:
+    """A stored payload read back, refused unless its text is exactly what a store writes."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict) or canonical_json(payload) != text:
+        raise UnreadableEvent(week_id, account_id, kind, subject,
+                              "the stored payload is not the text that was written")
+    return payload

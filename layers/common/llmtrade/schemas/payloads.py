@@ -41,6 +41,8 @@ class ResearchPack(ResearchAnswer):
     asof_et: datetime
     research_source: str
     citations: list[Citation] = []
+    # when the pack was written (a live pack: the real time; offline: the simulated run's moment)
+    produced_at: datetime | None = None
 
 
 class Pitch(PitchAnswer):

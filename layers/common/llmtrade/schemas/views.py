@@ -42,3 +42,5 @@ class WeekSummary(Strict):
     llm_cost_usd: Decimal
     llm_calls: int
     research_cost_usd: Decimal = Decimal(0)
+    # a research pack was produced after the run's moment + grace: kept, shown, never counted
+    late: bool = False

@@ -86,7 +86,10 @@ def pitch(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
                                   purpose="pitch", model=model, role="a portfolio manager",
                                   template="pitch", answer=PitchAnswer,
                                   variables={"week_id": run.week_id, "asof": run.asof.isoformat(),
-                                             "packs": [p.model_dump(mode="json") for p in packs]})
+                                             # what the research says, not when it was written
+                                             "packs": [p.model_dump(mode="json",
+                                                                    exclude={"produced_at"})
+                                                       for p in packs]})
     except ModelFailed as exc:
         return _result(_fail(services, run, account_id, model, "pitch", str(exc)))
     made = Pitch(**answer.model_dump(), idea_id=f"{run.week_id}:{account_id}", week_id=run.week_id,

@@ -22,7 +22,8 @@ from typing import Any, Literal, NoReturn
 from pydantic import BaseModel
 
 from llmtrade.events import Week
-from llmtrade.ports import ResearchProvider, ResearchStatus
+from llmtrade.mechanics.provenance import forward_only_refusal
+from llmtrade.ports import ResearchProvider, ResearchStatus, RunRefused
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import SHARED_ACCOUNT, ResearchCall, ResearchFailure, ResearchPack
 from llmtrade.services import Services
@@ -93,7 +94,8 @@ def _record(services: Services, run: WeekRun, provider: str, call: Literal["star
 
 def _outcome(services: Services, run: WeekRun, provider: str, status: ResearchStatus) -> None:
     if status.pack is not None:
-        _append(services, run, status.pack, provider)
+        produced = run.asof if services.offline else services.clock()
+        _append(services, run, status.pack.model_copy(update={"produced_at": produced}), provider)
     elif status.state != "running":
         _fail(services, run, provider, status.error or f"{status.state} without a research pack")
 
@@ -176,6 +178,10 @@ def research_start(services: Services, run: WeekRun) -> dict[str, Any]:
                if not _finished(week, _key(p.name, round_))
                and not _job(week, _key(p.name, round_))
                and not _lost_outcome(services, run, week, p, _key(p.name, round_))]
+    if started and (late := forward_only_refusal(services.settings, services.offline, run.asof,
+                                                 services.clock())):
+        # a redrive days after an outage would ask today's news for a past week's decisions
+        raise RunRefused(f"week {run.week_id}: research not started: {late}")
     running = [p.name for p in started
                if _start(services, run, p, _key(p.name, round_)).state == "running"]
     return {"started": [p.name for p in started], "running": running}

@@ -9,6 +9,7 @@ from typing import Any
 from llmtrade.config import Account
 from llmtrade.domain.calendar import ET, nyse_hours, parse_week_id, week_id_for
 from llmtrade.events import Week
+from llmtrade.mechanics.provenance import forward_only_refusal, too_late
 from llmtrade.mechanics.run_control import stop_or_claim
 from llmtrade.mechanics.targets import target_in
 from llmtrade.ports import RunRefused
@@ -22,6 +23,7 @@ from llmtrade.schemas import (
     OrderFinal,
     PositionSnapshot,
     ResearchCall,
+    ResearchPack,
     WeekSummary,
     direction_of,
 )
@@ -44,9 +46,12 @@ def open_week(services: Services, execution_input: dict[str, Any],
     # a week outside the market calendar fails here, before anything is written; the exchange's own
     # list, not the broker's calendar: this function is given no broker keys
     nyse_hours(asof.date())
+    complete = services.events.find(WeekSummary, week_id, SHARED_ACCOUNT) is not None
+    if not complete and (late := forward_only_refusal(settings, services.offline, asof,
+                                                      services.clock())):
+        raise RunRefused(f"week {week_id}: {late}")
     if stopped := stop_or_claim(services, "weekly", week_id, asof, execution_input, execution):
         return stopped.model_dump(mode="json")
-    complete = services.events.find(WeekSummary, week_id, SHARED_ACCOUNT) is not None
     if not complete and (conflict := services.replay_conflict(asof)):
         raise RunRefused(f"week {week_id}: {conflict}")
     return WeekRun(
@@ -69,9 +74,11 @@ def project_week(services: Services, run: WeekRun) -> WeekSummary:
                               cost_by_account.get(account.id, Decimal(0)))
                 for account in services.settings.accounts.accounts]
     research = sum((c.cost_usd for c in week.all(ResearchCall)), Decimal(0))
+    late = any(p.produced_at and too_late(services.settings, run.asof, p.produced_at)
+               for p in week.all(ResearchPack))
     return WeekSummary(week_id=run.week_id, asof_et=run.asof, offline=services.offline,
                        accounts=accounts, llm_cost_usd=sum(cost_by_account.values(), Decimal(0)),
-                       llm_calls=len(calls), research_cost_usd=research)
+                       llm_calls=len(calls), research_cost_usd=research, late=late)
 
 
 def _account_week(services: Services, run: WeekRun, week: Week, account: Account,

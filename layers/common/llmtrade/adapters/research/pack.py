@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,8 +29,12 @@ class InvalidResearch(ValueError):
     The message says why (for the failure event)."""
 
 
-def research_prompt(week_id: str, asof: datetime, assets: AssetsConfig) -> str:
+def research_prompt(week_id: str, asof: datetime, assets: AssetsConfig,
+                    today: datetime | None = None) -> str:
+    """`today`: the real date the provider is asked on (the clock's, never the week's)."""
+    today = today or datetime.now(UTC)
     return render("research", week_id=week_id, asof=f"{asof.astimezone(ET):%Y-%m-%d %H:%M}",
+                  today=f"{today.astimezone(ET):%Y-%m-%d %H:%M}",
                   assets=[a.model_dump() for a in assets.assets])
 
 

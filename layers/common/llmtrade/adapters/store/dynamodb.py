@@ -4,11 +4,14 @@ GSI `by_account` (gsi1pk ACCOUNT#<account>, gsi1sk <week_id>#<kind>#<subject>) r
 across weeks. Appends are conditional puts, so the same logical event is stored once. Payloads are
 kept as JSON text (no float/Decimal conversion); a large one (an LLM call with every research pack
 in its prompt) is stored zlib-compressed as binary, so the item stays under DynamoDB's 400 KB.
+
+A chained event is written in one transaction with its link marker (pk CHAIN#<week>#<account>,
+sk its zero-padded chain_index, no index attributes, so never listed as an event): the marker's
+conditional put refuses a second writer of the same link, the event's a second write of the event.
 """
 
 from __future__ import annotations
 
-import json
 import zlib
 from typing import Any
 
@@ -17,7 +20,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from llmtrade.environment import ACCOUNT_INDEX
-from llmtrade.schemas import Event, EventKind
+from llmtrade.schemas import Event, EventKind, UnreadableEvent, canonical_json, payload_from_text
 
 COMPRESS_ABOVE = 64 * 1024  # bytes of JSON; JSON text compresses 5-10x
 
@@ -34,6 +37,10 @@ class DynamoDBEventStore:
     def _account_pk(account_id: str) -> str:
         return f"ACCOUNT#{account_id}"
 
+    @staticmethod
+    def _chain_pk(week_id: str, account_id: str) -> str:
+        return f"CHAIN#{week_id}#{account_id}"
+
     def append(self, event: Event) -> bool:
         item: dict[str, Any] = {
             "pk": self._pk(event.week_id),
@@ -47,11 +54,13 @@ class DynamoDBEventStore:
             "subject": event.subject,
             "recorded_at": event.recorded_at.isoformat(),
         }
-        payload = json.dumps(event.payload, sort_keys=True)
+        payload = canonical_json(event.payload)
         if len(payload) > COMPRESS_ABOVE:
             item["payload_z"] = zlib.compress(payload.encode(), 9)
         else:
             item["payload"] = payload
+        if event.chain_index is not None:
+            return self._append_link(event, item)
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
@@ -59,6 +68,33 @@ class DynamoDBEventStore:
                 return False
             raise
         return True
+
+    def _append_link(self, event: Event, item: dict[str, Any]) -> bool:
+        item |= {"chain_index": event.chain_index, "prev_hash": event.prev_hash,
+                 "chain_hash": event.chain_hash}
+        marker = {"pk": self._chain_pk(event.week_id, event.account_id),
+                  "sk": f"{event.chain_index:010d}", "chain_hash": event.chain_hash,
+                  "event_id": event.event_id}
+        # the resource's client serializes plain values, as the table's put_item does
+        puts = [{"Put": {"TableName": self._table.name, "Item": put,
+                         "ConditionExpression": "attribute_not_exists(pk)"}}
+                for put in (item, marker)]
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=puts)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def chain_head(self, week_id: str, account_id: str) -> tuple[int, str] | None:
+        page = self._table.query(KeyConditionExpression=Key("pk").eq(
+            self._chain_pk(week_id, account_id)), ScanIndexForward=False, Limit=1,
+            ConsistentRead=True)
+        if not page["Items"]:
+            return None
+        head = page["Items"][0]
+        return int(str(head["sk"])), str(head["chain_hash"])
 
     def get(self, week_id: str, account_id: str, kind: EventKind,
             subject: str = "") -> Event | None:
@@ -93,9 +129,18 @@ class DynamoDBEventStore:
 
 
 def _event(item: dict[str, Any]) -> Event:
-    text = (zlib.decompress(bytes(item["payload_z"])).decode() if "payload_z" in item
-            else item["payload"])
-    return Event(week_id=item["week_id"], account_id=item["account_id"],
-                 kind=EventKind(item["kind"]), subject=item["subject"],
-                 recorded_at=item["recorded_at"], payload=json.loads(text))
+    week_id, account_id, kind, subject = (item["week_id"], item["account_id"], item["kind"],
+                                          item["subject"])
+    try:
+        text = (zlib.decompress(bytes(item["payload_z"])).decode() if "payload_z" in item
+                else item["payload"])
+    except (zlib.error, UnicodeDecodeError) as exc:
+        raise UnreadableEvent(week_id, account_id, kind, subject,
+                              f"the stored payload does not decompress ({exc})") from exc
+    index = item.get("chain_index")
+    return Event(week_id=week_id, account_id=account_id, kind=EventKind(kind), subject=subject,
+                 recorded_at=item["recorded_at"],
+                 payload=payload_from_text(text, week_id, account_id, kind, subject),
+                 chain_index=int(index) if index is not None else None,
+                 prev_hash=item.get("prev_hash"), chain_hash=item.get("chain_hash"))
 

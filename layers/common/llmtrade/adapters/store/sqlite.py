@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import errno
-import json
 import sqlite3
 import threading
 from pathlib import Path
 
 from llmtrade.ports import StoreUnavailable
-from llmtrade.schemas import Event, EventKind
+from llmtrade.schemas import Event, EventKind, canonical_json, payload_from_text
 
 
 def _why(exc: Exception, path: Path | str) -> str:
@@ -60,10 +59,29 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,
     subject TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    chain_index INTEGER,
+    prev_hash TEXT,
+    chain_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_account ON events (account_id, week_id);
 """
+CHAIN_COLUMNS = {"chain_index": "INTEGER", "prev_hash": "TEXT", "chain_hash": "TEXT"}
+
+
+def _chain_columns(db: sqlite3.Connection, writable: bool) -> bool:
+    """A store made before the log was chained gets the chain columns (its events stay unchained);
+    one link per (week, account, chain_index). False: an old store opened read-only, no columns."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+    if not writable:
+        return set(CHAIN_COLUMNS) <= present
+    for column, sql_type in CHAIN_COLUMNS.items():
+        if column not in present:
+            db.execute(f"ALTER TABLE events ADD COLUMN {column} {sql_type}")
+    # NULLs are distinct here: the unchained events of an old store do not collide
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_chain"
+               " ON events (week_id, account_id, chain_index)")
+    return True
 
 
 def open_database(path: Path | str, schema: str, table: str, *, read_only: bool = False,
@@ -100,17 +118,31 @@ class SqliteEventStore:
         self._lock = threading.Lock()
         self._db = open_database(path, _SCHEMA, "events", read_only=read_only,
                                  busy_timeout_s=busy_timeout_s)
+        with self._lock:
+            self._chained = _chain_columns(self._db, writable=not read_only)
 
     def append(self, event: Event) -> bool:
         with self._lock:
+            # OR IGNORE: a taken id (a rerun) or a taken chain link (another writer) stores nothing
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO events (event_id, week_id, account_id, kind, subject,"
-                " recorded_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " recorded_at, payload, chain_index, prev_hash, chain_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (event.event_id, event.week_id, event.account_id, event.kind.value,
-                 event.subject, event.recorded_at.isoformat(),
-                 json.dumps(event.payload, sort_keys=True)),
+                 event.subject, event.recorded_at.isoformat(), canonical_json(event.payload),
+                 event.chain_index, event.prev_hash, event.chain_hash),
             )
             return cursor.rowcount == 1
+
+    def chain_head(self, week_id: str, account_id: str) -> tuple[int, str] | None:
+        if not self._chained:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT chain_index, chain_hash FROM events WHERE week_id = ? AND account_id = ?"
+                " AND chain_index IS NOT NULL ORDER BY chain_index DESC LIMIT 1",
+                (week_id, account_id)).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
 
     def get(self, week_id: str, account_id: str, kind: EventKind,
             subject: str = "") -> Event | None:
@@ -133,16 +165,19 @@ class SqliteEventStore:
         return sorted(events, key=lambda e: (e.week_id, *e.time_order))
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[Event]:
+        chain = ("chain_index, prev_hash, chain_hash" if self._chained
+                 else "NULL, NULL, NULL")
         with self._lock:
             rows = self._db.execute(
-                f"SELECT week_id, account_id, kind, subject, recorded_at, payload FROM events"
-                f" WHERE {where}",
+                f"SELECT week_id, account_id, kind, subject, recorded_at, payload, {chain}"
+                f" FROM events WHERE {where}",
                 params,
             ).fetchall()
         events = [
             Event(week_id=w, account_id=a, kind=EventKind(k), subject=s, recorded_at=r,
-                  payload=json.loads(p))
-            for w, a, k, s, r, p in rows
+                  payload=payload_from_text(p, w, a, k, s), chain_index=index, prev_hash=prev,
+                  chain_hash=link)
+            for w, a, k, s, r, p, index, prev, link in rows
         ]
         return sorted(events, key=lambda e: e.time_order)
 

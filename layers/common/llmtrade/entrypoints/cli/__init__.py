@@ -119,6 +119,18 @@ def _view_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     _common(stored, offline=False)
     stored.set_defaults(run=_command("views", "weeks_command"))
 
+    check = commands.add_parser("verify", help="check every event chain and seal: exit 1 naming "
+                                               "the first broken link")
+    check.add_argument("--week", help="only this Wednesday YYYY-MM-DD")
+    _common(check, offline=False)
+    check.set_defaults(run=_command("trust", "verify_command"))
+
+    again = commands.add_parser("replay", help="make a week's decisions again from its stored "
+                                               "answers: identical (exit 0) or each difference")
+    again.add_argument("--week", required=True, help="the Wednesday YYYY-MM-DD")
+    _common(again, offline=False)
+    again.set_defaults(run=_command("trust", "replay_command"))
+
 
 def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = commands.add_parser("secrets", help="the keys in AWS Secrets Manager")
