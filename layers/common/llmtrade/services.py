@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,9 @@ class Services:
     replay_conflict: Callable[[datetime], str | None] = lambda moment: None
     kill_switch: KillSwitch = env_kill_switch  # why runs are disabled now, or None
     metrics: MetricSink = field(default_factory=NoMetrics)
+    # waiting inside a step (for a fill): real time live; offline no time at all, the simulator's
+    # time being the moment given to broker_at
+    sleep: Callable[[float], None] = time.sleep
 
     @property
     def events(self) -> EventLog:

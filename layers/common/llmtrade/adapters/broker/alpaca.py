@@ -11,6 +11,9 @@ Retry rules (`RETRY`: the shared http_retry policy, Alpaca's statuses 429 and ev
   is never resent blindly: its client_order_id is looked up first, so one decision never makes
   two orders;
 - 403/404/422 are the broker's answer (`BrokerRejected`), never retried; 401 names the key.
+
+Orders are market `day` orders and protective `stop` orders (`gtc`, with a `stop_price`); Alpaca
+answers a market order `new`/`accepted` before it fills: the caller polls `order_by_client_id`.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def _moment(value: str | None) -> datetime | None:
 
 
 def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
-    price = data.get("filled_avg_price")
+    price, stop = data.get("filled_avg_price"), data.get("stop_price")
     return BrokerOrder(
         id=data["id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
         qty=_whole(data.get("qty"), f"order {data['client_order_id']} qty"),
@@ -83,6 +86,8 @@ def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
         filled_at=_moment(data.get("filled_at")),
         filled_qty=_whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
         filled_avg_price=Decimal(price) if price is not None else None,
+        type=data.get("type") or data.get("order_type") or "market",
+        stop_price=Decimal(stop) if stop is not None else None,
     )
 
 
@@ -239,6 +244,9 @@ class AlpacaBroker:
         body = {"symbol": order.symbol, "qty": str(order.qty), "side": order.side.value,
                 "type": order.type, "time_in_force": order.time_in_force,
                 "client_order_id": order.client_order_id}
+        if order.stop_price is not None:
+            # a protective `stop` (gtc): the spec's stop_price, a string, "required if type is stop"
+            body["stop_price"] = str(order.stop_price)
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 response = self.request(account_id, "POST", "/v2/orders", body=body,
