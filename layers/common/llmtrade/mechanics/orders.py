@@ -14,6 +14,7 @@ has waited, so waiting for a fill advances the simulator's clock (and sleeps for
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -62,6 +63,17 @@ def placed_by(client_order_id: str, account_id: str, week_id: str,
     return parsed is not None and (
         (parsed.account_id, parsed.week_id, _suffix(parsed.checkpoint))
         == (account_id, week_id, _suffix(checkpoint)))
+
+
+def placed_since(client_order_id: str, account_id: str, week_id: str,
+                 decision: datetime | None) -> bool:
+    """Whether an order was placed for this account and week by the decision at `decision` (None:
+    the weekly run's) or by a checkpoint after it (a retry of that decision's leg, a stop)."""
+    parsed = ClientOrderId.parse(client_order_id)
+    if parsed is None or (parsed.account_id, parsed.week_id) != (account_id, week_id):
+        return False
+    return decision is None or (parsed.checkpoint is not None
+                                and parsed.checkpoint >= decision.replace(second=0, microsecond=0))
 
 
 def _suffix(checkpoint: datetime | None) -> str:
@@ -126,17 +138,18 @@ class Legs:
 
 def submit_legs(services: Services, clock: StepClock, week_id: str, account_id: str,
                 legs: list[Leg], checkpoint: datetime | None = None,
-                retry: datetime | None = None) -> Legs:
+                retries: Sequence[datetime] = ()) -> Legs:
     """Submit legs in order, recording an order event each, and wait (bounded: the clock's
     deadline) for each to fill; stop at a rejection, or at a close that has not filled when the
     next leg reopens the same symbol on the other side (the broker accepts that only once the
     close has filled): the note says so and the next checkpoint places that leg.
     `checkpoint`: the moment of the decision placing them (None: the weekly run); a leg whose
     order under that id ended without the position reaching its target (rejected, cancelled) goes
-    in again under the `retry` checkpoint's id (the checkpoint placing it now)."""
+    in again under the id of the checkpoint placing it now, the last of `retries` (the
+    checkpoints since the decision: an earlier one's retry still open is the leg's order)."""
     ids: list[str] = []
+    stamps = [checkpoint, *(r for r in retries if r != checkpoint)]
     for index, leg in enumerate(legs):
-        stamps = [checkpoint] + ([retry] if retry != checkpoint else [])
         client_id, placed, rejected = _place(services, clock.broker(), week_id, account_id, leg,
                                              stamps)
         ids.append(client_id)
@@ -158,16 +171,18 @@ def submit_legs(services: Services, clock: StepClock, week_id: str, account_id: 
 
 def _place(services: Services, broker: Broker, week_id: str, account_id: str, leg: Leg,
            stamps: list[datetime | None]) -> tuple[str, BrokerOrder | None, str | None]:
-    """(client id, the order, why it was refused): the first id whose order is open, else the
-    first never used (submitted now); an order that ended (rejected, cancelled) under an id
-    leaves the leg to the next."""
+    """(client id, the order, why it was refused): the id whose order is open; else the decision's
+    id (the first) or this checkpoint's (the last) when never used, submitted now; an order that
+    ended (rejected, cancelled) under an id leaves the leg to the next."""
     rejected = None
-    for stamp in stamps:
+    for index, stamp in enumerate(stamps):
         client_id = str(ClientOrderId(account_id, week_id, leg.symbol, leg.name, stamp))
         placed = broker.order_by_client_id(account_id, client_id)
         if placed is not None and not placed.is_open:
             rejected = f"{placed.status} at the broker; the next checkpoint places it again"
             continue
+        if placed is None and 0 < index < len(stamps) - 1:
+            continue  # that checkpoint placed no retry
         request = OrderRequest(symbol=leg.symbol, qty=leg.qty, side=leg.side,
                                client_order_id=client_id)
         rejected = None

@@ -12,6 +12,7 @@ decision in force ends that decision's position: nothing is bought back until a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -40,20 +41,22 @@ def stop_level(entry: Decimal, long: bool, stop_loss_pct: float) -> Decimal:
 
 def to_target(services: Services, clock: StepClock, week_id: str, account_id: str,
               instrument: str | None, target: int, *, decision: datetime | None,
-              retry: datetime | None, carried: list[Position], week_open: datetime) -> Legs:
+              retries: Sequence[datetime], carried: list[Position], week_open: datetime) -> Legs:
     """Take the account to `target` shares of `instrument` (legs under the decision's client ids,
-    see `submit_legs`), then protect what is held. `carried`: the positions the week opened with
+    see `submit_legs`; `retries`: the checkpoints since the decision, this one last), then protect
+    what is held (a stop under this checkpoint's id). `carried`: the positions the week opened with
     (their entry is the week-open mark). The ids are the legs' (a stop is an order event of its
     own)."""
     legs = legs_to_target(clock.broker().positions(account_id), instrument, target)
     if legs and cancel_stops(clock, account_id):
         # a stop may have filled before its cancel: the legs are computed afresh
         legs = legs_to_target(clock.broker().positions(account_id), instrument, target)
-    worked = submit_legs(services, clock, week_id, account_id, legs, decision, retry)
+    worked = submit_legs(services, clock, week_id, account_id, legs, decision, retries)
     if instrument is None or not services.settings.risk.orders.protective_stop:
         return worked
     note = protect(services, clock, week_id, account_id, instrument,
-                   _entry_mark(services, instrument, carried, week_open), retry)
+                   _entry_mark(services, instrument, carried, week_open),
+                   retries[-1] if retries else None)
     return Legs(worked.ids, "; ".join(n for n in (worked.note, note) if n))
 
 

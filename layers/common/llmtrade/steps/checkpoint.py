@@ -24,7 +24,7 @@ from llmtrade.events import Week
 from llmtrade.mechanics.orders import (
     StepClock,
     cancel_if_open,
-    placed_by,
+    placed_since,
     reconcile_orders,
     size_target,
 )
@@ -203,13 +203,14 @@ def _enforce(cp: _Checkpoint, update: CheckpointUpdate,
     stopped = stopped_out(cp.week, cp.broker, cp.account_id, cp.instrument, origin)
     target = 0 if stopped else _target_shares(cp, cp.instrument, update.conviction_after)
     for order in cp.broker.open_orders(cp.account_id):
-        if order.type != "stop" and not placed_by(order.client_order_id, cp.account_id,
-                                                  cp.run.week_id, origin):
+        if order.type != "stop" and not placed_since(order.client_order_id, cp.account_id,
+                                                     cp.run.week_id, origin):
             # superseded by the decision in force (last week's close of another symbol too)
             cancel_if_open(cp.broker, cp.account_id, order.client_order_id)
+    since = sorted(u.at for u in updates if (origin is None or u.at > origin) and u.at <= cp.run.at)
     snapshot = cp.week.get(PositionSnapshot, cp.account_id, "week_open")
     worked = to_target(cp.services, StepClock(cp.services, cp.run.at), cp.run.week_id,
-                       cp.account_id, cp.instrument, target, decision=origin, retry=cp.run.at,
+                       cp.account_id, cp.instrument, target, decision=origin, retries=since,
                        carried=snapshot.positions if snapshot else [], week_open=cp.week_open)
     return worked.ids
 

@@ -48,7 +48,7 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
                                           positions, run.asof)
         notes.append(sizing_note)
     worked = to_target(services, clock, run.week_id, account_id, instrument, target,
-                       decision=None, retry=None, carried=positions, week_open=run.asof)
+                       decision=None, retries=(), carried=positions, week_open=run.asof)
     notes.append(worked.note)
     broker = clock.broker()
     state = broker.account(account_id)
