@@ -74,12 +74,12 @@ def cancel_stops(clock: StepClock, account_id: str) -> bool:
 
 def protect(services: Services, clock: StepClock, week_id: str, account_id: str, symbol: str,
             week_mark: WeekMark | None, stamp: datetime | None) -> str:
-    """Keep exactly one open stop for the position held in `symbol` (none when nothing is held or
-    one of its legs is still open). Returns a note on what could not be done."""
+    """Keep exactly one open stop for the position held in `symbol` (none when nothing is held;
+    none yet while one of its legs is open). Returns a note when the broker refused the stop."""
     broker = clock.broker()
     open_orders = broker.open_orders(account_id)
     if any(o.symbol == symbol and o.type != "stop" for o in open_orders):
-        return f"no protective stop while a {symbol} order is open (next checkpoint)"
+        return ""  # the stop follows the fill: the next checkpoint places it
     held = next((p for p in broker.positions(account_id) if p.symbol == symbol), None)
     wanted = _wanted_stop(services, week_id, account_id, held, week_mark, stamp)
     kept = None
