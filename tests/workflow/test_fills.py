@@ -15,7 +15,7 @@ from llmtrade.adapters.broker.sim_broker import FillModel, SimBroker
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import Broker, OrderLedger
-from llmtrade.schemas import BrokerOrder, Indicator, OrderEvent, OrderFinal
+from llmtrade.schemas import BrokerOrder, CheckpointUpdate, Indicator, OrderEvent, OrderFinal
 from llmtrade.services import Services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
@@ -215,3 +215,30 @@ def test_an_exit_cancels_the_stop_before_it_sells(services: Services,
     assert [(o.leg, o.rejected, o.broker_order and o.broker_order.status) for o in sold] == [
         ("close", None, "filled")]
     assert sim.held(two + SECOND) == 0 and sim.broker(two + SECOND).open_orders(ACCOUNT) == []
+
+
+def test_a_stay_keeps_the_stop_and_a_reduce_replaces_it_for_the_new_quantity(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    opening = services.market.price("SPY", datetime(2026, 11, 25, 9, 30, tzinfo=ET))
+    pitching(monkeypatch, price_rule("invalidates", "<", Decimal(0)))
+    # 2 % down from 13:00: past the reduce level, short of the stop
+    sim = Simulated(services, FillModel(), Quote("SPY", opening * Decimal("0.98"),
+                                                 datetime(2026, 11, 25, 13, 0, tzinfo=ET)))
+    run_workflow(WEEKLY, {"week_id": WEEK}, sim.services)
+    noon, two, close = (datetime(2026, 11, 25, h, m, tzinfo=ET)
+                        for h, m in ((12, 0), (14, 0), (15, 50)))
+    sim.checkpoint(noon)
+    [first] = sim.broker(noon + SECOND).open_orders(ACCOUNT)
+    sim.checkpoint(two)
+    cancelled = sim.order(first.client_order_id, two + SECOND)
+    assert cancelled is not None and cancelled.status == "canceled"
+    [second] = sim.broker(two + SECOND).open_orders(ACCOUNT)
+    held = sim.held(two + SECOND)
+    assert 0 < held < first.qty and second.qty == held
+    assert second.stop_price == first.stop_price  # the same entry: the same level
+    sim.checkpoint(close)
+    updates = sim.services.events.week(WEEK, ACCOUNT).all(CheckpointUpdate)
+    actions = [u.action.value for u in updates]
+    assert actions == ["STAY", "REDUCE", "STAY"]
+    assert [o.client_order_id for o in sim.broker(close + SECOND).open_orders(ACCOUNT)] == [
+        second.client_order_id]

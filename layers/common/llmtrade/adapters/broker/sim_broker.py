@@ -101,6 +101,7 @@ class SimBroker:
         self._min_short_equity = Decimal(str(min_equity_for_short))
         self._now = clock
         self._fills = fills
+        self._tradable_from: dict[datetime, datetime] = {}  # submission → first moment to trade
 
     # ----------------------------------------------------------------- reads
     def _record(self, account_id: str, order: BrokerOrder) -> bool:
@@ -262,10 +263,12 @@ class SimBroker:
     def _tradable(self, submitted: datetime) -> datetime:
         """When an order submitted then can first trade: at once in a session, else the next
         open."""
-        session = self._market.session(submitted.astimezone(ET).date())
-        if session and session.open <= submitted < session.close:
-            return submitted
-        return self._market.next_open(submitted)
+        if submitted not in self._tradable_from:
+            session = self._market.session(submitted.astimezone(ET).date())
+            opened = session is not None and session.open <= submitted < session.close
+            self._tradable_from[submitted] = (submitted if opened
+                                              else self._market.next_open(submitted))
+        return self._tradable_from[submitted]
 
     def _as_of(self, order: BrokerOrder, now: datetime,
                canceled_at: datetime | None = None) -> BrokerOrder:
