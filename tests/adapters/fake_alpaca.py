@@ -47,20 +47,25 @@ def order_json(order: BrokerOrder) -> dict[str, Any]:
         "notional": None, "qty": str(order.qty), "filled_qty": str(order.filled_qty),
         "filled_avg_price": (str(order.filled_avg_price)
                              if order.filled_avg_price is not None else None),
-        "order_class": "", "order_type": "market", "type": "market", "side": order.side.value,
-        "time_in_force": "day", "limit_price": None, "stop_price": None, "status": order.status,
+        "order_class": "", "order_type": order.type, "type": order.type,
+        "side": order.side.value, "time_in_force": "gtc" if order.type == "stop" else "day",
+        "limit_price": None,
+        "stop_price": str(order.stop_price) if order.stop_price is not None else None,
+        "status": order.status,
         "extended_hours": False, "legs": None, "trail_percent": None, "trail_price": None,
         "hwm": None,
     }
 
 
-def position_json(position: Position) -> dict[str, Any]:
+def position_json(position: Position, held_for_orders: int = 0) -> dict[str, Any]:
     cost_basis = position.qty * position.avg_entry_price
     price = position.market_value / position.qty
     return {
         "asset_id": asset_id(position.symbol), "symbol": position.symbol, "exchange": "ARCA",
         "asset_class": "us_equity", "asset_marginable": True, "qty": str(position.qty),
-        "qty_available": str(position.qty), "side": "long" if position.qty > 0 else "short",
+        "qty_available": str(position.qty - held_for_orders if position.qty > 0
+                             else position.qty + held_for_orders),
+        "side": "long" if position.qty > 0 else "short",
         "avg_entry_price": str(position.avg_entry_price),
         "market_value": str(position.market_value), "cost_basis": str(cost_basis),
         "unrealized_pl": str(position.unrealized_pl),
@@ -179,13 +184,23 @@ class FakeAlpaca:
         }
 
     def _positions(self, account: str, request: httpx.Request) -> list[dict[str, Any]]:
-        return [position_json(p) for p in self.broker.positions(account)]
+        pending = self.broker.open_orders(account)
+        return [position_json(p, sum(o.qty - o.filled_qty for o in pending
+                                     if o.symbol == p.symbol and (o.side == "sell") == (p.qty > 0)))
+                for p in self.broker.positions(account)]
 
     def _submit(self, account: str, request: httpx.Request) -> dict[str, Any]:
         body = json.loads(request.content)
-        if body.get("type") != "market" or body.get("time_in_force") != "day" or "notional" in body:
-            raise BrokerRejected(422, 40010001, "this fake takes market day orders by qty only")
+        kind = (body.get("type"), body.get("time_in_force"))
+        if kind not in (("market", "day"), ("stop", "gtc")) or "notional" in body:
+            raise BrokerRejected(422, 40010001, "this fake takes market day orders and gtc stops"
+                                                " by qty only")
+        if (body.get("type") == "stop") != ("stop_price" in body):
+            raise BrokerRejected(422, 40010001, "stop_price is required for stop orders only")
         order = OrderRequest(symbol=body["symbol"], qty=int(body["qty"]), side=body["side"],
+                             type=body["type"], time_in_force=body["time_in_force"],
+                             stop_price=(Decimal(body["stop_price"]) if "stop_price" in body
+                                         else None),
                              client_order_id=body.get("client_order_id") or str(uuid.uuid4()))
         return order_json(self.broker.submit_order(account, order))
 

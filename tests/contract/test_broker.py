@@ -1,11 +1,12 @@
 """The Broker contract with Alpaca's semantics (API_NOTES), run by the simulated broker and by the
 Alpaca client over a fake Alpaca server (tests/adapters/fake_alpaca.py: respx, shapes from the
-official spec)."""
+official spec): fills as Alpaca gives them (`new` first, in parts, rejected later) and protective
+stop orders included."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,18 +14,21 @@ import pytest
 import respx
 from llmtrade.adapters.broker.alpaca import AlpacaBroker
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
-from llmtrade.adapters.broker.sim_broker import SimBroker
+from llmtrade.adapters.broker.sim_broker import IMMEDIATE, FillModel, SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import Broker, BrokerRejected
-from llmtrade.schemas import OrderRequest
+from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide
 
 from tests.adapters.fake_alpaca import PAPER_URL, FakeAlpaca
+from tests.workflow.scripted import Quote, ScriptedMarket
 
 WED_0800 = datetime(2026, 11, 25, 8, 0, tzinfo=ET)
 WED_OPEN = datetime(2026, 11, 25, 9, 30, tzinfo=ET)
 WED_1200 = datetime(2026, 11, 25, 12, 0, tzinfo=ET)
+FRI_OPEN = datetime(2026, 11, 27, 9, 30, tzinfo=ET)
+SECONDS = timedelta(seconds=1)
 
 
 class Clock:
@@ -41,18 +45,24 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def market(settings: Settings) -> SimMarket:
-    return SimMarket(settings.assets)
+def market(settings: Settings) -> ScriptedMarket:
+    """The simulated market; a test may script a symbol's price from a moment on."""
+    return ScriptedMarket(settings.assets, [])
+
+
+@pytest.fixture
+def fills() -> FillModel:
+    return IMMEDIATE
 
 
 ALPACA_KEYS = {account: (f"PK-{account}", f"secret-{account}") for account in ("acct", "a", "b")}
 
 
 @pytest.fixture(params=["sim", "alpaca"])
-def broker(request: pytest.FixtureRequest, market: SimMarket, clock: Clock,
+def broker(request: pytest.FixtureRequest, market: SimMarket, clock: Clock, fills: FillModel,
            tmp_path: Path) -> Iterator[Broker]:
     sim = SimBroker(market, SqliteOrderLedger(tmp_path / "ledger.sqlite"),
-                    starting_equity=100_000, min_equity_for_short=2000, clock=clock)
+                    starting_equity=100_000, min_equity_for_short=2000, clock=clock, fills=fills)
     if request.param == "sim":
         yield sim
         return
@@ -154,3 +164,116 @@ def test_the_simulation_refuses_to_go_back_in_time(broker: Broker, clock: Clock)
     clock.now = WED_0800
     with pytest.raises(RuntimeError, match="cannot go back in time"):
         broker.submit_order("acct", order(1, cid="c2"))
+
+
+# --------------------------------------------------------------------------- fills as Alpaca gives
+LATE = FillModel(latency=5 * SECONDS)
+IN_PARTS = FillModel(latency=5 * SECONDS, partial=0.5)
+REJECTED_LATER = FillModel(latency=5 * SECONDS, rejects=lambda o: o.client_order_id == "c1")
+
+
+def at(broker: Broker, clock: Clock, moment: datetime, cid: str = "c1") -> BrokerOrder:
+    clock.now = moment
+    found = broker.order_by_client_id("acct", cid)
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize("fills", [LATE])
+def test_a_market_order_is_new_first_and_fills_later(broker: Broker, clock: Clock,
+                                                     market: SimMarket) -> None:
+    clock.now = WED_1200
+    placed = broker.submit_order("acct", order(10))
+    assert placed.status == "new" and placed.filled_qty == 0
+    assert [o.client_order_id for o in broker.open_orders("acct")] == ["c1"]
+    assert broker.positions("acct") == []
+    assert at(broker, clock, WED_1200 + 4 * SECONDS).status == "new"
+    filled = at(broker, clock, WED_1200 + 5 * SECONDS)
+    assert filled.status == "filled" and filled.filled_at == WED_1200 + 5 * SECONDS
+    assert filled.filled_avg_price == market.quote("SPY", WED_1200 + 5 * SECONDS)[1]
+    assert broker.positions("acct")[0].qty == 10 and broker.open_orders("acct") == []
+
+
+@pytest.mark.parametrize("fills", [IN_PARTS])
+def test_an_order_fills_in_parts_and_a_cancel_keeps_the_part_filled(broker: Broker,
+                                                                     clock: Clock) -> None:
+    clock.now = WED_1200
+    broker.submit_order("acct", order(9))
+    part = at(broker, clock, WED_1200 + 5 * SECONDS)
+    assert (part.status, part.filled_qty) == ("partially_filled", 4)
+    assert broker.positions("acct")[0].qty == 4 and broker.open_orders("acct") != []
+    whole = at(broker, clock, WED_1200 + 10 * SECONDS)
+    assert (whole.status, whole.filled_qty) == ("filled", 9)
+    # another order, cancelled between its parts: the part filled stays held
+    clock.now = WED_1200 + 20 * SECONDS
+    broker.submit_order("acct", order(9, cid="c2"))
+    clock.now = WED_1200 + 26 * SECONDS
+    broker.cancel_order("acct", "c2")
+    cancelled = at(broker, clock, WED_1200 + 60 * SECONDS, "c2")
+    assert (cancelled.status, cancelled.filled_qty) == ("canceled", 4)
+    assert broker.positions("acct")[0].qty == 13
+
+
+@pytest.mark.parametrize("fills", [REJECTED_LATER])
+def test_an_order_can_be_rejected_after_it_was_accepted(broker: Broker, clock: Clock) -> None:
+    clock.now = WED_1200
+    assert broker.submit_order("acct", order(10)).status == "new"
+    rejected = at(broker, clock, WED_1200 + 5 * SECONDS)
+    assert rejected.status == "rejected" and rejected.filled_qty == 0
+    assert broker.positions("acct") == [] and broker.open_orders("acct") == []
+    assert broker.submit_order("acct", order(10, cid="c2")).status == "new"
+
+
+# --------------------------------------------------------------------------- protective stops
+def stop(qty: int, stop_price: Decimal, side: OrderSide = OrderSide.SELL,
+         cid: str = "s1") -> OrderRequest:
+    return OrderRequest.stop("SPY", qty, side, stop_price, cid)
+
+
+def test_shares_held_for_a_resting_stop_cannot_be_sold_until_it_is_cancelled(
+        broker: Broker, clock: Clock, market: SimMarket) -> None:
+    clock.now = WED_1200
+    broker.submit_order("acct", order(10))
+    level = (market.price("SPY", WED_1200) * Decimal("0.97")).quantize(Decimal("0.01"))
+    resting = broker.submit_order("acct", stop(10, level))
+    assert (resting.status, resting.type, resting.stop_price) == ("new", "stop", level)
+    assert broker.account("acct").buying_power > 0  # a stop reserves no buying power
+    with pytest.raises(BrokerRejected, match="insufficient qty available") as refused:
+        broker.submit_order("acct", order(10, "sell", "c2"))
+    assert refused.value.status == 403
+    broker.cancel_order("acct", "s1")
+    assert broker.submit_order("acct", order(10, "sell", "c3")).status == "filled"
+    assert broker.positions("acct") == []
+
+
+def test_a_gap_through_a_resting_stop_fills_at_the_open(broker: Broker, clock: Clock,
+                                                        market: ScriptedMarket) -> None:
+    wednesday_close = market.price("SPY", datetime(2026, 11, 25, 16, 0, tzinfo=ET))
+    gapped = (wednesday_close * Decimal("0.9")).quantize(Decimal("0.01"))
+    market.quotes.append(Quote("SPY", gapped, FRI_OPEN))  # Friday opens 10 % down
+    clock.now = WED_1200
+    broker.submit_order("acct", order(10))
+    level = (wednesday_close * Decimal("0.97")).quantize(Decimal("0.01"))
+    clock.now = datetime(2026, 11, 25, 16, 30, tzinfo=ET)
+    assert broker.submit_order("acct", stop(10, level)).status == "accepted"  # after the close
+    assert at(broker, clock, datetime(2026, 11, 27, 9, 0, tzinfo=ET), "s1").is_open
+    filled = at(broker, clock, datetime(2026, 11, 27, 12, 0, tzinfo=ET), "s1")
+    assert filled.status == "filled" and filled.filled_at == FRI_OPEN
+    # at the open's bid, far through the stop level: a gap is not a fill at the stop
+    assert filled.filled_avg_price == market.quote("SPY", FRI_OPEN)[0] < level
+    assert broker.positions("acct") == [] and broker.open_orders("acct") == []
+
+
+def test_a_stop_triggers_where_the_path_crosses_it_and_a_buy_stop_covers_a_short(
+        broker: Broker, clock: Clock, market: ScriptedMarket) -> None:
+    clock.now = WED_1200
+    noon = market.price("SPY", WED_1200)
+    crossing = WED_1200 + timedelta(minutes=17)
+    market.quotes.append(Quote("SPY", noon * Decimal("1.05"), crossing))
+    broker.submit_order("acct", order(5, "sell"))
+    broker.submit_order("acct", stop(5, noon * Decimal("1.03"), OrderSide.BUY))
+    assert at(broker, clock, crossing - SECONDS, "s1").status == "new"
+    filled = at(broker, clock, crossing + timedelta(minutes=30), "s1")
+    assert filled.filled_at == crossing and filled.filled_avg_price == market.quote(
+        "SPY", crossing)[1]
+    assert broker.positions("acct") == []

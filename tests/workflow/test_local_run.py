@@ -200,7 +200,7 @@ def test_offline_answers_say_so_in_the_events(services: Services) -> None:
 def test_an_order_placed_by_a_racing_rerun_is_recorded_as_placed_not_rejected(
         services: Services) -> None:
     from llmtrade.domain.sizing import Leg
-    from llmtrade.mechanics.orders import submit_legs
+    from llmtrade.mechanics.orders import StepClock, submit_legs
     from llmtrade.ports import BrokerRejected
     from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide
 
@@ -217,8 +217,10 @@ def test_an_order_placed_by_a_racing_rerun_is_recorded_as_placed_not_rejected(
             inner.submit_order(account_id, order)
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
 
-    ids, note = submit_legs(services, RacingBroker(), WEEK, "pm-gpt",
-                            [Leg(name="open", symbol="SPY", side=OrderSide.BUY, qty=3)])
+    racing = dataclasses.replace(services, broker_at=lambda moment: RacingBroker())
+    worked = submit_legs(racing, StepClock(racing, datetime(2026, 11, 25, 8, 0, tzinfo=ET)), WEEK,
+                         "pm-gpt", [Leg(name="open", symbol="SPY", side=OrderSide.BUY, qty=3)])
+    ids, note = worked.ids, worked.note
     event = stored(services.store, WEEK, "pm-gpt", EventKind.ORDER, ids[0])
     assert note == "" and event.payload["rejected"] is None
     assert event.payload["broker_order"]["status"] == "accepted"

@@ -69,6 +69,16 @@ def test_rerunning_a_checkpoint_leaves_the_broker_as_the_first_run_did(
             assert positions and (positions[0][1] > 0) == (update.conviction_after > 0)
 
 
+def without_protective_stop(services: Services) -> Services:
+    import dataclasses
+
+    risk = services.settings.risk
+    orders = risk.orders.model_copy(update={"protective_stop": False})
+    settings = services.settings.model_copy(
+        update={"risk": risk.model_copy(update={"orders": orders})})
+    return dataclasses.replace(services, settings=settings)
+
+
 def _pitching(monkeypatch: pytest.MonkeyPatch, pitch: dict[str, Any]) -> None:
     """Every PM pitches exactly `pitch` (instrument, conviction) this week."""
     from llmtrade.mechanics.model_calls import ask as real_ask
@@ -265,6 +275,8 @@ def test_rerunning_an_older_checkpoint_never_brings_back_a_superseded_decision(
                             "indicators": [never("invalidates", "SPY")]})
     # the weekly order's fill
     opening = services.market.price("SPY", datetime(2026, 11, 25, 9, 30, tzinfo=ET))
+    # the checkpoint's stop rule, not the broker's resting stop, is what this scenario exercises
+    services = without_protective_stop(services)
     # down 2 % at noon (REDUCE: nothing confirms), down 10 % from 13:00 (stop loss: EXIT)
     services = scripted(
         services,

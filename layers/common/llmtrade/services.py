@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,9 @@ class Services:
     metrics: MetricSink = field(default_factory=NoMetrics)
     # the real time: a live run refuses a moment past its grace; a live pack records when it came
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # waiting inside a step (for a fill): real time live; offline no time at all, the simulator's
+    # time being the moment given to broker_at
+    sleep: Callable[[float], None] = time.sleep
 
     @property
     def events(self) -> EventLog:

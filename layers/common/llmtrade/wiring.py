@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmtrade.config import Settings, load_settings
 from llmtrade.domain.calendar import ET
@@ -16,14 +16,19 @@ from llmtrade.ports import Broker, EventStore, OrderLedger, ResearchProvider, Se
 from llmtrade.services import NotWired, Services
 from llmtrade.workflow import FUNCTION_SPECS, Function, Need
 
+if TYPE_CHECKING:
+    from llmtrade.adapters.broker.sim_broker import FillModel
+
 # What a live run builds: the council's models, the research providers, Alpaca (trading and market
 # data); a function builds only its own needs (llmtrade.workflow.FUNCTION_SPECS).
 EVERYTHING: frozenset[Need] = frozenset({"llm", "research", "broker"})
 
 
-def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger) -> Services:
-    """Offline adapters around a given event store; `ledger` keeps the simulated broker's orders."""
-    from llmtrade.adapters.broker.sim_broker import SimBroker
+def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger,
+                     fills: FillModel | None = None) -> Services:
+    """Offline adapters around a given event store; `ledger` keeps the simulated broker's orders;
+    `fills` says when its orders fill (default: at once, `IMMEDIATE`)."""
+    from llmtrade.adapters.broker.sim_broker import IMMEDIATE, SimBroker
     from llmtrade.adapters.broker.sim_market import SimMarket
     from llmtrade.adapters.llm.offline import OfflineLLM
     from llmtrade.adapters.research.offline import OfflineResearch
@@ -34,7 +39,8 @@ def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger)
         return SimBroker(market, ledger, starting_equity=settings.risk.starting_equity_usd,
                          min_equity_for_short=settings.risk.min_equity_for_short_usd,
                          clock=lambda: moment,
-                         hard_to_borrow=frozenset(settings.assets.hard_to_borrow))
+                         hard_to_borrow=frozenset(settings.assets.hard_to_borrow),
+                         fills=fills or IMMEDIATE)
 
     def replay_conflict(moment: datetime) -> str | None:
         broker = SimBroker(market, ledger, starting_equity=0, min_equity_for_short=0,
@@ -50,7 +56,7 @@ def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger)
 
     return Services(settings=settings, store=store, llm=OfflineLLM(),
                     research=[OfflineResearch(market)], market=market, broker_at=broker_at,
-                    offline=True, replay_conflict=replay_conflict)
+                    offline=True, replay_conflict=replay_conflict, sleep=lambda seconds: None)
 
 
 def local_services(data_dir: Path, settings: Settings | None = None) -> Services:

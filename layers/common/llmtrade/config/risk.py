@@ -22,9 +22,21 @@ class CheckpointRules(Section):
         return self
 
 
+class OrderRules(Section):
+    """How orders are worked within a step: the protective stop, and the bounded wait for fills."""
+
+    # a resting stop order at the broker at the checkpoint stop level, replaced or cancelled by
+    # every checkpoint action, so the loss limit holds between checkpoints
+    protective_stop: bool = True
+    # a checkpoint waits at most this long (polling) for a leg to fill, e.g. a flip's close
+    fill_wait_seconds: float = Field(default=30, ge=0, le=600)
+    fill_poll_seconds: float = Field(default=2, gt=0, le=60)
+
+
 class RiskConfig(Section):
     starting_equity_usd: float = Field(gt=0)
     risk_budget_usd: float = Field(gt=0)
     min_equity_for_short_usd: float = Field(ge=0)
     checkpoint: CheckpointRules
     evaluation: EvaluationConfig = EvaluationConfig()
+    orders: OrderRules = OrderRules()

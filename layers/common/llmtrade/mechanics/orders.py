@@ -1,25 +1,32 @@
-"""Order mechanics the trading steps share: submitting legs under deterministic client ids,
-cancelling, recording how orders ended, and sizing a target within what the broker allows.
+"""Order mechanics the trading steps share: submitting legs under deterministic client ids and
+waiting (bounded) for them to fill, cancelling, recording how orders ended, and sizing a target
+within what the broker allows.
 
 A client_order_id (`ClientOrderId`) is (account, week, symbol, leg) plus the checkpoint suffix of
 the decision that placed it: before submitting, the broker is asked for that id, so a rerun never
-sends an order twice. Brokers and stored events hold these strings: their format never changes.
+sends an order twice. Brokers and stored events hold these strings: their format never changes
+(a `stop` leg, the protective stop, was added to it).
+
+Time within a step is a `StepClock`: the broker is asked at the step's moment plus what the step
+has waited, so waiting for a fill advances the simulator's clock (and sleeps for real live only).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.sizing import Leg, fit_to_buying_power, target_shares
 from llmtrade.ports import Broker, BrokerRejected
-from llmtrade.schemas import OrderEvent, OrderFinal, OrderRequest, Position
+from llmtrade.schemas import BrokerOrder, OrderEvent, OrderFinal, OrderRequest, Position
+from llmtrade.schemas.broker import FINAL_STATUSES
 from llmtrade.services import Services
 
 _CLIENT_ID = re.compile(r"(?P<account>.+)-(?P<week>\d{4}-\d{2}-\d{2})-(?P<symbol>.+)"
-                        r"-(?P<leg>close|adjust|open)(?:-cp(?P<stamp>\d{8}))?")
+                        r"-(?P<leg>close|adjust|open|stop)(?:-cp(?P<stamp>\d{8}))?")
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,17 @@ def placed_by(client_order_id: str, account_id: str, week_id: str,
         == (account_id, week_id, _suffix(checkpoint)))
 
 
+def placed_since(client_order_id: str, account_id: str, week_id: str,
+                 decision: datetime | None) -> bool:
+    """Whether an order was placed for this account and week by the decision at `decision` (None:
+    the weekly run's) or by a checkpoint after it (a retry of that decision's leg, a stop)."""
+    parsed = ClientOrderId.parse(client_order_id)
+    if parsed is None or (parsed.account_id, parsed.week_id) != (account_id, week_id):
+        return False
+    return decision is None or (parsed.checkpoint is not None
+                                and parsed.checkpoint >= decision.replace(second=0, microsecond=0))
+
+
 def _suffix(checkpoint: datetime | None) -> str:
     return f"-cp{checkpoint.astimezone(ET):%m%d%H%M}" if checkpoint else ""
 
@@ -71,41 +89,115 @@ def _checkpoint_moment(week_id: str, stamp: str) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=ET)
 
 
-def submit_legs(services: Services, broker: Broker, week_id: str, account_id: str, legs: list[Leg],
-                checkpoint: datetime | None = None) -> tuple[list[str], str]:
-    """Submit legs in order, recording an order event each; stop at a rejection, or after a close
-    that has not filled when the next leg reopens the same symbol on the other side (the broker
-    accepts that only once the close has filled). `checkpoint`: the moment of the decision placing
-    them (None: the weekly run). Returns (client ids, note)."""
+@dataclass
+class StepClock:
+    """A step's time: its moment plus what it has waited. `broker()` is the broker then (live the
+    same Alpaca client whatever the moment; offline the simulator at that moment); `wait` sleeps
+    (for real only live) and moves the moment on."""
+
+    services: Services
+    now: datetime
+    deadline: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        wait = self.services.settings.risk.orders.fill_wait_seconds
+        self.deadline = self.now + timedelta(seconds=wait)
+
+    def broker(self) -> Broker:
+        return self.services.broker_at(self.now)
+
+    def can_wait(self) -> bool:
+        """Whether a poll fits before the deadline and the market is open (closed, an order only
+        fills at the next open: waiting would be in vain)."""
+        poll = timedelta(seconds=self.services.settings.risk.orders.fill_poll_seconds)
+        session = self.services.market.session(self.now.astimezone(ET).date())
+        return (self.now + poll <= self.deadline and session is not None
+                and session.open <= self.now < session.close)
+
+    def wait(self) -> None:
+        seconds = self.services.settings.risk.orders.fill_poll_seconds
+        self.services.sleep(seconds)
+        self.now += timedelta(seconds=seconds)
+
+    def until_final(self, account_id: str, order: BrokerOrder) -> BrokerOrder:
+        """The order once it is final (filled, rejected, ...) or the wait is over."""
+        while order.is_open and self.can_wait():
+            self.wait()
+            order = self.broker().order_by_client_id(account_id, order.client_order_id) or order
+        return order
+
+
+@dataclass(frozen=True)
+class Legs:
+    """Legs worked toward a target: the client ids used, a note on what could not complete (a
+    rejection, a leg waiting for a close); legs still open are the broker's to fill."""
+
+    ids: list[str]
+    note: str
+
+
+def submit_legs(services: Services, clock: StepClock, week_id: str, account_id: str,
+                legs: list[Leg], checkpoint: datetime | None = None,
+                retries: Sequence[datetime] = ()) -> Legs:
+    """Submit legs in order, recording an order event each, and wait (bounded: the clock's
+    deadline) for each to fill; stop at a rejection, or at a close that has not filled when the
+    next leg reopens the same symbol on the other side (the broker accepts that only once the
+    close has filled): the note says so and the next checkpoint places that leg.
+    `checkpoint`: the moment of the decision placing them (None: the weekly run); a leg whose
+    order under that id ended without the position reaching its target (rejected, cancelled) goes
+    in again under the id of the checkpoint placing it now, the last of `retries` (the
+    checkpoints since the decision: an earlier one's retry still open is the leg's order)."""
     ids: list[str] = []
+    stamps = [checkpoint, *(r for r in retries if r != checkpoint)]
     for index, leg in enumerate(legs):
-        client_id = str(ClientOrderId(account_id, week_id, leg.symbol, leg.name, checkpoint))
+        client_id, placed, rejected = _place(services, clock.broker(), week_id, account_id, leg,
+                                             stamps)
+        ids.append(client_id)
+        if rejected:
+            return Legs(ids, f"{leg.name} {leg.symbol} rejected: {rejected}")
+        assert placed is not None
+        placed = clock.until_final(account_id, placed)
+        if placed.status == "filled":
+            continue
+        if not placed.is_open:
+            return Legs(ids, f"{leg.name} {leg.symbol} {placed.status} at the broker"
+                             " (the next checkpoint places it again)")
+        if index + 1 < len(legs) and legs[index + 1].symbol == leg.symbol:
+            return Legs(ids, f"the opening {leg.symbol} leg waits for the close to fill"
+                             f" ({placed.status}: {placed.filled_qty} of {placed.qty}; next"
+                             " checkpoint)")
+    return Legs(ids, "")
+
+
+def _place(services: Services, broker: Broker, week_id: str, account_id: str, leg: Leg,
+           stamps: list[datetime | None]) -> tuple[str, BrokerOrder | None, str | None]:
+    """(client id, the order, why it was refused): the id whose order is open; else the decision's
+    id (the first) or this checkpoint's (the last) when never used, submitted now; an order that
+    ended (rejected, cancelled) under an id leaves the leg to the next."""
+    rejected = None
+    for index, stamp in enumerate(stamps):
+        client_id = str(ClientOrderId(account_id, week_id, leg.symbol, leg.name, stamp))
+        placed = broker.order_by_client_id(account_id, client_id)
+        if placed is not None and not placed.is_open:
+            rejected = f"{placed.status} at the broker; the next checkpoint places it again"
+            continue
+        if placed is None and 0 < index < len(stamps) - 1:
+            continue  # that checkpoint placed no retry
         request = OrderRequest(symbol=leg.symbol, qty=leg.qty, side=leg.side,
                                client_order_id=client_id)
         rejected = None
-        placed = broker.order_by_client_id(account_id, client_id)
         if placed is None:
             try:
                 placed = broker.submit_order(account_id, request)
             except BrokerRejected as exc:
-                # a concurrent rerun may have placed it in between: then it is ours, not a rejection
+                # a concurrent rerun may have placed it in between: then it is ours
                 placed = broker.order_by_client_id(account_id, client_id)
                 rejected = None if placed else str(exc)
         event = OrderEvent(week_id=week_id, account_id=account_id, leg=leg.name, request=request,
                            broker_order=placed, rejected=rejected)
         services.events.record(event, week_id=week_id, account_id=account_id, subject=client_id)
-        ids.append(client_id)
-        if rejected:
-            return ids, f"{leg.name} {leg.symbol} rejected: {rejected}"
-        crossing = index + 1 < len(legs) and legs[index + 1].symbol == leg.symbol
-        if crossing and placed and placed.status != "filled":
-            return ids, (f"the opening {leg.symbol} leg waits for the close to fill "
-                         "(next checkpoint)")
-    return ids, ""
-
-
-FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day",
-                            "replaced"})
+        return client_id, placed, rejected
+    return client_id, None, rejected
 
 
 def cancel_if_open(broker: Broker, account_id: str, client_order_id: str) -> bool:

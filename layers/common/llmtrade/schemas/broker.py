@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from llmtrade.schemas.basics import Strict
 
@@ -24,9 +24,24 @@ class OrderRequest(Strict):
     qty: int = Field(gt=0,
                      description="whole shares: valid for shorts and while the market is closed")
     side: OrderSide
-    type: Literal["market"] = "market"
-    time_in_force: Literal["day"] = "day"
+    # a market order for the day, or a protective stop resting until cancelled (Alpaca's `stop`:
+    # a market order once the price trades through stop_price; `gtc` outlasts the week)
+    type: Literal["market", "stop"] = "market"
+    time_in_force: Literal["day", "gtc"] = "day"
+    stop_price: Decimal | None = None
     client_order_id: Annotated[str, Field(max_length=128)]
+
+    @model_validator(mode="after")
+    def _stop_price_with_stops_only(self) -> OrderRequest:
+        if (self.type == "stop") != (self.stop_price is not None):
+            raise ValueError("a stop order needs a stop_price, and only a stop order has one")
+        return self
+
+    @classmethod
+    def stop(cls, symbol: str, qty: int, side: OrderSide, stop_price: Decimal,
+             client_order_id: str) -> OrderRequest:
+        return cls(symbol=symbol, qty=qty, side=side, type="stop", time_in_force="gtc",
+                   stop_price=stop_price, client_order_id=client_order_id)
 
 
 class BrokerOrder(Strict):
@@ -40,6 +55,19 @@ class BrokerOrder(Strict):
     filled_at: datetime | None = None
     filled_qty: int = 0  # less than qty while partially filled
     filled_avg_price: Decimal | None = None
+    type: str = "market"  # Alpaca's order type (market, stop, ...)
+    stop_price: Decimal | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Still able to fill (new, accepted, partially filled, ...): not in a final state."""
+        return self.status not in FINAL_STATUSES
+
+
+# no further fill can come (Alpaca's OrderStatus: filled, canceled, expired, rejected, and the
+# day's end or a replacement)
+FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day",
+                            "replaced"})
 
 
 class Position(Strict):

@@ -19,18 +19,19 @@ from typing import Any
 from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
 from llmtrade.domain.checkpoint_rules import CheckpointFacts, decide, flipped
 from llmtrade.domain.indicators import read
-from llmtrade.domain.sizing import legs_to_target, target_shares
+from llmtrade.domain.sizing import target_shares
 from llmtrade.domain.week_pl import Book, carried, entry_price, week_book
 from llmtrade.environment import Metric
 from llmtrade.events import Week
 from llmtrade.mechanics.orders import (
+    StepClock,
     cancel_if_open,
-    placed_by,
+    placed_since,
     reconcile_orders,
     size_target,
-    submit_legs,
 )
 from llmtrade.mechanics.run_control import stop_or_claim
+from llmtrade.mechanics.stops import stopped_out, to_target
 from llmtrade.mechanics.targets import target_in
 from llmtrade.ports import Broker, RunRefused
 from llmtrade.run_keys import CheckpointRun
@@ -234,20 +235,26 @@ def _enforce(cp: _Checkpoint, update: CheckpointUpdate,
     """Orders that take the account to the conviction in force, under the client ids of the decision
     that set it (the weekly run's, or the last checkpoint that changed it): a rerun, or a later
     STAY, finds those orders and places nothing twice, and a leg that waited for a close to fill
-    goes in under its own id."""
+    goes in under its own id (one that ended unfilled goes in again under this checkpoint's). A
+    flip's opening leg goes in within the checkpoint once its close fills (a bounded wait); the
+    protective stop is cancelled before any leg and placed afresh after (`mechanics.stops`)."""
     if cp.instrument is None:
         return []
     changes = [u.at for u in updates if u.at <= cp.run.at and u.action is not CheckpointAction.STAY]
     origin = max(changes) if changes else None  # None: the weekly run's decision is in force
-    target = _target_shares(cp, cp.instrument, update.conviction_after)
+    stopped = stopped_out(cp.week, cp.broker, cp.account_id, cp.instrument, origin)
+    target = 0 if stopped else _target_shares(cp, cp.instrument, update.conviction_after)
     for order in cp.broker.open_orders(cp.account_id):
-        if not placed_by(order.client_order_id, cp.account_id, cp.run.week_id, origin):
+        if order.type != "stop" and not placed_since(order.client_order_id, cp.account_id,
+                                                     cp.run.week_id, origin):
             # superseded by the decision in force (last week's close of another symbol too)
             cancel_if_open(cp.broker, cp.account_id, order.client_order_id)
-    legs = legs_to_target(cp.broker.positions(cp.account_id), cp.instrument, target)
-    ids, _ = submit_legs(cp.services, cp.broker, cp.run.week_id, cp.account_id, legs,
-                         checkpoint=origin)
-    return ids
+    since = sorted(u.at for u in updates if (origin is None or u.at > origin) and u.at <= cp.run.at)
+    snapshot = cp.week.get(PositionSnapshot, cp.account_id, "week_open")
+    worked = to_target(cp.services, StepClock(cp.services, cp.run.at), cp.run.week_id,
+                       cp.account_id, cp.instrument, target, decision=origin, retries=since,
+                       carried=snapshot.positions if snapshot else [], week_open=cp.week_open)
+    return worked.ids
 
 
 def _target_shares(cp: _Checkpoint, instrument: str, conviction: int) -> int:

@@ -2,7 +2,9 @@
 
 Orders are identified by a deterministic client_order_id (`mechanics.orders.ClientOrderId`: account,
 week, symbol, leg): before submitting, the broker is asked for that id, so a rerun never sends an
-order twice. The `week_open` snapshot is recorded last: once it exists, the week is executed.
+order twice. A position carried into the week unchanged gets its protective stop here
+(`mechanics.stops`); a new entry gets it at the first checkpoint after it fills. The `week_open`
+snapshot is recorded last: once it exists, the week is executed.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from llmtrade.domain.sizing import legs_to_target
-from llmtrade.mechanics.orders import cancel_if_open, placed_by, size_target, submit_legs
+from llmtrade.mechanics.orders import StepClock, cancel_if_open, placed_by, size_target
+from llmtrade.mechanics.stops import to_target
 from llmtrade.mechanics.targets import target_in
 from llmtrade.ports import Broker
 from llmtrade.run_keys import WeekRun
@@ -23,8 +25,8 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
     week = services.events.week(run.week_id, account_id)
     if done := week.find(PositionSnapshot, account_id, "week_open"):
         # executed already: a rerun (even days later, after checkpoints) must not touch the broker
-        orders = [e.subject for e in week.entries(OrderEvent)
-                  if placed_by(e.subject, account_id, run.week_id, None)]
+        orders = [e.subject for e in week.entries(OrderEvent) if e.payload.leg != "stop"
+                  and placed_by(e.subject, account_id, run.week_id, None)]
         return {"account_id": account_id, "orders": orders, "snapshot": done.event_id}
     settings = services.settings
     account = settings.account_by_id[account_id]
@@ -36,7 +38,8 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
                                     conviction=0, equity=equity, cash=equity, positions=[],
                                     note=note)
         return _snapshot(services, snapshot, [])
-    broker = services.broker_at(run.asof)
+    clock = StepClock(services, run.asof)
+    broker = clock.broker()
     notes = [note, *_cancel_stale_orders(broker, account_id, run.week_id)]
     positions = broker.positions(account_id)
     target = 0
@@ -44,9 +47,10 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
         target, sizing_note = size_target(services, broker, account_id, instrument, conviction,
                                           positions, run.asof)
         notes.append(sizing_note)
-    order_ids, order_note = submit_legs(services, broker, run.week_id, account_id,
-                                        legs_to_target(positions, instrument, target))
-    notes.append(order_note)
+    worked = to_target(services, clock, run.week_id, account_id, instrument, target,
+                       decision=None, retries=(), carried=positions, week_open=run.asof)
+    notes.append(worked.note)
+    broker = clock.broker()
     state = broker.account(account_id)
     snapshot = PositionSnapshot(
         week_id=run.week_id, account_id=account_id, at=run.asof, target_instrument=instrument,
@@ -54,7 +58,7 @@ def execute(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]
         equity=state.equity, cash=state.cash, positions=broker.positions(account_id),
         note="; ".join(n for n in notes if n),
     )
-    return _snapshot(services, snapshot, order_ids)
+    return _snapshot(services, snapshot, worked.ids)
 
 
 def _cancel_stale_orders(broker: Broker, account_id: str, week_id: str) -> list[str]:

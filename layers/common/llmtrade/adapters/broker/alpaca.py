@@ -14,6 +14,8 @@ Retry rules (`RETRY`: the shared http_retry policy, Alpaca's statuses 429 and ev
 
 Bodies are checked before use (alpaca_bodies.py); bar pagination ends on a repeated
 `next_page_token` or after `MAX_BAR_PAGES` pages; `GET /v2/calendar` sends start/end as date-times.
+Orders are market `day` orders and protective `stop` orders (`gtc`, with a `stop_price`); Alpaca
+answers a market order `new`/`accepted` before it fills: the caller polls `order_by_client_id`.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
 
 
 def _order(data: Mapping[str, Any]) -> BrokerOrder:
-    price = data.get("filled_avg_price")
+    price, stop = data.get("filled_avg_price"), data.get("stop_price")
     return BrokerOrder(
         id=data["id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
         qty=whole(data.get("qty"), f"order {data['client_order_id']} qty"),
@@ -82,6 +84,8 @@ def _order(data: Mapping[str, Any]) -> BrokerOrder:
         filled_at=moment(data.get("filled_at")),
         filled_qty=whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
         filled_avg_price=Decimal(price) if price is not None else None,
+        type=data.get("type") or data.get("order_type") or "market",
+        stop_price=Decimal(stop) if stop is not None else None,
     )
 
 
@@ -231,6 +235,9 @@ class AlpacaBroker:
         body = {"symbol": order.symbol, "qty": str(order.qty), "side": order.side.value,
                 "type": order.type, "time_in_force": order.time_in_force,
                 "client_order_id": order.client_order_id}
+        if order.stop_price is not None:
+            # a protective `stop` (gtc): the spec's stop_price, a string, "required if type is stop"
+            body["stop_price"] = str(order.stop_price)
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 response = self.request(account_id, "POST", "/v2/orders", body=body,

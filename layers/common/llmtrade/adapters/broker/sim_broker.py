@@ -1,15 +1,20 @@
 """A simulated paper broker with Alpaca's semantics, for the offline run.
 
-- A market `day` order submitted while the market is closed is `accepted` and fills at the next
-  open; submitted while open, it fills at once. Buys fill at the simulated ask, sells at the bid;
-  positions are marked at the mid.
+- A market `day` order can trade from its submission while the market is open, else from the
+  next open; when it fills is the fill model's (`FillModel`): at once by default (`IMMEDIATE`), or
+  `new` first and filled a latency later, in parts, or rejected later, as Alpaca may answer. Buys
+  fill at the simulated ask, sells at the bid; positions are marked at the mid.
+- A `stop` order (a protective stop, `gtc`) rests until the price path, sampled a minute at a
+  time over each session, trades through its stop_price; it then fills in full at that minute's
+  bid (a sell) or ask (a buy): a gap through the stop fills at the open, as at a broker.
 - Quantities are whole shares; selling more than is held long (or buying more than is short) is
-  refused with 403, as Alpaca refuses crossing through zero in one order; a short needs the
-  configured minimum equity; an order against an open order on the other side is a wash
-  trade (403).
+  refused with 403, as Alpaca refuses crossing through zero in one order, and shares held for an
+  open order (a resting stop) are not available to another; a short needs the configured minimum
+  equity; an order against an open order on the other side is a wash trade (403).
 - `client_order_id` is unique forever per account (422 when reused), which makes retries safe.
-- Buying power is Reg T's: twice the equity less the gross value held and reserved by open orders;
-  an order that adds exposure beyond it is refused with 403 (shorts are checked at price + 3 %).
+- Buying power is Reg T's: twice the equity less the gross value held and reserved by open market
+  orders; an order that adds exposure beyond it is refused with 403 (shorts are checked at price
+  + 3 %).
 
 Its order ledger (the OrderLedger port: a local SQLite file, or its own partitions of the DynamoDB
 table) records every order and cancel once and never changes them, so the broker's state survives
@@ -19,9 +24,11 @@ the simulated market at the broker's clock: a pure function of time.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from llmtrade.adapters.broker.sim_market import SimMarket
@@ -29,21 +36,72 @@ from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, OrderLedger
 from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
-FILLED, ACCEPTED, CANCELED = "filled", "accepted", "canceled"
+FILLED, ACCEPTED, CANCELED, NEW = "filled", "accepted", "canceled", "new"
+PARTIALLY_FILLED, REJECTED = "partially_filled", "rejected"
+OPEN = frozenset({NEW, ACCEPTED, PARTIALLY_FILLED})
 MARGIN_MULTIPLIER = Decimal(2)  # Reg T overnight buying power
 SHORT_PRICE_BUFFER = Decimal("1.03")  # Alpaca checks a short's buying power at the ask + 3 %
+MINUTE = timedelta(minutes=1)
+
+
+def _never(order: BrokerOrder) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class FillModel:
+    """When a market order fills, from the moment it can trade (its submission while the market
+    is open, else the next open): `latency` later; with `partial` (0 < share < 1) that share of
+    it (whole shares) first and the rest a latency after; an order `rejects` picks is rejected a
+    latency later instead (as a venue may). A pure function of the order, like every price."""
+
+    latency: timedelta = timedelta(0)
+    partial: float = 0.0
+    rejects: Callable[[BrokerOrder], bool] = _never
+
+    def schedule(self, order: BrokerOrder,
+                 tradable: datetime) -> tuple[list[tuple[datetime, int]], datetime | None]:
+        """(fills as (moment, shares), the moment of a rejection or None)."""
+        first = tradable + self.latency
+        if self.rejects(order):
+            return [], first
+        part = int(order.qty * self.partial)
+        if 0 < part < order.qty:
+            return [(first, part), (first + self.latency, order.qty - part)], None
+        return [(first, order.qty)], None
+
+
+IMMEDIATE = FillModel()  # the default offline run: a fill at once, as before
+# a realistic offline mode: `new` first, half filled 2 s later, the rest 2 s after that
+REALISTIC = FillModel(latency=timedelta(seconds=2), partial=0.5)
+
+
+@functools.lru_cache(maxsize=2048)
+def _minute_prices(market: SimMarket, symbol: str,
+                   day: date) -> tuple[tuple[datetime, Decimal], ...]:
+    """The session's price a minute at a time (what a resting stop watches); none on a closed
+    day."""
+    session = market.session(day)
+    if session is None:
+        return ()
+    minutes = int((session.close - session.open) / MINUTE)
+    return tuple((session.open + i * MINUTE, market.price(symbol, session.open + i * MINUTE))
+                 for i in range(minutes))
 
 
 class SimBroker:
     def __init__(self, market: SimMarket, ledger: OrderLedger, *, starting_equity: float,
                  min_equity_for_short: float, clock: Callable[[], datetime],
-                 hard_to_borrow: frozenset[str] = frozenset()) -> None:
+                 hard_to_borrow: frozenset[str] = frozenset(),
+                 fills: FillModel = IMMEDIATE) -> None:
         self._market = market
         self._hard_to_borrow = hard_to_borrow
         self._ledger = ledger
         self._start = Decimal(str(starting_equity))
         self._min_short_equity = Decimal(str(min_equity_for_short))
         self._now = clock
+        self._fills = fills
+        self._tradable_from: dict[datetime, datetime] = {}  # submission → first moment to trade
 
     # ----------------------------------------------------------------- reads
     def _record(self, account_id: str, order: BrokerOrder) -> bool:
@@ -68,13 +126,13 @@ class SimBroker:
     def _orders_as_of(self, ledger: list[BrokerOrder]) -> list[BrokerOrder]:
         now = self._now()
         placed = [o for o in ledger if o.submitted_at <= now]
-        cancels = {o.client_order_id.removeprefix("cancel:")
+        cancels = {o.client_order_id.removeprefix("cancel:"): o.submitted_at
                    for o in placed if o.status == CANCELED}
-        return [self._as_of(o, now, canceled=o.client_order_id in cancels)
+        return [self._as_of(o, now, cancels.get(o.client_order_id))
                 for o in placed if o.status != CANCELED]
 
     def open_orders(self, account_id: str) -> list[BrokerOrder]:
-        return [o for o in self.orders(account_id) if o.status == ACCEPTED]
+        return [o for o in self.orders(account_id) if o.status in OPEN]
 
     def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
         return next((o for o in self.orders(account_id)
@@ -87,10 +145,10 @@ class SimBroker:
         now = self._now()
         held: dict[str, tuple[int, Decimal]] = {}  # symbol → (signed qty, cost of the open qty)
         for order in orders:
-            if order.status != FILLED:
+            if not order.filled_qty:
                 continue
             qty, cost = held.get(order.symbol, (0, Decimal(0)))
-            delta = order.qty if order.side is OrderSide.BUY else -order.qty
+            delta = order.filled_qty if order.side is OrderSide.BUY else -order.filled_qty
             price = order.filled_avg_price or Decimal(0)
             if qty == 0 or (qty > 0) == (delta > 0):
                 qty, cost = qty + delta, cost + delta * price
@@ -116,21 +174,23 @@ class SimBroker:
     def _account(self, orders: list[BrokerOrder]) -> AccountState:
         cash = self._start
         for order in orders:
-            if order.status == FILLED and order.filled_avg_price is not None:
+            if order.filled_qty and order.filled_avg_price is not None:
                 sign = -1 if order.side is OrderSide.BUY else 1
-                cash += sign * order.qty * order.filled_avg_price
+                cash += sign * order.filled_qty * order.filled_avg_price
         positions = self._positions(orders)
         equity = cash + sum((p.market_value for p in positions), Decimal(0))
         gross = sum((abs(p.market_value) for p in positions), Decimal(0))
-        reserved = sum((self._order_value(o) for o in orders if o.status == ACCEPTED), Decimal(0))
+        # a resting stop only ever closes what is held: it reserves nothing
+        reserved = sum((self._value(o.symbol, o.qty - o.filled_qty, o.side) for o in orders
+                        if o.status in OPEN and o.type != "stop"), Decimal(0))
         buying_power = max(Decimal(0), MARGIN_MULTIPLIER * equity - gross - reserved)
         cent = Decimal("0.01")
         return AccountState(equity=equity.quantize(cent), cash=cash.quantize(cent),
                             buying_power=buying_power.quantize(cent))
 
-    def _order_value(self, order: BrokerOrder | OrderRequest) -> Decimal:
-        price = self._market.price(order.symbol, self._now())
-        return order.qty * price * (SHORT_PRICE_BUFFER if order.side is OrderSide.SELL else 1)
+    def _value(self, symbol: str, qty: int, side: OrderSide) -> Decimal:
+        price = self._market.price(symbol, self._now())
+        return qty * price * (SHORT_PRICE_BUFFER if side is OrderSide.SELL else 1)
 
     def asset(self, account_id: str, symbol: str) -> AssetInfo:
         if symbol not in self._market.symbols:
@@ -153,7 +213,8 @@ class SimBroker:
         placed = BrokerOrder(
             id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sim://{account_id}/{order.client_order_id}")),
             client_order_id=order.client_order_id, symbol=order.symbol, qty=order.qty,
-            side=order.side, status=ACCEPTED, submitted_at=now.astimezone(UTC),
+            side=order.side, status=ACCEPTED, submitted_at=now.astimezone(UTC), type=order.type,
+            stop_price=order.stop_price,
         )
         if not self._record(account_id, placed):  # a concurrent submit of the same id won
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
@@ -161,7 +222,7 @@ class SimBroker:
 
     def cancel_order(self, account_id: str, client_order_id: str) -> None:
         order = self.order_by_client_id(account_id, client_order_id)
-        if order is None or order.status != ACCEPTED:
+        if order is None or order.status not in OPEN:
             raise BrokerRejected(422, 42210000, f"order {client_order_id} is not open")
         now = self._now()
         cancel = order.model_copy(update={"status": CANCELED,
@@ -171,16 +232,20 @@ class SimBroker:
 
     def _check_quantity(self, orders: list[BrokerOrder], order: OrderRequest) -> None:
         held = next((p.qty for p in self._positions(orders) if p.symbol == order.symbol), 0)
-        pending = [o for o in orders if o.status == ACCEPTED and o.symbol == order.symbol]
+        pending = [o for o in orders if o.status in OPEN and o.symbol == order.symbol]
         if any(o.side is not order.side for o in pending):
             raise BrokerRejected(403, 40310000, "potential wash trade detected. use complex orders")
         delta = order.qty if order.side is OrderSide.BUY else -order.qty
-        pending_delta = sum(o.qty if o.side is OrderSide.BUY else -o.qty for o in pending)
+        pending_delta = sum(_signed(o.side, o.qty - o.filled_qty) for o in pending)
         after = held + pending_delta + delta
-        if held + pending_delta > 0 > after or held + pending_delta < 0 < after:
+        # Alpaca's qty_available: what is held less what open orders on this side hold for them
+        closing = held > 0 if order.side is OrderSide.SELL else held < 0
+        available = abs(held + pending_delta) if closing else 0
+        crossing = held + pending_delta > 0 > after or held + pending_delta < 0 < after
+        if crossing or (closing and order.qty > available):
             raise BrokerRejected(403, 40310000, f"insufficient qty available for order"
                                                 f" (requested: {order.qty},"
-                                                f" available: {abs(held + pending_delta)})")
+                                                f" available: {available})")
         account = self._account(orders)
         if after < 0 and account.equity < self._min_short_equity:
             raise BrokerRejected(403, 40310000,
@@ -188,22 +253,76 @@ class SimBroker:
         if after < 0 and order.side is OrderSide.SELL and order.symbol in self._hard_to_borrow:
             raise BrokerRejected(403, 40310000, f"asset {order.symbol} is not easy to borrow")
         adds_exposure = abs(after) > abs(held + pending_delta)
-        if adds_exposure and self._order_value(order) > account.buying_power:
+        value = self._value(order.symbol, order.qty, order.side)
+        if adds_exposure and value > account.buying_power:
             raise BrokerRejected(403, 40310000, f"insufficient buying power (required: "
-                                                f"{self._order_value(order):.2f},"
+                                                f"{value:.2f},"
                                                 f" available: {account.buying_power})")
 
-    def _as_of(self, order: BrokerOrder, now: datetime, canceled: bool = False) -> BrokerOrder:
-        """The order as the broker shows it at `now`: accepted until the next open, then filled."""
-        if canceled:
-            return order.model_copy(update={"status": CANCELED})
-        submitted = order.submitted_at
-        session = self._market.session(submitted.astimezone(ET).date())
-        fills_at = submitted if session and session.open <= submitted < session.close else \
-            self._market.next_open(submitted)
-        if now < fills_at:
-            return order
-        bid, ask = self._market.quote(order.symbol, fills_at)
-        price = ask if order.side is OrderSide.BUY else bid
-        return order.model_copy(update={"status": FILLED, "filled_at": fills_at.astimezone(UTC),
-                                        "filled_qty": order.qty, "filled_avg_price": price})
+    # ----------------------------------------------------------------- an order in time
+    def _tradable(self, submitted: datetime) -> datetime:
+        """When an order submitted then can first trade: at once in a session, else the next
+        open."""
+        if submitted not in self._tradable_from:
+            session = self._market.session(submitted.astimezone(ET).date())
+            opened = session is not None and session.open <= submitted < session.close
+            self._tradable_from[submitted] = (submitted if opened
+                                              else self._market.next_open(submitted))
+        return self._tradable_from[submitted]
+
+    def _as_of(self, order: BrokerOrder, now: datetime,
+               canceled_at: datetime | None = None) -> BrokerOrder:
+        """The order as the broker shows it at `now`: its fills up to then (up to its cancel,
+        if cancelled) and its status."""
+        horizon = now if canceled_at is None else min(now, canceled_at)
+        tradable = self._tradable(order.submitted_at)
+        fills, rejected_at = (self._stop_fills(order, horizon) if order.type == "stop"
+                              else self._fills.schedule(order, tradable))
+        done = [(moment, qty) for moment, qty in fills if moment <= horizon]
+        update = self._filled(order, done)
+        if canceled_at is not None and canceled_at <= now:
+            update["status"] = CANCELED
+        elif rejected_at is not None and rejected_at <= now:
+            update["status"] = REJECTED
+        elif done:
+            update["status"] = FILLED if update["filled_qty"] == order.qty else PARTIALLY_FILLED
+        else:
+            update["status"] = ACCEPTED if now < tradable else NEW
+        return order.model_copy(update=update)
+
+    def _filled(self, order: BrokerOrder, done: list[tuple[datetime, int]]) -> dict[str, object]:
+        if not done:
+            return {"filled_qty": 0, "filled_at": None, "filled_avg_price": None}
+        prices = [(qty, self._fill_price(order, moment)) for moment, qty in done]
+        shares = sum(qty for qty, _ in prices)
+        total = sum((qty * price for qty, price in prices), Decimal(0))
+        average = prices[0][1] if len(prices) == 1 else (total / shares).quantize(Decimal("0.0001"))
+        return {"filled_qty": shares, "filled_at": done[-1][0].astimezone(UTC),
+                "filled_avg_price": average}
+
+    def _fill_price(self, order: BrokerOrder, moment: datetime) -> Decimal:
+        bid, ask = self._market.quote(order.symbol, moment)
+        return ask if order.side is OrderSide.BUY else bid
+
+    def _stop_fills(self, order: BrokerOrder,
+                    horizon: datetime) -> tuple[list[tuple[datetime, int]], None]:
+        """A stop fills in full at the first minute, up to `horizon`, the price trades at or
+        through its stop_price (at its submission when the price already has)."""
+        stop, sells = order.stop_price, order.side is OrderSide.SELL
+        assert stop is not None, "a stop order has a stop_price"
+        day, last = order.submitted_at.astimezone(ET).date(), horizon.astimezone(ET).date()
+        while day <= last:
+            for minute, price in _minute_prices(self._market, order.symbol, day):
+                moment = max(minute, order.submitted_at)
+                if minute + MINUTE <= order.submitted_at:
+                    continue
+                if moment > horizon:
+                    return [], None
+                if (price <= stop) if sells else (price >= stop):
+                    return [(moment, order.qty)], None
+            day += timedelta(days=1)
+        return [], None
+
+
+def _signed(side: OrderSide, qty: int) -> int:
+    return qty if side is OrderSide.BUY else -qty
