@@ -256,8 +256,10 @@ def test_a_rerun_of_the_range_changes_nothing(replay: Replay) -> None:
                     "--data-dir", str(replay.data), "--json")
     assert code == 0 and state() == before
     document = json.loads(out)
-    assert ([w["week_id"] for w in document["weeks"]] == WEEKS
-            and len(document["leaderboard"]) == 6)
+    kinds = [row["kind"] for row in document["leaderboard"]["rows"]]
+    assert [w["week_id"] for w in document["weeks"]] == WEEKS
+    assert (kinds.count("pm"), kinds.count("council"), kinds.count("flat")) == (4, 1, 1)
+    assert {"benchmark", "shadow"} <= set(kinds) and "verdict" in document["leaderboard"]
 
 
 def test_the_commands_refuse_a_bad_range_or_a_missing_store(

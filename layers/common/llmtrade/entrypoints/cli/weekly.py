@@ -21,7 +21,7 @@ from llmtrade.domain.calendar import (
 from llmtrade.entrypoints.cli.common import (
     UsageError,
     now,
-    print_leaderboard,
+    print_board,
     services_from,
     table,
 )
@@ -223,8 +223,7 @@ class _Replay:
 def run_weeks(args: argparse.Namespace) -> int:
     """Replay a range of weeks: each weekly run, every checkpoint until the next run, then settle
     the last week."""
-    from llmtrade.domain.leaderboard import leaderboard
-    from llmtrade.reports.leaderboard import model_names, postmortems
+    from llmtrade.reports.leaderboard import board
     from llmtrade.steps.postmortem import settle_week
 
     weeks = _week_range(args)
@@ -242,12 +241,12 @@ def run_weeks(args: argparse.Namespace) -> int:
             replay.week(observed, shown, week_id, f"week {week_id} ({number}/{len(weeks)})")
     settle_week(services, weeks[-1], settings.schedule.weekly_run_at(settle_day))
     replay.report(weeks[-1])
-    rows = leaderboard(postmortems(services.store, [a.id for a in settings.accounts.accounts]),
-                       model_names(settings))
+    # the same board `llmtrade leaderboard` shows: intervals, benchmarks, shadows, the verdict
+    result = board(services.store, settings)
     if args.json:
-        print(json.dumps({"weeks": replay.settled,
-                          "leaderboard": [r.model_dump(mode="json") for r in rows]}, indent=2))
+        print(json.dumps({"weeks": replay.settled, "leaderboard": result.model_dump(mode="json")},
+                         indent=2))
     else:
         print()
-        print_leaderboard(rows)
+        print_board(result)
     return 0
