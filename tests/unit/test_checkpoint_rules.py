@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from llmtrade.domain.calendar import ET
-from llmtrade.domain.checkpoint_rules import CheckpointFacts, decide
+from llmtrade.domain.checkpoint_rules import CheckpointFacts, Decision, decide
 from llmtrade.mechanics.orders import ClientOrderId, placed_by
 from llmtrade.schemas import CheckpointAction, Indicator, IndicatorReading, Position
 
@@ -31,15 +31,22 @@ positions = st.none() | st.builds(
     st.integers(-50_000, 50_000))
 
 
+stop_fills = st.decimals(Decimal("0.01"), Decimal(1000), places=3)
+NOT_STOPPED: st.SearchStrategy[Decimal | None] = st.none()
+
+
 @st.composite
-def checkpoint_facts(draw: st.DrawFn) -> CheckpointFacts:
+def checkpoint_facts(draw: st.DrawFn,
+                     stopped_out_at: st.SearchStrategy[Decimal | None] = NOT_STOPPED,
+                     ) -> CheckpointFacts:
+    """Any facts; by default the decision's protective stop has not filled."""
     stop = draw(st.floats(0.5, 10.0))
     return CheckpointFacts(
         conviction=draw(st.integers(-2, 2)), weekly_conviction=draw(st.integers(-2, 2)),
         instrument=draw(st.sampled_from(["SPY", None])), readings=tuple(draw(readings)),
         position=draw(positions), week_entry_price=Decimal(draw(st.integers(1, 1000))),
         short_borrowable=draw(st.sampled_from([True, False, None])), stop_loss_pct=stop,
-        reduce_loss_pct=draw(st.floats(0.1, stop)))
+        reduce_loss_pct=draw(st.floats(0.1, stop)), stopped_out_at=draw(stopped_out_at))
 
 
 def fired(facts: CheckpointFacts, role: str) -> bool:
@@ -53,7 +60,7 @@ def waiting(facts: CheckpointFacts) -> bool:
 
 
 @PROPERTIES
-@given(checkpoint_facts())
+@given(checkpoint_facts(st.none() | stop_fills))
 def test_the_conviction_after_follows_the_action(facts: CheckpointFacts) -> None:
     decision = decide(facts)
     before, after = facts.conviction, decision.conviction_after
@@ -69,7 +76,7 @@ def test_the_conviction_after_follows_the_action(facts: CheckpointFacts) -> None
 
 
 @PROPERTIES
-@given(checkpoint_facts())
+@given(checkpoint_facts(st.none() | stop_fills))
 def test_a_flat_account_always_stays(facts: CheckpointFacts) -> None:
     if facts.conviction == 0:
         decision = decide(facts)
@@ -158,6 +165,37 @@ def test_an_invalidation_or_the_stop_loss_exits_before_any_reduce(facts: Checkpo
         assert flipped or not fired(facts, "confirms")
     else:
         assert decision.action is CheckpointAction.STAY
+
+
+@PROPERTIES
+@given(checkpoint_facts(stop_fills), readings, positions)
+def test_a_filled_protective_stop_exits_whatever_else_the_facts_say(
+        facts: CheckpointFacts, other_readings: list[IndicatorReading],
+        other_position: Position | None) -> None:
+    """The stop at the broker ended the position: the record says EXIT at conviction 0, at the
+    stop's fill price, whatever the indicators, the P/L or a position left over say."""
+    if facts.conviction == 0:
+        return
+    decision = decide(facts)
+    assert (decision.action, decision.conviction_after, decision.reason) == (
+        CheckpointAction.EXIT, 0, f"stopped out at the broker at {facts.stopped_out_at}")
+    other = decide(dataclasses.replace(facts, readings=tuple(other_readings),
+                                       position=other_position))
+    assert (other.action, other.conviction_after, other.reason) == (
+        decision.action, decision.conviction_after, decision.reason)
+
+
+def test_a_stopped_out_long_exits_with_the_fill_price_as_its_reason() -> None:
+    # long at conviction 2, its stop filled on a gap at 95.125 overnight: the account is flat now
+    facts = CheckpointFacts(conviction=2, weekly_conviction=2, instrument="SPY", readings=(),
+                            position=None, week_entry_price=Decimal(0), short_borrowable=True,
+                            stop_loss_pct=3.0, reduce_loss_pct=1.5,
+                            stopped_out_at=Decimal("95.125"))
+    assert decide(facts) == Decision(CheckpointAction.EXIT, 0,
+                                     "stopped out at the broker at 95.125", Decimal(0))
+    # without the stop's fill the same flat facts would STAY at 2 (the defect)
+    stayed = decide(dataclasses.replace(facts, stopped_out_at=None))
+    assert (stayed.action, stayed.conviction_after) == (CheckpointAction.STAY, 2)
 
 
 def test_the_reduce_rule_with_its_reason() -> None:

@@ -15,8 +15,17 @@ from llmtrade.adapters.broker.sim_broker import FillModel, SimBroker
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.ports import Broker, OrderLedger
-from llmtrade.schemas import BrokerOrder, CheckpointUpdate, Indicator, OrderEvent, OrderFinal
+from llmtrade.schemas import (
+    BrokerOrder,
+    CheckpointAction,
+    CheckpointUpdate,
+    Indicator,
+    OrderEvent,
+    OrderFinal,
+    Postmortem,
+)
 from llmtrade.services import Services
+from llmtrade.steps.postmortem import settle_week
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 
 from tests.conftest import WEEK
@@ -170,8 +179,11 @@ def test_an_opening_leg_rejected_later_goes_in_again_at_the_next_checkpoint(
     assert sim.ledger.orders(ACCOUNT) == ledger
 
 
-def test_a_gap_through_the_resting_stop_fills_at_the_open_and_nothing_is_bought_back(
+def test_a_gap_through_the_resting_stop_fills_at_the_open_is_recorded_as_an_exit(
         services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stop fills overnight: the next checkpoint records the EXIT at conviction 0 (not a STAY
+    at the old conviction), nothing is bought back, later checkpoints STAY flat, and the week's
+    postmortem ends at conviction 0."""
     pitching(monkeypatch, price_rule("invalidates", "<", Decimal(0)))
     wednesday_close = services.market.price("SPY", datetime(2026, 11, 25, 16, 0, tzinfo=ET))
     friday_open = datetime(2026, 11, 27, 9, 30, tzinfo=ET)
@@ -193,6 +205,18 @@ def test_a_gap_through_the_resting_stop_fills_at_the_open_and_nothing_is_bought_
     stop_final = sim.services.events.week(WEEK, ACCOUNT).get(OrderFinal, ACCOUNT,
                                                               stop.client_order_id)
     assert stop_final is not None and stop_final.broker_order.status == "filled"
+    monday_noon = datetime(2026, 11, 30, 12, 0, tzinfo=ET)
+    sim.checkpoint(monday_noon)
+    assert sim.held(monday_noon + timedelta(minutes=30)) == 0
+    assert sim.broker(monday_noon + SECOND).open_orders(ACCOUNT) == []
+    updates = sim.services.events.week(WEEK, ACCOUNT).all(CheckpointUpdate)
+    assert [(u.at, u.action, u.conviction_before, u.conviction_after) for u in updates] == [
+        (noon, CheckpointAction.STAY, 2, 2), (friday_noon, CheckpointAction.EXIT, 2, 0),
+        (monday_noon, CheckpointAction.STAY, 0, 0)]
+    assert updates[1].reason_delta == f"stopped out at the broker at {filled.filled_avg_price}"
+    settle_week(sim.services, WEEK, datetime(2026, 12, 2, 8, 0, tzinfo=ET))
+    outcome = sim.services.events.get(Postmortem, WEEK, ACCOUNT)
+    assert outcome is not None and (outcome.conviction, outcome.final_conviction) == (2, 0)
 
 
 def test_an_exit_cancels_the_stop_before_it_sells(services: Services,

@@ -220,13 +220,15 @@ class Broker(Protocol):
 
     Every call names the account (each has its own keys). Every implementation guarantees:
     accounts are separate; whole shares only; a `day` market order placed while the market is
-    closed is `accepted` and fills at the next open, one placed while open fills at once; a
-    client_order_id is unique forever per account (a reuse is refused with 422, even after a
-    cancel), and one submit never makes two orders (a timed-out submit is looked up by its id
-    before any resend); refusals are BrokerRejected with the broker's status and code (403: selling
-    through zero in one order, a wash trade against an open order on the other side, buying power,
-    a short the account or the asset does not allow; 422: unknown symbol, duplicate id), never
-    retried; a cancelled order never fills."""
+    closed is `accepted` and trades from the next open; one placed while it is open may be
+    answered `new`/`accepted` and fill later, in parts, or be rejected later (poll
+    `order_by_client_id` until it is final); a `stop` order (`gtc`) rests until the price trades
+    through its stop_price, then fills; a client_order_id is unique forever per account (a reuse
+    is refused with 422, even after a cancel), and one submit never makes two orders (a timed-out
+    submit is looked up by its id before any resend); refusals are BrokerRejected with the
+    broker's status and code (403: selling through zero in one order, a wash trade against an open
+    order on the other side, buying power, a short the account or the asset does not allow; 422:
+    unknown symbol, duplicate id), never retried; a cancelled order never fills."""
 
     def account(self, account_id: str) -> AccountState: ...
 

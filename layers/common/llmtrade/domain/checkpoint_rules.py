@@ -1,15 +1,17 @@
 """The checkpoint decision: one pure function of what a checkpoint sees (SPEC §4).
 
-The rules, in order (`decide`): a flat account STAYs; while the previous week's opposite position is
-still closing it STAYs (that P/L is not this trade's); a `flips` indicator that fired FLIPs to the
-other side at conviction 1, or EXITs when the short side cannot be borrowed; an `invalidates`
-indicator that fired EXITs; a loss past the stop EXITs; a loss past the reduce level with nothing
-confirming REDUCEs one step (from |2| to |1|); else STAY. After a flip the frozen indicators retire
-(they state the thesis flipped away from: its `invalidates` would undo the flip, its `confirms`
-would argue for the other side, its `flips` would flip back): the flipped position is managed by
-the stop and REDUCE alone. P/L is this week's (`domain.week_pl`): carried shares count from the
-week's entry mark, never from the broker's lifetime average entry. No I/O: the step gathers the
-facts, records the decision and enforces it.
+The rules, in order (`decide`): a flat account STAYs; a protective stop of the decision in force
+that filled at the broker EXITs (the position is over: the record says so, at conviction 0);
+while the previous week's opposite position is still closing it STAYs (that P/L is not this
+trade's); a `flips` indicator that fired FLIPs to the other side at conviction 1, or EXITs when
+the short side cannot be borrowed; an `invalidates` indicator that fired EXITs; a loss past the
+stop EXITs; a loss past the reduce level with nothing confirming REDUCEs one step (from |2| to
+|1|); else STAY. After a flip the frozen indicators retire (they state the thesis flipped away
+from: its `invalidates` would undo the flip, its `confirms` would argue for the other side, its
+`flips` would flip back): the flipped position is managed by the stop and REDUCE alone. P/L is
+this week's (`domain.week_pl`): carried shares count from the week's entry mark, never from the
+broker's lifetime average entry. No I/O: the step gathers the facts, records the decision and
+enforces it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class CheckpointFacts:
     short_borrowable: bool | None
     stop_loss_pct: float
     reduce_loss_pct: float
+    # the fill price of the decision's protective stop when it filled at the broker, else None
+    stopped_out_at: Decimal | None = None
 
     @property
     def unrealized_pl(self) -> Decimal:
@@ -76,6 +80,10 @@ class Decision:
 
 def decide(facts: CheckpointFacts) -> Decision:
     """The checkpoint's action, conviction after and reason (rules: module docstring)."""
+    if facts.conviction and facts.stopped_out_at is not None:
+        return Decision(CheckpointAction.EXIT, 0,
+                        f"stopped out at the broker at {facts.stopped_out_at}",
+                        facts.unrealized_pl)
     if facts.conviction and _closing_opposite(facts):
         return Decision(CheckpointAction.STAY, facts.conviction, WAITING_REASON)
     action, after, reason = _by_rules(facts)

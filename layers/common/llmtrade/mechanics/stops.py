@@ -7,7 +7,8 @@ checkpoints and a gap through it fills at the open, as at a broker. Every action
 cancels it: before any leg the stops are cancelled (shares held for an open stop are not available
 to another sell at Alpaca), and once no leg of the symbol is open the stop is placed afresh for the
 position then held; a STAY finds the stop it would place and keeps it. A stop that filled since the
-decision in force ends that decision's position: nothing is bought back until a new decision.
+decision in force ends that decision's position (`filled_stop`): the next checkpoint records an
+EXIT, and nothing is bought back until a new decision.
 """
 
 from __future__ import annotations
@@ -23,10 +24,18 @@ from llmtrade.mechanics.orders import (
     Legs,
     StepClock,
     cancel_if_open,
+    placed_since,
     submit_legs,
 )
 from llmtrade.ports import Broker, BrokerRejected
-from llmtrade.schemas import BrokerOrder, OrderEvent, OrderRequest, OrderSide, Position
+from llmtrade.schemas import (
+    BrokerOrder,
+    OrderEvent,
+    OrderFinal,
+    OrderRequest,
+    OrderSide,
+    Position,
+)
 from llmtrade.services import Services
 
 CENT = Decimal("0.01")
@@ -133,17 +142,20 @@ def _place_stop(services: Services, broker: Broker, week_id: str, account_id: st
     return f"protective stop {request.symbol} rejected: {rejected}" if rejected else ""
 
 
-def stopped_out(week: Week, broker: Broker, account_id: str, symbol: str,
-                since: datetime | None) -> bool:
-    """Whether a protective stop of `symbol` placed since the decision at `since` (None: the
-    weekly run's) has filled: that decision's position is over."""
-    for entry in week.entries(OrderEvent):
+def filled_stop(week: Week, broker: Broker, account_id: str, symbol: str,
+                since: datetime | None) -> BrokerOrder | None:
+    """The protective stop of `symbol` placed since the decision at `since` (None: the weekly
+    run's) that has filled, as recorded once it ended, else as the broker has it now: that
+    decision's position is over. None when no such stop filled."""
+    finals = week.by_subject(OrderFinal, account_id)
+    for entry in week.entries(OrderEvent, account_id):
         order_id = ClientOrderId.parse(entry.subject)
-        if (order_id is None or order_id.leg != "stop" or order_id.symbol != symbol
-                or (since is not None and (order_id.checkpoint is None
-                                           or order_id.checkpoint < since))):
+        if (order_id is None or (order_id.leg, order_id.symbol) != ("stop", symbol)
+                or not placed_since(entry.subject, account_id, order_id.week_id, since)):
             continue
-        placed = broker.order_by_client_id(account_id, entry.subject)
-        if placed is not None and placed.status == "filled":
-            return True
-    return False
+        final = finals.get(entry.subject)
+        order = (final.broker_order if final
+                 else broker.order_by_client_id(account_id, entry.subject))
+        if order is not None and order.status == "filled":
+            return order
+    return None

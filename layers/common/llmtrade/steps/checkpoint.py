@@ -31,7 +31,7 @@ from llmtrade.mechanics.orders import (
     size_target,
 )
 from llmtrade.mechanics.run_control import stop_or_claim
-from llmtrade.mechanics.stops import stopped_out, to_target
+from llmtrade.mechanics.stops import filled_stop, to_target
 from llmtrade.mechanics.targets import target_in
 from llmtrade.ports import Broker, RunRefused
 from llmtrade.run_keys import CheckpointRun
@@ -169,10 +169,14 @@ def _decided(cp: _Checkpoint) -> CheckpointUpdate:
 def _gather(cp: _Checkpoint) -> CheckpointFacts:
     """What the decision needs, from the event log (the conviction in force, the frozen indicators,
     the week's fills), the market (the indicators read now) and the broker (the position; fills not
-    recorded yet; whether a long could flip into a short)."""
+    recorded yet, the decision's protective stop among them; whether a long could flip into a
+    short)."""
     earlier = [u for u in cp.week.all(CheckpointUpdate) if u.at < cp.run.at]
     conviction = (max(earlier, key=lambda u: u.at).conviction_after if earlier
                   else cp.weekly_conviction)
+    stop = (filled_stop(cp.week, cp.broker, cp.account_id, cp.instrument, _origin(earlier))
+            if cp.instrument is not None and conviction else None)
+    stopped_at = (stop.filled_avg_price or stop.stop_price) if stop else None
     price = cp.services.market.price
     # after a flip the frozen indicators have retired: they are not read (nor counted afterwards)
     in_force = [] if flipped(conviction, cp.weekly_conviction) else \
@@ -190,7 +194,14 @@ def _gather(cp: _Checkpoint) -> CheckpointFacts:
                            instrument=cp.instrument, readings=readings, position=position,
                            week_entry_price=_week_entry_price(cp, position),
                            short_borrowable=borrowable, stop_loss_pct=rules.stop_loss_pct,
-                           reduce_loss_pct=rules.reduce_loss_pct)
+                           reduce_loss_pct=rules.reduce_loss_pct,
+                           stopped_out_at=stopped_at)
+
+
+def _origin(updates: list[CheckpointUpdate]) -> datetime | None:
+    """The moment of the last checkpoint among `updates` that changed the conviction (None: the
+    weekly run's decision is in force)."""
+    return max((u.at for u in updates if u.action is not CheckpointAction.STAY), default=None)
 
 
 def _week_entry_price(cp: _Checkpoint, position: Position | None) -> Decimal:
@@ -240,9 +251,9 @@ def _enforce(cp: _Checkpoint, update: CheckpointUpdate,
     protective stop is cancelled before any leg and placed afresh after (`mechanics.stops`)."""
     if cp.instrument is None:
         return []
-    changes = [u.at for u in updates if u.at <= cp.run.at and u.action is not CheckpointAction.STAY]
-    origin = max(changes) if changes else None  # None: the weekly run's decision is in force
-    stopped = stopped_out(cp.week, cp.broker, cp.account_id, cp.instrument, origin)
+    origin = _origin([u for u in updates if u.at <= cp.run.at])
+    # a stop that filled after this decision was recorded (a rerun, a late redrive) ends it too
+    stopped = filled_stop(cp.week, cp.broker, cp.account_id, cp.instrument, origin)
     target = 0 if stopped else _target_shares(cp, cp.instrument, update.conviction_after)
     for order in cp.broker.open_orders(cp.account_id):
         if order.type != "stop" and not placed_since(order.client_order_id, cp.account_id,
