@@ -57,7 +57,7 @@ S3_PER_GB_MONTH = 0.023
 # ----------------------------------------------------------------------------------- assumptions
 TASK_SECONDS = {  # typical duration of one invocation, live mode
     "open_week": 2, "settle_previous_week": 10, "research_start": 60, "research_check": 3,
-    "pitch": 60, "review": 45, "chairman": 60, "execute": 5, "week_summary": 10,
+    "pitch": 60, "review": 45, "chairman": 60, "seal": 2, "execute": 5, "week_summary": 10,
     "open_checkpoint": 2, "checkpoint_account": 4,
 }
 RESEARCH_CHECKS = 20  # deep research polled every poll_seconds: ~20 minutes until done
