@@ -133,3 +133,18 @@ def test_infra_imports_no_adapter_and_no_step() -> None:
              if part(resolve(target)) in ("adapters", "steps", "mechanics", "wiring",
                                           "entrypoints")]
     assert wrong == []
+
+
+GATED = ("domain", "steps", "mechanics")  # the rules, the steps and what they share
+MAX_COMPLEXITY = 10  # radon's grade B: boolean operators and comprehension conditions count
+
+
+@pytest.mark.parametrize("name", sorted(m for m in MODULES if part(m) in GATED))
+def test_the_rules_and_the_steps_stay_simple(name: str) -> None:
+    from radon.complexity import cc_visit
+    from radon.visitors import Function
+
+    complex_ = [f"{block.fullname} ({block.complexity})"
+                for block in cc_visit(MODULES[name].read_text())
+                if isinstance(block, Function) and block.complexity > MAX_COMPLEXITY]
+    assert complex_ == [], f"{name}: split these into named steps"

@@ -165,16 +165,20 @@ def verify_week(store: EventStore, week_id: str, into: Verified) -> None:
         into.broken.append(unreadable(exc))
         return
     for account_id in sorted({e.account_id for e in events}):
-        chain = [e for e in events if e.account_id == account_id]
-        links = [e for e in chain if e.chain_index is not None]
-        into.links += len(links)
-        into.unchained += len(chain) - len(links)
-        if broken := _chain_breaks(links):
-            into.broken.append(broken)
+        _verify_chain([e for e in events if e.account_id == account_id], into)
     for seal_event in (e for e in events if e.kind is EventKind.SEAL):
         into.seals += 1
         if broken := _seal_breaks(seal_event, events):
             into.broken.append(broken)
+
+
+def _verify_chain(chain: list[Event], into: Verified) -> None:
+    """One account's events of the week: its links checked, the events written unchained counted."""
+    links = [e for e in chain if e.chain_index is not None]
+    into.links += len(links)
+    into.unchained += len(chain) - len(links)
+    if broken := _chain_breaks(links):
+        into.broken.append(broken)
 
 
 def stored_weeks(store: EventStore, account_ids: Iterable[str]) -> list[str]:
