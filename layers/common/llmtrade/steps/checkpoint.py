@@ -44,6 +44,7 @@ from llmtrade.schemas import (
     CheckpointSkipped,
     CheckpointUpdate,
     Indicator,
+    IndicatorReading,
     OrderEvent,
     OrderFinal,
     OrderSide,
@@ -174,28 +175,42 @@ def _gather(cp: _Checkpoint) -> CheckpointFacts:
     earlier = [u for u in cp.week.all(CheckpointUpdate) if u.at < cp.run.at]
     conviction = (max(earlier, key=lambda u: u.at).conviction_after if earlier
                   else cp.weekly_conviction)
-    stop = (filled_stop(cp.week, cp.broker, cp.account_id, cp.instrument, _origin(earlier))
-            if cp.instrument is not None and conviction else None)
-    stopped_at = (stop.filled_avg_price or stop.stop_price) if stop else None
-    price = cp.services.market.price
-    # after a flip the frozen indicators have retired: they are not read (nor counted afterwards)
-    in_force = [] if flipped(conviction, cp.weekly_conviction) else \
-        _frozen_indicators(cp.week, cp.account_id, cp.kind)
-    readings = tuple(read(i, price(i.instrument, cp.run.at), price(i.instrument, cp.week_open))
-                     for i in in_force)
     position = next((p for p in cp.broker.positions(cp.account_id)
                      if p.symbol == cp.instrument), None)
-    borrowable = None
-    if cp.instrument is not None and conviction > 0:  # only a long can flip into a short
-        asset = cp.broker.asset(cp.account_id, cp.instrument)
-        borrowable = asset.shortable and asset.easy_to_borrow
     rules = cp.services.settings.risk.checkpoint
     return CheckpointFacts(conviction=conviction, weekly_conviction=cp.weekly_conviction,
-                           instrument=cp.instrument, readings=readings, position=position,
-                           week_entry_price=_week_entry_price(cp, position),
-                           short_borrowable=borrowable, stop_loss_pct=rules.stop_loss_pct,
+                           instrument=cp.instrument, readings=_readings(cp, conviction),
+                           position=position, week_entry_price=_week_entry_price(cp, position),
+                           short_borrowable=_short_borrowable(cp, conviction),
+                           stop_loss_pct=rules.stop_loss_pct,
                            reduce_loss_pct=rules.reduce_loss_pct,
-                           stopped_out_at=stopped_at)
+                           stopped_out_at=_stopped_out_at(cp, conviction, earlier))
+
+
+def _stopped_out_at(cp: _Checkpoint, conviction: int,
+                    earlier: list[CheckpointUpdate]) -> Decimal | None:
+    """The fill price of the decision's protective stop, when it filled since."""
+    if cp.instrument is None or not conviction:
+        return None
+    stop = filled_stop(cp.week, cp.broker, cp.account_id, cp.instrument, _origin(earlier))
+    return (stop.filled_avg_price or stop.stop_price) if stop else None
+
+
+def _readings(cp: _Checkpoint, conviction: int) -> tuple[IndicatorReading, ...]:
+    """The frozen indicators read now; after a flip they have retired: not read (nor counted)."""
+    if flipped(conviction, cp.weekly_conviction):
+        return ()
+    price = cp.services.market.price
+    return tuple(read(i, price(i.instrument, cp.run.at), price(i.instrument, cp.week_open))
+                 for i in _frozen_indicators(cp.week, cp.account_id, cp.kind))
+
+
+def _short_borrowable(cp: _Checkpoint, conviction: int) -> bool | None:
+    """Whether a long could flip into a short (None: not asked, nothing could flip short)."""
+    if cp.instrument is None or conviction <= 0:
+        return None
+    asset = cp.broker.asset(cp.account_id, cp.instrument)
+    return asset.shortable and asset.easy_to_borrow
 
 
 def _origin(updates: list[CheckpointUpdate]) -> datetime | None:
@@ -211,8 +226,7 @@ def _week_entry_price(cp: _Checkpoint, position: Position | None) -> Decimal:
         return Decimal(0)
     snapshot = cp.week.get(PositionSnapshot, cp.account_id, "week_open")
     opened_at = snapshot.at if snapshot else cp.week_open
-    held = next((p for p in snapshot.positions if p.symbol == position.symbol and p.qty), None) \
-        if snapshot else None
+    held = _held_at_open(snapshot, position.symbol)
     mark = (held.market_value / held.qty if held
             else cp.services.market.price(position.symbol, opened_at))
     opened = carried(held.qty, mark) if held else Book()
@@ -222,17 +236,30 @@ def _week_entry_price(cp: _Checkpoint, position: Position | None) -> Decimal:
     return entry_price(book, position.qty, mark)
 
 
+def _held_at_open(snapshot: PositionSnapshot | None, symbol: str) -> Position | None:
+    if snapshot is None:
+        return None
+    return next((p for p in snapshot.positions if p.symbol == symbol and p.qty), None)
+
+
 def _fills_since(cp: _Checkpoint, symbol: str, opened_at: datetime) -> list[BrokerOrder]:
     """The week's orders in `symbol` that (partly) filled after the weekly run's snapshot, in fill
     order: as recorded once they ended, else as the broker has them now."""
-    finals = cp.week.by_subject(OrderFinal, cp.account_id)
-    orders = [finals[e.subject].broker_order if e.subject in finals
-              else cp.broker.order_by_client_id(cp.account_id, e.subject)
-              for e in cp.week.entries(OrderEvent, cp.account_id)
-              if e.payload.request.symbol == symbol and e.payload.broker_order is not None]
-    filled = [o for o in orders if o is not None and o.filled_qty and o.filled_avg_price
+    filled = [o for o in _orders_in(cp, symbol)
+              if o.filled_qty and o.filled_avg_price
               and (o.filled_at is None or o.filled_at > opened_at)]
     return sorted(filled, key=lambda o: o.filled_at or o.submitted_at)
+
+
+def _orders_in(cp: _Checkpoint, symbol: str) -> list[BrokerOrder]:
+    """The week's placed orders in `symbol`: as recorded once they ended, else as the broker has
+    them now."""
+    finals = cp.week.by_subject(OrderFinal, cp.account_id)
+    placed = [e.subject for e in cp.week.entries(OrderEvent, cp.account_id)
+              if e.payload.request.symbol == symbol and e.payload.broker_order is not None]
+    orders = [finals[subject].broker_order if subject in finals
+              else cp.broker.order_by_client_id(cp.account_id, subject) for subject in placed]
+    return [o for o in orders if o is not None]
 
 
 def _frozen_indicators(week: Week, account_id: str, kind: AccountKind) -> list[Indicator]:
