@@ -19,7 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from llmtrade.schemas import CheckpointAction, IndicatorReading, Position
+from llmtrade.schemas import (
+    CheckpointAction,
+    CheckpointInputs,
+    CheckpointUpdate,
+    IndicatorReading,
+    Position,
+)
 
 FLAT_REASON = "flat: nothing to manage"
 WAITING_REASON = "waiting for the opposite position to close"
@@ -62,6 +68,31 @@ class CheckpointFacts:
     def flipped(self) -> bool:
         """The conviction in force is on the other side of the week's: a checkpoint flipped it."""
         return flipped(self.conviction, self.weekly_conviction)
+
+
+def inputs_of(facts: CheckpointFacts) -> CheckpointInputs:
+    """What a checkpoint records beside its conviction before and readings, so that
+    `recorded_facts` rebuilds these facts."""
+    return CheckpointInputs(weekly_conviction=facts.weekly_conviction,
+                            instrument=facts.instrument, position=facts.position,
+                            week_entry_price=facts.week_entry_price,
+                            short_borrowable=facts.short_borrowable,
+                            stop_loss_pct=facts.stop_loss_pct,
+                            reduce_loss_pct=facts.reduce_loss_pct)
+
+
+def recorded_facts(update: CheckpointUpdate) -> CheckpointFacts | None:
+    """The facts a recorded checkpoint decided from; None when it did not record its inputs."""
+    inputs = update.inputs
+    if inputs is None:
+        return None
+    return CheckpointFacts(conviction=update.conviction_before,
+                           weekly_conviction=inputs.weekly_conviction,
+                           instrument=inputs.instrument, readings=tuple(update.indicators),
+                           position=inputs.position, week_entry_price=inputs.week_entry_price,
+                           short_borrowable=inputs.short_borrowable,
+                           stop_loss_pct=inputs.stop_loss_pct,
+                           reduce_loss_pct=inputs.reduce_loss_pct)
 
 
 def flipped(conviction: int, weekly_conviction: int) -> bool:

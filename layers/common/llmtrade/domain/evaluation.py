@@ -7,7 +7,9 @@ with its best single PM and with the PMs' majority vote: paired t-tests of the
 weekly decision returns over the weeks both rows have, their p-values corrected together (Holm).
 A row is called better or worse only when its corrected p-value is below 5 %; when none is, the
 verdict says nothing is distinguishable, and how many weeks a given edge would need at the spread
-observed. One board holds either offline or live weeks, never both.
+observed. One board holds either offline or live weeks, never both, and no late week (its
+research was produced after the week's moment + grace: it could hold later news): the weeks left
+out are listed with why.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ ALPHA = 0.05
 SPY_BENCHMARK = "bench-spy"
 VOTE_SHADOW = "shadow-vote"
 EDGE = 0.002  # the weekly edge the verdict prices in weeks: 0.2 % a week, about 10 % a year
+LATE = "late: research produced after the week's as-of + grace"
 
 
 class Comparison(BaseModel):
@@ -56,8 +59,17 @@ class Board(BaseModel):
     verdict: str
     rows: list[LeaderboardRow]
     comparisons: list[Comparison]
-    excluded_weeks: int  # settled weeks of the other kind (live or offline), never pooled
+    excluded_weeks: int  # settled weeks left out: of the other kind (never pooled), or late
+    excluded: dict[str, str] = {}  # week id -> why it was left out
     calibration: Calibration = Calibration()
+
+    @property
+    def exclusions(self) -> list[str]:
+        """Why weeks were left out, one line per reason, naming its weeks."""
+        weeks: dict[str, list[str]] = {}
+        for week_id, why in sorted(self.excluded.items()):
+            weeks.setdefault(why, []).append(week_id)
+        return [f"{len(w)} week(s) left out, {why} ({', '.join(w)})" for why, w in weeks.items()]
 
 
 def _pairs(rows: list[LeaderboardRow], groups: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -129,7 +141,7 @@ def verdict(comparisons: list[Comparison], spreads: list[float], weeks: int,
 
 
 def evaluate(outcomes: Iterable[Outcome], names: Mapping[str, str] | None = None, *,
-             offline: bool, excluded_weeks: int = 0,
+             offline: bool, excluded: Mapping[str, str] | None = None,
              calibration: Calibration | None = None) -> Board:
     """The board of one kind of weeks (offline or live): rows, comparisons and the verdict."""
     outcomes = list({(o.week_id, o.account_id): o for o in outcomes}.values())
@@ -139,4 +151,5 @@ def evaluate(outcomes: Iterable[Outcome], names: Mapping[str, str] | None = None
     weeks = len({o.week_id for o in outcomes})
     return Board(offline=offline, weeks=weeks, rows=rows, comparisons=comparisons,
                  verdict=verdict(comparisons, spreads, weeks, offline),
-                 excluded_weeks=excluded_weeks, calibration=calibration or Calibration())
+                 excluded_weeks=len(excluded or {}), excluded=dict(excluded or {}),
+                 calibration=calibration or Calibration())

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from llmtrade.config import Settings
 from llmtrade.domain.calibration import OVERALL, Sample, calibrate
-from llmtrade.domain.evaluation import Board, evaluate
+from llmtrade.domain.evaluation import LATE, Board, evaluate
 from llmtrade.domain.leaderboard import (
     COUNCIL,
     FLAT,
@@ -57,26 +57,32 @@ def _charged(week: Postmortem, totals: WeekPostmortem | None) -> Decimal:
     return own + research
 
 
-def _one_kind(log: EventLog, settings: Settings) -> tuple[list[Postmortem], bool, int]:
-    """The settled weeks of one kind: the live ones if there are any, else the offline ones (a
-    week is offline when its summary says so); with whether they are offline and how many weeks
-    of the other kind were left out (never pooled)."""
+def _one_kind(log: EventLog, settings: Settings) -> tuple[list[Postmortem], bool, dict[str, str]]:
+    """The settled weeks of one kind that count: the live ones if there are any, else the offline
+    ones (a week is offline when its summary says so), none of them late; with whether they are
+    offline and the settled weeks left out, with why (the other kind is never pooled)."""
     settled = log.history(Postmortem, [a.id for a in settings.accounts.accounts])
-    offline_weeks = {s.week_id for s in log.history(WeekSummary, SHARED_ACCOUNT) if s.offline}
+    summaries = log.history(WeekSummary, SHARED_ACCOUNT)
+    offline_weeks = {s.week_id for s in summaries if s.offline}
+    late_weeks = {s.week_id for s in summaries if s.late}
     live = any(p.week_id not in offline_weeks for p in settled)
-    chosen = [p for p in settled if (p.week_id not in offline_weeks) == live]
-    return chosen, not live, len({p.week_id for p in settled} - {p.week_id for p in chosen})
+    of_kind = [p for p in settled if (p.week_id not in offline_weeks) == live]
+    other = "offline" if live else "live"
+    excluded = {w: f"{other} week: never pooled with {'live' if live else 'offline'} ones"
+                for w in {p.week_id for p in settled} - {p.week_id for p in of_kind}}
+    excluded |= {w: LATE for w in {p.week_id for p in of_kind} & late_weeks}
+    return [p for p in of_kind if p.week_id not in late_weeks], not live, excluded
 
 
 def _outcomes(log: EventLog, settings: Settings) -> tuple[list[Outcome], list[Postmortem], Board]:
-    """The real and virtual account-weeks of one kind of weeks, the real ones, and their board."""
+    """The real and virtual account-weeks that count, the real ones, and their board."""
     settled, offline, excluded = _one_kind(log, settings)
     chosen = {p.week_id for p in settled}
     totals = {w.week_id: w for w in log.history(WeekPostmortem, SHARED_ACCOUNT)}
     outcomes = [outcome_of(p, _charged(p, totals.get(p.week_id))) for p in settled]
     outcomes += [virtual_outcome(v) for v in log.history(VirtualWeek, list(VIRTUAL_ACCOUNTS))
                  if v.week_id in chosen]
-    result = evaluate(outcomes, model_names(settings), offline=offline, excluded_weeks=excluded,
+    result = evaluate(outcomes, model_names(settings), offline=offline, excluded=excluded,
                       calibration=calibrate(_samples(log, settled)))
     return outcomes, settled, result
 

@@ -143,6 +143,19 @@ class IndicatorReading(Strict):
     fired: bool
 
 
+class CheckpointInputs(Strict):
+    """What a checkpoint decided from besides `conviction_before` and its indicator readings:
+    with them, `domain.checkpoint_rules.decide` gives the recorded decision again (replay)."""
+
+    weekly_conviction: int
+    instrument: str | None
+    position: Position | None
+    week_entry_price: Decimal
+    short_borrowable: bool | None
+    stop_loss_pct: float
+    reduce_loss_pct: float
+
+
 class CheckpointUpdate(Strict):
     week_id: str
     account_id: str
@@ -153,6 +166,7 @@ class CheckpointUpdate(Strict):
     reason_delta: str
     indicators: list[IndicatorReading]
     unrealized_pl: Decimal
+    inputs: CheckpointInputs | None = None  # None: recorded before the inputs were
 
 
 class CheckpointSkipped(Strict):

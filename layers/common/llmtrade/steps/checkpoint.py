@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmtrade.domain.calendar import ET, et, parse_week_id, week_id_for
-from llmtrade.domain.checkpoint_rules import CheckpointFacts, decide, flipped
+from llmtrade.domain.checkpoint_rules import CheckpointFacts, decide, flipped, inputs_of
 from llmtrade.domain.indicators import read
 from llmtrade.domain.sizing import target_shares
 from llmtrade.domain.week_pl import Book, carried, entry_price, week_book
@@ -164,7 +164,7 @@ def _decided(cp: _Checkpoint) -> CheckpointUpdate:
                             action=decision.action, conviction_before=facts.conviction,
                             conviction_after=decision.conviction_after,
                             reason_delta=decision.reason, indicators=list(facts.readings),
-                            unrealized_pl=decision.unrealized_pl)
+                            unrealized_pl=decision.unrealized_pl, inputs=inputs_of(facts))
 
 
 def _gather(cp: _Checkpoint) -> CheckpointFacts:

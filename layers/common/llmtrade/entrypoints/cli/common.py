@@ -152,8 +152,7 @@ def print_board(board: Board) -> None:
     """The verdict first (it says what the table may claim), the table, then the comparisons."""
     mode = "offline (simulated market, offline models)" if board.offline else "live"
     print(f"Leaderboard of {board.weeks} {mode} week(s)"
-          + (f"; {board.excluded_weeks} week(s) of the other kind not pooled"
-             if board.excluded_weeks else ""))
+          + "".join(f"; {line}" for line in board.exclusions))
     print(f"Verdict: {board.verdict}\n")
     print_leaderboard(board.rows)
     if board.comparisons:

@@ -14,8 +14,9 @@ from llmtrade.adapters.llm.recorded import RecordedLLM
 from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings, load_settings
 from llmtrade.domain.calendar import parse_week_id
+from llmtrade.domain.checkpoint_rules import decide, recorded_facts
 from llmtrade.entrypoints.cli.common import UsageError
-from llmtrade.events import EventLog, Week, kind_of
+from llmtrade.events import Entry, EventLog, Week, kind_of
 from llmtrade.mechanics.provenance import stored_weeks, unreadable, verify
 from llmtrade.mechanics.targets import target_in
 from llmtrade.ports import EventStore
@@ -23,6 +24,7 @@ from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
     ChairmanDecision,
+    CheckpointUpdate,
     EventKind,
     LLMCallRecord,
     ModelFailure,
@@ -80,8 +82,8 @@ WHEN = {"timestamp"}  # when a decision was recorded is not part of it
 
 def replay_week(source: EventStore, settings: Settings, week_id: str) -> list[str]:
     """The week's decisions made again in a scratch store, every model answered from the stored
-    calls and the research from the stored packs: the differences with what is stored (none:
-    identical). Checkpoint decisions are not replayed here."""
+    calls and the research from the stored packs, and each checkpoint decided again from the
+    facts it recorded: the differences with what is stored (none: identical)."""
     stored = EventLog(source).week(week_id)
     if not stored.has(ResearchPack):
         raise UsageError(f"week {week_id} has no research pack in this store: nothing to replay")
@@ -120,6 +122,37 @@ def _differences(stored: Week, replayed: Week, settings: Settings, week_id: str)
         now_target = target_in(replayed, week_id, account.id, account.kind)[:2]
         if was_target != now_target:
             found.append(f"target {account.id}: stored {was_target}, replayed {now_target}")
+        found += _checkpoint_differences(stored.entries(CheckpointUpdate, account.id),
+                                         now_target)
+    return found
+
+
+def _checkpoint_differences(updates: list[Entry[CheckpointUpdate]],
+                            target: tuple[str | None, int]) -> list[str]:
+    """Each recorded checkpoint decided again (`decide`) from the facts it recorded, its conviction
+    before taken as the checkpoint took it (the latest earlier checkpoint's, among those recorded
+    before it, else the week's) and its instrument and weekly conviction from the replayed target.
+    Updates recorded before their inputs were are not replayable and left out."""
+    found: list[str] = []
+    seen: list[CheckpointUpdate] = []
+    for entry in updates:  # in the order they were recorded
+        update = entry.payload
+        earlier = [u for u in seen if u.at < update.at]
+        seen.append(update)
+        if (facts := recorded_facts(update)) is None or update.inputs is None:
+            continue
+        decision = decide(facts)
+        instrument, weekly = target
+        expected = update.model_copy(update={
+            "conviction_before": max(earlier, key=lambda u: u.at).conviction_after if earlier
+            else weekly,
+            "action": decision.action, "conviction_after": decision.conviction_after,
+            "reason_delta": decision.reason, "unrealized_pl": decision.unrealized_pl,
+            "inputs": update.inputs.model_copy(update={"weekly_conviction": weekly,
+                                                       "instrument": instrument})})
+        if (fields := _changed(update, expected)) is not None:
+            found.append(f"{EventKind.CHECKPOINT_UPDATE.value} {entry.account_id} "
+                         f"{entry.subject}: {fields}")
     return found
 
 
