@@ -28,7 +28,7 @@ from llmtrade.domain.leaderboard import spearman
 from llmtrade.domain.reviews import aggregate
 from llmtrade.domain.shadows import VIRTUAL_ACCOUNTS, legs_of
 from llmtrade.domain.sizing import target_shares
-from llmtrade.domain.virtual_book import Moments, Rules, run_week
+from llmtrade.domain.virtual_book import Leg, Moments, Rules, run_week
 from llmtrade.events import Week
 from llmtrade.mechanics.orders import placed_by
 from llmtrade.run_keys import WeekRun
@@ -103,12 +103,8 @@ def _settle_accounts(services: Services, week_id: str, week: Week, accounts: lis
 def _settle_account(services: Services, week: Week, opened: PositionSnapshot, kind: AccountKind,
                     at: datetime) -> Postmortem:
     settings, account_id = services.settings, opened.account_id
-    if kind is AccountKind.FLAT:  # the baseline never trades: its equity is its starting cash
-        equity_end = Decimal(str(settings.risk.starting_equity_usd)).quantize(CENT)
-    else:
-        equity_end = services.broker_at(at).account(account_id).equity
+    equity_end = _equity_end(services, account_id, kind, at)
     updates = _checkpoints(week, account_id, at)
-    fired = [r for u in updates for r in u.indicators if r.fired]
     pitch = week.get(Pitch, account_id)
     pnl = equity_end - opened.equity
     split = {} if kind is AccountKind.FLAT else _attribution(services, week, opened, updates, at)
@@ -116,19 +112,36 @@ def _settle_account(services: Services, week: Week, opened: PositionSnapshot, ki
         week_id=opened.week_id, account_id=account_id, kind=kind,
         model=pitch.model if pitch else settings.model_of(account_id), settled_at=at,
         equity_start=opened.equity, equity_end=equity_end, pnl=pnl,
-        pnl_pct=round(float(pnl / opened.equity * 100), 4) if opened.equity else 0.0,
+        pnl_pct=_pnl_pct(pnl, opened.equity),
         pnl_vs_flat=pnl,  # made relative once FLAT's P/L is known
         instrument=opened.target_instrument, direction=opened.target_direction,
         conviction=opened.conviction,
         final_conviction=updates[-1].conviction_after if updates else opened.conviction,
-        indicators_fired=list(dict.fromkeys(r.indicator.name for r in fired)),
-        invalidation_fired=any(r.indicator.role == "invalidates" for r in fired),
-        flipped=any(u.action is CheckpointAction.FLIP for u in updates),
         thesis_played_out=_played_out(services, opened, at),
         review_score=_review_score(week, account_id, kind),
         llm_cost_usd=_cost(week.all(LLMCallRecord, account_id)),
-        notes=opened.note, **split,
+        notes=opened.note, **_checkpoint_signals(updates), **split,
     )
+
+
+def _equity_end(services: Services, account_id: str, kind: AccountKind, at: datetime) -> Decimal:
+    """The account's equity at `at`: the broker's, but FLAT never trades: its starting cash."""
+    if kind is AccountKind.FLAT:
+        return Decimal(str(services.settings.risk.starting_equity_usd)).quantize(CENT)
+    return services.broker_at(at).account(account_id).equity
+
+
+def _pnl_pct(pnl: Decimal, equity_start: Decimal) -> float:
+    return round(float(pnl / equity_start * 100), 4) if equity_start else 0.0
+
+
+def _checkpoint_signals(updates: list[CheckpointUpdate]) -> dict[str, Any]:
+    """What the week's checkpoints saw: the indicators that fired (first-fired order), whether an
+    invalidating one did, and whether the position was flipped."""
+    fired = [r for u in updates for r in u.indicators if r.fired]
+    return {"indicators_fired": list(dict.fromkeys(r.indicator.name for r in fired)),
+            "invalidation_fired": any(r.indicator.role == "invalidates" for r in fired),
+            "flipped": any(u.action is CheckpointAction.FLIP for u in updates)}
 
 
 def _attribution(services: Services, week: Week, opened: PositionSnapshot,
@@ -181,19 +194,11 @@ def _settle_virtual(services: Services, week_id: str, week: Week,
     run = max(s.at for s in snapshots.values())
     moments = Moments(run=run, entry=market.next_open(run), settlement=at,
                       checkpoints=tuple(sorted({u.at for u in week.all(CheckpointUpdate)})))
-    prices: dict[tuple[str, datetime], Decimal] = {}
-
-    def price(symbol: str, moment: datetime) -> Decimal:  # each (symbol, moment) asked once
-        if (symbol, moment) not in prices:
-            prices[(symbol, moment)] = market.price(symbol, moment)
-        return prices[(symbol, moment)]
-
+    price = _asked_once(market.price)
     pitches = sorted(week.all(Pitch), key=lambda p: p.idea_id)
     overall = {a.idea_id: a.overall
                for a in aggregate([p.idea_id for p in pitches], week.all(PeerReview))}
-    pm_runs = [s for a, s in snapshots.items()
-               if settings.account_by_id[a].kind is AccountKind.PM]
-    gross = _average_gross(pm_runs, lambda symbol: price(symbol, run))
+    gross = _average_gross(_pm_runs(services, snapshots), lambda symbol: price(symbol, run))
     evaluation = settings.risk.evaluation
     rules = Rules(settings.risk.checkpoint.stop_loss_pct, settings.risk.checkpoint.reduce_loss_pct)
     for account_id in missing:
@@ -202,8 +207,7 @@ def _settle_virtual(services: Services, week_id: str, week: Week,
                        seed=evaluation.random_seed, week_id=week_id,
                        entry_price=lambda symbol: price(symbol, moments.entry))
         start = _virtual_start(services, week_id, account_id)
-        interest = (start * Decimal(str(evaluation.tbill_rate_pct)) / 100
-                    * Decimal((at - run).total_seconds()) / (365 * 86400)
+        interest = (_tbill_interest(start, Decimal(str(evaluation.tbill_rate_pct)), run, at)
                     if account_id == "bench-tbill" else Decimal(0))
         book = run_week(legs, start, moments, price, rules, interest)
         kind, description = VIRTUAL_ACCOUNTS[account_id]
@@ -211,12 +215,43 @@ def _settle_virtual(services: Services, week_id: str, week: Week,
             week_id=week_id, account_id=account_id, kind=kind, description=description,
             settled_at=at, entry_at=moments.entry, equity_start=start,
             equity_end=book.equity_end, pnl=book.equity_end - start,
-            legs=[VirtualLeg(symbol=leg.symbol, conviction=leg.conviction,
-                             shares_at_entry=leg.shares or target_shares(
-                                 leg.conviction, leg.budget_usd, price(leg.symbol, run)))
-                  for leg in legs],
+            legs=_virtual_legs(legs, lambda symbol: price(symbol, run)),
             checkpoint_equity=book.marks, traded_usd=book.traded_usd,
             gross_exposure_usd=book.gross_usd), week_id=week_id, account_id=account_id)
+
+
+def _asked_once(
+        price: Callable[[str, datetime], Decimal]) -> Callable[[str, datetime], Decimal]:
+    """`price`, asked once per (symbol, moment)."""
+    prices: dict[tuple[str, datetime], Decimal] = {}
+
+    def cached(symbol: str, moment: datetime) -> Decimal:
+        if (symbol, moment) not in prices:
+            prices[(symbol, moment)] = price(symbol, moment)
+        return prices[(symbol, moment)]
+
+    return cached
+
+
+def _pm_runs(services: Services,
+             snapshots: dict[str, PositionSnapshot]) -> list[PositionSnapshot]:
+    """The PM accounts' snapshots at the week's run."""
+    return [s for a, s in snapshots.items()
+            if services.settings.account_by_id[a].kind is AccountKind.PM]
+
+
+def _tbill_interest(start: Decimal, rate_pct: Decimal, run: datetime, at: datetime) -> Decimal:
+    """Simple interest on `start` at `rate_pct` a year (of 365 days) from `run` to `at`."""
+    return start * rate_pct / 100 * Decimal((at - run).total_seconds()) / (365 * 86400)
+
+
+def _virtual_legs(legs: list[Leg], price_at_run: Callable[[str], Decimal]) -> list[VirtualLeg]:
+    """The legs as recorded: a leg's shares at entry, else those its conviction aims for at the
+    run's price."""
+    return [VirtualLeg(symbol=leg.symbol, conviction=leg.conviction,
+                       shares_at_entry=leg.shares or target_shares(
+                           leg.conviction, leg.budget_usd, price_at_run(leg.symbol)))
+            for leg in legs]
 
 
 def _average_gross(pm_runs: list[PositionSnapshot],
