@@ -72,21 +72,35 @@ class Board(BaseModel):
         return [f"{len(w)} week(s) left out, {why} ({', '.join(w)})" for why, w in weeks.items()]
 
 
+CONTENDERS = ("pm", "council", "shadow")
+
+
+def _best_pm(rows: list[LeaderboardRow]) -> str | None:
+    pms = [r for r in rows if r.kind == "pm" and r.mean_weekly_return is not None]
+    return max(pms, key=lambda r: r.mean_weekly_return or 0.0).name if pms else None
+
+
+def _council_pairs(rows: list[LeaderboardRow], names: set[str],
+                   vote: str | None) -> list[tuple[str, str]]:
+    if COUNCIL not in names:
+        return []
+    pairs = []
+    best = _best_pm(rows)
+    if best is not None:
+        pairs.append((COUNCIL, best))
+    if vote in names:
+        pairs.append((COUNCIL, vote))
+    return pairs
+
+
 def _pairs(rows: list[LeaderboardRow], groups: Mapping[str, str]) -> list[tuple[str, str]]:
     """(row, reference) names to compare: each row with FLAT and SPY, the council with its best
     PM and the majority vote."""
     names = {r.name for r in rows}
-    flat, spy, vote = FLAT, groups.get(SPY_BENCHMARK), groups.get(VOTE_SHADOW)
-    contenders = [r for r in rows if r.kind in ("pm", "council", "shadow")]
-    pairs = [(r.name, ref) for r in contenders for ref in (flat, spy) if ref in names]
-    pms = [r for r in rows if r.kind == "pm" and r.mean_weekly_return is not None]
-    if COUNCIL in names:
-        if pms:
-            best = max(pms, key=lambda r: r.mean_weekly_return or 0.0)
-            pairs.append((COUNCIL, best.name))
-        if vote in names:
-            pairs.append((COUNCIL, vote))
-    return pairs
+    contenders = [r for r in rows if r.kind in CONTENDERS]
+    references = (FLAT, groups.get(SPY_BENCHMARK))
+    pairs = [(r.name, ref) for r in contenders for ref in references if ref in names]
+    return pairs + _council_pairs(rows, names, groups.get(VOTE_SHADOW))
 
 
 def _compare(name: str, against: str, returns: Mapping[str, Mapping[str, float]],
@@ -101,21 +115,48 @@ def _compare(name: str, against: str, returns: Mapping[str, Mapping[str, float]]
         p_value=test.p_value, p_holm=None, significant=False), test.spread
 
 
+def _returns_by_name(outcomes: Iterable[Outcome], names: Mapping[str, str],
+                     ) -> dict[str, dict[str, float]]:
+    """Each row's weekly decision returns by week id."""
+    returns: dict[str, dict[str, float]] = {}
+    for o in outcomes:
+        returns.setdefault(names.get(o.group, o.group), {})[o.week_id] = o.decision_return
+    return returns
+
+
+def _holm_corrected(comparisons: list[Comparison]) -> list[Comparison]:
+    tested = [i for i, c in enumerate(comparisons) if c.p_value is not None]
+    adjusted = dict(zip(tested, holm([comparisons[i].p_value or 0.0 for i in tested]),
+                        strict=True))
+    return [c.model_copy(update={"p_holm": adjusted.get(i),
+                                 "significant": adjusted.get(i, 1.0) < ALPHA})
+            for i, c in enumerate(comparisons)]
+
+
 def compare(rows: list[LeaderboardRow], outcomes: Iterable[Outcome],
             names: Mapping[str, str]) -> tuple[list[Comparison], list[float]]:
     """The board's comparisons with Holm-corrected p-values, and the spreads of their weekly
     differences."""
-    returns: dict[str, dict[str, float]] = {}
-    for o in outcomes:
-        returns.setdefault(names.get(o.group, o.group), {})[o.week_id] = o.decision_return
+    returns = _returns_by_name(outcomes, names)
     groups = {o.group: names.get(o.group, o.group) for o in outcomes}
     done = [_compare(a, b, returns) for a, b in _pairs(rows, groups)]
-    tested = [i for i, (c, _) in enumerate(done) if c.p_value is not None]
-    adjusted = dict(zip(tested, holm([done[i][0].p_value or 0.0 for i in tested]), strict=True))
-    comparisons = [c.model_copy(update={"p_holm": adjusted.get(i),
-                                        "significant": adjusted.get(i, 1.0) < ALPHA})
-                   for i, (c, _) in enumerate(done)]
-    return comparisons, [s for _, s in done if s]
+    return _holm_corrected([c for c, _ in done]), [s for _, s in done if s]
+
+
+def _finding(c: Comparison) -> str:
+    direction = "above" if (c.mean_difference or 0) > 0 else "below"
+    return (f"{c.name} {direction} {c.against} by {(c.mean_difference or 0) * 100:+.2f} % a week "
+            f"(corrected p = {c.p_holm:.3f})")
+
+
+def _price_of_edge(spreads: list[float]) -> str:
+    """How many weeks the EDGE would need to show at the median spread; "" without a spread."""
+    needed = weeks_needed(EDGE, median(spreads)) if spreads else None
+    if not needed:
+        return ""
+    return (f" At the observed spread of weekly differences ({median(spreads) * 100:.2f} % a "
+            f"week), a true edge of {EDGE * 100:.1f} % a week (about 10 % a year) would need "
+            f"about {needed} weeks to show.")
 
 
 def verdict(comparisons: list[Comparison], spreads: list[float], weeks: int,
@@ -125,19 +166,13 @@ def verdict(comparisons: list[Comparison], spreads: list[float], weeks: int,
         return "No settled week yet."
     found = [c for c in comparisons if c.significant]
     if found:
-        said = "; ".join(f"{c.name} {'above' if (c.mean_difference or 0) > 0 else 'below'} "
-                         f"{c.against} by {(c.mean_difference or 0) * 100:+.2f} % a week "
-                         f"(corrected p = {c.p_holm:.3f})" for c in found)
+        said = "; ".join(_finding(c) for c in found)
         return (f"Over {weeks} {mode} week(s), after Holm correction for {len(comparisons)} "
                 f"comparisons: {said}. No other difference is distinguishable from noise.")
-    needed = weeks_needed(EDGE, median(spreads)) if spreads else None
-    price = (f" At the observed spread of weekly differences ({median(spreads) * 100:.2f} % a "
-             f"week), a true edge of {EDGE * 100:.1f} % a week (about 10 % a year) would need "
-             f"about {needed} weeks to show." if needed else "")
     return (f"Nothing is distinguishable over {weeks} {mode} week(s): after Holm correction for "
             f"{len(comparisons)} comparisons, no row's mean weekly decision return differs from "
             f"FLAT or SPY buy-and-hold (or the council from its best PM or the vote) at the 5 % "
-            f"level, so the order of the table is noise.{price}")
+            f"level, so the order of the table is noise.{_price_of_edge(spreads)}")
 
 
 def evaluate(outcomes: Iterable[Outcome], names: Mapping[str, str] | None = None, *,

@@ -11,7 +11,7 @@ statistics and the verdict on them live in `domain.evaluation`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate
@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from llmtrade.domain.statistics import (
+    Interval,
     mean_interval,
     path_drawdown,
     sharpe_interval,
@@ -72,6 +73,10 @@ class Outcome:
     @property
     def decision_return(self) -> float:
         return float(self.decision_pnl / self.equity_start) if self.equity_start else 0.0
+
+    @property
+    def total_return(self) -> float:
+        return float(self.pnl / self.equity_start) if self.equity_start else 0.0
 
 
 class LeaderboardRow(BaseModel):
@@ -160,45 +165,62 @@ def virtual_outcome(week: VirtualWeek) -> Outcome:
         gross_exposure_usd=week.gross_exposure_usd)
 
 
-def _ratio(amounts: Iterable[Decimal], weeks: Sequence[Outcome]) -> float:
-    shares = [float(a / w.equity_start) for a, w in zip(amounts, weeks, strict=True)
-              if w.equity_start]
+_Amount = Callable[[Outcome], Decimal]
+
+
+def _total(weeks: Sequence[Outcome], amount: _Amount) -> Decimal:
+    return sum((amount(w) for w in weeks), Decimal(0))
+
+
+def _ratio(weeks: Sequence[Outcome], amount: _Amount) -> float:
+    """The mean share of the starting equity that `amount` is, over weeks that had equity."""
+    shares = [float(amount(w) / w.equity_start) for w in weeks if w.equity_start]
     return fmean(shares) if shares else 0.0
 
 
-def _pair(low: float, high: float) -> list[float]:
-    return [low, high]
+def _estimate(interval: Interval | None) -> float | None:
+    return interval.estimate if interval else None
+
+
+def _bounds(interval: Interval | None) -> list[float] | None:
+    return [interval.low, interval.high] if interval else None
+
+
+def _net_of_cost(mean: Interval | None, cost_return: float) -> float | None:
+    return mean.estimate - cost_return if mean else None
+
+
+def _hit_rate(weeks: Sequence[Outcome]) -> float | None:
+    positioned = [w for w in weeks if w.positioned]
+    if not positioned:
+        return None
+    return sum(1 for w in positioned if w.decision_pnl > 0) / len(positioned)
+
+
+def _kind_and_model(weeks: Sequence[Outcome]) -> tuple[RowKind, str | None]:
+    return (weeks[0].kind, weeks[0].model) if weeks else ("pm", None)
 
 
 def row(name: str, weeks: Sequence[Outcome]) -> LeaderboardRow:
     weeks = sorted(weeks, key=lambda w: (w.week_id, w.account_id))
     decision = [w.decision_return for w in weeks]
     mean, sharpe = mean_interval(decision), sharpe_interval(decision)
-    cost = sum((w.cost_usd for w in weeks), Decimal(0))
-    pnl = sum((w.pnl for w in weeks), Decimal(0))
-    positioned = [w for w in weeks if w.positioned]
-    cost_return = _ratio([w.cost_usd for w in weeks], weeks)
-    kind = weeks[0].kind if weeks else "pm"
+    cost, pnl = _total(weeks, lambda w: w.cost_usd), _total(weeks, lambda w: w.pnl)
+    kind, model = _kind_and_model(weeks)
     return LeaderboardRow(
-        name=name, kind=kind, virtual=kind in ("benchmark", "shadow"),
-        model=weeks[0].model if weeks else None, accounts=sorted({w.account_id for w in weeks}),
-        weeks=len({w.week_id for w in weeks}),
-        mean_weekly_return=mean.estimate if mean else None,
-        ci95=_pair(mean.low, mean.high) if mean else None,
-        sharpe=sharpe.estimate if sharpe else None,
-        sharpe_ci95=_pair(sharpe.low, sharpe.high) if sharpe else None,
+        name=name, kind=kind, virtual=kind in ("benchmark", "shadow"), model=model,
+        accounts=sorted({w.account_id for w in weeks}), weeks=len({w.week_id for w in weeks}),
+        mean_weekly_return=_estimate(mean), ci95=_bounds(mean),
+        sharpe=_estimate(sharpe), sharpe_ci95=_bounds(sharpe),
         sortino=sortino(decision), max_drawdown=path_drawdown(_equity_path(weeks)),
-        turnover=_ratio([w.traded_usd for w in weeks], weeks),
-        avg_gross_exposure=_ratio([w.gross_exposure_usd for w in weeks], weeks),
+        turnover=_ratio(weeks, lambda w: w.traded_usd),
+        avg_gross_exposure=_ratio(weeks, lambda w: w.gross_exposure_usd),
         cost_per_week_usd=cost / len(weeks) if weeks else Decimal(0),
-        net_weekly_return=mean.estimate - cost_return if mean else None,
-        decision_pnl_usd=sum((w.decision_pnl for w in weeks), Decimal(0)),
-        carry_pnl_usd=sum((w.carry_pnl for w in weeks), Decimal(0)), total_pnl_usd=pnl,
-        cumulative_return=cumulative_return([float(w.pnl / w.equity_start) if w.equity_start
-                                             else 0.0 for w in weeks]),
-        hit_rate=(sum(1 for w in positioned if w.decision_pnl > 0) / len(positioned)
-                  if positioned else None),
-        llm_cost_usd=cost, net_pnl_usd=pnl - cost,
+        net_weekly_return=_net_of_cost(mean, _ratio(weeks, lambda w: w.cost_usd)),
+        decision_pnl_usd=_total(weeks, lambda w: w.decision_pnl),
+        carry_pnl_usd=_total(weeks, lambda w: w.carry_pnl), total_pnl_usd=pnl,
+        cumulative_return=cumulative_return([w.total_return for w in weeks]),
+        hit_rate=_hit_rate(weeks), llm_cost_usd=cost, net_pnl_usd=pnl - cost,
     )
 
 

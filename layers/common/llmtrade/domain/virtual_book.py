@@ -93,6 +93,20 @@ def _facts(held: _Held, mark: Decimal, at: datetime, price: Price, moments: Mome
                            reduce_loss_pct=rules.reduce_loss_pct)
 
 
+def _enter(leg: Leg, price: Price, moments: Moments) -> _Held:
+    shares = _sized(leg, leg.conviction, price, moments)
+    return _Held(leg, shares, leg.conviction, price(leg.symbol, moments.entry))
+
+
+def _value(book: Sequence[_Held], at: datetime, price: Price) -> Decimal:
+    """The book's positions marked at `at`."""
+    return sum((h.shares * price(h.leg.symbol, at) for h in book), Decimal(0))
+
+
+def _checkpoints_held(moments: Moments) -> list[datetime]:
+    return [m for m in moments.checkpoints if moments.entry < m <= moments.settlement]
+
+
 def run_week(legs: Sequence[Leg], equity_start: Decimal, moments: Moments, price: Price,
              rules: Rules, interest_usd: Decimal = Decimal(0)) -> BookWeek:
     """The book's week (see the module docstring); `interest_usd` is credited at the settlement
@@ -100,20 +114,17 @@ def run_week(legs: Sequence[Leg], equity_start: Decimal, moments: Moments, price
     cash, traded = equity_start, Decimal(0)
     book = []
     for leg in legs:
-        shares, entry = _sized(leg, leg.conviction, price, moments), price(leg.symbol,
-                                                                           moments.entry)
-        cash -= shares * entry
-        traded += abs(shares) * entry
-        book.append(_Held(leg, shares, leg.conviction, entry))
+        held = _enter(leg, price, moments)
+        cash -= held.shares * held.entry_price
+        traded += abs(held.shares) * held.entry_price
+        book.append(held)
     gross = sum((abs(h.shares) * h.entry_price for h in book), Decimal(0))
     marks = []
-    for at in (m for m in moments.checkpoints if moments.entry < m <= moments.settlement):
-        marks.append(_money(cash + sum((h.shares * price(h.leg.symbol, at) for h in book),
-                                       Decimal(0))))
+    for at in _checkpoints_held(moments):
+        marks.append(_money(cash + _value(book, at, price)))
         for held in (h for h in book if h.leg.conviction):
             cash, traded = _check(held, at, price, moments, rules, cash, traded)
-    end = cash + interest_usd + sum((h.shares * price(h.leg.symbol, moments.settlement)
-                                     for h in book), Decimal(0))
+    end = cash + interest_usd + _value(book, moments.settlement, price)
     return BookWeek(_money(end), marks, _money(traded), _money(gross))
 
 
