@@ -141,8 +141,10 @@ def test_a_close_filling_in_parts_past_the_wait_leaves_the_opening_leg_to_the_ne
     opening = sim.order(FLIP.format(leg="open"), monday + timedelta(hours=1))
     assert opening is not None and opening.status == "filled" and opening.submitted_at == monday
     assert sim.held(monday + timedelta(hours=1)) < 0
-    # no stop while that leg was open; the next checkpoint protects the short
-    assert not [o for o in sim.broker(monday).open_orders(ACCOUNT) if o.type == "stop"]
+    # while that leg was open its attached stop was held, resting nowhere; the next checkpoint
+    # replaces it with the stop from the short's entry
+    assert [o.status for o in sim.broker(monday).open_orders(ACCOUNT) if o.type == "stop"] == [
+        "held"]
     noon = datetime(2026, 12, 7, 12, 0, tzinfo=ET)
     sim.checkpoint(noon)
     assert [o.type for o in sim.broker(noon + SECOND).open_orders(ACCOUNT)] == ["stop"]
