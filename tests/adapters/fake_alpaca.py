@@ -47,12 +47,14 @@ def order_json(order: BrokerOrder) -> dict[str, Any]:
         "notional": None, "qty": str(order.qty), "filled_qty": str(order.filled_qty),
         "filled_avg_price": (str(order.filled_avg_price)
                              if order.filled_avg_price is not None else None),
-        "order_class": "", "order_type": order.type, "type": order.type,
-        "side": order.side.value, "time_in_force": "gtc" if order.type == "stop" else "day",
+        "order_class": "oto" if order.legs else "", "order_type": order.type, "type": order.type,
+        "side": order.side.value,
+        "time_in_force": "gtc" if order.type == "stop" or order.legs else "day",
         "limit_price": None,
         "stop_price": str(order.stop_price) if order.stop_price is not None else None,
         "status": order.status,
-        "extended_hours": False, "legs": None, "trail_percent": None, "trail_price": None,
+        "extended_hours": False, "legs": [order_json(leg) for leg in order.legs] or None,
+        "trail_percent": None, "trail_price": None,
         "hwm": None,
     }
 
@@ -191,16 +193,21 @@ class FakeAlpaca:
 
     def _submit(self, account: str, request: httpx.Request) -> dict[str, Any]:
         body = json.loads(request.content)
-        kind = (body.get("type"), body.get("time_in_force"))
-        if kind not in (("market", "day"), ("stop", "gtc")) or "notional" in body:
-            raise BrokerRejected(422, 40010001, "this fake takes market day orders and gtc stops"
-                                                " by qty only")
+        kind = (body.get("type"), body.get("time_in_force"), body.get("order_class", "simple"))
+        allowed = (("market", "day", "simple"), ("stop", "gtc", "simple"), ("market", "gtc", "oto"))
+        if kind not in allowed or "notional" in body:
+            raise BrokerRejected(422, 40010001, "this fake takes market day orders, gtc stops and"
+                                                " market gtc oto orders by qty only")
         if (body.get("type") == "stop") != ("stop_price" in body):
             raise BrokerRejected(422, 40010001, "stop_price is required for stop orders only")
+        if (kind[2] == "oto") != ("stop_price" in body.get("stop_loss", {})):
+            raise BrokerRejected(422, 40010001, "an oto order here takes a stop_loss.stop_price")
         order = OrderRequest(symbol=body["symbol"], qty=int(body["qty"]), side=body["side"],
                              type=body["type"], time_in_force=body["time_in_force"],
                              stop_price=(Decimal(body["stop_price"]) if "stop_price" in body
                                          else None),
+                             stop_loss=(Decimal(body["stop_loss"]["stop_price"])
+                                        if kind[2] == "oto" else None),
                              client_order_id=body.get("client_order_id") or str(uuid.uuid4()))
         return order_json(self.broker.submit_order(account, order))
 

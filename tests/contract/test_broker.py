@@ -277,3 +277,41 @@ def test_a_stop_triggers_where_the_path_crosses_it_and_a_buy_stop_covers_a_short
     assert filled.filled_at == crossing and filled.filled_avg_price == market.quote(
         "SPY", crossing)[1]
     assert broker.positions("acct") == []
+
+
+# --------------------------------------------------------------------------- an entry's stop (oto)
+def entry_with_stop(qty: int, stop_loss: Decimal, cid: str = "c1") -> OrderRequest:
+    return OrderRequest(symbol="SPY", qty=qty, side=OrderSide.BUY, time_in_force="gtc",
+                        stop_loss=stop_loss, client_order_id=cid)
+
+
+def test_an_entrys_attached_stop_is_held_until_it_fills_then_rests_and_fills_on_a_drop(
+        broker: Broker, clock: Clock, market: ScriptedMarket) -> None:
+    level = (market.price("SPY", WED_0800) * Decimal("0.97")).quantize(Decimal("0.01"))
+    market.quotes.append(Quote("SPY", level - 1, datetime(2026, 11, 25, 11, 0, tzinfo=ET)))
+    placed = broker.submit_order("acct", entry_with_stop(10, level))
+    [leg] = placed.legs
+    assert (placed.status, leg.status, leg.type, leg.side, leg.qty, leg.stop_price) == (
+        "accepted", "held", "stop", OrderSide.SELL, 10, level)
+    # the held leg is no wash trade and holds nothing: another buy goes in beside it
+    assert broker.submit_order("acct", order(1, cid="c2")).status == "accepted"
+    clock.now = WED_OPEN + SECONDS
+    resting = broker.order_by_client_id("acct", leg.client_order_id)
+    assert resting is not None and (resting.status, resting.filled_qty) == ("new", 0)
+    assert sum(p.qty for p in broker.positions("acct")) == 11
+    stopped = at(broker, clock, WED_1200, leg.client_order_id)
+    assert (stopped.status, stopped.filled_qty) == ("filled", 10)
+    assert stopped.filled_at == datetime(2026, 11, 25, 11, 0, tzinfo=ET)
+    assert [p.qty for p in broker.positions("acct")] == [1]
+    [parent_leg] = at(broker, clock, WED_1200).legs
+    assert parent_leg.status == "filled"  # the entry reads its leg back
+
+
+def test_an_entry_cancelled_before_it_fills_takes_its_attached_stop_with_it(
+        broker: Broker, clock: Clock, market: ScriptedMarket) -> None:
+    level = (market.price("SPY", WED_0800) * Decimal("0.97")).quantize(Decimal("0.01"))
+    [leg] = broker.submit_order("acct", entry_with_stop(10, level)).legs
+    broker.cancel_order("acct", "c1")
+    cancelled = at(broker, clock, WED_1200, leg.client_order_id)
+    assert cancelled.status == "canceled" and broker.open_orders("acct") == []
+    assert broker.positions("acct") == []

@@ -150,8 +150,10 @@ def test_a_close_filling_in_parts_past_the_wait_leaves_the_opening_leg_to_the_ne
     opening = sim.order(FLIP.format(leg="open"), monday + timedelta(hours=1))
     assert opening is not None and opening.status == "filled" and opening.submitted_at == monday
     assert sim.held(monday + timedelta(hours=1)) < 0
-    # no stop while that leg was open; the next checkpoint protects the short
-    assert not [o for o in sim.broker(monday).open_orders(ACCOUNT) if o.type == "stop"]
+    # while that leg was open its attached stop was held, resting nowhere; the next checkpoint
+    # replaces it with the stop from the short's entry
+    assert [o.status for o in sim.broker(monday).open_orders(ACCOUNT) if o.type == "stop"] == [
+        "held"]
     noon = datetime(2026, 12, 7, 12, 0, tzinfo=ET)
     sim.checkpoint(noon)
     assert [o.type for o in sim.broker(noon + SECOND).open_orders(ACCOUNT)] == ["stop"]
@@ -266,3 +268,46 @@ def test_a_stay_keeps_the_stop_and_a_reduce_replaces_it_for_the_new_quantity(
     assert actions == ["STAY", "REDUCE", "STAY"]
     assert [o.client_order_id for o in sim.broker(close + SECOND).open_orders(ACCOUNT)] == [
         second.client_order_id]
+
+
+def test_wednesdays_entry_is_stopped_out_before_the_first_checkpoint_by_its_attached_stop(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    pitching(monkeypatch, price_rule("invalidates", "<", Decimal(0)))
+    expected = services.market.price("SPY", datetime(2026, 11, 25, 8, 0, tzinfo=ET))
+    drop = datetime(2026, 11, 25, 10, 30, tzinfo=ET)
+    sim = Simulated(services, FillModel(), Quote("SPY", expected * Decimal("0.9"), drop))
+    run_workflow(WEEKLY, {"week_id": WEEK}, sim.services)
+    entry_id = f"{ACCOUNT}-{WEEK}-SPY-open"
+    entry = sim.services.events.week(WEEK, ACCOUNT).get(OrderEvent, ACCOUNT, entry_id)
+    level = (expected * Decimal("0.97")).quantize(Decimal("0.01"))
+    assert entry is not None and entry.request.stop_loss == level
+    assert entry.broker_order is not None
+    [leg] = entry.broker_order.legs  # the stop as the broker named it, held for the entry
+    assert (leg.type, leg.side, leg.stop_price, leg.status) == ("stop", "sell", level, "held")
+    # no checkpoint yet: the broker's stop sells at the drop
+    stopped = sim.order(leg.client_order_id, drop + timedelta(minutes=5))
+    assert stopped is not None and stopped.status == "filled" and stopped.filled_at == drop
+    assert stopped.filled_avg_price == sim.market.quote("SPY", drop)[0]
+    assert sim.held(drop + SECOND) == 0
+    # the 12:00 checkpoint sees the weekly decision stopped out: nothing is bought back
+    noon = datetime(2026, 11, 25, 12, 0, tzinfo=ET)
+    sim.checkpoint(noon)
+    assert sim.held(noon + timedelta(minutes=30)) == 0
+    assert sim.broker(noon + timedelta(minutes=30)).open_orders(ACCOUNT) == []
+    ledger = sim.ledger.orders(ACCOUNT)
+    sim.checkpoint(noon)
+    assert sim.ledger.orders(ACCOUNT) == ledger
+
+
+def test_without_the_protective_stop_an_entry_goes_in_alone(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.workflow.test_trading import without_protective_stop
+
+    pitching(monkeypatch, price_rule("invalidates", "<", Decimal(0)))
+    sim = Simulated(without_protective_stop(services), FillModel())
+    run_workflow(WEEKLY, {"week_id": WEEK}, sim.services)
+    entry = sim.services.events.week(WEEK, ACCOUNT).get(OrderEvent, ACCOUNT,
+                                                        f"{ACCOUNT}-{WEEK}-SPY-open")
+    assert entry is not None and entry.broker_order is not None
+    assert (entry.request.stop_loss, entry.request.time_in_force) == (None, "day")
+    assert entry.broker_order.legs == []

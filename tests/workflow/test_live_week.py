@@ -186,8 +186,9 @@ def test_a_live_week_reads_like_an_audit_and_a_rerun_calls_nobody(live: Live) ->
     orders = [e.parsed() for e in events if e.kind is EventKind.ORDER]
     assert {o.account_id for o in orders} == {a.id for a in services.settings.trading_accounts}
     placed = {a.id: fake.broker.orders(a.id) for a in services.settings.trading_accounts}
-    # 08:00: queued
-    assert all(o.status == "accepted" for orders_ in placed.values() for o in orders_)
+    # 08:00: queued, each entry's attached stop held until it fills
+    assert all(o.status == ("held" if o.type == "stop" else "accepted")
+               for orders_ in placed.values() for o in orders_)
 
     before = provider_calls(router)
     # a rerun: no model, no research, no order again

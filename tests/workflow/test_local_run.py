@@ -30,6 +30,7 @@ from llmtrade.workflow import CHECKPOINT, WEEKLY
 from tests.conftest import WEEK
 from tests.workflow.expected import assert_complete_week, stored
 from tests.workflow.scripted import Quote, always, scripted
+from tests.workflow.test_trading import without_protective_stop
 
 
 def test_a_week_produces_every_event_once_and_a_rerun_adds_nothing(services: Services) -> None:
@@ -157,7 +158,8 @@ def test_an_exit_before_the_open_cancels_the_queued_order(
     _week(services, WEEK, monkeypatch, {"instrument": "SPY", "conviction": 2,
                                         "indicators": [always("invalidates", "SPY")]})
     broker = services.broker_at(datetime(2026, 11, 25, 9, 0, tzinfo=ET))
-    assert [o.symbol for o in broker.open_orders("pm-gpt")] == ["SPY"]
+    assert [(o.symbol, o.type, o.status) for o in broker.open_orders("pm-gpt")] == [
+        ("SPY", "market", "accepted"), ("SPY", "stop", "held")]  # the entry and its stop
     nine = datetime(2026, 11, 25, 9, 0, tzinfo=ET)
     result = step.checkpoint_account(services, CheckpointRun(week_id=WEEK, at=nine, accounts=[]),
                                      "pm-gpt")
@@ -308,7 +310,8 @@ def test_conviction_carries_from_the_latest_checkpoint_in_market_time(
     # the weekly order's fill
     opening = services.market.price("SPY", datetime(2026, 11, 25, 9, 30, tzinfo=ET))
     # SPY is 10 % down around Wednesday 14:00 only: a stop loss EXITs then; Monday and Tuesday STAY
-    services = scripted(services, Quote("SPY", opening * Decimal("0.9"),
+    # (the checkpoint's rule, not the broker's resting stop, which would have sold at 13:30)
+    services = scripted(without_protective_stop(services), Quote("SPY", opening * Decimal("0.9"),
                                         datetime(2026, 11, 25, 13, 30, tzinfo=ET),
                                         datetime(2026, 11, 25, 14, 30, tzinfo=ET)))
     _week(services, WEEK, monkeypatch, {"instrument": "SPY", "conviction": 2,

@@ -14,9 +14,10 @@ has waited, so waiting for a fill advances the simulator's clock (and sleeps for
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.sizing import Leg, fit_to_buying_power, target_shares
@@ -127,6 +128,9 @@ class StepClock:
         return order
 
 
+EntryStop = Callable[[Leg], Decimal | None] | None  # the stop price attached to a leg
+
+
 @dataclass(frozen=True)
 class Legs:
     """Legs worked toward a target: the client ids used, a note on what could not complete (a
@@ -138,7 +142,7 @@ class Legs:
 
 def submit_legs(services: Services, clock: StepClock, week_id: str, account_id: str,
                 legs: list[Leg], checkpoint: datetime | None = None,
-                retries: Sequence[datetime] = ()) -> Legs:
+                retries: Sequence[datetime] = (), entry_stop: EntryStop = None) -> Legs:
     """Submit legs in order, recording an order event each, and wait (bounded: the clock's
     deadline) for each to fill; stop at a rejection, or at a close that has not filled when the
     next leg reopens the same symbol on the other side (the broker accepts that only once the
@@ -146,31 +150,41 @@ def submit_legs(services: Services, clock: StepClock, week_id: str, account_id: 
     `checkpoint`: the moment of the decision placing them (None: the weekly run); a leg whose
     order under that id ended without the position reaching its target (rejected, cancelled) goes
     in again under the id of the checkpoint placing it now, the last of `retries` (the
-    checkpoints since the decision: an earlier one's retry still open is the leg's order)."""
+    checkpoints since the decision: an earlier one's retry still open is the leg's order).
+    `entry_stop`: the stop price to attach to a leg (an `oto` order), None for none."""
     ids: list[str] = []
     stamps = [checkpoint, *(r for r in retries if r != checkpoint)]
     for index, leg in enumerate(legs):
+        stop_loss = entry_stop(leg) if entry_stop else None
         client_id, placed, rejected = _place(services, clock.broker(), week_id, account_id, leg,
-                                             stamps)
+                                             stamps, stop_loss)
         ids.append(client_id)
         if rejected:
             return Legs(ids, f"{leg.name} {leg.symbol} rejected: {rejected}")
         assert placed is not None
-        placed = clock.until_final(account_id, placed)
-        if placed.status == "filled":
-            continue
-        if not placed.is_open:
-            return Legs(ids, f"{leg.name} {leg.symbol} {placed.status} at the broker"
-                             " (the next checkpoint places it again)")
-        if index + 1 < len(legs) and legs[index + 1].symbol == leg.symbol:
-            return Legs(ids, f"the opening {leg.symbol} leg waits for the close to fill"
-                             f" ({placed.status}: {placed.filled_qty} of {placed.qty}; next"
-                             " checkpoint)")
+        reopens = index + 1 < len(legs) and legs[index + 1].symbol == leg.symbol
+        if why := _unfinished(leg, clock.until_final(account_id, placed), reopens):
+            return Legs(ids, why)
     return Legs(ids, "")
 
 
+def _unfinished(leg: Leg, placed: BrokerOrder, reopens: bool) -> str:
+    """Why the legs after this one wait for the next checkpoint ("" when they go on): it ended
+    unfilled, or it is a close still open that the next leg would reopen on the other side."""
+    if placed.status == "filled":
+        return ""
+    if not placed.is_open:
+        return (f"{leg.name} {leg.symbol} {placed.status} at the broker"
+                " (the next checkpoint places it again)")
+    if reopens:
+        return (f"the opening {leg.symbol} leg waits for the close to fill"
+                f" ({placed.status}: {placed.filled_qty} of {placed.qty}; next checkpoint)")
+    return ""
+
+
 def _place(services: Services, broker: Broker, week_id: str, account_id: str, leg: Leg,
-           stamps: list[datetime | None]) -> tuple[str, BrokerOrder | None, str | None]:
+           stamps: list[datetime | None],
+           stop_loss: Decimal | None) -> tuple[str, BrokerOrder | None, str | None]:
     """(client id, the order, why it was refused): the id whose order is open; else the decision's
     id (the first) or this checkpoint's (the last) when never used, submitted now; an order that
     ended (rejected, cancelled) under an id leaves the leg to the next."""
@@ -183,8 +197,10 @@ def _place(services: Services, broker: Broker, week_id: str, account_id: str, le
             continue
         if placed is None and 0 < index < len(stamps) - 1:
             continue  # that checkpoint placed no retry
+        # an attached stop's leg inherits the order's time in force: gtc, so it outlasts the day
         request = OrderRequest(symbol=leg.symbol, qty=leg.qty, side=leg.side,
-                               client_order_id=client_id)
+                               time_in_force="day" if stop_loss is None else "gtc",
+                               stop_loss=stop_loss, client_order_id=client_id)
         rejected = None
         if placed is None:
             try:

@@ -1,14 +1,17 @@
 """Working an account to its target with a protective stop at the broker (risk.yaml `orders`).
 
-Each entry gets a resting stop order (`stop`, `gtc`: it outlasts the week) at the checkpoint stop
-level (`checkpoint.stop_loss_pct` from this week's entry: the week-open mark for shares carried
-into the week on the same side, else the broker's average entry), so the loss limit holds between
-checkpoints and a gap through it fills at the open, as at a broker. Every action replaces or
-cancels it: before any leg the stops are cancelled (shares held for an open stop are not available
-to another sell at Alpaca), and once no leg of the symbol is open the stop is placed afresh for the
-position then held; a STAY finds the stop it would place and keeps it. A stop that filled since the
-decision in force ends that decision's position (`filled_stop`): the next checkpoint records an
-EXIT, and nothing is bought back until a new decision.
+An opening leg goes in with its stop attached (an `oto` order: the stop `stop_loss_pct` from the
+price expected when it is placed rests once the leg fills), so a new entry is protected from its
+fill on, not from the next checkpoint (a separate stop while the entry is open would be a wash
+trade). Each checkpoint then keeps a resting stop order (`stop`, `gtc`: it outlasts the week) at the
+checkpoint stop level (`checkpoint.stop_loss_pct` from this week's entry: the week-open mark for
+shares carried into the week on the same side, else the broker's average entry), so the loss limit
+holds between checkpoints and a gap through it fills at the open, as at a broker. Every action
+replaces or cancels it: before any leg the stops are cancelled (shares held for an open stop are not
+available to another sell at Alpaca), and once no leg of the symbol is open the stop is placed
+afresh for the position then held; a STAY finds the stop it would place and keeps it. A stop that
+filled since the decision in force ends that decision's position (`filled_stop`): the next
+checkpoint records an EXIT, and nothing is bought back until a new decision.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from llmtrade.domain.sizing import legs_to_target
+from llmtrade.domain.sizing import Leg, legs_to_target
 from llmtrade.events import Week
 from llmtrade.mechanics.orders import (
     ClientOrderId,
@@ -36,6 +39,7 @@ from llmtrade.schemas import (
     OrderSide,
     Position,
 )
+from llmtrade.schemas.broker import HELD
 from llmtrade.services import Services
 
 CENT = Decimal("0.01")
@@ -60,8 +64,11 @@ def to_target(services: Services, clock: StepClock, week_id: str, account_id: st
     if legs and cancel_stops(clock, account_id):
         # a stop may have filled before its cancel: the legs are computed afresh
         legs = legs_to_target(clock.broker().positions(account_id), instrument, target)
-    worked = submit_legs(services, clock, week_id, account_id, legs, decision, retries)
-    if instrument is None or not services.settings.risk.orders.protective_stop:
+    if not services.settings.risk.orders.protective_stop:
+        return submit_legs(services, clock, week_id, account_id, legs, decision, retries)
+    worked = submit_legs(services, clock, week_id, account_id, legs, decision, retries,
+                         entry_stop=lambda leg: _entry_stop(services, clock, leg))
+    if instrument is None:
         return worked
     note = protect(services, clock, week_id, account_id, instrument,
                    _entry_mark(services, instrument, carried, week_open),
@@ -69,10 +76,20 @@ def to_target(services: Services, clock: StepClock, week_id: str, account_id: st
     return Legs(worked.ids, "; ".join(n for n in (worked.note, note) if n))
 
 
+def _entry_stop(services: Services, clock: StepClock, leg: Leg) -> Decimal | None:
+    """The stop attached to an opening leg: at the stop level from the price expected now."""
+    if leg.name != "open":
+        return None
+    expected = services.market.price(leg.symbol, clock.now)
+    return stop_level(expected, leg.side is OrderSide.BUY,
+                      services.settings.risk.checkpoint.stop_loss_pct)
+
+
 def cancel_stops(clock: StepClock, account_id: str) -> bool:
-    """Cancel every open stop and wait (bounded) until the broker says so; whether any was."""
+    """Cancel every resting stop and wait (bounded) until the broker says so; whether any was. A
+    leg held for its entry rests nowhere: it goes with its entry."""
     broker = clock.broker()
-    stops = [o for o in broker.open_orders(account_id) if o.type == "stop"]
+    stops = [o for o in broker.open_orders(account_id) if o.type == "stop" and o.status != HELD]
     for stop in stops:
         cancel_if_open(broker, account_id, stop.client_order_id)
     for stop in stops:
@@ -91,17 +108,25 @@ def protect(services: Services, clock: StepClock, week_id: str, account_id: str,
         return ""  # the stop follows the fill: the next checkpoint places it
     held = next((p for p in broker.positions(account_id) if p.symbol == symbol), None)
     wanted = _wanted_stop(services, week_id, account_id, held, week_mark, stamp)
-    kept = None
-    for order in (o for o in open_orders if o.type == "stop"):
-        same = wanted is not None and (order.symbol, order.side, order.qty, order.stop_price) == (
-            wanted.symbol, wanted.side, wanted.qty, wanted.stop_price)
-        if same and kept is None:
-            kept = order
-        else:
-            cancel_if_open(broker, account_id, order.client_order_id)
-    if wanted is None or kept is not None:
+    stops = [o for o in open_orders if o.type == "stop"]
+    if wanted is None or _keep_one(broker, account_id, stops, wanted):
         return ""
     return _place_stop(services, broker, week_id, account_id, wanted)
+
+
+def _keep_one(broker: Broker, account_id: str, stops: list[BrokerOrder],
+              wanted: OrderRequest | None) -> bool:
+    """Keep the first open stop that is the one wanted and cancel every other; True when one was
+    kept (nothing to place)."""
+    kept = False
+    for order in stops:
+        same = wanted is not None and (order.symbol, order.side, order.qty, order.stop_price) == (
+            wanted.symbol, wanted.side, wanted.qty, wanted.stop_price)
+        if same and not kept:
+            kept = True
+        else:
+            cancel_if_open(broker, account_id, order.client_order_id)
+    return kept
 
 
 def _wanted_stop(services: Services, week_id: str, account_id: str, held: Position | None,
@@ -145,17 +170,30 @@ def _place_stop(services: Services, broker: Broker, week_id: str, account_id: st
 def filled_stop(week: Week, broker: Broker, account_id: str, symbol: str,
                 since: datetime | None) -> BrokerOrder | None:
     """The protective stop of `symbol` placed since the decision at `since` (None: the weekly
-    run's) that has filled, as recorded once it ended, else as the broker has it now: that
-    decision's position is over. None when no such stop filled."""
+    run's), on its own or attached to an entry, that has filled, as recorded once it ended, else as
+    the broker has it now: that decision's position is over. None when no such stop filled."""
     finals = week.by_subject(OrderFinal, account_id)
     for entry in week.entries(OrderEvent, account_id):
         order_id = ClientOrderId.parse(entry.subject)
-        if (order_id is None or (order_id.leg, order_id.symbol) != ("stop", symbol)
+        if (order_id is None or order_id.symbol != symbol
                 or not placed_since(entry.subject, account_id, order_id.week_id, since)):
             continue
-        final = finals.get(entry.subject)
-        order = (final.broker_order if final
-                 else broker.order_by_client_id(account_id, entry.subject))
-        if order is not None and order.status == "filled":
-            return order
+        for stop_id in _stop_ids(order_id.leg, entry.subject, entry.payload.broker_order):
+            if (order := _as_now(finals, broker, account_id, stop_id)) is not None \
+                    and order.status == "filled":
+                return order
     return None
+
+
+def _as_now(finals: dict[str, OrderFinal], broker: Broker, account_id: str,
+            client_id: str) -> BrokerOrder | None:
+    final = finals.get(client_id)
+    return final.broker_order if final else broker.order_by_client_id(account_id, client_id)
+
+
+def _stop_ids(leg: str, client_id: str, placed: BrokerOrder | None) -> list[str]:
+    """The client ids of the stops an order event placed: its own (a stop) or its attached leg's
+    (the broker's id for it, as the broker answered the entry)."""
+    if leg == "stop":
+        return [client_id]
+    return [o.client_order_id for o in (placed.legs if placed else []) if o.type == "stop"]

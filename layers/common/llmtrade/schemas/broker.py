@@ -30,11 +30,17 @@ class OrderRequest(Strict):
     time_in_force: Literal["day", "gtc"] = "day"
     stop_price: Decimal | None = None
     client_order_id: Annotated[str, Field(max_length=128)]
+    # an entry's protective stop, attached (Alpaca's `oto` order class with `stop_loss`): a stop
+    # order on the other side at this price, held until this market order fills, then resting
+    # until cancelled; the broker names it (Alpaca chooses a leg's client_order_id itself)
+    stop_loss: Decimal | None = None
 
     @model_validator(mode="after")
     def _stop_price_with_stops_only(self) -> OrderRequest:
         if (self.type == "stop") != (self.stop_price is not None):
             raise ValueError("a stop order needs a stop_price, and only a stop order has one")
+        if self.stop_loss is not None and (self.type, self.time_in_force) != ("market", "gtc"):
+            raise ValueError("a stop_loss rides on a market gtc order (its leg inherits the gtc)")
         return self
 
     @classmethod
@@ -57,12 +63,15 @@ class BrokerOrder(Strict):
     filled_avg_price: Decimal | None = None
     type: str = "market"  # Alpaca's order type (market, stop, ...)
     stop_price: Decimal | None = None
+    legs: list[BrokerOrder] = []  # an `oto` order's attached stop (`held` until this one fills)
 
     @property
     def is_open(self) -> bool:
         """Still able to fill (new, accepted, partially filled, ...): not in a final state."""
         return self.status not in FINAL_STATUSES
 
+
+HELD = "held"  # an attached leg waiting for its parent to fill: it rests nowhere yet
 
 # no further fill can come (Alpaca's OrderStatus: filled, canceled, expired, rejected, and the
 # day's end or a replacement)

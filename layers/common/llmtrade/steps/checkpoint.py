@@ -282,17 +282,22 @@ def _enforce(cp: _Checkpoint, update: CheckpointUpdate,
     # a stop that filled after this decision was recorded (a rerun, a late redrive) ends it too
     stopped = filled_stop(cp.week, cp.broker, cp.account_id, cp.instrument, origin)
     target = 0 if stopped else _target_shares(cp, cp.instrument, update.conviction_after)
-    for order in cp.broker.open_orders(cp.account_id):
-        if order.type != "stop" and not placed_since(order.client_order_id, cp.account_id,
-                                                     cp.run.week_id, origin):
-            # superseded by the decision in force (last week's close of another symbol too)
-            cancel_if_open(cp.broker, cp.account_id, order.client_order_id)
+    _cancel_superseded(cp, origin)
     since = sorted(u.at for u in updates if (origin is None or u.at > origin) and u.at <= cp.run.at)
     snapshot = cp.week.get(PositionSnapshot, cp.account_id, "week_open")
     worked = to_target(cp.services, StepClock(cp.services, cp.run.at), cp.run.week_id,
                        cp.account_id, cp.instrument, target, decision=origin, retries=since,
                        carried=snapshot.positions if snapshot else [], week_open=cp.week_open)
     return worked.ids
+
+
+def _cancel_superseded(cp: _Checkpoint, origin: datetime | None) -> None:
+    """Cancel the open orders the decision in force did not place (last week's close of another
+    symbol too); protective stops are `mechanics.stops`' business."""
+    for order in cp.broker.open_orders(cp.account_id):
+        if order.type != "stop" and not placed_since(order.client_order_id, cp.account_id,
+                                                     cp.run.week_id, origin):
+            cancel_if_open(cp.broker, cp.account_id, order.client_order_id)
 
 
 def _target_shares(cp: _Checkpoint, instrument: str, conviction: int) -> int:

@@ -3,8 +3,8 @@
 Orders are identified by a deterministic client_order_id (`mechanics.orders.ClientOrderId`: account,
 week, symbol, leg): before submitting, the broker is asked for that id, so a rerun never sends an
 order twice. A position carried into the week unchanged gets its protective stop here
-(`mechanics.stops`); a new entry gets it at the first checkpoint after it fills. The `week_open`
-snapshot is recorded last: once it exists, the week is executed.
+(`mechanics.stops`); a new entry goes in with its stop attached, resting once the entry fills. The
+`week_open` snapshot is recorded last: once it exists, the week is executed.
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ Retry rules (`RETRY`: the shared http_retry policy, Alpaca's statuses 429 and ev
 
 Bodies are checked before use (alpaca_bodies.py); bar pagination ends on a repeated
 `next_page_token` or after `MAX_BAR_PAGES` pages; `GET /v2/calendar` sends start/end as date-times.
-Orders are market `day` orders and protective `stop` orders (`gtc`, with a `stop_price`); Alpaca
-answers a market order `new`/`accepted` before it fills: the caller polls `order_by_client_id`.
+Orders are market `day` orders, protective `stop` orders (`gtc`, with a `stop_price`) and entries
+with their stop attached (`order_class: oto`, `stop_loss: {stop_price}`; the stop leg, named by
+Alpaca, comes back in `legs`); Alpaca answers a market order `new`/`accepted` before it fills:
+the caller polls `order_by_client_id`.
 """
 
 from __future__ import annotations
@@ -37,11 +39,10 @@ from llmtrade.adapters.broker.alpaca_bodies import (
     MarketClock,
     calendar_session,
     decimal_json,
-    moment,
+    parse_order,
     parse_position,
     parsed,
     shaped,
-    whole,
 )
 from llmtrade.adapters.http_retry import (
     RATE_LIMITED,
@@ -52,7 +53,7 @@ from llmtrade.adapters.http_retry import (
 )
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, Session
-from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
+from llmtrade.schemas import BrokerOrder, OrderRequest, Position
 
 # the longest a single rate-limit or backoff wait may take is 30 s; no total bound (a weekly step
 # makes a handful of calls per account, and each is bounded by its attempts)
@@ -68,25 +69,6 @@ MAX_BAR_PAGES = 50
 
 class _Uncertain(Exception):
     """A request whose outcome is unknown (timeout, 5xx): it may or may not have taken effect."""
-
-
-def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
-    return parsed(_order, data, "order")
-
-
-def _order(data: Mapping[str, Any]) -> BrokerOrder:
-    price, stop = data.get("filled_avg_price"), data.get("stop_price")
-    return BrokerOrder(
-        id=data["id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
-        qty=whole(data.get("qty"), f"order {data['client_order_id']} qty"),
-        side=OrderSide(data["side"]), status=data["status"],
-        submitted_at=moment(data.get("submitted_at") or data["created_at"]),
-        filled_at=moment(data.get("filled_at")),
-        filled_qty=whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
-        filled_avg_price=Decimal(price) if price is not None else None,
-        type=data.get("type") or data.get("order_type") or "market",
-        stop_price=Decimal(stop) if stop is not None else None,
-    )
 
 
 class AlpacaBroker:
@@ -232,12 +214,17 @@ class AlpacaBroker:
 
     # ----------------------------------------------------------------- writes
     def submit_order(self, account_id: str, order: OrderRequest) -> BrokerOrder:
-        body = {"symbol": order.symbol, "qty": str(order.qty), "side": order.side.value,
-                "type": order.type, "time_in_force": order.time_in_force,
-                "client_order_id": order.client_order_id}
+        body: dict[str, Any] = {
+            "symbol": order.symbol, "qty": str(order.qty), "side": order.side.value,
+            "type": order.type, "time_in_force": order.time_in_force,
+            "client_order_id": order.client_order_id}
         if order.stop_price is not None:
             # a protective `stop` (gtc): the spec's stop_price, a string, "required if type is stop"
             body["stop_price"] = str(order.stop_price)
+        if order.stop_loss is not None:
+            # one-triggers-other: the stop leg is held until the entry fills, then rests
+            body["order_class"] = "oto"
+            body["stop_loss"] = {"stop_price": str(order.stop_loss)}
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 response = self.request(account_id, "POST", "/v2/orders", body=body,

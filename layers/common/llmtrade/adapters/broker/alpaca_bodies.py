@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from llmtrade.adapters.http_retry import scrub
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import Session
-from llmtrade.schemas import Position
+from llmtrade.schemas import BrokerOrder, OrderSide, Position
 
 _T = TypeVar("_T")
 
@@ -94,3 +94,23 @@ def _position(data: Mapping[str, Any]) -> Position:
                     avg_entry_price=Decimal(data["avg_entry_price"]),
                     market_value=Decimal(data["market_value"]),
                     unrealized_pl=Decimal(data["unrealized_pl"]))
+
+
+def parse_order(data: Mapping[str, Any]) -> BrokerOrder:
+    return parsed(_order, data, "order")
+
+
+def _order(data: Mapping[str, Any]) -> BrokerOrder:
+    price, stop = data.get("filled_avg_price"), data.get("stop_price")
+    return BrokerOrder(
+        id=data["id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
+        qty=whole(data.get("qty"), f"order {data['client_order_id']} qty"),
+        side=OrderSide(data["side"]), status=data["status"],
+        submitted_at=moment(data.get("submitted_at") or data["created_at"]),
+        filled_at=moment(data.get("filled_at")),
+        filled_qty=whole(data.get("filled_qty"), f"order {data['client_order_id']} filled_qty"),
+        filled_avg_price=Decimal(price) if price is not None else None,
+        type=data.get("type") or data.get("order_type") or "market",
+        stop_price=Decimal(stop) if stop is not None else None,
+        legs=[_order(leg) for leg in data.get("legs") or []],
+    )

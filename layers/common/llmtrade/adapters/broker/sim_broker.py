@@ -7,6 +7,10 @@
 - A `stop` order (a protective stop, `gtc`) rests until the price path, sampled a minute at a
   time over each session, trades through its stop_price; it then fills in full at that minute's
   bid (a sell) or ask (a buy): a gap through the stop fills at the open, as at a broker.
+- A market order with a `stop_loss` is Alpaca's `oto`: its stop leg (named by the broker, listed
+  in its `legs` and as an order of its own) is `held` until the order fills in full, then rests as
+  a stop from that moment; it is cancelled when the order ends without filling. A held leg holds
+  no shares and is no wash trade.
 - Quantities are whole shares; selling more than is held long (or buying more than is short) is
   refused with 403, as Alpaca refuses crossing through zero in one order, and shares held for an
   open order (a resting stop) are not available to another; a short needs the configured minimum
@@ -35,10 +39,11 @@ from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, OrderLedger
 from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
+from llmtrade.schemas.broker import HELD
 
 FILLED, ACCEPTED, CANCELED, NEW = "filled", "accepted", "canceled", "new"
 PARTIALLY_FILLED, REJECTED = "partially_filled", "rejected"
-OPEN = frozenset({NEW, ACCEPTED, PARTIALLY_FILLED})
+OPEN = frozenset({NEW, ACCEPTED, PARTIALLY_FILLED, HELD})
 MARGIN_MULTIPLIER = Decimal(2)  # Reg T overnight buying power
 SHORT_PRICE_BUFFER = Decimal("1.03")  # Alpaca checks a short's buying power at the ask + 3 %
 MINUTE = timedelta(minutes=1)
@@ -128,8 +133,14 @@ class SimBroker:
         placed = [o for o in ledger if o.submitted_at <= now]
         cancels = {o.client_order_id.removeprefix("cancel:"): o.submitted_at
                    for o in placed if o.status == CANCELED}
-        return [self._as_of(o, now, cancels.get(o.client_order_id))
-                for o in placed if o.status != CANCELED]
+        orders = []
+        for order in (o for o in placed if o.status != CANCELED):
+            parent = self._as_of(order.model_copy(update={"legs": []}), now,
+                                 cancels.get(order.client_order_id))
+            legs = [self._leg_as_of(leg, parent, now, cancels.get(leg.client_order_id))
+                    for leg in order.legs]
+            orders += [parent.model_copy(update={"legs": legs}), *legs]
+        return orders
 
     def open_orders(self, account_id: str) -> list[BrokerOrder]:
         return [o for o in self.orders(account_id) if o.status in OPEN]
@@ -211,28 +222,41 @@ class SimBroker:
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
         self._check_quantity(self._orders_as_of(ledger), order)
         placed = BrokerOrder(
-            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sim://{account_id}/{order.client_order_id}")),
+            id=_order_id(account_id, order.client_order_id),
             client_order_id=order.client_order_id, symbol=order.symbol, qty=order.qty,
             side=order.side, status=ACCEPTED, submitted_at=now.astimezone(UTC), type=order.type,
-            stop_price=order.stop_price,
+            stop_price=order.stop_price, legs=self._stop_leg(account_id, order, now),
         )
         if not self._record(account_id, placed):  # a concurrent submit of the same id won
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
         return self._as_of(placed, now)
+
+    @staticmethod
+    def _stop_leg(account_id: str, order: OrderRequest, now: datetime) -> list[BrokerOrder]:
+        """An `oto` order's stop leg, named as Alpaca names a leg: by the broker."""
+        if order.stop_loss is None:
+            return []
+        leg_id = _order_id(account_id, f"{order.client_order_id}/stop_loss")
+        other = OrderSide.SELL if order.side is OrderSide.BUY else OrderSide.BUY
+        return [BrokerOrder(id=leg_id, client_order_id=leg_id, symbol=order.symbol,
+                            qty=order.qty, side=other, status=HELD,
+                            submitted_at=now.astimezone(UTC), type="stop",
+                            stop_price=order.stop_loss)]
 
     def cancel_order(self, account_id: str, client_order_id: str) -> None:
         order = self.order_by_client_id(account_id, client_order_id)
         if order is None or order.status not in OPEN:
             raise BrokerRejected(422, 42210000, f"order {client_order_id} is not open")
         now = self._now()
-        cancel = order.model_copy(update={"status": CANCELED,
+        cancel = order.model_copy(update={"status": CANCELED, "legs": [],
                                           "client_order_id": f"cancel:{client_order_id}",
                                           "submitted_at": now.astimezone(UTC)})
         self._record(account_id, cancel)
 
     def _check_quantity(self, orders: list[BrokerOrder], order: OrderRequest) -> None:
         held = next((p.qty for p in self._positions(orders) if p.symbol == order.symbol), 0)
-        pending = [o for o in orders if o.status in OPEN and o.symbol == order.symbol]
+        # a held leg waits for its order: it holds nothing yet
+        pending = [o for o in orders if o.status in OPEN - {HELD} and o.symbol == order.symbol]
         if any(o.side is not order.side for o in pending):
             raise BrokerRejected(403, 40310000, "potential wash trade detected. use complex orders")
         delta = order.qty if order.side is OrderSide.BUY else -order.qty
@@ -290,6 +314,18 @@ class SimBroker:
             update["status"] = ACCEPTED if now < tradable else NEW
         return order.model_copy(update=update)
 
+    def _leg_as_of(self, leg: BrokerOrder, parent: BrokerOrder, now: datetime,
+                   canceled_at: datetime | None) -> BrokerOrder:
+        """An `oto` stop leg at `now`: held while its order is open, resting as a stop from the
+        order's fill, cancelled with an order that ended without filling."""
+        if parent.status == FILLED and parent.filled_at is not None:
+            resting = leg.model_copy(update={"submitted_at": parent.filled_at})
+            return self._as_of(resting, now, canceled_at).model_copy(
+                update={"submitted_at": leg.submitted_at})
+        if canceled_at is not None and canceled_at <= now:
+            return leg.model_copy(update={"status": CANCELED})
+        return leg.model_copy(update={"status": HELD if parent.is_open else CANCELED})
+
     def _filled(self, order: BrokerOrder, done: list[tuple[datetime, int]]) -> dict[str, object]:
         if not done:
             return {"filled_qty": 0, "filled_at": None, "filled_avg_price": None}
@@ -322,6 +358,10 @@ class SimBroker:
                     return [(moment, order.qty)], None
             day += timedelta(days=1)
         return [], None
+
+
+def _order_id(account_id: str, client_order_id: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sim://{account_id}/{client_order_id}"))
 
 
 def _signed(side: OrderSide, qty: int) -> int:
