@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from llmtrade.adapters.http_retry import RetryPolicy, remember_secrets, scrub
+from llmtrade.ports import ResearchStatus
 
 # The research providers' transient answers: 408, 429 and the usual 5xx (not OpenRouter's 524/529).
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -109,3 +110,24 @@ class RetryingClient:
             raise self._error(f"{self._provider} answered HTTP {response.status_code}"
                               " with a body that is not a JSON object", response.text)
         return body, scrub(response.text)
+
+
+def poll(client: RetryingClient, path: str,
+         handle: str) -> tuple[dict[str, Any], str] | ResearchStatus:
+    """GET a background job's state: its body and raw text, or the status to report when the poll
+    could not get through. A poll that fails is not a failed job: the job runs on at the provider,
+    and the workflow's deadline bounds how long it is waited for (only a final error fails it)."""
+    try:
+        return client.request("GET", path)
+    except ProviderError as exc:
+        return ResearchStatus(state="running" if exc.transient else "failed", handle=handle,
+                              error=str(exc), raw=exc.raw)
+
+
+def cancel_job(client: RetryingClient, path: str, job: str, provider: str) -> str:
+    """Ask the provider to stop a job still running past our deadline; says how that went."""
+    try:
+        client.request("POST", path)
+    except ProviderError as exc:
+        return f"cancelling {job} failed: {exc}"
+    return f"{job} cancelled at {provider}"

@@ -26,7 +26,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from llmtrade.adapters.research.client import ProviderError, RetryingClient
+from llmtrade.adapters.research.client import (
+    ProviderError,
+    RetryingClient,
+    cancel_job,
+    poll,
+)
 from llmtrade.adapters.research.pack import InvalidResearch, pack_from_text, research_prompt
 from llmtrade.config import AssetsConfig
 from llmtrade.ports import ResearchStatus
@@ -101,22 +106,16 @@ class GeminiDeepResearch:
         return self._status(body, raw, week_id, asof, prompt=prompt)
 
     def check(self, week_id: str, asof: datetime, handle: str) -> ResearchStatus:
-        try:
-            body, raw = self._http.request("GET", f"/interactions/{handle}")
-        except ProviderError as exc:
-            # a poll that could not get through is not a failed interaction: it runs on at Google,
-            # and the workflow's deadline bounds how long it is waited for
-            return ResearchStatus(state="running" if exc.transient else "failed", handle=handle,
-                                  error=str(exc), raw=exc.raw)
+        polled = poll(self._http, f"/interactions/{handle}", handle)
+        if isinstance(polled, ResearchStatus):
+            return polled
+        body, raw = polled
         return self._status(body, raw, week_id, asof, handle=handle)
 
     def cancel(self, handle: str) -> str:
         """Ask Google to stop a background interaction still running past our deadline."""
-        try:
-            self._http.request("POST", f"/interactions/{handle}/cancel")
-        except ProviderError as exc:
-            return f"cancelling interaction {handle} failed: {exc}"
-        return f"interaction {handle} cancelled at Google"
+        return cancel_job(self._http, f"/interactions/{handle}/cancel", f"interaction {handle}",
+                          "Google")
 
     def _status(self, interaction: dict[str, Any], raw: str, week_id: str, asof: datetime, *,
                 handle: str = "", prompt: str = "") -> ResearchStatus:

@@ -30,7 +30,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from llmtrade.adapters.research.client import ProviderError, RetryingClient
+from llmtrade.adapters.research.client import (
+    ProviderError,
+    RetryingClient,
+    cancel_job,
+    poll,
+)
 from llmtrade.adapters.research.pack import (
     InvalidResearch,
     pack_from_text,
@@ -143,22 +148,15 @@ class PerplexityResearch:
         return self._status(body, raw, week_id, asof, prompt=prompt)
 
     def check(self, week_id: str, asof: datetime, handle: str) -> ResearchStatus:
-        try:
-            body, raw = self._http.request("GET", f"/v1/agent/{handle}")
-        except ProviderError as exc:
-            # a poll that could not get through is not a failed run: it runs on at Perplexity, and
-            # the workflow's deadline bounds how long it is waited for
-            return ResearchStatus(state="running" if exc.transient else "failed", handle=handle,
-                                  error=str(exc), raw=exc.raw)
+        polled = poll(self._http, f"/v1/agent/{handle}", handle)
+        if isinstance(polled, ResearchStatus):
+            return polled
+        body, raw = polled
         return self._status(body, raw, week_id, asof, handle=handle)
 
     def cancel(self, handle: str) -> str:
-        """Ask Perplexity to stop a background run (past our deadline it would bill on)."""
-        try:
-            self._http.request("POST", f"/v1/agent/{handle}/cancel")
-        except ProviderError as exc:
-            return f"cancelling run {handle} failed: {exc}"
-        return f"run {handle} cancelled at Perplexity"
+        """Ask Perplexity to stop a background run still running past our deadline."""
+        return cancel_job(self._http, f"/v1/agent/{handle}/cancel", f"run {handle}", "Perplexity")
 
     def _status(self, response: dict[str, Any], raw: str, week_id: str, asof: datetime, *,
                 handle: str = "", prompt: str = "") -> ResearchStatus:
