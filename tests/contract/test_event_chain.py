@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
 from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.events import EventLog
@@ -24,16 +22,6 @@ from tests.support import create_event_table
 
 T0 = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
 WEEK = "2026-11-25"
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    if request.param == "sqlite":
-        yield SqliteEventStore(tmp_path / "events.sqlite")
-        return
-    with mock_aws():
-        create_event_table("events")
-        yield DynamoDBEventStore("events")
 
 
 def skipped(reason: str = "closed") -> CheckpointSkipped:

@@ -11,8 +11,6 @@ from llmtrade.events import EventLog, kind_of
 from llmtrade.ports import EventStore
 from llmtrade.schemas import CheckpointSkipped, EventKind, PitchAnswer, RunDisabled
 
-from tests.contract.test_event_store import store  # noqa: F401  (the two-store fixture)
-
 T0 = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
 WEEK = "2026-11-25"
 
@@ -26,7 +24,7 @@ def skipped(reason: str) -> CheckpointSkipped:
     return CheckpointSkipped(week_id=WEEK, at=T0, reason=reason)
 
 
-def test_record_derives_the_kind_and_stamps_time_once(store: EventStore) -> None:  # noqa: F811
+def test_record_derives_the_kind_and_stamps_time_once(store: EventStore) -> None:
     log = EventLog(store, clock())
     entry = log.record(skipped("closed"), week_id=WEEK, account_id="shared", subject="a")
     assert (entry.new and entry.event.kind is EventKind.CHECKPOINT_SKIPPED
@@ -35,7 +33,7 @@ def test_record_derives_the_kind_and_stamps_time_once(store: EventStore) -> None
     assert log.get(CheckpointSkipped, WEEK, "shared", "a") == skipped("closed")
 
 
-def test_recording_again_returns_the_first_payload(store: EventStore) -> None:  # noqa: F811
+def test_recording_again_returns_the_first_payload(store: EventStore) -> None:
     log = EventLog(store, clock())
     log.record(skipped("first"), week_id=WEEK, account_id="shared", subject="a")
     again = log.record(skipped("second"), week_id=WEEK, account_id="shared", subject="a")
@@ -43,7 +41,7 @@ def test_recording_again_returns_the_first_payload(store: EventStore) -> None:  
 
 
 def test_recorded_runs_the_work_only_when_the_event_is_missing(
-        store: EventStore) -> None:  # noqa: F811
+        store: EventStore) -> None:
     log, calls = EventLog(store, clock()), []
 
     def work() -> CheckpointSkipped:
@@ -55,7 +53,7 @@ def test_recorded_runs_the_work_only_when_the_event_is_missing(
     assert calls == [1] and first.event_id == second.event_id and second.payload.reason == "call 1"
 
 
-def test_week_queries_by_type_account_and_subject(store: EventStore) -> None:  # noqa: F811
+def test_week_queries_by_type_account_and_subject(store: EventStore) -> None:
     log = EventLog(store, clock())
     for account, subject in [("pm-a", "x"), ("pm-b", "x"), ("pm-a", "y")]:
         log.record(skipped(f"{account}/{subject}"), week_id=WEEK, account_id=account,

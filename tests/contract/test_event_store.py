@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
-from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.ports import EventStore
 from llmtrade.schemas import CheckpointSkipped, Event, EventKind
-from moto import mock_aws
-
-from tests.support import create_event_table
 
 T0 = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    if request.param == "sqlite":
-        yield SqliteEventStore(tmp_path / "events.sqlite")
-        return
-    with mock_aws():
-        create_event_table("events")
-        yield DynamoDBEventStore("events")
 
 
 def event(week: str = "2026-11-25", account: str = "pm-gpt", subject: str = "a", minutes: int = 0,
