@@ -25,3 +25,16 @@ def create_event_table(name: str) -> None:
     import boto3
 
     boto3.client("dynamodb").create_table(TableName=name, **TABLE_KEYS)
+
+
+def cli(*args: str) -> tuple[int, str]:
+    """`llmtrade ARGS` in-process: its exit code and what it printed."""
+    import contextlib
+    import io
+
+    from llmtrade.entrypoints.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(args))
+    return code, out.getvalue()

@@ -3,8 +3,6 @@ tests."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -12,18 +10,12 @@ from typing import cast
 import pytest
 from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.config import Settings
-from llmtrade.entrypoints.cli import main
 from llmtrade.services import Services
 from llmtrade.wiring import local_services
 
+from tests.support import cli
+
 WEEKS = ["2026-11-11", "2026-11-18"]
-
-
-def cli(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(list(args))
-    return code, out.getvalue()
 
 
 @pytest.fixture(scope="package")

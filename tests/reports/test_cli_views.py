@@ -11,7 +11,8 @@ from llmtrade.entrypoints.cli import main
 from llmtrade.schemas import EventKind, LLMCallRecord
 from llmtrade.services import Services
 
-from tests.reports.conftest import WEEKS, cli
+from tests.reports.conftest import WEEKS
+from tests.support import cli
 
 
 def test_show_prints_one_accounts_prompt_answer_and_cost(replay: tuple[Path, Services]) -> None:

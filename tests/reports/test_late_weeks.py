@@ -15,7 +15,8 @@ from llmtrade.reports import leaderboard_report_html
 from llmtrade.reports.leaderboard import board
 from llmtrade.services import Services
 
-from tests.reports.conftest import WEEKS, cli
+from tests.reports.conftest import WEEKS
+from tests.support import cli
 
 
 def _with_late_week(data: Path, copy: Path, week_id: str) -> None:

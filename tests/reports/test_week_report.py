@@ -31,7 +31,8 @@ from llmtrade.schemas import (
 )
 from llmtrade.services import Services
 
-from tests.reports.conftest import WEEKS, cli
+from tests.reports.conftest import WEEKS
+from tests.support import cli
 
 WEEK = WEEKS[0]
 HOSTILE = '<script>alert("pwned")</script>'

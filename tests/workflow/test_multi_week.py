@@ -8,8 +8,6 @@ it, except the rerun, which must leave it exactly as it was.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ from llmtrade.schemas import (
 from llmtrade.services import Services
 from llmtrade.wiring import local_services
 
+from tests.support import cli
 from tests.workflow.expected import stored
 
 WEEKS = ["2026-11-11", "2026-11-18", "2026-11-25"]
@@ -53,13 +52,6 @@ class Replay:
     services: Services
     out: str
     code: int
-
-
-def cli(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(list(args))
-    return code, out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ checkpoint decision is reported as a difference."""
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import sqlite3
 from datetime import datetime
@@ -14,24 +13,17 @@ from pathlib import Path
 
 import pytest
 from llmtrade.domain.calendar import ET
-from llmtrade.entrypoints.cli import main
 from llmtrade.entrypoints.cli.trust import replay_week
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.schemas import CheckpointAction, CheckpointUpdate, Indicator
 from llmtrade.services import Services
 from llmtrade.workflow import WEEKLY
 
+from tests.support import cli
 from tests.workflow.scripted import Quote, scripted
 from tests.workflow.test_trading import _pitching, checkpoint
 
 WEEKS = ["2026-11-11", "2026-11-18"]
-
-
-def cli(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(list(args))
-    return code, out.getvalue()
 
 
 @pytest.fixture(scope="module")

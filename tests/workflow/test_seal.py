@@ -3,8 +3,6 @@ verify` checks every chain and seal; in AWS the seal goes to an Object Lock buck
 
 from __future__ import annotations
 
-import contextlib
-import io
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +13,6 @@ import llmtrade
 import pytest
 from botocore.exceptions import ClientError
 from llmtrade.entrypoints.after_step import archive_seal
-from llmtrade.entrypoints.cli import main
 from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.mechanics.provenance import config_hash, verify
 from llmtrade.schemas import SHARED_ACCOUNT, EventKind, ModelFailure, Seal
@@ -24,13 +21,7 @@ from llmtrade.workflow import WEEKLY
 from moto import mock_aws
 
 from tests.conftest import WEEK
-
-
-def cli(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(list(args))
-    return code, out.getvalue()
+from tests.support import cli
 
 
 def test_the_week_is_sealed_before_its_first_order_and_verify_checks_it(
