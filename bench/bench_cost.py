@@ -3,8 +3,9 @@
 Counted from what is deployed: executions per month from config/schedule.yaml; Step Functions state
 transitions per execution by walking the synthesized definitions (Map iterations x the accounts of
 config/accounts.yaml, research checks as assumed below); Lambda invocations per function from the
-tasks and their memory from the template; alarms, dashboards, secrets, KMS keys, queues from the
-template.
+tasks and their memory from the template; alarms, dashboards, secrets, KMS keys, queues, the
+report and seal buckets from the template. The default configuration (cdk.json) has no dashboard:
+`-c dashboard=true` adds $3.00 a month.
 
 Assumed (change them below): how long each task runs, how many research checks a week needs, how
 many and how large the events are, log volume per invocation. Prices: us-east-1 list prices,
@@ -25,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llmtrade.config import load_settings
-from llmtrade.workflow import WORKFLOWS
+from llmtrade.workflow import SEAL_RETENTION_DAYS, WORKFLOWS
 
 from infra.app import STACK_NAME, build_app
 from infra.workflows import definition
@@ -54,6 +55,10 @@ SCHEDULER_PER_INVOCATION = 1.00 / 1_000_000
 S3_PER_PUT = 0.005 / 1000
 S3_PER_GB_MONTH = 0.023
 
+# billed by the month whatever runs (the lines' item names)
+FIXED = ("Secrets", "KMS", "CloudWatch alarms", "CloudWatch dashboard")
+TARGET_USD = 2.60  # issue 15 target 7, the default configuration
+
 # ----------------------------------------------------------------------------------- assumptions
 TASK_SECONDS = {  # typical duration of one invocation, live mode
     "open_week": 2, "settle_previous_week": 10, "research_start": 60, "research_check": 3,
@@ -67,6 +72,8 @@ EVENT_WRITE_UNITS = 4  # ~4 KB per event (prompts and raw answers are kept)
 READ_UNITS_PER_INVOCATION = 60  # a few strongly consistent queries of the week's partition
 LOG_KB_PER_INVOCATION = 8  # Powertools structured logs and EMF metrics
 REPORT_KB = 300
+LOG_KB_PER_TRANSITION = 1  # Step Functions' own log (level ALL, without execution data)
+SEAL_KB = 20  # a week's decisions, config and code digests
 WEEKS_PER_MONTH = 52 / 12
 HOURS = 730  # in a month
 WEEKDAYS_PER_MONTH = 5 * WEEKS_PER_MONTH  # holidays ignored: checkpoints skipped early still run
@@ -124,6 +131,7 @@ def main() -> None:
 
     lines: list[Line] = []
     tasks: Counter[str] = Counter()
+    state_transitions = 0.0
     for name, per_month in runs.items():
         asl = definition(template, name)
         per_run: Counter[str] = Counter()
@@ -132,6 +140,7 @@ def main() -> None:
             tasks[task] += n * per_month
         lines.append(Line(f"Step Functions {name}", f"{per_month:.0f} runs x {count} transitions",
                           per_month * count * STEP_FUNCTIONS_PER_TRANSITION))
+        state_transitions += per_month * count
     executions = sum(runs.values())
 
     memory = {}  # function -> GB, from the template
@@ -166,7 +175,7 @@ def main() -> None:
     lines.append(Line("Secrets Manager", f"{secrets} secrets, <= {invocations:.0f} reads",
                       secrets * SECRET_PER_MONTH + invocations * SECRETS_PER_API_CALL))
     keys = by_type["AWS::KMS::Key"]
-    lines.append(Line("KMS (alerts topic key)", f"{keys} key",
+    lines.append(Line("KMS (alerts topic, dead letters)", f"{keys} key",
                       keys * KMS_KEY_PER_MONTH + 100 * KMS_PER_REQUEST))
 
     alarms, dashboards = by_type["AWS::CloudWatch::Alarm"], by_type["AWS::CloudWatch::Dashboard"]
@@ -186,6 +195,9 @@ def main() -> None:
                       metric_months * CUSTOM_METRIC_PER_MONTH))
     lines.append(Line("CloudWatch Logs", f"{log_gb * 1024:.1f} MB ingested, 3 months kept",
                       log_gb * (LOGS_PER_GB_INGESTED + 3 * LOGS_PER_GB_MONTH_STORED)))
+    state_logs_gb = state_transitions * LOG_KB_PER_TRANSITION / 1024 / 1024
+    lines.append(Line("Step Functions logs", f"{state_logs_gb * 1024:.1f} MB, 3 months kept",
+                      state_logs_gb * (LOGS_PER_GB_INGESTED + 3 * LOGS_PER_GB_MONTH_STORED)))
     traces = executions + invocations
     lines.append(Line("X-Ray", f"{traces:.0f} traces", traces * XRAY_PER_TRACE))
 
@@ -199,19 +211,23 @@ def main() -> None:
     lines.append(Line("S3 reports",
                       f"{runs['weekly']:.1f} puts, {report_gb * 1024:.0f} MB after a year",
                       runs["weekly"] * S3_PER_PUT + report_gb * S3_PER_GB_MONTH))
+    # Object Lock keeps every seal for its retention: years of them, still a few MB
+    seal_gb = runs["weekly"] * 12 * SEAL_RETENTION_DAYS / 365 * SEAL_KB / 1024 / 1024
+    lines.append(Line("S3 seals (Object Lock)",
+                      f"{runs['weekly']:.1f} puts, {seal_gb * 1024:.1f} MB at most",
+                      runs["weekly"] * S3_PER_PUT + seal_gb * S3_PER_GB_MONTH))
 
     width = max(len(line.item) for line in lines)
     print(f"Monthly AWS cost of the {STACK_NAME} stack (us-east-1 list prices, no free tier)\n")
     for line in lines:
         print(f"{line.item:<{width}}  {line.quantity:<40} ${line.usd:8.4f}")
     total = sum(line.usd for line in lines)
-    fixed = sum(line.usd for line in lines
-                if line.item.startswith(("Secrets", "KMS", "CloudWatch alarms",
-                                         "CloudWatch dashboard")))
-    print(f"{'total':<{width}}  {'':<40} ${total:8.4f}")
-    print(f"\n(of which ${fixed:.2f} is fixed: secrets, KMS key, alarms, dashboard; the two "
-          "secrets instead of one cost $0.40 more, the price of least privilege)")
-
+    fixed = [line for line in lines if line.item.startswith(FIXED)]
+    print(f"{'total':<{width}}  {'':<40} ${total:8.4f}   (target <= ${TARGET_USD:.2f})")
+    print(f"\n(of which ${sum(line.usd for line in fixed):.2f} is fixed: "
+          + ", ".join(f"{line.item.split(' (')[0]} ${line.usd:.2f}" for line in fixed)
+          + f"; the two secrets instead of one cost ${SECRET_PER_MONTH:.2f} more, the price of "
+          f"least privilege; `-c dashboard=true` adds ${DASHBOARD_PER_MONTH:.2f})")
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import cast
 
@@ -23,7 +23,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
-from llmtrade.workflow import FUNCTION_SPECS, SEAL_PREFIX, TASKS, WORKFLOWS, Function
+from llmtrade.workflow import FUNCTION_SPECS, SEAL_PREFIX, TASKS, WORKFLOWS, FanOut, Function
 
 from infra import CONFIG_DIR, REPO, acknowledge, nag_ref
 from infra.storage import Storage
@@ -121,12 +121,27 @@ def function_timeout(function: Function) -> Duration:
     return Duration.seconds(min(min(served_timeouts(function)) - TIMEOUT_MARGIN_SECONDS, 900))
 
 
+def fan_out_widths(items: Mapping[str, int]) -> dict[Function, int]:
+    """Per function, the most invocations one run has going at once: the items of its widest
+    fan-out (`items`: run key -> how many, e.g. pm_accounts -> 4), else one. Reserved as the
+    function's concurrency, it caps what a runaway run can spend and keeps the rest of the account
+    from starving the fan-out; a second run at the same time is throttled and its tasks retry."""
+    widths: dict[Function, int] = dict.fromkeys(FUNCTION_SPECS, 1)
+    for workflow in WORKFLOWS.values():
+        for step in workflow.steps:
+            if isinstance(step, FanOut):
+                function = step.task.function
+                widths[function] = max(widths[function], items[step.over])
+    return widths
+
+
 class Functions(Construct):
     """The four functions, each with its own role granted exactly what its steps call."""
 
     def __init__(self, scope: Construct, construct_id: str, *, storage: Storage,
                  kill_switch: ssm.IStringParameter, report_bucket: s3.IBucket, alerts: sns.ITopic,
-                 alerts_key: kms.IKey, mode: str) -> None:
+                 alerts_key: kms.IKey, mode: str,
+                 reserved_concurrency: Mapping[Function, int] | None = None) -> None:
         super().__init__(scope, construct_id)
         if mode not in MODES:
             raise ValueError(f"context 'mode' must be one of {MODES}, not {mode!r}")
@@ -151,7 +166,8 @@ class Functions(Construct):
         for name, spec in FUNCTION_SPECS.items():
             secret = secrets[spec.secret_variable]
             function = self._function(name, storage, kill_switch, mode,
-                                      {spec.secret_variable: secret.secret_arn})
+                                      {spec.secret_variable: secret.secret_arn},
+                                      (reserved_concurrency or {}).get(name))
             secret.grant_read(_role(function))  # GetSecretValue, DescribeSecret on that one secret
             if spec.publishes_reports:
                 self._publish_reports(function, report_bucket, alerts, alerts_key)
@@ -194,7 +210,8 @@ class Functions(Construct):
                     "PutObjectRetention there.")
 
     def _function(self, name: Function, storage: Storage, kill_switch: ssm.IStringParameter,
-                  mode: str, secret_environment: dict[str, str]) -> lambda_.Function:
+                  mode: str, secret_environment: dict[str, str],
+                  reserved_concurrency: int | None) -> lambda_.Function:
         scope = Construct(self, name)
         log_group = logs.LogGroup(scope, "Logs", retention=logs.RetentionDays.THREE_MONTHS,
                                   removal_policy=RemovalPolicy.DESTROY)
@@ -213,6 +230,7 @@ class Functions(Construct):
             layers=[self.layer],
             memory_size=FUNCTION_SPECS[name].memory_mb,
             timeout=function_timeout(name),
+            reserved_concurrent_executions=reserved_concurrency,
             role=role,
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,

@@ -1,20 +1,25 @@
 """Running it unattended: the kill switch, the report bucket, alerts (SNS), alarms and the
-dashboard.
+optional dashboard.
 
 Alerts reach a person by email when the context names one
 (`cdk deploy -c alerts_email=me@example.com`):
 - any execution of our state machines that ends FAILED, TIMED_OUT or ABORTED (an EventBridge rule;
   the state machines have no Catch, so every infrastructure error ends up here, and redrive reruns
   it);
-- a message in a dead-letter queue (a schedule could not start its execution, an alert was not
+- a message in the dead-letter queue (a schedule could not start its execution, an alert was not
   delivered);
-- no `Metric.WEEKLY_RUN_COMPLETED` for a week (the weekly run did not happen or did not finish);
-- a Lambda error.
+- no `Metric.WEEKLY_RUN_COMPLETED` for a week (the weekly run did not happen or did not finish).
+
+Two alarms at $0.10 a month each, no more: a Lambda error alarm would repeat the execution rule (the
+functions are invoked by Step Functions only, so an error the task's retries do not absorb fails
+the execution), and one dead-letter queue for every sender makes one alarm where two would say the
+same (a message's attributes name the schedule, rule or subscription it failed from). The dashboard
+($3 a month) is opt-in: `cdk deploy -c dashboard=true`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -41,6 +46,7 @@ SERVICE_DIMENSION = {"service": "llmtrade"}  # POWERTOOLS_SERVICE_NAME
 KILL_SWITCH_VALUES = ("enabled", "disabled")
 ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 REPORT_RETENTION = Duration.days(400)  # a year of weekly reports and the same week a year earlier
+REPLACED_REPORT_RETENTION = Duration.days(30)
 # CloudWatch caps an alarm's window (period x evaluation periods) at 7 days (PutMetricAlarm), so
 # "no completed weekly run in 8 days" becomes: no completed run in any of the last 7 daily periods.
 MISSED_RUN_PERIOD, MISSED_RUN_PERIODS = Duration.days(1), 7
@@ -57,10 +63,13 @@ def llmtrade_metric(name: Metric, *, statistic: str = "Sum", period: Duration = 
                              label=label)
 
 
-def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
-    """Encrypted, TLS-only, kept 14 days (the most SQS keeps): long enough to notice and look."""
-    queue = sqs.Queue(scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED,
-                      enforce_ssl=True, retention_period=Duration.days(14))
+def dead_letter_queue(scope: Construct, construct_id: str, key: kms.IKey) -> sqs.Queue:
+    """Encrypted with the alerts key, TLS-only, kept 14 days (the most SQS keeps): long enough to
+    notice and look. The alerts key rather than SQS-managed keys: EventBridge and SNS may write to
+    a queue only under a key whose policy lets them, and a key of its own would cost $1 a month."""
+    queue = sqs.Queue(scope, construct_id, encryption=sqs.QueueEncryption.KMS,
+                      encryption_master_key=key, enforce_ssl=True,
+                      retention_period=Duration.days(14))
     reason = ("This queue is itself a dead-letter queue (alarmed on visible messages); it needs "
               "none of its own.")
     acknowledge(queue, "AwsSolutions-SQS3", reason)
@@ -72,7 +81,8 @@ class Operations(Construct):
     """Build it before the functions (they read the kill switch and write reports), then `watch`
     them."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, alerts_email: str | None) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, alerts_email: str | None,
+                 dashboard: bool = False) -> None:
         super().__init__(scope, construct_id)
         stack_name = Stack.of(self).stack_name
 
@@ -96,8 +106,11 @@ class Operations(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # A rerun's report replaces the week's object; the one it replaced stays a while.
+            versioned=True,
             lifecycle_rules=[s3.LifecycleRule(
                 expiration=REPORT_RETENTION,
+                noncurrent_version_expiration=REPLACED_REPORT_RETENTION,
                 abort_incomplete_multipart_upload_after=Duration.days(1))],
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -107,27 +120,31 @@ class Operations(Construct):
                     "it watches.")
 
         # SNS encryption with a key EventBridge and CloudWatch may use: the AWS managed aws/sns key
-        # does not let either publish to the topic. $1 a month.
+        # does not let either publish to the topic. $1 a month. It encrypts the dead-letter queue
+        # too, which EventBridge and (with an email subscription) SNS write to.
         self.alerts_key = kms.Key(self, "AlertsKey", enable_key_rotation=True,
                                   removal_policy=RemovalPolicy.DESTROY,
-                                  description="llmtrade: encrypts the alerts topic")
-        for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+                                  description="llmtrade: encrypts the alerts topic and the "
+                                              "dead-letter queue")
+        services = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+        for service in services + (["sns.amazonaws.com"] if alerts_email else []):
             self.alerts_key.grant(iam.ServicePrincipal(service), "kms:Decrypt",
                                   "kms:GenerateDataKey*")
         self.alerts = sns.Topic(self, "Alerts", display_name="llmtrade alerts",
                                 master_key=self.alerts_key, enforce_ssl=True)
-        # Alerts that could not be delivered (to the topic, or from it to the email address) land
-        # here.
-        self.alert_dead_letters = dead_letter_queue(self, "AlertDeadLetters")
+        # What could not be delivered lands here: a schedule's start of an execution, an alert to
+        # the topic, or one from it to the email address.
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", self.alerts_key)
         if alerts_email:
             self.alerts.add_subscription(subscriptions.EmailSubscription(
-                alerts_email, dead_letter_queue=self.alert_dead_letters))
+                alerts_email, dead_letter_queue=self.dead_letters))
         self._alarm_action = cloudwatch_actions.SnsAction(self.alerts)
+        self._dashboard = dashboard
 
     def watch(self, *, state_machines: Mapping[str, sfn.IStateMachine],
-              functions: Mapping[str, lambda_.IFunction],
-              dead_letter_queues: Iterable[sqs.IQueue]) -> None:
-        """The execution-status rule, the alarms and the dashboard over what the stack runs."""
+              functions: Mapping[str, lambda_.IFunction]) -> None:
+        """The execution-status rule, the alarms and the dashboard (if asked for) over what the
+        stack runs."""
         self.execution_alerts = events.Rule(
             self,
             "ExecutionAlerts",
@@ -146,19 +163,18 @@ class Operations(Construct):
                     f"{events.EventField.from_path('$.detail.status')} "
                     f"({events.EventField.from_path('$.detail.executionArn')}). "
                     "Redrive it from the Step Functions console to rerun only the failed states."),
-                dead_letter_queue=self.alert_dead_letters,
+                dead_letter_queue=self.dead_letters,
                 retry_attempts=20,
                 max_event_age=Duration.hours(6),
             )],
         )
 
         self.alarms: dict[str, cloudwatch.Alarm] = {}
-        for queue in [*dead_letter_queues, self.alert_dead_letters]:
-            name = queue.node.id
-            self._alarm(f"{name}Visible", queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"), threshold=0,
-                description=f"llmtrade: messages in the dead-letter queue {name}: something was "
-                            "not delivered")
+        self._alarm("DeadLettersVisible",
+                    self.dead_letters.metric_approximate_number_of_messages_visible(
+                        period=Duration.minutes(5), statistic="Maximum"), threshold=0,
+                    description="llmtrade: messages in the dead-letter queue: a schedule or an "
+                                "alert was not delivered (its attributes say which)")
         self._alarm("MissedWeeklyRun",
                     llmtrade_metric(Metric.WEEKLY_RUN_COMPLETED, period=MISSED_RUN_PERIOD),
                     threshold=1, comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -166,15 +182,11 @@ class Operations(Construct):
                     missing=cloudwatch.TreatMissingData.BREACHING,
                     description="llmtrade: no weekly run completed in 7 days (kill switch, "
                                 "schedule, failure?)")
-        for name, function in functions.items():
-            self._alarm(f"{name.capitalize()}Errors",
-                        function.metric_errors(period=Duration.minutes(5)), threshold=0,
-                        description=f"llmtrade: the {name} function failed (see its logs)")
-
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard",
-                                              dashboard_name=Stack.of(self).stack_name,
-                                              default_interval=Duration.days(35))
-        self.dashboard.add_widgets(*self._widgets(state_machines, functions))
+        if self._dashboard:
+            dashboard = cloudwatch.Dashboard(self, "Dashboard",
+                                             dashboard_name=Stack.of(self).stack_name,
+                                             default_interval=Duration.days(35))
+            dashboard.add_widgets(*self._widgets(state_machines, functions))
 
     def _alarm(
         self, construct_id: str, metric: cloudwatch.IMetric, *, threshold: float, description: str,

@@ -6,8 +6,8 @@ early close the calendar data holds from the synthesis day on: a deploy after th
 update adds the new ones (a passed one-time schedule never fires again).
 Delivery is at least once: the opening step claims the scheduled time with a conditional put, so
 a duplicate start ends at once, and every step is idempotent (deterministic event ids and
-client_order_ids). A start that still fails after the retries lands in the encrypted dead-letter
-queue, which is alarmed (infra/operations.py).
+client_order_ids). A start that still fails after the retries lands in the stack's encrypted
+dead-letter queue, which is alarmed (infra/operations.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time
 
-from aws_cdk import Duration, TimeZone
+from aws_cdk import Duration, Stack, TimeZone
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sqs as sqs
@@ -23,8 +24,6 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from llmtrade.config import WEEKDAYS, ScheduleConfig
 from llmtrade.domain.calendar import ET, early_closes, pre_close_checkpoint
-
-from infra.operations import dead_letter_queue
 
 # The execution input: when the run was due, not when it happened to start.
 RUN_INPUT = scheduler.ScheduleTargetInput.from_object(
@@ -55,9 +54,10 @@ def cron(time_zone: TimeZone, clock: time, days: str) -> scheduler.ScheduleExpre
 class Schedules(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, schedule: ScheduleConfig,
                  weekly: sfn.IStateMachine, checkpoint: sfn.IStateMachine,
-                 today: date | None = None) -> None:
+                 dead_letters: sqs.IQueue, today: date | None = None) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters: sqs.Queue = dead_letter_queue(self, "ScheduleDeadLetters")
+        self.dead_letters = dead_letters
+        self._checkpoint_role = self._role("CheckpointRole")
         time_zone = TimeZone.of(schedule.timezone)
         run = schedule.weekly_run
         scheduler.Schedule(
@@ -66,6 +66,7 @@ class Schedules(Construct):
             description=f"Weekly council run, {run.day} {run.time} {schedule.timezone}",
             schedule=cron(time_zone, schedule.weekly_run_clock, week_days([run.day])),
             target=targets.StepFunctionsStartExecution(weekly, input=RUN_INPUT,
+                                                       role=self._role("WeeklyRole"),
                                                        dead_letter_queue=self.dead_letters,
                                                        max_event_age=WEEKLY_MAX_AGE,
                                                        retry_attempts=WEEKLY_RETRIES),
@@ -92,8 +93,24 @@ class Schedules(Construct):
                     target=self._start(checkpoint),
                 )
 
+    def _role(self, construct_id: str) -> iam.Role:
+        """The role a target would get by default (Scheduler's default group in this account),
+        which may also use the dead-letter queue's key: sending to an encrypted queue takes
+        kms:GenerateDataKey and kms:Decrypt. The target grants StartExecution and SendMessage."""
+        stack = Stack.of(self)
+        group = stack.format_arn(service="scheduler", resource="schedule-group",
+                                 resource_name="default")
+        role = iam.Role(self, construct_id, assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account,
+                                         "aws:SourceArn": group}}))
+        if (key := self.dead_letters.encryption_master_key) is not None:
+            key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+        return role
+
     def _start(self, checkpoint: sfn.IStateMachine) -> targets.StepFunctionsStartExecution:
         return targets.StepFunctionsStartExecution(checkpoint, input=RUN_INPUT,
+                                                   role=self._checkpoint_role,
                                                    dead_letter_queue=self.dead_letters,
                                                    max_event_age=CHECKPOINT_MAX_AGE,
                                                    retry_attempts=CHECKPOINT_RETRIES)

@@ -1,5 +1,5 @@
-"""One synthesis of the CDK app per session, with asset bundling skipped (test_bundling does it for
-real)."""
+"""One synthesis of the CDK app per session at the default context, and one with every option
+turned the other way, with asset bundling skipped (test_bundling does it for real)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,19 @@ def template(stack: Stack) -> Template:
 @pytest.fixture(scope="session")
 def template_dict(template: Template) -> Mapping[str, Any]:
     return template.to_json()
+
+
+# An email subscription, the dashboard, no reserved concurrency: as strings, as `cdk -c` gives them.
+OPTED_IN = {"alerts_email": "ops@example.com", "dashboard": "true", "reserved_concurrency": "false"}
+
+
+@pytest.fixture(scope="session")
+def opted_in_stack() -> Stack:
+    found = build_app({"aws:cdk:bundling-stacks": [], **OPTED_IN}).node.find_child(STACK_NAME)
+    assert isinstance(found, Stack)
+    return found
+
+
+@pytest.fixture(scope="session")
+def opted_in_template(opted_in_stack: Stack) -> Mapping[str, Any]:
+    return Template.from_stack(opted_in_stack).to_json()

@@ -18,7 +18,6 @@ from llmtrade.adapters.store import dynamodb as dynamodb_store
 from llmtrade.environment import Metric
 from llmtrade.workflow import FUNCTIONS, WORKFLOWS
 
-from infra.app import STACK_NAME, build_app
 from infra.functions import FUNCTION_TAG
 from infra.workflows import WORKFLOW_TAG, definition, intrinsic_text
 
@@ -56,7 +55,11 @@ def function_ids(template: Mapping[str, Any]) -> dict[str, str]:
 def grants(template: Mapping[str, Any], function: str) -> set[tuple[str, str]]:
     """Every (action, resource) the function's role is allowed, from the policies attached to it."""
     props = template["Resources"][function_ids(template)[function]]["Properties"]
-    role = props["Role"]["Fn::GetAtt"][0]
+    return role_grants(template, props["Role"]["Fn::GetAtt"][0])
+
+
+def role_grants(template: Mapping[str, Any], role: str) -> set[tuple[str, str]]:
+    """Every (action, resource) the role (its logical id) is allowed by the policies attached."""
     pairs = set()
     for policy in resources(template, "AWS::IAM::Policy").values():
         if {"Ref": role} not in policy["Properties"]["Roles"]:
@@ -197,8 +200,16 @@ def test_every_schedule_retries_then_dead_letters_to_an_alarmed_queue(
     assert len(crons) == 5 and len(queues) == 1
     (queue_arn,) = queues
     queue_id = queue_arn.removeprefix("${").removesuffix(".Arn}")
-    assert template_dict["Resources"][queue_id]["Properties"]["SqsManagedSseEnabled"] is True
+    key = template_dict["Resources"][queue_id]["Properties"]["KmsMasterKeyId"]
+    assert key == {"Fn::GetAtt": [only(template_dict, "AWS::KMS::Key"), "Arn"]}
     for schedule in schedules:
+        # the schedule's role may start its machine and send to the queue, under the queue's key
+        allowed = role_grants(template_dict,
+                              schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0])
+        target = f"${{{schedule['Properties']['Target']['Arn']['Ref']}}}"
+        assert allowed == {("states:StartExecution", target), ("sqs:SendMessage", queue_arn),
+                           ("kms:GenerateDataKey", intrinsic_text(key)),
+                           ("kms:Decrypt", intrinsic_text(key))}
         policy = schedule["Properties"]["Target"]["RetryPolicy"]
         assert policy["MaximumRetryAttempts"] > 0 and policy["MaximumEventAgeInSeconds"] >= 60
         assert schedule["Properties"]["ScheduleExpressionTimezone"] == "America/New_York"
@@ -236,11 +247,18 @@ def test_failed_executions_alert_through_an_encrypted_topic(
     assert {"events.amazonaws.com", "cloudwatch.amazonaws.com"} <= services
 
 
-def test_alarms_notify_the_topic(template_dict: Mapping[str, Any]) -> None:
+def test_two_alarms_notify_the_topic(template_dict: Mapping[str, Any]) -> None:
+    """A missed weekly run and the dead-letter queue ($0.10 a month each); a function's error is
+    alerted as its execution's failure (test_failed_executions_alert_through_an_encrypted_topic),
+    since Step Functions alone invokes the functions."""
     topic = alerts_topic(template_dict)
     alarms = [a["Properties"]
               for a in resources(template_dict, "AWS::CloudWatch::Alarm").values()]
     assert all(a["AlarmActions"] == [{"Ref": topic}] for a in alarms)
+    assert sorted(a["MetricName"] for a in alarms) == ["ApproximateNumberOfMessagesVisible",
+                                                       "WeeklyRunCompleted"]
+    assert resources(template_dict, "AWS::CloudWatch::CompositeAlarm") == {}
+    assert resources(template_dict, "AWS::Lambda::Permission") == {}  # nothing else invokes one
     (missed,) = [a for a in alarms if a.get("MetricName") == "WeeklyRunCompleted"]
     assert missed["Namespace"] == "llmtrade"
     assert missed["Dimensions"] == [{"Name": "service", "Value": "llmtrade"}]
@@ -249,12 +267,8 @@ def test_alarms_notify_the_topic(template_dict: Mapping[str, Any]) -> None:
     assert missed["TreatMissingData"] == "breaching"
     # CloudWatch's longest alarm window
     assert missed["Period"] * missed["EvaluationPeriods"] == 7 * 86400
-    errors = {intrinsic_text(a["Dimensions"][0]["Value"]) for a in alarms
-              if a.get("MetricName") == "Errors"}
-    assert errors == {f"${{{logical_id}}}" for logical_id in function_ids(template_dict).values()}
-    dead_letter_alarms = [a for a in alarms
-                          if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"]
-    assert len(dead_letter_alarms) == len(resources(template_dict, "AWS::SQS::Queue")) == 2
+    # one queue for every sender (schedules, the alert rule, the email subscription)
+    assert len(resources(template_dict, "AWS::SQS::Queue")) == 1
 
 
 def test_kill_switch_and_report_bucket(template: Template,
@@ -278,8 +292,8 @@ def test_kill_switch_and_report_bucket(template: Template,
 
 
 def test_dashboard_shows_runs_functions_cost_equity_orders(
-        template_dict: Mapping[str, Any]) -> None:
-    (dashboard,) = resources(template_dict, "AWS::CloudWatch::Dashboard").values()
+        opted_in_template: Mapping[str, Any]) -> None:
+    (dashboard,) = resources(opted_in_template, "AWS::CloudWatch::Dashboard").values()
     body = intrinsic_text(dashboard["Properties"]["DashboardBody"])
     for metric in ("ExecutionsStarted", "ExecutionsFailed", "Duration", "Errors", "LLMCostUSD",
                    "AccountEquityUSD", "OrdersPlaced", "OrdersRejected"):
@@ -287,11 +301,11 @@ def test_dashboard_shows_runs_functions_cost_equity_orders(
 
 
 def test_the_custom_metrics_alarmed_and_graphed_are_the_ones_the_code_puts(
-        template_dict: Mapping[str, Any]) -> None:
+        opted_in_template: Mapping[str, Any]) -> None:
     alarmed = {a["Properties"]["MetricName"]
-               for a in resources(template_dict, "AWS::CloudWatch::Alarm").values()
+               for a in resources(opted_in_template, "AWS::CloudWatch::Alarm").values()
                if a["Properties"].get("Namespace") == "llmtrade"}
-    (dashboard,) = resources(template_dict, "AWS::CloudWatch::Dashboard").values()
+    (dashboard,) = resources(opted_in_template, "AWS::CloudWatch::Dashboard").values()
     body = intrinsic_text(dashboard["Properties"]["DashboardBody"])
     graphed = (set(re.findall(r'\["llmtrade","(\w+)"', body))
                | set(re.findall(r'MetricName=\\"(\w+)\\"', body)))
@@ -300,24 +314,26 @@ def test_the_custom_metrics_alarmed_and_graphed_are_the_ones_the_code_puts(
                        Metric.ORDERS_REJECTED}
 
 
-def test_no_email_subscription_without_the_conintrinsic_text(
-        template_dict: Mapping[str, Any]) -> None:
+def test_no_email_subscription_without_the_context(template_dict: Mapping[str, Any]) -> None:
     assert resources(template_dict, "AWS::SNS::Subscription") == {}
 
 
-def test_alerts_email_subscribes_with_a_dead_letter_queue_and_stays_nag_clean() -> None:
-    app = build_app({"aws:cdk:bundling-stacks": [], "alerts_email": "ops@example.com"})
-    stack = app.node.find_child(STACK_NAME)
-    assert isinstance(stack, Stack)
-    template = Template.from_stack(stack).to_json()
+def test_alerts_email_subscribes_with_a_dead_letter_queue_and_stays_nag_clean(
+        opted_in_stack: Stack, opted_in_template: Mapping[str, Any]) -> None:
+    template = opted_in_template
     (subscription,) = resources(template, "AWS::SNS::Subscription").values()
     props = subscription["Properties"]
     assert (props["Protocol"], props["Endpoint"]) == ("email", "ops@example.com")
     assert props["TopicArn"] == {"Ref": alerts_topic(template)}
     assert "deadLetterTargetArn" in json.dumps(props["RedrivePolicy"])
+    # SNS writes an undelivered alert to the queue under the queue's key
+    (key,) = resources(template, "AWS::KMS::Key").values()
+    assert any("sns.amazonaws.com" in listed(s["Principal"].get("Service", []))
+               and set(listed(s["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+               for s in key["Properties"]["KeyPolicy"]["Statement"])
     # SNSRedrivePolicy only applies with a subscription
     for pack in (AwsSolutionsChecks, ServerlessChecks):
-        assert pack(verbose=True).validate_scope(stack).violations == []
+        assert pack(verbose=True).validate_scope(opted_in_stack).violations == []
 
 
 def test_a_council_step_with_a_failing_chairman_and_backup_fits_its_lambda() -> None:
