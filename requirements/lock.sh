@@ -21,3 +21,8 @@ provided=(boto3 botocore s3transfer jmespath python-dateutil six urllib3)
 build=$(python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))')
 printf '%s\npip\n' "$build" | "${compile[@]}" pyproject.toml - --extra dev --universal \
   --python-version 3.11 --output-file requirements/dev.txt
+
+# The IaC scanner (.ci/run): checkov at the release requirements/checkov.in names, in a venv of its
+# own, since its pins (boto3, packaging, networkx) clash with the dev tools'.
+"${compile[@]}" requirements/checkov.in --universal --python-version 3.11 \
+  --output-file requirements/checkov.txt

@@ -15,6 +15,9 @@ from infra import REPO
 from infra.functions import LAYER_LOCK, PROVIDED_BY_RUNTIME, runtime_requirements
 
 DEV_LOCK = REPO / "requirements" / "dev.txt"
+# The IaC scanner .ci/run installs in a venv of its own (its pins clash with the dev tools')
+CHECKOV_IN = REPO / "requirements" / "checkov.in"
+CHECKOV_LOCK = REPO / "requirements" / "checkov.txt"
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 # `name==version \` (a marker may follow), then one `--hash=sha256:...` line per file
 ENTRY = re.compile(r"^([A-Za-z0-9._-]+)==(\S+?)\s*(?:;[^\\]*)?\\\n((?:\s+--hash=sha256:[0-9a-f]{64}"
@@ -36,7 +39,7 @@ def declared_for_dev() -> list[Requirement]:
     return [r for r in map(Requirement, declared) if r.name != project["name"]]
 
 
-@pytest.mark.parametrize("lock", [LAYER_LOCK, DEV_LOCK], ids=lambda p: p.name)
+@pytest.mark.parametrize("lock", [LAYER_LOCK, DEV_LOCK, CHECKOV_LOCK], ids=lambda p: p.name)
 def test_every_entry_is_an_exact_pin_with_hashes(lock: Path) -> None:
     text = lock.read_text()
     requirement_lines = [line for line in text.splitlines()
@@ -47,7 +50,9 @@ def test_every_entry_is_an_exact_pin_with_hashes(lock: Path) -> None:
 @pytest.mark.parametrize(("lock", "declared"), [
     (LAYER_LOCK, [Requirement(r) for r in runtime_requirements()]),
     (DEV_LOCK, declared_for_dev()),
-], ids=["layer", "dev"])
+    (CHECKOV_LOCK, [Requirement(r) for r in CHECKOV_IN.read_text().splitlines()
+                    if r and not r.startswith("#")]),
+], ids=["layer", "dev", "checkov"])
 def test_every_declared_dependency_is_locked_within_its_specifier(
         lock: Path, declared: list[Requirement]) -> None:
     locked = pins(lock)
