@@ -4,10 +4,11 @@ One account trades through the simulated broker as the steps do: every order is 
 read back by its client_order_id; the clock moves a minute per order through the sessions. Eight
 symbols rotate: a buy is sold at the symbol's next turn; every fifth buy carries an attached stop
 (`oto`) that rests below the price and is cancelled before the sell; three positions are held
-throughout under resting stops; an order placed after the close is cancelled before it can fill. Printed: orders/s over the orders just before the 50th, 200th and 1,000th (the
-marginal rate: what one more order costs at that ledger size) and the ratio 1,000 / 50 (target:
->= 0.8, O(1) per order), for the SQLite ledger and, with --dynamodb, the DynamoDB ledger under moto
-(with its read and write units per order).
+throughout under resting stops; an order placed after the close is cancelled before it can fill.
+Printed: orders/s over the orders just before the 50th, 200th and 1,000th (the marginal rate: what
+one more order costs at that ledger size) and the ratio 1,000 / 50 (target: >= 0.8, O(1) per
+order), for the SQLite ledger and, with --dynamodb, the DynamoDB ledger under moto (with its read
+and write units per order).
 Run: python bench/bench_broker.py [--orders 1000] [--runs 3] [--dynamodb]
 """
 
@@ -24,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.adapters.broker.sim_broker import SimBroker
@@ -132,51 +134,33 @@ def sqlite_runs(count: int, runs: int) -> list[dict[int, float]]:
 
 
 def dynamodb_runs(count: int, runs: int) -> list[dict[int, float]]:
-    import boto3
+    """The DynamoDB ledger under moto (its requests, not DynamoDB's speed: the rates say little);
+    prints the read and write units per order at each mark, metered (bench/dynamodb_meter.py)."""
+    import os
+
+    from dynamodb_meter import Meter
     from llmtrade.adapters.broker.ledger_dynamodb import DynamoDBOrderLedger
     from moto import mock_aws
 
     from tests.support import create_event_table
 
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     results = []
     for _ in range(runs):
         with mock_aws():
             create_event_table("events")
             ledger = DynamoDBOrderLedger("events")
-            units = {"read": 0.0, "write": 0.0}
-            per_order: list[tuple[float, float]] = []
-
-            def consumed(parsed: dict, **_: object) -> None:
-                for used in _capacity(parsed):
-                    units["read"] += used.get("ReadCapacityUnits", 0.0)
-                    units["write"] += used.get("WriteCapacityUnits", 0.0)
-
-            def mark(i: int) -> None:
-                per_order.append((units["read"], units["write"]))
-
-            ledger._table.meta.client.meta.events.register("after-call.dynamodb", consumed)
-            for name in ("Query", "PutItem", "GetItem"):
-                ledger._table.meta.client.meta.events.register(
-                    f"before-parameter-build.dynamodb.{name}", _ask_capacity)
-            results.append(run(ledger, count, mark))
-            for order in (m for m in MARKS if m <= count):
-                read = per_order[order - 1][0] - per_order[order - WINDOW - 1][0]
-                write = per_order[order - 1][1] - per_order[order - WINDOW - 1][1]
-                print(f"  dynamodb at {order}: {read / WINDOW:.1f} read units and"
-                      f" {write / WINDOW:.1f} write units per order")
-    del boto3
+            meter = Meter()
+            meter.attach(ledger._table.meta.client)
+            totals: list[tuple[float, float]] = [(0.0, 0.0)]  # before the first order
+            results.append(run(ledger, count,
+                               lambda i, m=meter, t=totals: t.append((m.reads, m.writes))))
+        for mark in (m for m in MARKS if m <= count):
+            read = totals[mark][0] - totals[mark - WINDOW][0]
+            write = totals[mark][1] - totals[mark - WINDOW][1]
+            print(f"  dynamodb ledger at {mark}: {read / WINDOW:.1f} read units and"
+                  f" {write / WINDOW:.1f} write units per order")
     return results
-
-
-def _ask_capacity(params: dict, **_: object) -> None:
-    params["ReturnConsumedCapacity"] = "TOTAL"
-
-
-def _capacity(parsed: dict) -> list[dict]:
-    used = parsed.get("ConsumedCapacity")
-    if used is None:
-        return []
-    return used if isinstance(used, list) else [used]
 
 
 def main() -> None:
