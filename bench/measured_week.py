@@ -97,9 +97,15 @@ def _events(wednesday: date) -> int:
     from boto3.dynamodb.conditions import Key
 
     table = boto3.resource("dynamodb").Table("events")
-    query = {"KeyConditionExpression": Key("pk").eq(f"WEEK#{wednesday.isoformat()}"),
-             "Select": "COUNT"}
-    return int(table.query(**query)["Count"])
+    week = Key("pk").eq(f"WEEK#{wednesday.isoformat()}")
+    query: dict[str, object] = {"KeyConditionExpression": week, "Select": "COUNT"}
+    count = 0
+    while True:
+        page = table.query(**query)
+        count += int(page["Count"])
+        if "LastEvaluatedKey" not in page:
+            return count
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def main() -> None:
