@@ -7,8 +7,12 @@ tasks and their memory from the template; alarms, dashboards, secrets, KMS keys,
 report and seal buckets from the template. The default configuration (cdk.json) has no dashboard:
 `-c dashboard=true` adds $3.00 a month.
 
-Assumed (change them below): how long each task runs, how many research checks a week needs, how
-many and how large the events are, log volume per invocation. Prices: us-east-1 list prices,
+Measured: DynamoDB item reads and writes per week, by running offline weeks (the weekly run and the
+week's checkpoints) against the cloud store and ledger in moto and metering every request
+(bench/measured_week.py; the offline run writes what a live one does, minus the research
+providers' polls); `--assume` skips that and uses the old guesses below.
+Assumed (change them below): how long each task runs, how many research checks a week needs, the
+events' sizes when not measured, log volume per invocation. Prices: us-east-1 list prices,
 hard-coded here (checked against the AWS pricing pages in 2025; they change), without the free tier,
 without tax and without what the LLM and research providers charge (see
 `llmtrade run-week --estimate` for that).
@@ -17,6 +21,7 @@ Run: python bench/bench_cost.py
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -68,8 +73,9 @@ TASK_SECONDS = {  # typical duration of one invocation, live mode
 RESEARCH_CHECKS = 20  # deep research polled every poll_seconds: ~20 minutes until done
 EVENTS_PER_WEEKLY_RUN = 400  # LLM calls, research, orders, audit records (SPEC §7)
 EVENTS_PER_CHECKPOINT_ACCOUNT = 3
-EVENT_WRITE_UNITS = 4  # ~4 KB per event (prompts and raw answers are kept)
-READ_UNITS_PER_INVOCATION = 60  # a few strongly consistent queries of the week's partition
+EVENT_WRITE_UNITS = 4  # ~4 KB per event (prompts and raw answers are kept): --assume only
+READ_UNITS_PER_INVOCATION = 60  # a few strongly consistent queries of the week's partition: ditto
+MEASURED_WEEKS = 2  # the second week carries the first one's history
 LOG_KB_PER_INVOCATION = 8  # Powertools structured logs and EMF metrics
 REPORT_KB = 300
 LOG_KB_PER_TRANSITION = 1  # Step Functions' own log (level ALL, without execution data)
@@ -116,7 +122,30 @@ def transitions(states: dict[str, Any], start: str, items: dict[str, int], tasks
     return count
 
 
+def measured_units(weeks: int) -> tuple[float, float, int]:
+    """(read units, write units, events) of the last of `weeks` offline weeks, measured; prints
+    each week's figures."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from measured_week import measure
+
+    print(f"DynamoDB per week, measured over {weeks} offline weeks and their checkpoints (moto):")
+    results = measure(weeks)
+    for week in results:
+        requests = ", ".join(f"{op} {n}" for op, n in sorted(week.requests.items()))
+        print(f"  week {week.week_id}: {week.events} events, {week.reads:.0f} read units, "
+              f"{week.writes:.0f} write units ({week.transactions} chained); {requests}")
+    print()
+    last = results[-1]
+    return last.reads, last.writes, last.events
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assume", action="store_true",
+                        help="use the assumed event counts and sizes, not a measured week")
+    parser.add_argument("--weeks", type=int, default=MEASURED_WEEKS)
+    args = parser.parse_args()
+    measured = None if args.assume else measured_units(args.weeks)
     settings = load_settings()
     template = (build_app({"aws:cdk:bundling-stacks": []}).synth()
                 .get_stack_by_name(STACK_NAME).template)
@@ -164,6 +193,13 @@ def main() -> None:
     writes = events * EVENT_WRITE_UNITS + 2 * invocations
     reads = READ_UNITS_PER_INVOCATION * invocations
     stored_gb = events * 12 * EVENT_WRITE_UNITS / 1024 / 1024  # a year of events
+    if measured is not None:  # the measured week's units and events, a month of them
+        week_reads, week_writes, week_events = measured
+        events = week_events * WEEKS_PER_MONTH
+        writes = week_writes * WEEKS_PER_MONTH + 2 * invocations
+        reads = week_reads * WEEKS_PER_MONTH
+        # stored: about a write unit (1 KB) per item, table and index, a year of them
+        stored_gb = week_writes * WEEKS_PER_MONTH * 12 / 1024 / 1024
     lines.append(Line("DynamoDB writes (on-demand)", f"{writes:.0f} WRU",
                       writes * DYNAMODB_PER_WRITE_UNIT))
     lines.append(Line("DynamoDB reads (on-demand)", f"{reads:.0f} RRU",

@@ -249,7 +249,8 @@ class Functions(Construct):
         # The event store (llmtrade.adapters.store.dynamodb) reads items and the account index and
         # appends with conditional puts: the history is append-only, so no update, delete or scan.
         role.add_to_policy(iam.PolicyStatement(
-            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+                     "dynamodb:BatchGetItem"],
             resources=[storage.table.table_arn, storage.account_index_arn]))
         # Powertools idempotency records: read, create, complete, and delete one after a failed
         # call.

@@ -47,7 +47,8 @@ class Storage(Construct):
                                              type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=ACCOUNT_INDEX_KEYS[1],
                                         type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.ALL,
+            # keys only: the store reads the events it lists from the table (not every write twice)
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.account_index_arn = f"{self.table.table_arn}/index/{ACCOUNT_INDEX}"
 

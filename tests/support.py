@@ -8,12 +8,12 @@ TABLE_KEYS: dict[str, Any] = {
     "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                   {"AttributeName": "sk", "KeyType": "RANGE"}],
     "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"}
-                             for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
+                             for n in ("pk", "sk", "gsi1pk", "kind")],
     "GlobalSecondaryIndexes": [{
-        "IndexName": "by_account",
+        "IndexName": "by_account_kind",
         "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                      {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": "ALL"},
+                      {"AttributeName": "kind", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
     }],
     "BillingMode": "PAY_PER_REQUEST",
 }

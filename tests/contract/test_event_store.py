@@ -84,3 +84,33 @@ def test_a_large_event_round_trips(store: EventStore) -> None:
     assert store.append(big) is True and store.append(big) is False
     assert store.get("2026-11-25", "pm-gpt", EventKind.CHECKPOINT_SKIPPED, "a") == big
     assert store.list_week("2026-11-25") == [big]
+
+
+def test_dynamodb_lists_one_kind_by_its_key_and_reads_items_written_before_the_kind_index() -> None:
+    """The index is keyed by kind: a history read queries that kind's keys only. An item the store
+    wrote before (with its week-first gsi1sk) is indexed by its kind too."""
+    import boto3
+    from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
+    from moto import mock_aws
+
+    from tests.support import create_event_table
+
+    with mock_aws():
+        create_event_table("events")
+        store = DynamoDBEventStore("events")
+        for week in ("2026-11-18", "2026-11-25"):
+            store.append(event(week=week))
+        old = {"pk": "WEEK#2026-11-11", "sk": "pm-gpt#week_summary#", "gsi1pk": "ACCOUNT#pm-gpt",
+               "gsi1sk": "2026-11-11#week_summary#", "event_id": "old", "week_id": "2026-11-11",
+               "account_id": "pm-gpt", "kind": "week_summary", "subject": "",
+               "recorded_at": T0.isoformat(), "payload": "{}"}
+        boto3.resource("dynamodb").Table("events").put_item(Item=old)
+        listed: list[int] = []
+        store._table.meta.client.meta.events.register(
+            "after-call.dynamodb.Query", lambda parsed, **_: listed.append(parsed["Count"]))
+        skipped = store.list_account("pm-gpt", EventKind.CHECKPOINT_SKIPPED)
+        assert [e.week_id for e in skipped] == ["2026-11-18", "2026-11-25"] and listed == [2]
+        [summary] = store.list_account("pm-gpt", EventKind.WEEK_SUMMARY)
+        assert (summary.week_id, summary.kind) == ("2026-11-11", EventKind.WEEK_SUMMARY)
+        assert [e.week_id for e in store.list_account("pm-gpt")] == [
+            "2026-11-11", "2026-11-18", "2026-11-25"]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
 import pytest
 from llmtrade.adapters.broker.ledger_dynamodb import DynamoDBOrderLedger
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
@@ -74,3 +75,33 @@ def test_dynamodb_ledger_items_never_show_among_the_events() -> None:
         DynamoDBOrderLedger("events").add("pm-gpt", order("c1"))
         events = DynamoDBEventStore("events")
         assert events.list_account("pm-gpt") == [] and events.list_week("pm-gpt") == []
+
+
+def test_a_second_ledger_on_the_same_store_sees_what_the_first_kept_reading(
+        ledger: OrderLedger, tmp_path: Path) -> None:
+    """A rerun, another Lambda: each keeps what it read, yet sees what the other added since, and
+    an id the other used is refused."""
+    other = (SqliteOrderLedger(tmp_path / "sim_broker.sqlite")
+             if isinstance(ledger, SqliteOrderLedger) else DynamoDBOrderLedger("events"))
+    ledger.add("pm-gpt", order("c1"))
+    assert other.orders("pm-gpt") == [order("c1")]
+    assert ledger.add("pm-gpt", order("c2")) is True
+    assert other.add("pm-gpt", order("c2", qty=99)) is False  # taken since it last read
+    assert other.add("pm-gpt", order("c3")) is True
+    assert ledger.add("pm-gpt", order("c4")) is True  # after the slot the other took
+    expected = [order("c1"), order("c2"), order("c3"), order("c4")]
+    assert ledger.orders("pm-gpt") == expected and other.orders("pm-gpt") == expected
+
+
+def test_a_dynamodb_ledger_written_before_the_slots_is_read_first() -> None:
+    with mock_aws():
+        create_event_table("events")
+        table = boto3.resource("dynamodb").Table("events")
+        for cid, at in (("z-old", "2026-11-25T13:00:00"), ("a-older", "2026-11-25T12:00:00")):
+            table.put_item(Item={"pk": "SIMBROKER#pm-gpt", "sk": f"ORDER#{cid}",
+                                 "recorded_at": at, "record": order(cid).model_dump_json()})
+        ledger = DynamoDBOrderLedger("events")
+        assert ledger.add("pm-gpt", order("z-old")) is False
+        assert ledger.add("pm-gpt", order("new")) is True
+        assert [o.client_order_id for o in DynamoDBOrderLedger("events").orders("pm-gpt")] == [
+            "a-older", "z-old", "new"]

@@ -46,10 +46,10 @@ def test_event_table_keys_index_and_retention(template: Template) -> None:
             "SSESpecification": {"SSEEnabled": True},
             "DeletionProtectionEnabled": True,
             "GlobalSecondaryIndexes": [{
-                "IndexName": "by_account",
+                "IndexName": "by_account_kind",
                 "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                              {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "ALL"},
+                              {"AttributeName": "kind", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
             }],
         }),
     })

@@ -143,7 +143,9 @@ class RecordedMetrics:
 
 # --------------------------------------------------------------------------- the event table
 # The DynamoDB table infra gives the functions (infra/storage.py) and the store adapters read: its
-# key attributes, and the index that reads one account across weeks.
+# key attributes, and the index that lists one account's events (of one kind) across weeks: keys
+# only, sorted by the event's kind (adapters/store/dynamodb.py). It replaced `by_account` (whole
+# items, sorted by week): an index's projection cannot change in place, so it has a new name.
 TABLE_KEYS = ("pk", "sk")
-ACCOUNT_INDEX = "by_account"
-ACCOUNT_INDEX_KEYS = ("gsi1pk", "gsi1sk")
+ACCOUNT_INDEX = "by_account_kind"
+ACCOUNT_INDEX_KEYS = ("gsi1pk", "kind")

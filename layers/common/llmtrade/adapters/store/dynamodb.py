@@ -1,13 +1,27 @@
 """The cloud event store: one DynamoDB table, pk WEEK#<week_id>, sk <account>#<kind>#<subject>.
 
-GSI `by_account` (gsi1pk ACCOUNT#<account>, gsi1sk <week_id>#<kind>#<subject>) reads one account
-across weeks. Appends are conditional puts, so the same logical event is stored once. Payloads are
-kept as JSON text (no float/Decimal conversion); a large one (an LLM call with every research pack
-in its prompt) is stored zlib-compressed as binary, so the item stays under DynamoDB's 400 KB.
+GSI `by_account_kind` (gsi1pk ACCOUNT#<account>, sort key the item's `kind`) lists one account's
+events across weeks, of one kind by a key condition (a history read reads only that kind). It
+projects the keys only (an index item is ~100 bytes, where a whole event is a few KB: every event
+write would be paid twice, and stored twice); `list_account` then reads the events it lists from
+the table with strongly consistent BatchGetItem, 1 read unit per event of up to 4 KB (measured in
+bench/bench_cost.py: the history reads are a few events per week, the writes every event). Items
+written before this index carry a gsi1sk too (<week_id>#<kind>#<subject>): it is ignored, and they
+are indexed by their `kind` like every other (an index built on an existing table takes in every
+item with its key attributes).
+
+Appends are conditional puts, so the same logical event is stored once. Payloads are kept as JSON
+text (no float/Decimal conversion); a large one (an LLM call with every research pack in its
+prompt) is stored zlib-compressed as binary, so the item stays under DynamoDB's 400 KB.
 
 A chained event is written in one transaction with its link marker (pk CHAIN#<week>#<account>,
 sk its zero-padded chain_index, no index attributes, so never listed as an event): the marker's
 conditional put refuses a second writer of the same link, the event's a second write of the event.
+The transaction costs twice the write units of the two puts (~2x a plain put of the event, the
+marker being small) and is kept: the two guarantees need two keys (the link's and the event's), and
+two separate puts would leave, on a crash or a refusal between them, a link without its event (the
+chain broken for every later writer) or an event without its link (a rerun that stores something).
+Only the chained events pay it (bench/bench_cost.py counts them).
 """
 
 from __future__ import annotations
@@ -19,15 +33,17 @@ import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from llmtrade.environment import ACCOUNT_INDEX
+from llmtrade.environment import ACCOUNT_INDEX, ACCOUNT_INDEX_KEYS
 from llmtrade.schemas import Event, EventKind, UnreadableEvent, canonical_json, payload_from_text
 
 COMPRESS_ABOVE = 64 * 1024  # bytes of JSON; JSON text compresses 5-10x
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 
 
 class DynamoDBEventStore:
     def __init__(self, table_name: str) -> None:
-        self._table = boto3.resource("dynamodb").Table(table_name)
+        self._resource = boto3.resource("dynamodb")
+        self._table = self._resource.Table(table_name)
 
     @staticmethod
     def _pk(week_id: str) -> str:
@@ -46,7 +62,6 @@ class DynamoDBEventStore:
             "pk": self._pk(event.week_id),
             "sk": event.sort_key,
             "gsi1pk": self._account_pk(event.account_id),
-            "gsi1sk": f"{event.week_id}#{event.kind.value}#{event.subject}",
             "event_id": event.event_id,
             "week_id": event.week_id,
             "account_id": event.account_id,
@@ -112,19 +127,36 @@ class DynamoDBEventStore:
         return sorted(events, key=lambda e: e.time_order)
 
     def list_account(self, account_id: str, kind: EventKind | None = None) -> list[Event]:
-        events = self._query(IndexName=ACCOUNT_INDEX,
-                             KeyConditionExpression=Key("gsi1pk").eq(self._account_pk(account_id)))
+        partition, sort = ACCOUNT_INDEX_KEYS
+        condition = Key(partition).eq(self._account_pk(account_id))
         if kind is not None:
-            events = [e for e in events if e.kind is kind]
+            condition &= Key(sort).eq(kind.value)
+        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in self._items(
+            IndexName=ACCOUNT_INDEX, KeyConditionExpression=condition)]
+        events = [_event(item) for item in self._batch_get(keys)]
         return sorted(events, key=lambda e: (e.week_id, *e.time_order))
 
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {self._table.name: {
+                "Keys": keys[start:start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+            while request:
+                answer = self._resource.batch_get_item(RequestItems=request)
+                items += answer["Responses"].get(self._table.name, [])
+                request = answer.get("UnprocessedKeys") or {}
+        return items
+
     def _query(self, **kwargs: Any) -> list[Event]:
-        events: list[Event] = []
+        return [_event(item) for item in self._items(**kwargs)]
+
+    def _items(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
         while True:
             page = self._table.query(**kwargs)
-            events += [_event(item) for item in page["Items"]]
+            items += page["Items"]
             if "LastEvaluatedKey" not in page:
-                return events
+                return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
