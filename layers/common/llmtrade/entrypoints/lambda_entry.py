@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 from llmtrade.entrypoints.after_step import (
     PowertoolsMetrics,
@@ -31,7 +31,6 @@ from llmtrade.wiring import services_from_environment
 from llmtrade.workflow import Function
 
 logger = Logger()
-tracer = Tracer()
 
 
 @cache
@@ -92,8 +91,6 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
     metrics = Metrics()  # namespace and service from the environment
 
     @metrics.log_metrics(capture_cold_start_metric=True)
-    # results are small, but keys only belong in logs
-    @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = datetime.now(UTC)
@@ -102,7 +99,6 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
         logger.set_correlation_id(event.get("execution"))
         logger.append_keys(function=function, action=event.get("action"),
                            week_id=run.get("week_id"), item=event.get("item"))
-        tracer.put_annotation("action", str(event.get("action")))
         services = dataclasses.replace(_services_for(function), metrics=PowertoolsMetrics(metrics))
         result = handle(function, event, services)
         # an opening finds it
