@@ -99,7 +99,8 @@ PREPARE = """
 import json, sys, importlib.util
 sys.path[:0] = [{layer!r}]
 def handler(function):
-    spec = importlib.util.spec_from_file_location(function, {repo!r} + f"/functions/{{function}}/handler.py")
+    path = {repo!r} + f"/functions/{{function}}/handler.py"
+    spec = importlib.util.spec_from_file_location(function, path)
     module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
     return module.handler
 {context}
@@ -107,7 +108,8 @@ research = handler("research")
 runs = []
 for week_id in {weeks!r}:
     name = "prepare-" + week_id
-    run = research({{"action": "open_week", "input": {{"week_id": week_id}}, "execution": name}}, Context())
+    opening = {{"action": "open_week", "input": {{"week_id": week_id}}, "execution": name}}
+    run = research(opening, Context())
     for action in ("research_start", "research_check"):
         research({{"action": action, "run": run, "execution": name}}, Context())
     runs.append(run)
