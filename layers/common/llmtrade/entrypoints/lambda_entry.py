@@ -1,10 +1,11 @@
 """The shared body of the four Lambda handlers: check the environment and build the function's own
-services once (cold start), then per invocation: trace, log with the execution as correlation id,
-call `handle`, publish the step's metrics.
+services once (on the first invocation), then per invocation: log with the execution as
+correlation id, call `handle`, publish the step's metrics; archive, publish and notify only after
+the steps that do (each adapter built on first use: a cold start pays for what its step needs).
 
-Powertools reads its settings from the environment: POWERTOOLS_SERVICE_NAME,
-POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL; POWERTOOLS_TRACE_DISABLED (and tracing is off
-outside Lambda anyway).
+Tracing is Lambda's and Step Functions' active tracing, with no X-Ray SDK here: Powertools' Logger
+puts the trace id (`xray_trace_id`) on every line. Powertools reads its settings from the
+environment: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL.
 """
 
 from __future__ import annotations
