@@ -48,10 +48,18 @@ def main() -> None:
             f"function {tags.get('llmtrade:function', logical_id)}"
         rows.append((name, *sizes(args.cdk_out / path)))
     layer = next((raw for name, raw, _ in rows if name == "common layer"), 0)
+    layer_paths = [args.cdk_out / r["Metadata"]["aws:asset:path"]
+                   for r in template["Resources"].values()
+                   if r["Type"] == "AWS::Lambda::LayerVersion" and "Metadata" in r]
     for name, raw, zipped in sorted(rows):
         print(f"{name:<22} {human(raw):>10} unzipped {human(zipped):>10} zipped")
     if layer:
         print(f"function + layer unzipped: {layer / 250e6:.1%} of Lambda's 250 MB limit")
+    for site in (path / "python" for path in layer_paths):
+        packages = sorted(((sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+                            if p.is_dir() else p.stat().st_size), p.name) for p in site.iterdir())
+        print("layer's largest: " + ", ".join(f"{name} {human(size)}"
+                                              for size, name in reversed(packages[-8:])))
 
 
 if __name__ == "__main__":

@@ -1,57 +1,222 @@
-"""Figures, not tests: the offline week's wall time, and the Lambda cold-import overhead our code
-adds.
+"""Figures, not tests: the offline week's wall time, and what a Lambda cold start costs beyond the
+packages it uses.
 
-For each handler: (cold import of the handler) / (cold import of the third-party packages it pulls
-in, alone). 1.0 would mean our own modules cost nothing on a cold start. Every figure is the median
-of several fresh interpreter processes. Run: python bench/bench_cold_start.py [--runs N]
+For each function, in a fresh interpreter set up as a Lambda with active tracing (LAMBDA_TASK_ROOT,
+a sampled _X_AMZN_TRACE_ID), offline mode: import the handler, then invoke the first step it runs
+in its workflow (research open_week, council pitch, execute settle_previous_week, checkpoint
+open_checkpoint), against moto behind a local HTTP endpoint (bench/local_aws.py) reached through
+boto3's real client stack. What the first call imports or builds counts: moving work from the
+import to the first call gains nothing. The time moto itself takes to answer (it stands for AWS's
+latency, not the function's) is subtracted and printed apart with the number of requests.
+
+The floor, in another fresh interpreter: import exactly the third-party modules the handler's
+process had loaded by the end of that first call (X-Ray, botocore and whatever a call imports
+lazily included), then create the same boto3 clients (a client's first creation loads its service
+model: ~0.1 s for DynamoDB, a dependency's cost). Ratio = (import + first call) / floor, paired
+run by run (median of the runs); 1.0 would mean our own code costs nothing at a cold start. The
+ratio against the bare import alone is printed too.
+Run: python bench/bench_cold_start.py [--runs N] [--skip-week]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 LAYER = REPO / "layers" / "common"
 FUNCTIONS = ("research", "council", "execute", "checkpoint")
+TABLE, IDEMPOTENCY, KILL_SWITCH = "bench-events", "bench-idempotency", "/bench/kill-switch"
+REPORTS, SEALS = "bench-reports", "bench-seals"
+ALERTS = "arn:aws:sns:us-east-1:123456789012:bench-alerts"
+FIRST_MONDAY = date(2026, 1, 5)  # weeks from here on, one per run and use: every run starts clean
 
-# Runs in a fresh interpreter: import the handler, report the time and the third-party packages
-# loaded.
-IMPORT_HANDLER = """
-import json, sys, time
-sys.path[:0] = [{function!r}, {layer!r}]
+CONTEXT = """
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "llmtrade-bench", 512, "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:llmtrade-bench"
+    def get_remaining_time_in_millis(self): return 300_000
+"""
+
+# A fresh interpreter: the handler's import and its first invocation, timed; then (untimed) the
+# third-party modules loaded and the boto3 clients alive.
+COLD_START = """
+import time
+start = time.perf_counter()
+import gc, json, sys
+sys.path[:0] = [{function_dir!r}, {layer!r}]
 before = set(sys.modules)
-start = time.perf_counter()
 import handler
-elapsed = time.perf_counter() - start
+imported = time.perf_counter()
+
+{context}
+result = handler.handler({event!r}, Context())
+called = time.perf_counter()
 ours = ("handler", "llmtrade")
-third = sorted({{m.split(".")[0] for m in set(sys.modules) - before}}
-               - set(sys.stdlib_module_names) - set(ours))
-# real packages only (not pseudo-modules such as cython_runtime)
-third = [m for m in third
-         if not m.startswith("_") and getattr(sys.modules.get(m), "__spec__", None)]
-print(json.dumps({{"seconds": elapsed, "third_party": third}}))
+third = [m for m, module in list(sys.modules.items()) if m not in before and module is not None
+         and m.split(".")[0] not in set(sys.stdlib_module_names) | set(ours)
+         and not m.startswith("_") and getattr(module, "__spec__", None)]
+from botocore.client import BaseClient
+clients = sorted({{o.meta.service_model.service_name for o in gc.get_objects()
+                   if isinstance(o, BaseClient)}})
+print("BENCH " + json.dumps({{"import": imported - start, "call": called - imported,
+                              "third_party": third, "clients": clients, "result": result}}))
 """
 
-IMPORT_PACKAGES = """
-import importlib, json, time
+# The floor: the same third-party modules, in the order they were loaded, and the same clients.
+FLOOR = """
+import time
 start = time.perf_counter()
-for name in {packages!r}:
-    importlib.import_module(name)
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
+import importlib, json
+failed = 0
+for name in {modules!r}:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failed += 1
+imported = time.perf_counter()
+import boto3
+for service in {clients!r}:
+    boto3.client(service)
+print("BENCH " + json.dumps({{"import": imported - start, "clients": time.perf_counter() - imported,
+                              "failed": failed}}))
+"""
+
+# Untimed: the weeks the council's and execute's first steps run in (opened, research done).
+PREPARE = """
+import json, sys, importlib.util
+sys.path[:0] = [{layer!r}]
+def handler(function):
+    path = {repo!r} + f"/functions/{{function}}/handler.py"
+    spec = importlib.util.spec_from_file_location(function, path)
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    return module.handler
+{context}
+research = handler("research")
+runs = []
+for week_id in {weeks!r}:
+    name = "prepare-" + week_id
+    opening = {{"action": "open_week", "input": {{"week_id": week_id}}, "execution": name}}
+    run = research(opening, Context())
+    for action in ("research_start", "research_check"):
+        research({{"action": action, "run": run, "execution": name}}, Context())
+    runs.append(run)
+print("BENCH " + json.dumps(runs))
 """
 
 
-def fresh(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                         cwd=REPO).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def fresh(code: str, env: dict[str, str]) -> Any:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env=env, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"a benchmark process failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1].removeprefix("BENCH "))
+
+
+@contextmanager
+def local_aws() -> Iterator[str]:
+    """moto behind http://127.0.0.1:PORT, with the tables, kill switch, buckets and topic."""
+    with tempfile.TemporaryDirectory() as scratch:
+        port_file = Path(scratch) / "port"
+        server = subprocess.Popen([sys.executable, str(REPO / "bench" / "local_aws.py"),
+                                   str(port_file)])
+        try:
+            for _ in range(600):
+                if port_file.exists() and port_file.read_text():
+                    break
+                time.sleep(0.05)
+            endpoint = f"http://127.0.0.1:{port_file.read_text()}"
+            _create_resources(endpoint)
+            yield endpoint
+        finally:
+            server.terminate()
+            server.wait()
+
+
+def _create_resources(endpoint: str) -> None:
+    import boto3
+
+    aws = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench",
+                                region_name="us-east-1")
+    dynamodb = aws.client("dynamodb", endpoint_url=endpoint)
+    keys = [("pk", "HASH"), ("sk", "RANGE")]
+    index = [("gsi1pk", "HASH"), ("gsi1sk", "RANGE")]
+    dynamodb.create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys + index],
+        GlobalSecondaryIndexes=[{"IndexName": "by_account", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": k, "KeyType": t}
+                                               for k, t in index]}])
+    dynamodb.create_table(TableName=IDEMPOTENCY, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    aws.client("ssm", endpoint_url=endpoint).put_parameter(Name=KILL_SWITCH, Value="enabled",
+                                                           Type="String")
+    for bucket in (REPORTS, SEALS):
+        aws.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    aws.client("sns", endpoint_url=endpoint).create_topic(Name=ALERTS.rsplit(":", 1)[-1])
+
+
+def lambda_environment(endpoint: str, function: str) -> dict[str, str]:
+    """What a function's process sees in Lambda (infra/functions.py), pointed at the local AWS."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        # Tracing.ACTIVE: the runtime's variables (segments go by UDP to no daemon here)
+        "LAMBDA_TASK_ROOT": str(REPO / "functions" / function),
+        "AWS_LAMBDA_FUNCTION_NAME": f"llmtrade-{function}",
+        "_X_AMZN_TRACE_ID": "Root=1-6a1b2c3d-0123456789abcdef01234567;Parent=0123456789abcdef;"
+                            "Sampled=1",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "TABLE_NAME": TABLE, "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY, "LLMTRADE_MODE": "offline",
+        "KILL_SWITCH_PARAMETER": KILL_SWITCH, "POWERTOOLS_SERVICE_NAME": "llmtrade",
+        "POWERTOOLS_METRICS_NAMESPACE": "llmtrade", "POWERTOOLS_LOG_LEVEL": "INFO",
+        "LLM_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:llm",
+        "BROKER_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:broker",
+    } | ({"REPORT_BUCKET": REPORTS, "SEAL_BUCKET": SEALS, "ALERTS_TOPIC_ARN": ALERTS}
+         if function == "execute" else {})
+
+
+def served(endpoint: str) -> dict[str, float]:
+    """How many requests the local AWS has answered so far, and the seconds it took."""
+    with urllib.request.urlopen(f"{endpoint}/__served__") as answer:
+        return dict(json.loads(answer.read()))
+
+
+def week_ids(first: int, count: int) -> list[str]:
+    return [(FIRST_MONDAY + timedelta(weeks=first + i, days=2)).isoformat() for i in range(count)]
+
+
+def first_events(runs: int, prepared: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per function, one event per run of the first step it serves in its workflow."""
+    council, execute = prepared[:runs], prepared[runs:]
+    return {
+        "research": [{"action": "open_week", "input": {"week_id": w}, "execution": f"bench-{w}"}
+                     for w in week_ids(2 * runs, runs)],
+        "council": [{"action": "pitch", "run": r, "item": r["pm_accounts"][0],
+                     "execution": f"prepare-{r['week_id']}"} for r in council],
+        "execute": [{"action": "settle_previous_week", "run": r,
+                     "execution": f"prepare-{r['week_id']}"} for r in execute],
+        "checkpoint": [{"action": "open_checkpoint",
+                        "input": {"at": f"{w}T15:00:00+00:00"}, "execution": f"bench-cp-{w}"}
+                       for w in week_ids(3 * runs, runs)],
+    }
 
 
 def offline_week_seconds(runs: int) -> float:
@@ -67,24 +232,60 @@ def offline_week_seconds(runs: int) -> float:
     return statistics.median(times)
 
 
+def cold_starts(endpoint: str, runs: int) -> None:
+    prepared = fresh(PREPARE.format(layer=str(LAYER), repo=str(REPO), context=CONTEXT,
+                                    weeks=week_ids(0, 2 * runs)),
+                     lambda_environment(endpoint, "research"))
+    events = first_events(runs, prepared)
+    figures: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {f: [] for f in FUNCTIONS}
+    for run in range(runs):  # interleaved: every function and its floor once per round
+        for function in FUNCTIONS:
+            env = lambda_environment(endpoint, function)
+            before = served(endpoint)
+            cold = fresh(COLD_START.format(function_dir=str(REPO / "functions" / function),
+                                           context=CONTEXT,
+                                           layer=str(LAYER), event=events[function][run]), env)
+            after = served(endpoint)
+            cold["aws"] = after["seconds"] - before["seconds"]
+            cold["requests"] = after["requests"] - before["requests"]
+            cold["call"] -= cold["aws"]
+            floor = fresh(FLOOR.format(modules=cold["third_party"], clients=cold["clients"]),
+                          env)
+            figures[function].append((cold, floor))
+        print(f"  cold-start round {run + 1}/{runs}", file=sys.stderr)
+    print(f"{'function':<11} {'import':>8} {'1st call':>9} {'total':>8} {'floor':>8} "
+          f"{'ratio':>6} {'bare import':>12} {'ratio':>6} {'AWS (moto)':>16}  modules clients")
+    for function, pairs in figures.items():
+        def median(values: Iterator[float]) -> float:
+            return statistics.median(list(values))
+
+        total = median(c["import"] + c["call"] for c, _ in pairs)
+        floor = median(f["import"] + f["clients"] for _, f in pairs)
+        bare = median(f["import"] for _, f in pairs)
+        ratio = median((c["import"] + c["call"]) / (f["import"] + f["clients"]) for c, f in pairs)
+        bare_ratio = median((c["import"] + c["call"]) / f["import"] for c, f in pairs)
+        cold, last_floor = pairs[-1]
+        print(f"{function:<11} {median(c['import'] for c, _ in pairs) * 1e3:>5.0f} ms "
+              f"{median(c['call'] for c, _ in pairs) * 1e3:>6.0f} ms {total * 1e3:>5.0f} ms "
+              f"{floor * 1e3:>5.0f} ms {ratio:>6.2f} {bare * 1e3:>9.0f} ms {bare_ratio:>6.2f} "
+              f"{cold['requests']:>3} req {median(c['aws'] for c, _ in pairs) * 1e3:>5.0f} ms  "
+              f"{len(cold['third_party'])} ({last_floor['failed']} not importable alone) "
+              f"{','.join(cold['clients'])}")
+    tops = sorted({m.split(".")[0] for pairs in figures.values() for c, _ in pairs
+                   for m in c["third_party"]})
+    print(f"third-party packages loaded: {', '.join(tops)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-week", action="store_true", help="cold starts only")
     args = parser.parse_args()
-
-    print(f"offline week (fresh process, CLI end to end), median of {args.runs}: "
-          f"{offline_week_seconds(args.runs):.2f} s")
-    print(f"{'handler':<12} {'handler import':>15} {'3rd-party alone':>16} {'ratio':>7}  "
-          "third-party packages")
-    for function in FUNCTIONS:
-        code = IMPORT_HANDLER.format(function=str(REPO / "functions" / function), layer=str(LAYER))
-        handler_runs = [fresh(code) for _ in range(args.runs)]
-        packages = handler_runs[0]["third_party"]
-        deps = statistics.median(fresh(IMPORT_PACKAGES.format(packages=packages))["seconds"]
-                                 for _ in range(args.runs))
-        ours = statistics.median(r["seconds"] for r in handler_runs)
-        print(f"{function:<12} {ours * 1000:>12.1f} ms {deps * 1000:>13.1f} ms "
-              f"{ours / deps:>7.2f}  {', '.join(packages)}")
+    if not args.skip_week:
+        print(f"offline week (fresh process, CLI end to end), median of {args.runs}: "
+              f"{offline_week_seconds(args.runs):.2f} s")
+    with local_aws() as endpoint:
+        cold_starts(endpoint, args.runs)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,14 @@ PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "python-da
                        "urllib3"}
 # Pinned with every file's hash for the Lambda platform (requirements/lock.sh regenerates it).
 LAYER_LOCK = REPO / "requirements" / "layer.txt"
+# Parts of the locked packages no function imports, removed from the layer after pip (paths under
+# python/; tests/infra/test_layer_requirements.py checks the functions' imports never reach them).
+LAYER_PRUNE = {
+    "yaml/_yaml.*.so": "libyaml's binding (2.8 MB): the config loader and the calendar use "
+                       "PyYAML's pure-Python SafeLoader, which never calls it",
+    "aws_lambda_powertools/event_handler": "Powertools' HTTP routing for API Gateway, ALB and "
+                                           "AppSync (2.2 MB): no function serves HTTP",
+}
 PACKAGE_DIR = REPO / "layers" / "common" / "llmtrade"
 FUNCTION_TAG = "llmtrade:function"  # lets template readers (tests) tell the four functions apart
 MODES = ("offline", "live")
@@ -72,7 +80,8 @@ def layer_hash() -> str:
     """Hash of what goes into the layer, so the asset neither fingerprints the whole repository
     (.venv, cdk.out, .git) nor runs pip on every synth: a change of code, config or lock
     re-bundles."""
-    digest = hashlib.sha256(json.dumps(PIP_PLATFORM).encode() + LAYER_LOCK.read_bytes())
+    digest = hashlib.sha256(json.dumps([PIP_PLATFORM, sorted(LAYER_PRUNE)]).encode()
+                            + LAYER_LOCK.read_bytes())
     for source, target in _layer_files():
         digest.update(target.encode() + b"\0" + source.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -97,6 +106,12 @@ class LayerBundler:
             # Returning False would fall back to Docker, which this project does not use.
             raise RuntimeError("pip could not build the llmtrade layer:\n"
                                f"{result.stderr or result.stdout}")
+        for pattern in LAYER_PRUNE:
+            for path in site.glob(pattern):
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
         for source, target in _layer_files():
             destination = Path(output_dir) / target
             destination.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import pytest
 from aws_cdk import cx_api
 
 from infra.app import STACK_NAME, build_app
-from infra.functions import PIP_PLATFORM, PROVIDED_BY_RUNTIME, PYTHON_VERSION
+from infra.functions import LAYER_PRUNE, PIP_PLATFORM, PROVIDED_BY_RUNTIME, PYTHON_VERSION
 
 pytestmark = pytest.mark.bundling
 
@@ -59,7 +59,12 @@ def test_layer_is_bundled_for_lambda_arm64(tmp_path: Path) -> None:
     assert any(abi in so.name for so in (site / "pydantic_core").glob("*.so"))
     # exactly the locked releases, none of what the runtime provides
     installed = {d.name.split("-")[0].replace("_", "-").lower() for d in site.glob("*.dist-info")}
-    assert {"pydantic", "aws-xray-sdk"} <= installed
+    assert {"pydantic", "aws-lambda-powertools", "pyyaml"} <= installed
+    # what no function imports is pruned (infra.functions.LAYER_PRUNE)
+    assert (site / "yaml" / "__init__.py").is_file() and not list((site / "yaml").glob("*.so"))
+    assert (site / "aws_lambda_powertools" / "logging").is_dir()
+    assert not (site / "aws_lambda_powertools" / "event_handler").exists()
+    assert all(not list(site.glob(pattern)) for pattern in LAYER_PRUNE)
     assert not installed & PROVIDED_BY_RUNTIME
     assert not (site / "boto3").exists()
     assert not (site / "botocore").exists()

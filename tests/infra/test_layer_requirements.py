@@ -1,15 +1,21 @@
 """The Lambda layer installs the runtime dependencies only: the command line's packages (the `cli`
-extra) stay out of it, and nothing the functions import needs them."""
+extra) stay out of it, and nothing the functions import needs them; every package it locks is one
+the functions import, and what it prunes (infra.functions.LAYER_PRUNE) is not."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import re
 import subprocess
 import sys
 import tomllib
 
+from packaging.requirements import Requirement
+
 from infra import REPO
-from infra.functions import runtime_requirements
+from infra.functions import LAYER_LOCK, LAYER_PRUNE, runtime_requirements
+from tests.infra.test_lock_files import pins
 
 # rich pulls in pygments and markdown-it
 CLI_ONLY = {"rich", "pygments", "markdown-it-py", "python-dotenv"}
@@ -57,3 +63,65 @@ def test_every_module_the_functions_can_load_imports_without_them() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                           check=False)
     assert done.returncode == 0 and done.stdout.strip() == "imported", done.stderr
+
+
+# Every module any non-CLI file of the package or a handler imports, at any depth (lazy imports
+# too), imported with the layer's pruned parts missing; prints the distributions they loaded.
+FUNCTIONS_IMPORT_SET = """
+import ast, importlib, importlib.metadata, json, pathlib, sys
+for name in {pruned!r}:
+    sys.modules[name] = None  # as in the layer
+package = pathlib.Path({package!r})
+sources = [p for p in package.rglob("*.py") if "cli" not in p.relative_to(package).parts[:2]]
+sources += pathlib.Path({functions!r}).glob("*/handler.py")
+names = set()
+for source in sources:
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {{alias.name for alias in node.names}}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names |= {{node.module}} | {{f"{{node.module}}.{{a.name}}" for a in node.names}}
+for name in sorted(names):
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as missing:  # `from x import function` names no module
+        if missing.name != name:
+            raise
+providers = importlib.metadata.packages_distributions()
+tops = {{m.split(".")[0] for m in list(sys.modules)}}
+print(json.dumps(sorted({{d for top in tops for d in providers.get(top, [])}})))
+"""
+
+
+def _pruned_modules() -> list[str]:
+    """`yaml/_yaml.*.so` -> yaml._yaml; `aws_lambda_powertools/event_handler` -> its package."""
+    return [pattern.split(".")[0].replace("/", ".") for pattern in LAYER_PRUNE]
+
+
+def test_the_layer_holds_only_what_the_functions_import() -> None:
+    code = FUNCTIONS_IMPORT_SET.format(pruned=_pruned_modules(),
+                                       package=str(REPO / "layers" / "common" / "llmtrade"),
+                                       functions=str(REPO / "functions"))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    imported = {_name(d) for d in json.loads(done.stdout.strip().splitlines()[-1])}
+    assert imported >= {"pydantic", "aws-lambda-powertools", "httpx", "pyyaml", "jinja2"}
+    # a package locked for the layer that no function imports, nor a package they import needs
+    # (httpx imports httpcore only when a client is made), is dead weight: drop it from
+    # [project].dependencies, or move it to an extra
+    assert set(pins(LAYER_LOCK)) - _with_requirements(imported) == set()
+
+
+def _with_requirements(distributions: set[str]) -> set[str]:
+    """The distributions and, transitively, what they require (not what their extras add)."""
+    found, todo = set(), list(distributions)
+    while todo:
+        if (name := todo.pop()) in found:
+            continue
+        found.add(name)
+        for line in importlib.metadata.requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(_name(requirement.name))
+    return found

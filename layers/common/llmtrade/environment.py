@@ -95,8 +95,14 @@ def ssm_kill_switch(parameter: str) -> KillSwitch:
     """In AWS: the SSM parameter, cached 60 s by Powertools (a flip counts within a minute)."""
 
     def disabled() -> str | None:
+        import boto3
         from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
+        # a client of boto3's default session: Powertools' own session would load botocore's data
+        # a second time at a cold start (~0.1 s); clear_caches() still clears it
+        if "ssm" not in DEFAULT_PROVIDERS:
+            DEFAULT_PROVIDERS["ssm"] = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
         return _verdict(parameters.get_parameter(parameter, max_age=60),
                         f"SSM parameter {parameter}")
 

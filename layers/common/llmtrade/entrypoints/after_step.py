@@ -13,8 +13,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from llmtrade.environment import Metric
-from llmtrade.reports.leaderboard import leaderboard_report_html
-from llmtrade.reports.week import week_report_html
 from llmtrade.schemas import SHARED_ACCOUNT, OrderEvent, Seal, WeekSummary, canonical_json
 from llmtrade.services import Services
 
@@ -153,11 +151,16 @@ def sns_notifier(topic_arn: str) -> Callable[[str, str], None]:
 def publish_week_report(services: Services, week_id: str, reports: ReportStore) -> str:
     """Render the week's page from its events, store it, and return the URL to open it (presigned
     on S3)."""
+    # imported here: only the execute function publishes, and only after two of its steps
+    from llmtrade.reports.week import week_report_html
+
     return reports.publish(f"weeks/{week_id}.html",
                            week_report_html(services.store, services.settings, week_id))
 
 
 def publish_leaderboard(services: Services, reports: ReportStore) -> str:
     """The cross-week page, under one key (each publication replaces the last)."""
+    from llmtrade.reports.leaderboard import leaderboard_report_html
+
     return reports.publish("leaderboard.html",
                            leaderboard_report_html(services.store, services.settings))

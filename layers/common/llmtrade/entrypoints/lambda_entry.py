@@ -1,10 +1,11 @@
 """The shared body of the four Lambda handlers: check the environment and build the function's own
-services once (cold start), then per invocation: trace, log with the execution as correlation id,
-call `handle`, publish the step's metrics.
+services once (on the first invocation), then per invocation: log with the execution as
+correlation id, call `handle`, publish the step's metrics; archive, publish and notify only after
+the steps that do (each adapter built on first use: a cold start pays for what its step needs).
 
-Powertools reads its settings from the environment: POWERTOOLS_SERVICE_NAME,
-POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL; POWERTOOLS_TRACE_DISABLED (and tracing is off
-outside Lambda anyway).
+Tracing is Lambda's and Step Functions' active tracing, with no X-Ray SDK here: Powertools' Logger
+puts the trace id (`xray_trace_id`) on every line. Powertools reads its settings from the
+environment: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 from llmtrade.entrypoints.after_step import (
+    REPORTING_ACTIONS,
     PowertoolsMetrics,
     archive_seal,
     publish_reports,
@@ -31,7 +33,6 @@ from llmtrade.wiring import services_from_environment
 from llmtrade.workflow import Function
 
 logger = Logger()
-tracer = Tracer()
 
 
 @cache
@@ -64,23 +65,23 @@ def _idempotency() -> Any:
 
 
 @cache
-def _notifier() -> Callable[..., None] | None:
+def _notifier() -> Callable[..., None]:
     """The week's summary to the alerts topic, at most once per subject (week) over 8 days: a
     retried or rerun week_summary republishes the report but does not mail everyone again
     (Powertools Idempotency)."""
-    topic = os.environ.get("ALERTS_TOPIC_ARN")
-    if not topic:
-        return None
+    import boto3
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         idempotent_function,
     )
 
-    send = sns_notifier(topic)
-    once = idempotent_function(
-        data_keyword_argument="subject",
-        persistence_store=DynamoDBPersistenceLayer(os.environ["IDEMPOTENCY_TABLE_NAME"]),
-        config=_idempotency())
+    send = sns_notifier(os.environ["ALERTS_TOPIC_ARN"])
+    # a client of boto3's default session: Powertools' own session would load botocore's data a
+    # second time (~0.1 s)
+    records = DynamoDBPersistenceLayer(os.environ["IDEMPOTENCY_TABLE_NAME"],
+                                       boto3_client=boto3.client("dynamodb"))
+    once = idempotent_function(data_keyword_argument="subject", persistence_store=records,
+                               config=_idempotency())
 
     def notify(*, subject: str, message: str) -> None:
         send(subject, message)
@@ -88,12 +89,36 @@ def _notifier() -> Callable[..., None] | None:
     return cast(Callable[..., None], once(notify))  # Powertools' decorators carry no type hints
 
 
+def _notify_on_first_use(context: Any) -> Callable[..., None] | None:
+    """The notifier, built when a step first notifies (only week_summary does): the other steps
+    do not pay for the idempotency layer and two AWS clients."""
+    if not os.environ.get("ALERTS_TOPIC_ARN"):
+        return None
+
+    def notify(*, subject: str, message: str) -> None:
+        send = _notifier()
+        _idempotency().register_lambda_context(context)  # an in-progress record expires with it
+        send(subject=subject, message=message)
+
+    return notify
+
+
+def _after_step(services: Services, event: dict[str, Any], result: dict[str, Any],
+                context: Any) -> None:
+    """The seal to its bucket, the reports and the summary (after_step): each adapter is built
+    only for the steps that use it."""
+    action = event.get("action")
+    if action == "seal" and (key := archive_seal(services, event, _seal_archive())):
+        logger.info("seal archived", extra={"key": key})
+    if action in REPORTING_ACTIONS and publish_reports(services, event, result, _report_store(),
+                                                       _notify_on_first_use(context)):
+        logger.info("report published")
+
+
 def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     metrics = Metrics()  # namespace and service from the environment
 
     @metrics.log_metrics(capture_cold_start_metric=True)
-    # results are small, but keys only belong in logs
-    @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = datetime.now(UTC)
@@ -102,20 +127,12 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
         logger.set_correlation_id(event.get("execution"))
         logger.append_keys(function=function, action=event.get("action"),
                            week_id=run.get("week_id"), item=event.get("item"))
-        tracer.put_annotation("action", str(event.get("action")))
         services = dataclasses.replace(_services_for(function), metrics=PowertoolsMetrics(metrics))
         result = handle(function, event, services)
         # an opening finds it
         logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))
         step_metrics(services, event, result, since=started)
-        if key := archive_seal(services, event, _seal_archive()):
-            logger.info("seal archived", extra={"key": key})
-        # only the function that notifies pays for the import
-        if (notify := _notifier()) is not None:
-            # an in-progress record expires with the invocation
-            _idempotency().register_lambda_context(context)
-        if publish_reports(services, event, result, _report_store(), notify):
-            logger.info("report published")
+        _after_step(services, event, result, context)
         logger.info("step done", extra={"result": result})
         return result
 
