@@ -79,6 +79,7 @@ class Payloads:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, type[BaseModel]], Entry[BaseModel]] = {}
+        self.validated = 0  # what the reads cost (bench/bench_reads)
 
     def entry(self, event: Event, payload_type: type[P]) -> Entry[P]:
         key = (event.event_id, payload_type)
@@ -87,6 +88,7 @@ class Payloads:
             return cast(Entry[P], held)  # kept under payload_type: its payload is a P
         entry = Entry(event, payload_type.model_validate(event.payload))
         self._entries[key] = entry
+        self.validated += 1
         return entry
 
 
