@@ -171,3 +171,33 @@ def test_an_old_store_is_chained_from_now_on_and_its_events_reported_unchained(
     EventLog(store).record(skipped(), week_id=WEEK, account_id="pm-gpt", subject="new")
     verified = verify(store, [WEEK])
     assert not verified.broken and (verified.links, verified.unchained) == (1, 1)
+
+
+def test_a_log_keeps_its_chain_heads_and_one_left_behind_takes_the_next_link(
+        store: EventStore) -> None:
+    class CountedHeads:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def chain_head(self, week_id: str, account_id: str) -> tuple[int, str] | None:
+            self.reads += 1
+            return store.chain_head(week_id, account_id)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+    counted = CountedHeads()
+    log = EventLog(counted)
+    for subject in "abc":
+        log.record(skipped(), week_id=WEEK, account_id="pm-gpt", subject=subject)
+    assert counted.reads == 1  # read once, then kept
+    EventLog(store).record(skipped(), week_id=WEEK, account_id="pm-gpt", subject="d")
+    # the kept head is behind another writer's link: the append conflicts, the head is read again
+    entry = log.record(skipped(), week_id=WEEK, account_id="pm-gpt", subject="e")
+    assert entry.new and entry.event.chain_index == 5 and counted.reads == 2
+    # a rerun stores nothing and leaves the chain where it was
+    assert not log.record(skipped("again"), week_id=WEEK, account_id="pm-gpt", subject="a").new
+    assert log.record(skipped(), week_id=WEEK, account_id="pm-gpt",
+                      subject="f").event.chain_index == 6
+    verified = intact(store)
+    assert not verified.broken and verified.links == 6

@@ -72,3 +72,17 @@ def test_week_queries_by_type_account_and_subject(store: EventStore) -> None:
 def test_only_payload_types_are_recorded() -> None:
     with pytest.raises(TypeError, match="PitchAnswer is not an event payload"):
         kind_of(PitchAnswer)
+
+
+def test_a_week_validates_each_payload_once(store: EventStore) -> None:
+    log = EventLog(store, clock())
+    for subject in "xyz":
+        log.record(skipped(subject), week_id=WEEK, account_id="pm-a", subject=subject)
+    week = log.week(WEEK)
+    before = log.payloads.validated
+    first = week.all(CheckpointSkipped)
+    assert week.all(CheckpointSkipped, "pm-a") == first
+    assert first[0] is week.all(CheckpointSkipped)[0]
+    assert week.get(CheckpointSkipped, "pm-a", "y") is first[1]
+    assert week.by_subject(CheckpointSkipped).keys() == {"x", "y", "z"}
+    assert log.payloads.validated - before == 3

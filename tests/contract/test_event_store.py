@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from llmtrade.adapters.store.sqlite import SqliteEventStore
 from llmtrade.ports import EventStore
-from llmtrade.schemas import CheckpointSkipped, Event, EventKind
+from llmtrade.schemas import CheckpointSkipped, Event, EventKind, UnreadableEvent, canonical_json
 
 T0 = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+WEEK = "2026-11-25"
 
 
 def event(week: str = "2026-11-25", account: str = "pm-gpt", subject: str = "a", minutes: int = 0,
@@ -114,3 +118,39 @@ def test_dynamodb_lists_one_kind_by_its_key_and_reads_items_written_before_the_k
         assert (summary.week_id, summary.kind) == ("2026-11-11", EventKind.WEEK_SUMMARY)
         assert [e.week_id for e in store.list_account("pm-gpt")] == [
             "2026-11-11", "2026-11-18", "2026-11-25"]
+
+
+def test_sqlite_decodes_a_row_once_and_a_changed_row_again(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite"
+    store = SqliteEventStore(path)
+    store.append(event())
+    first = store.list_week(WEEK)
+    assert store.list_week(WEEK)[0] is first[0]
+    assert store.get(WEEK, "pm-gpt", EventKind.CHECKPOINT_SKIPPED, "a") is first[0]
+    assert store.decoded == 1
+    db = sqlite3.connect(path, isolation_level=None)
+    edited = canonical_json({**first[0].payload, "reason": "edited"})
+    db.execute("UPDATE events SET payload = ?", (edited,))
+    assert store.list_week(WEEK)[0].payload["reason"] == "edited" and store.decoded == 2
+    db.execute("UPDATE events SET payload = ?", (edited.replace(": ", ":"),))
+    with pytest.raises(UnreadableEvent):
+        store.list_week(WEEK)
+
+
+def test_an_existing_sqlite_store_gets_the_week_index_when_opened_to_write(
+        tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite"
+    SqliteEventStore(path).close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DROP INDEX events_by_week")
+
+    def indexes() -> set[str]:
+        return {row[1] for row in db.execute("PRAGMA index_list(events)")}
+
+    SqliteEventStore(path, read_only=True).close()
+    assert "events_by_week" not in indexes()
+    SqliteEventStore(path).close()
+    assert "events_by_week" in indexes()
+    plan = db.execute("EXPLAIN QUERY PLAN SELECT * FROM events WHERE week_id = ? AND"
+                      " account_id = ? AND kind = ? AND subject = ?", ("w", "a", "k", ""))
+    assert "events_by_week" in str(plan.fetchall())

@@ -7,13 +7,17 @@ once, and `recorded` is the "my event exists? then it is my result" rule that ma
 to rerun.
 
 `Week` answers the same questions from one read of a week (a step or a report that asks many).
+A payload is validated once per event (`Payloads`): again only when a read hands out another
+`Event` for that id (another read of a store that does not keep what it decoded, or a changed row).
 
 Every recorded event is the next link of its (week, account) chain (schemas.envelope): one chain
 per account and week because each account's steps run one after another, while the fan-outs write
 different accounts at once, so each chain's order is the order its steps ran, whatever the threads
-or Lambdas did. The head is read from the store, so a rerun continues the chain it finds; a rerun of
-an event that exists stores nothing (the chain does not fork); two writers racing for one link
-conflict in the store and the loser reads the head again.
+or Lambdas did. The log keeps the head of each chain it appended to, and reads it from the store
+when it has none: a kept head is a stored link, never one ahead, so a head that is behind (another
+writer, another process) takes a link that is taken, conflicts in the store, and the log reads the
+head again, as two writers racing for one link do. A rerun continues the chain it finds; a rerun of
+an event that exists stores nothing (the chain does not fork).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -68,19 +72,37 @@ class Entry(Generic[P]):
         return self.event.recorded_at
 
 
-def _entry(event: Event, payload_type: type[P]) -> Entry[P]:
-    return Entry(event, payload_type.model_validate(event.payload))
+class Payloads:
+    """Each event's payload validated once: kept by (event id, type) with the `Event` it came from,
+    and validated again only for another `Event` of that id (a store decodes a row it did not keep,
+    or a row that changed)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, type[BaseModel]], Entry[Any]] = {}
+        self.validated = 0  # what the reads cost (bench/bench_reads)
+
+    def entry(self, event: Event, payload_type: type[P]) -> Entry[P]:
+        key = (event.event_id, payload_type)
+        held = self._entries.get(key)
+        if held is not None and held.event is event:
+            return held
+        entry = Entry(event, payload_type.model_validate(event.payload))
+        self._entries[key] = entry
+        self.validated += 1
+        return entry
 
 
 class Week:
-    """One read of a week's events (one account's, if asked), queried in memory, oldest first."""
+    """One read of a week's events (one account's, if asked), queried in memory, oldest first;
+    `payloads` validates each payload once (the log's, shared by its reads)."""
 
-    def __init__(self, events: Iterable[Event]) -> None:
+    def __init__(self, events: Iterable[Event], payloads: Payloads | None = None) -> None:
         self.events = list(events)
+        self._entry = (payloads or Payloads()).entry
 
     def entries(self, payload_type: type[P], account_id: str | None = None) -> list[Entry[P]]:
         kind = kind_of(payload_type)
-        return [_entry(e, payload_type) for e in self.events
+        return [self._entry(e, payload_type) for e in self.events
                 if e.kind is kind and (account_id is None or e.account_id == account_id)]
 
     def all(self, payload_type: type[P], account_id: str | None = None) -> list[P]:
@@ -89,7 +111,7 @@ class Week:
 
     def find(self, payload_type: type[P], account_id: str, subject: str = "") -> Entry[P] | None:
         kind = kind_of(payload_type)
-        return next((_entry(e, payload_type) for e in self.events
+        return next((self._entry(e, payload_type) for e in self.events
                      if e.kind is kind and e.account_id == account_id and e.subject == subject),
                     None)
 
@@ -122,6 +144,9 @@ class EventLog:
     def __init__(self, store: EventStore, clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.payloads = Payloads()
+        # (week, account) -> the last link this log appended: a stored link (module doc)
+        self._heads: dict[tuple[str, str], tuple[int, str]] = {}
 
     # ------------------------------------------------------------------ writing
     def record(self, payload: P, *, week_id: str, account_id: str, subject: str = "") -> Entry[P]:
@@ -130,11 +155,14 @@ class EventLog:
         before (a rerun)."""
         event = Event.of(payload, week_id=week_id, account_id=account_id,
                          kind=kind_of(type(payload)), subject=subject, recorded_at=self._clock())
+        chain = (week_id, account_id)
         for _ in range(CHAIN_ATTEMPTS):
-            head = self.store.chain_head(week_id, account_id)
-            link = event.chained(head[0] + 1, head[1]) if head else event.chained(1, "")
+            head = self._heads.get(chain) or self.store.chain_head(week_id, account_id) or (0, "")
+            link = event.chained(head[0] + 1, head[1])
             if self.store.append(link):
+                self._heads[chain] = (head[0] + 1, link.chain_hash or "")
                 return Entry(link, payload, new=True)
+            self._heads.pop(chain, None)
             if (held := self.find(type(payload), week_id, account_id, subject)) is not None:
                 return held
             # not ours, so the link was taken by another writer of this chain: read the head again
@@ -152,7 +180,7 @@ class EventLog:
     def find(self, payload_type: type[P], week_id: str, account_id: str,
              subject: str = "") -> Entry[P] | None:
         event = self.store.get(week_id, account_id, kind_of(payload_type), subject)
-        return _entry(event, payload_type) if event is not None else None
+        return self.payloads.entry(event, payload_type) if event is not None else None
 
     def get(self, payload_type: type[P], week_id: str, account_id: str,
             subject: str = "") -> P | None:
@@ -161,7 +189,7 @@ class EventLog:
 
     def week(self, week_id: str, account_id: str | None = None) -> Week:
         """The week's events (one account's when given) in one read."""
-        return Week(self.store.list_week(week_id, account_id))
+        return Week(self.store.list_week(week_id, account_id), self.payloads)
 
     def all(self, payload_type: type[P], week_id: str, account_id: str | None = None) -> list[P]:
         return self.week(week_id, account_id).all(payload_type)
@@ -170,10 +198,10 @@ class EventLog:
         """These accounts' payloads of this type, across weeks oldest first, account by account."""
         ids = [account_ids] if isinstance(account_ids, str) else list(account_ids)
         kind = kind_of(payload_type)
-        return [_entry(e, payload_type).payload for account_id in ids
+        return [self.payloads.entry(e, payload_type).payload for account_id in ids
                 for e in self.store.list_account(account_id, kind)]
 
     def history_entries(self, payload_type: type[P], account_id: str) -> list[Entry[P]]:
-        return [_entry(e, payload_type)
+        return [self.payloads.entry(e, payload_type)
                 for e in self.store.list_account(account_id, kind_of(payload_type))]
 

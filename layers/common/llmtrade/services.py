@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from llmtrade.config import Settings
@@ -34,9 +35,10 @@ class Services:
     # time being the moment given to broker_at
     sleep: Callable[[float], None] = time.sleep
 
-    @property
+    @cached_property
     def events(self) -> EventLog:
-        """The event store read and written by intent (llmtrade.events)."""
+        """The event store read and written by intent (llmtrade.events): one log per services, so
+        its chain heads and validated payloads serve every step run with them."""
         return EventLog(self.store)
 
 

@@ -1,4 +1,10 @@
-"""The embedded event store: the local default, with the same contract as DynamoDB."""
+"""The embedded event store: the local default, with the same contract as DynamoDB.
+
+Reads go by week (and account, kind, subject): the `events_by_week` index, which a store made before
+it gets when opened to write. A row is decoded once: the store keeps each row it decoded with its
+event, and hands that event out again while the row reads back the same (rows are never changed;
+a changed one is decoded, and checked, afresh).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,9 @@ from pathlib import Path
 
 from llmtrade.ports import StoreUnavailable
 from llmtrade.schemas import Event, EventKind, canonical_json, payload_from_text
+
+# seq, week_id, account_id, kind, subject, recorded_at, payload, chain_index, prev_hash, chain_hash
+Row = tuple[int, str, str, str, str, str, str, int | None, str | None, str | None]
 
 
 def _why(exc: Exception, path: Path | str) -> str:
@@ -65,6 +74,7 @@ CREATE TABLE IF NOT EXISTS events (
     chain_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_account ON events (account_id, week_id);
+CREATE INDEX IF NOT EXISTS events_by_week ON events (week_id, account_id, kind, subject);
 """
 CHAIN_COLUMNS = {"chain_index": "INTEGER", "prev_hash": "TEXT", "chain_hash": "TEXT"}
 
@@ -118,6 +128,8 @@ class SqliteEventStore:
         self._lock = threading.Lock()
         self._db = open_database(path, _SCHEMA, "events", read_only=read_only,
                                  busy_timeout_s=busy_timeout_s)
+        self._decoded: dict[int, tuple[Row, Event]] = {}  # seq -> the row and its event
+        self.decoded = 0  # rows decoded: what the reads cost beyond fetching (bench/bench_reads)
         with self._lock:
             self._chained = _chain_columns(self._db, writable=not read_only)
 
@@ -168,18 +180,25 @@ class SqliteEventStore:
         chain = ("chain_index, prev_hash, chain_hash" if self._chained
                  else "NULL, NULL, NULL")
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT week_id, account_id, kind, subject, recorded_at, payload, {chain}"
+            rows: list[Row] = self._db.execute(
+                f"SELECT seq, week_id, account_id, kind, subject, recorded_at, payload, {chain}"
                 f" FROM events WHERE {where}",
                 params,
             ).fetchall()
-        events = [
-            Event(week_id=w, account_id=a, kind=EventKind(k), subject=s, recorded_at=r,
-                  payload=payload_from_text(p, w, a, k, s), chain_index=index, prev_hash=prev,
-                  chain_hash=link)
-            for w, a, k, s, r, p, index, prev, link in rows
-        ]
+            events = [self._event(row) for row in rows]
         return sorted(events, key=lambda e: e.time_order)
+
+    def _event(self, row: Row) -> Event:
+        held = self._decoded.get(row[0])
+        if held is not None and held[0] == row:
+            return held[1]
+        _, w, a, k, s, r, p, index, prev, link = row
+        event = Event(week_id=w, account_id=a, kind=EventKind(k), subject=s, recorded_at=r,
+                      payload=payload_from_text(p, w, a, k, s), chain_index=index,
+                      prev_hash=prev, chain_hash=link)
+        self._decoded[row[0]] = (row, event)
+        self.decoded += 1
+        return event
 
     def close(self) -> None:
         self._db.close()

@@ -27,7 +27,6 @@ from llmtrade.entrypoints.cli.common import (
 )
 from llmtrade.entrypoints.progress import Progress, counted, progress
 from llmtrade.entrypoints.runner import run_workflow
-from llmtrade.reports.week_trading import checkpoint_equity
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
@@ -123,6 +122,8 @@ def _checkpoint_at(text: str) -> datetime:
 
 
 def checkpoint(args: argparse.Namespace) -> int:
+    from llmtrade.reports.week_trading import checkpoint_equity  # the reports load jinja2
+
     at = _checkpoint_at(args.at)
     nyse_hours(at.date())
     # a live checkpoint reads and trades the Alpaca accounts only: the broker's keys, no others
@@ -223,27 +224,32 @@ class _Replay:
 def run_weeks(args: argparse.Namespace) -> int:
     """Replay a range of weeks: each weekly run, every checkpoint until the next run, then settle
     the last week."""
+    weeks = _week_range(args)
+    # the whole range must be in the market calendar before anything is created
+    nyse_hours(parse_week_id(args.to_week) + timedelta(days=7))
+    return replay_weeks(services_from(args), weeks, as_json=args.json)
+
+
+def replay_weeks(services: Services, weeks: list[str], *, as_json: bool = False) -> int:
+    """`run-weeks` with these services (bench/bench_reads counts its reads): each week's run and
+    checkpoints, the last week settled, then the leaderboard."""
     from llmtrade.reports.leaderboard import board
     from llmtrade.steps.postmortem import settle_week
 
-    weeks = _week_range(args)
-    settle_day = parse_week_id(args.to_week) + timedelta(days=7)
-    # the whole range must be in the market calendar before anything is created
-    nyse_hours(settle_day)
-    services = services_from(args)
     settings = services.settings
-    replay = _Replay(services, quiet=args.json)
-    if not args.json:
+    settle_day = parse_week_id(weeks[-1]) + timedelta(days=7)
+    replay = _Replay(services, quiet=as_json)
+    if not as_json:
         print(f"Weeks {weeks[0]} to {weeks[-1]}{OFFLINE_LABEL if services.offline else ''}",
               flush=True)
-    with progress(services, enabled=not args.json) as (observed, shown):
+    with progress(services, enabled=not as_json) as (observed, shown):
         for number, week_id in enumerate(weeks, 1):
             replay.week(observed, shown, week_id, f"week {week_id} ({number}/{len(weeks)})")
     settle_week(services, weeks[-1], settings.schedule.weekly_run_at(settle_day))
     replay.report(weeks[-1])
     # the same board `llmtrade leaderboard` shows: intervals, benchmarks, shadows, the verdict
     result = board(services.store, settings)
-    if args.json:
+    if as_json:
         print(json.dumps({"weeks": replay.settled, "leaderboard": result.model_dump(mode="json")},
                          indent=2))
     else:
