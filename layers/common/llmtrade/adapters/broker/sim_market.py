@@ -34,6 +34,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import accumulate
 
 from llmtrade.config import AssetsConfig
 from llmtrade.domain.calendar import ET, CalendarError, nyse_hours
@@ -87,16 +88,36 @@ class _Steps:
                    minute_sd=math.sqrt(minute_var))
 
 
+_TWO_PI = 2.0 * math.pi  # random.gauss's own constant
+
+
+def _normals(rng: random.Random, count: int) -> list[float]:
+    """The first `count` draws `rng.gauss(0, 1)` gives from a fresh state, bit for bit: the same
+    Box-Muller pairs of the same uniforms (cos first, then the sine it keeps for the next call),
+    without a Python call per draw. A walk to today takes millions of them."""
+    uniform, draws = rng.random, list[float]()
+    for _ in range((count + 1) // 2):
+        angle = uniform() * _TWO_PI
+        radius = math.sqrt(-2.0 * math.log(1.0 - uniform()))
+        draws += (math.cos(angle) * radius, math.sin(angle) * radius)
+    return draws[:count]
+
+
+def _draw_day(seed: int, symbol: str, day: date, minutes: int,
+              steps: _Steps) -> tuple[float, list[float]]:
+    """The day's overnight gap and its log path from the open, a point a minute (0 at the open):
+    a gap then one step a minute, each `mean + z * sd` as `gauss` computes it, summed in order."""
+    gap, *moves = _normals(random.Random(f"{seed}:{symbol}:{day.isoformat()}"), minutes + 1)
+    mean, sd = steps.minute_mean, steps.minute_sd
+    return (steps.gap_mean + gap * steps.gap_sd,
+            list(accumulate((mean + z * sd for z in moves), initial=0.0)))
+
+
 @functools.lru_cache(maxsize=512)
 def _day_path(seed: int, symbol: str, day: date, minutes: int,
               steps: _Steps) -> tuple[float, tuple[float, ...]]:
-    """The day's overnight gap and its log path from the open, a point a minute (0 at the open)."""
-    rng = random.Random(f"{seed}:{symbol}:{day.isoformat()}")
-    gap = rng.gauss(steps.gap_mean, steps.gap_sd)
-    level, path = 0.0, [0.0]
-    for _ in range(minutes):
-        level += rng.gauss(steps.minute_mean, steps.minute_sd)
-        path.append(level)
+    """`_draw_day`, kept for the minute prices of recent days (the walk needs only the close)."""
+    gap, path = _draw_day(seed, symbol, day, minutes, steps)
     return gap, tuple(path)
 
 
@@ -119,7 +140,7 @@ class _Walk:
             cursor, close = self._last[0] + timedelta(days=1), self._last[1]
             while cursor <= day:
                 if minutes := _session_minutes(cursor):
-                    gap, path = _day_path(self.seed, self.symbol, cursor, minutes, self.steps)
+                    gap, path = _draw_day(self.seed, self.symbol, cursor, minutes, self.steps)
                     opening = close * math.exp(gap)
                     close = opening * math.exp(path[-1])
                     self._days[cursor] = (opening, close)
