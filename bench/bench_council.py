@@ -3,16 +3,16 @@ PMs.
 
 The offline week runs with every LLM and research call given an artificial latency (default 0.5 s).
 The critical path is the longest chain of dependent work, measured: each task's own cost is the
-latency it waits out plus the CPU time its thread spends (time.thread_time, so waiting for the GIL
-or another thread is not counted); a fan-out costs its dearest item, every other step (a poll's
-start and each check too) its own cost, and the path is their sum. I/O waits count in neither
-figure, so the critical path is a lower bound and the ratio wall / critical path an upper bound: 1.0
-when every fan-out runs fully in parallel and the runner adds nothing. The latency chain
-(research + pitch + review + chairman, 4 latencies) is printed beside it: it leaves out the work
-the steps really do in sequence (e.g. the simulated market's first walk to the week, in research).
-Figures for 4 and 12 PMs, each in a fresh process state for the market (the 4-PM week walks the
-simulated prices from 2024; the 12-PM week finds them walked), and the number of LLM calls per week
-as a function of the number of PMs (each valid first time).
+latency it waits out plus the CPU time its thread spends (time.thread_time: waiting for the GIL, a
+lock or the disk is not counted); a fan-out costs its dearest item, every other step (a poll's
+start and each check too) its own cost, and the path is their sum. So the critical path is a lower
+bound, and wall / critical path is 1.0 only when every fan-out runs fully in parallel and nothing
+waits on anything else (SQLite's fsync per append, taken under the store's lock, shows here). The
+latency chain (research + pitch + review + chairman, 4 latencies) is printed beside it: it leaves
+out the work the steps really do in sequence (e.g. the first import of each step's modules, the
+simulated market's walk to the week). Figures for 4 and 12 PMs (the 4-PM week runs first, in a
+fresh process), and the number of LLM calls per week as a function of the number of PMs (each valid
+first time).
 Run: python bench/bench_council.py [--latency 0.5] [--pms 4 12]
 """
 
