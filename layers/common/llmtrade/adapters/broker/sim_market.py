@@ -6,6 +6,9 @@ the previous close times an overnight gap, then the price takes one seeded step 
 close is wherever the last step ends (never a target the path is drawn toward, so the move to noon
 says nothing about the move after it). Each day's gap and steps come from one RNG seeded by (seed,
 symbol, day). Outside a session the price is the previous close; at and after the close, the close.
+A walk starts from the last close it knows before the day: a day walked already, a stored month end
+(llmtrade/data/sim_closes.json, a cache of the walk from EPOCH for the default universe and seed)
+or EPOCH's start price; either way the floats are those of the walk from EPOCH.
 
 The calibration is the SLEEVES table, here rather than in config: it is the simulator's model, and
 tests/unit/test_sim_market_statistics.py pins it to the bands below. Config holds what a run may
@@ -27,13 +30,17 @@ price is a martingale at drift 0 (neither longs nor shorts win by construction).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import math
 import random
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from itertools import accumulate
 
 from llmtrade.config import AssetsConfig
 from llmtrade.domain.calendar import ET, CalendarError, nyse_hours
@@ -87,16 +94,36 @@ class _Steps:
                    minute_sd=math.sqrt(minute_var))
 
 
+_TWO_PI = 2.0 * math.pi  # random.gauss's own constant
+
+
+def _normals(rng: random.Random, count: int) -> list[float]:
+    """The first `count` draws `rng.gauss(0, 1)` gives from a fresh state, bit for bit: the same
+    Box-Muller pairs of the same uniforms (cos first, then the sine it keeps for the next call),
+    without a Python call per draw. A walk to today takes millions of them."""
+    uniform, draws = rng.random, list[float]()
+    for _ in range((count + 1) // 2):
+        angle = uniform() * _TWO_PI
+        radius = math.sqrt(-2.0 * math.log(1.0 - uniform()))
+        draws += (math.cos(angle) * radius, math.sin(angle) * radius)
+    return draws[:count]
+
+
+def _draw_day(seed: int, symbol: str, day: date, minutes: int,
+              steps: _Steps) -> tuple[float, list[float]]:
+    """The day's overnight gap and its log path from the open, a point a minute (0 at the open):
+    a gap then one step a minute, each `mean + z * sd` as `gauss` computes it, summed in order."""
+    gap, *moves = _normals(random.Random(f"{seed}:{symbol}:{day.isoformat()}"), minutes + 1)
+    mean, sd = steps.minute_mean, steps.minute_sd
+    return (steps.gap_mean + gap * steps.gap_sd,
+            list(accumulate((mean + z * sd for z in moves), initial=0.0)))
+
+
 @functools.lru_cache(maxsize=512)
 def _day_path(seed: int, symbol: str, day: date, minutes: int,
               steps: _Steps) -> tuple[float, tuple[float, ...]]:
-    """The day's overnight gap and its log path from the open, a point a minute (0 at the open)."""
-    rng = random.Random(f"{seed}:{symbol}:{day.isoformat()}")
-    gap = rng.gauss(steps.gap_mean, steps.gap_sd)
-    level, path = 0.0, [0.0]
-    for _ in range(minutes):
-        level += rng.gauss(steps.minute_mean, steps.minute_sd)
-        path.append(level)
+    """`_draw_day`, kept for the minute prices of recent days (the walk needs only the close)."""
+    gap, path = _draw_day(seed, symbol, day, minutes, steps)
     return gap, tuple(path)
 
 
@@ -106,26 +133,65 @@ def _session_minutes(day: date) -> int | None:
 
 
 class _Walk:
-    """One symbol's (open, close) per trading day, filled forward from EPOCH on demand."""
+    """One symbol's (open, close) per trading day, walked forward on demand from the last close
+    known before the day: a day walked already, a stored month end (ANCHORS), or EPOCH's start."""
 
-    def __init__(self, seed: int, symbol: str, steps: _Steps) -> None:
+    def __init__(self, seed: int, symbol: str, steps: _Steps, anchored: bool = True) -> None:
         self.seed, self.symbol, self.steps = seed, symbol, steps
         self._days: dict[date, tuple[float, float]] = {}
-        self._last = (EPOCH - timedelta(days=1), steps.start)
+        self._closes = dict(_anchors().get((seed, symbol, steps), {})) if anchored else {}
         self._lock = threading.Lock()
 
     def day(self, day: date) -> tuple[float, float]:
         with self._lock:
-            cursor, close = self._last[0] + timedelta(days=1), self._last[1]
-            while cursor <= day:
-                if minutes := _session_minutes(cursor):
-                    gap, path = _day_path(self.seed, self.symbol, cursor, minutes, self.steps)
-                    opening = close * math.exp(gap)
-                    close = opening * math.exp(path[-1])
-                    self._days[cursor] = (opening, close)
-                    self._last = (cursor, close)
-                cursor += timedelta(days=1)
+            if day not in self._days:
+                self._walk_to(day)
             return self._days[day]
+
+    def _walk_to(self, day: date) -> None:
+        cursor = day - timedelta(days=1)
+        while cursor >= EPOCH and cursor not in self._closes:
+            cursor -= timedelta(days=1)
+        close = self._closes.get(cursor, self.steps.start)
+        while (cursor := cursor + timedelta(days=1)) <= day:
+            if minutes := _session_minutes(cursor):
+                gap, path = _draw_day(self.seed, self.symbol, cursor, minutes, self.steps)
+                opening = close * math.exp(gap)
+                close = opening * math.exp(path[-1])
+                self._days[cursor] = (opening, close)
+                self._closes[cursor] = close
+
+
+ANCHORS = "sim_closes.json"  # in llmtrade.data; `python -m llmtrade.adapters.broker.sim_market`
+ANCHORS_UNTIL = date(2028, 12, 31)  # the NYSE holiday list's last year
+
+
+@functools.cache
+def _anchors() -> dict[tuple[int, str, _Steps], dict[date, float]]:
+    """Stored month-end closes of the default walks (a cache: a walk from EPOCH gives the same
+    floats, tests/unit/test_sim_market_draws.py checks it), keyed like the walks; a walk whose
+    parameters differ (another seed, a drift) finds none and walks from EPOCH."""
+    stored = json.loads(resources.files("llmtrade.data").joinpath(ANCHORS).read_text())
+    return {(stored["seed"], symbol, _Steps(*entry["steps"])):
+            {date.fromisoformat(d): close for d, close in entry["closes"].items()}
+            for symbol, entry in stored["symbols"].items()}
+
+
+def month_end_closes(assets: AssetsConfig, seed: int, until: date) -> dict[str, object]:
+    """What ANCHORS holds: each month's last close up to `until`, walked from EPOCH without it."""
+    last = until
+    while not _session_minutes(last):
+        last -= timedelta(days=1)
+    symbols: dict[str, object] = {}
+    for asset in assets.assets:
+        steps = _Steps.of(SLEEVES[asset.sleeve], START_PRICE.get(asset.symbol, 50.0),
+                          asset.drift_annual_pct)
+        walk = _Walk(seed, asset.symbol, steps, anchored=False)
+        walk.day(last)
+        ends = {(d.year, d.month): d for d in sorted(walk._days)}
+        symbols[asset.symbol] = {"steps": list(dataclasses.astuple(steps)), "closes": {
+            d.isoformat(): walk._days[d][1] for d in ends.values()}}
+    return {"seed": seed, "symbols": symbols}
 
 
 # Walks are pure functions of their key, so every market of the process shares them: a new market
@@ -198,3 +264,13 @@ class SimMarket:
     @staticmethod
     def _money(value: float) -> Decimal:
         return Decimal(str(round(value, 2)))
+
+
+if __name__ == "__main__":  # rewrites ANCHORS (after a change of SLEEVES, START_PRICE or the walk)
+    from pathlib import Path
+
+    from llmtrade.config import load_settings
+
+    target = Path(str(resources.files("llmtrade.data").joinpath(ANCHORS)))
+    anchors = month_end_closes(load_settings().assets, 7, ANCHORS_UNTIL)
+    target.write_text(json.dumps(anchors, indent=1) + "\n")
