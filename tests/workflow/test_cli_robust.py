@@ -108,6 +108,9 @@ def test_a_full_disk_is_one_line_and_a_clean_rerun(
     args = ["run-week", "--offline", "--week", WEEK, "--data-dir", str(tmp_path / "data")]
     assert "the disk is full" in fails_rerunnably(capsys, *args)
     monkeypatch.undo()
+    # what the full disk let in (the fan-out's threads race for the last writes, so not exactly 12)
+    before_rerun = len(SqliteEventStore(tmp_path / "data" / "events.sqlite").list_week(WEEK))
+    assert 0 < before_rerun < 16
     assert main([*args, "--json"]) == 0
     rerun = json.loads(capsys.readouterr().out)
     clean = tmp_path / "clean"
@@ -116,7 +119,7 @@ def test_a_full_disk_is_one_line_and_a_clean_rerun(
     assert ({(e.account_id, e.kind, e.subject) for e in stored}
             == {(e.account_id, e.kind, e.subject)
                 for e in SqliteEventStore(clean / "events.sqlite").list_week(WEEK)})
-    assert rerun["new_events"] == len(stored) - 12
+    assert rerun["new_events"] == len(stored) - before_rerun
 
 
 def test_a_store_without_its_broker_is_refused(tmp_path: Path,
