@@ -15,8 +15,7 @@ long-lived broker is compared with a fresh broker's over the same ledger.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -67,14 +66,16 @@ class Submit:
     kind: Literal["market", "oto", "stop"]
     stop_bps: int  # the stop's distance from the price, in basis points
     reuse: int | None  # an earlier client_order_id of the account (by index), else a new one
-    elsewhere: bool  # placed by another process over the same ledger
+    # None: placed by the process watched; else by another one over the same ledger, its clock
+    # that many seconds behind
+    elsewhere: int | None
 
 
 @dataclass(frozen=True)
 class Cancel:
     account: int
     pick: int  # one of the account's client_order_ids (legs included), by index
-    elsewhere: bool
+    elsewhere: int | None
 
 
 @dataclass(frozen=True)
@@ -84,14 +85,15 @@ class Move:
 
 Step = Submit | Cancel | Move
 
+lags = st.none() | st.sampled_from((0, 0, 1, 30, 600))
 submits = st.builds(Submit, account=st.integers(0, len(ACCOUNTS) - 1),
                     symbol=st.sampled_from(SYMBOLS), qty=st.integers(1, 40),
                     side=st.sampled_from(OrderSide),
                     kind=st.sampled_from(("market", "market", "oto", "stop")),
-                    stop_bps=st.sampled_from((5, 20, 80)),
-                    reuse=st.none() | st.integers(0, 20), elsewhere=st.booleans())
+                    stop_bps=st.sampled_from((3, 10, 40)),
+                    reuse=st.none() | st.integers(0, 20), elsewhere=lags)
 cancels = st.builds(Cancel, account=st.integers(0, len(ACCOUNTS) - 1), pick=st.integers(0, 40),
-                    elsewhere=st.booleans())
+                    elsewhere=lags)
 forward = st.sampled_from((1, 2, 3, 5, 60, 600, 1800, 3600, 4 * 3600, 86_400, 3 * 86_400))
 ahead = st.builds(Move, forward)
 back = st.builds(Move, forward.map(lambda seconds: -seconds))
@@ -111,13 +113,6 @@ class Clock:
 def _broker(ledger: SqliteOrderLedger, clock: Clock, fills: FillModel) -> SimBroker:
     return SimBroker(MARKET, ledger, starting_equity=20_000, min_equity_for_short=2000,
                      clock=clock, fills=fills)
-
-
-@contextmanager
-def _fresh(path: Path, clock: Clock, fills: FillModel) -> Iterator[SimBroker]:
-    """A broker as a new process builds it: its own connection to the ledger, nothing kept."""
-    with closing(SqliteOrderLedger(path, read_only=True)) as ledger:
-        yield _broker(ledger, clock, fills)
 
 
 def _request(step: Submit, client_order_id: str, now: datetime) -> OrderRequest:
@@ -174,32 +169,37 @@ def test_a_broker_brought_forward_reports_what_a_fresh_one_computes(
         start: datetime, fills: FillModel, script: list[Step]) -> None:
     with tempfile.TemporaryDirectory(dir=IN_MEMORY if IN_MEMORY.is_dir() else None) as folder:
         ledger_path = Path(folder) / "ledger.sqlite"
-        clock = Clock(start)
-        # two processes that stay up (warm functions) share the ledger: each follows the other's
-        # orders too
+        clock, other_clock = Clock(start), Clock(start)
+        # the process watched, and another one that stays up (a warm function) over the same
+        # ledger: each follows the other's orders too
         with closing(SqliteOrderLedger(ledger_path)) as here, \
                 closing(SqliteOrderLedger(ledger_path)) as there, \
                 closing(SqliteOrderLedger(Path(folder) / "twin.sqlite")) as twin:
-            kept = _broker(here, clock, fills), _broker(there, clock, fills)
+            kept = _broker(here, clock, fills), _broker(there, other_clock, fills)
             client_ids: dict[str, list[str]] = {account: [] for account in ACCOUNTS}
             for number, step in enumerate(script):
                 where = f"after step {number} of {script} (clock {clock.now.isoformat()})"
                 if isinstance(step, Move):
                     clock.now += timedelta(seconds=step.seconds)
+                elif step.elsewhere is None:
+                    _both_write(kept[0], clock, twin, step, number, fills, client_ids, where)
                 else:
-                    _both_write(kept[step.elsewhere], twin, step, number, clock, fills,
-                                client_ids, where)
-                with _fresh(ledger_path, clock, fills) as fresh:
-                    expected = _reads(fresh, client_ids)
+                    other_clock.now = clock.now - timedelta(seconds=step.elsewhere)
+                    _both_write(kept[1], other_clock, twin, step, number, fills, client_ids,
+                                where)
+                other_clock.now = clock.now
+                # a new process's view: its own connection to the ledger, nothing kept
+                with closing(SqliteOrderLedger(ledger_path, read_only=True)) as records:
+                    expected = _reads(_broker(records, clock, fills), client_ids)
                     for broker in kept:
                         differences = _differences(_reads(broker, client_ids), expected)
                         assert not differences, "\n".join([where, *differences])
-                    assert all(fresh._ledger.orders(account) == twin.orders(account)
+                    assert all(records.orders(account) == twin.orders(account)
                                for account in ACCOUNTS), where
 
 
-def _both_write(broker: SimBroker, twin: SqliteOrderLedger, step: Submit | Cancel, number: int,
-                clock: Clock, fills: FillModel, client_ids: dict[str, list[str]],
+def _both_write(broker: SimBroker, clock: Clock, twin: SqliteOrderLedger, step: Submit | Cancel,
+                number: int, fills: FillModel, client_ids: dict[str, list[str]],
                 where: str) -> None:
     """The write by a kept broker and by a new one over the twin ledger: the same answer."""
     account = ACCOUNTS[step.account]
