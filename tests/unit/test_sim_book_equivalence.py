@@ -9,27 +9,30 @@ cancels (of orders and of legs), orders placed by another process, the clock mov
 to days and sometimes back, two accounts, under the fill models the simulator offers (at once,
 `new` then filled in parts, rejected later). Every write is also made by a fresh broker over a
 twin ledger (the answers and the two ledgers must agree), and after every step every read of the
-long-lived broker is compared with a fresh broker's over the same ledger.
+long-lived brokers is compared with a fresh broker's over the same ledger, whose positions and
+cash must be its orders' fills added up (a book built from scratch is checked as well). The
+explicit examples are the paths found or broken on purpose: each fails when the book is.
 """
 
 from __future__ import annotations
 
 import tempfile
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.adapters.broker.sim_broker import IMMEDIATE, REALISTIC, FillModel, SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.config import load_settings
 from llmtrade.domain.calendar import ET
-from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide
+from llmtrade.ports import AccountState
+from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
 
 from tests.conftest import REPO
 
@@ -39,6 +42,7 @@ MARKET = SimMarket(load_settings(REPO / "config").assets)
 # the time
 IN_MEMORY = Path("/dev/shm")
 ACCOUNTS = ("a", "b")
+STARTING_EQUITY = 20_000
 SYMBOLS = ("SPY", "USO", "TLT")  # the oil fund moves most: its stops trigger within hours
 STARTS = (datetime(2026, 11, 23, 9, 29, 50, tzinfo=ET),  # a Monday, just before the open
           datetime(2026, 11, 23, 11, 0, tzinfo=ET),  # in its session
@@ -66,16 +70,16 @@ class Submit:
     kind: Literal["market", "oto", "stop"]
     stop_bps: int  # the stop's distance from the price, in basis points
     reuse: int | None  # an earlier client_order_id of the account (by index), else a new one
-    # None: placed by the process watched; else by another one over the same ledger, its clock
-    # that many seconds behind
-    elsewhere: int | None
+    # None: placed by the process watched; else by another one over the same ledger, at a moment
+    # this share of the way from the account's latest order to the clock (it may be behind)
+    elsewhere: float | None
 
 
 @dataclass(frozen=True)
 class Cancel:
     account: int
     pick: int  # one of the account's client_order_ids (legs included), by index
-    elsewhere: int | None
+    elsewhere: float | None
 
 
 @dataclass(frozen=True)
@@ -85,16 +89,18 @@ class Move:
 
 Step = Submit | Cancel | Move
 
-lags = st.none() | st.sampled_from((0, 0, 1, 30, 600))
+elsewhere = st.sampled_from((None, None, 1.0, 0.0, 0.5, 0.9))
 submits = st.builds(Submit, account=st.integers(0, len(ACCOUNTS) - 1),
                     symbol=st.sampled_from(SYMBOLS), qty=st.integers(1, 40),
                     side=st.sampled_from(OrderSide),
                     kind=st.sampled_from(("market", "market", "oto", "stop")),
                     stop_bps=st.sampled_from((3, 10, 40)),
-                    reuse=st.none() | st.integers(0, 20), elsewhere=lags)
+                    reuse=st.sampled_from((None, None, None, None, 0, 1, 2, 3, 5, 8)),
+                    elsewhere=elsewhere)
 cancels = st.builds(Cancel, account=st.integers(0, len(ACCOUNTS) - 1), pick=st.integers(0, 40),
-                    elsewhere=lags)
-forward = st.sampled_from((1, 2, 3, 5, 60, 600, 1800, 3600, 4 * 3600, 86_400, 3 * 86_400))
+                    elsewhere=elsewhere)
+forward = st.sampled_from((1, 2, 3, 5, 60, 60, 300, 600, 1800, 3600, 4 * 3600, 86_400,
+                           3 * 86_400))
 ahead = st.builds(Move, forward)
 back = st.builds(Move, forward.map(lambda seconds: -seconds))
 steps = st.lists(st.one_of(submits, submits, submits, cancels, ahead, ahead, ahead, back),
@@ -111,7 +117,7 @@ class Clock:
 
 
 def _broker(ledger: SqliteOrderLedger, clock: Clock, fills: FillModel) -> SimBroker:
-    return SimBroker(MARKET, ledger, starting_equity=20_000, min_equity_for_short=2000,
+    return SimBroker(MARKET, ledger, starting_equity=STARTING_EQUITY, min_equity_for_short=2000,
                      clock=clock, fills=fills)
 
 
@@ -141,30 +147,83 @@ def _write(broker: SimBroker, step: Submit | Cancel, account: str, client_order_
         return type(error).__name__, str(error)
 
 
-Reads = dict[str, dict[str, object]]  # account -> what -> the broker's answer
+@dataclass(frozen=True)
+class View:
+    """Everything the Broker port reports about one account at the clock."""
+
+    orders: list[BrokerOrder]
+    open_orders: list[BrokerOrder]
+    positions: list[Position]
+    account: AccountState
+    latest_order_at: datetime | None
+    by_client_id: dict[str, BrokerOrder | None]
 
 
-def _reads(broker: SimBroker, client_ids: dict[str, list[str]]) -> Reads:
-    """Everything the Broker port reports about the accounts at the clock."""
-    return {account: {"orders": broker.orders(account),
-                      "open": broker.open_orders(account),
-                      "positions": broker.positions(account),
-                      "account": broker.account(account),
-                      "latest": broker.latest_order_at(account),
-                      "by id": {cid: broker.order_by_client_id(account, cid)
-                                for cid in [*client_ids[account], "never-used"]}}
+def _views(broker: SimBroker, client_ids: dict[str, list[str]]) -> dict[str, View]:
+    return {account: View(broker.orders(account), broker.open_orders(account),
+                          broker.positions(account), broker.account(account),
+                          broker.latest_order_at(account),
+                          {cid: broker.order_by_client_id(account, cid)
+                           for cid in [*client_ids[account], "never-used"]})
             for account in ACCOUNTS}
 
 
-def _differences(kept: Reads, fresh: Reads) -> list[str]:
-    return [f"{account} {what}: kept {value!r} != fresh {fresh[account][what]!r}"
-            for account in ACCOUNTS for what, value in kept[account].items()
-            if value != fresh[account][what]]
+def _differences(kept: dict[str, View], fresh: dict[str, View]) -> list[str]:
+    return [f"{account} {what}: kept {getattr(kept[account], what)!r}"
+            f" != fresh {getattr(fresh[account], what)!r}"
+            for account in ACCOUNTS for what in (field.name for field in fields(View))
+            if getattr(kept[account], what) != getattr(fresh[account], what)]
+
+
+def _not_its_fills(view: View) -> list[str]:
+    """Where the positions and cash are not the orders' fills added up in their order (as the
+    broker computed them before it kept a book): the book folded from scratch is checked too."""
+    held: dict[str, tuple[int, Decimal]] = {}  # symbol -> (signed qty, cost of the open qty)
+    cash = Decimal(STARTING_EQUITY)
+    for order in view.orders:
+        if not order.filled_qty or order.filled_avg_price is None:
+            continue
+        delta = order.filled_qty if order.side is OrderSide.BUY else -order.filled_qty
+        cash -= delta * order.filled_avg_price
+        qty, cost = held.get(order.symbol, (0, Decimal(0)))
+        if qty == 0 or (qty > 0) == (delta > 0):
+            held[order.symbol] = qty + delta, cost + delta * order.filled_avg_price
+        else:  # reducing: the remaining shares keep their average entry
+            remaining = qty + delta
+            held[order.symbol] = remaining, (cost * remaining / qty if remaining else Decimal(0))
+    expected = [(symbol, qty, (cost / qty).quantize(Decimal("0.0001")))
+                for symbol, (qty, cost) in sorted(held.items()) if qty]
+    shown = [(p.symbol, p.qty, p.avg_entry_price) for p in view.positions]
+    return ([f"positions {shown} != {expected} from the fills"] * (shown != expected)
+            + [f"cash {view.account.cash} != {cash} from the fills"]
+            * (view.account.cash != cash.quantize(Decimal("0.01"))))
 
 
 # ---------------------------------------------------------------------------------- the property
+MONDAY_1100 = STARTS[1]
+BUY = OrderSide.BUY
+
+
 @PROPERTIES
 @given(start=st.sampled_from(STARTS), fills=st.sampled_from(FILL_MODELS), script=steps)
+# an entry filled at once, its stop resting from then and trading through minutes later
+@example(start=MONDAY_1100, fills=IMMEDIATE,
+         script=[Submit(0, "SPY", 5, BUY, "oto", 3, None, None), *[Move(60)] * 8])
+# another process, its clock behind, cancels an order that was open then and is filled now
+@example(start=STARTS[0], fills=IMMEDIATE,
+         script=[Submit(0, "SPY", 5, BUY, "market", 3, None, None), Move(60),
+                 Cancel(0, 0, 0.0)])
+# an order given an entry's stop's client_order_id (refused: the leg holds it), then a cancel by
+# that id
+@example(start=STARTS[0], fills=IMMEDIATE,
+         script=[Submit(0, "SPY", 5, BUY, "oto", 3, None, None),
+                 Submit(0, "SPY", 5, BUY, "market", 3, None, None), Move(60),
+                 Submit(0, "SPY", 5, OrderSide.SELL, "market", 3, 1, None), Cancel(0, 1, None)])
+# an earlier order's second fill after a later one's first; the clock goes back and on again
+@example(start=MONDAY_1100, fills=REALISTIC,
+         script=[Submit(0, "SPY", 10, BUY, "market", 3, None, None), Move(1),
+                 Submit(0, "SPY", 10, BUY, "market", 3, None, None), Move(2), Move(1), Move(1),
+                 Move(-3), Move(5)])
 def test_a_broker_brought_forward_reports_what_a_fresh_one_computes(
         start: datetime, fills: FillModel, script: list[Step]) -> None:
     with tempfile.TemporaryDirectory(dir=IN_MEMORY if IN_MEMORY.is_dir() else None) as folder:
@@ -184,15 +243,20 @@ def test_a_broker_brought_forward_reports_what_a_fresh_one_computes(
                 elif step.elsewhere is None:
                     _both_write(kept[0], clock, twin, step, number, fills, client_ids, where)
                 else:
-                    other_clock.now = clock.now - timedelta(seconds=step.elsewhere)
+                    latest = kept[0].latest_order_at(ACCOUNTS[step.account]) or clock.now
+                    other_clock.now = (clock.now if latest > clock.now
+                                       else latest + (clock.now - latest) * step.elsewhere)
                     _both_write(kept[1], other_clock, twin, step, number, fills, client_ids,
                                 where)
                 other_clock.now = clock.now
                 # a new process's view: its own connection to the ledger, nothing kept
                 with closing(SqliteOrderLedger(ledger_path, read_only=True)) as records:
-                    expected = _reads(_broker(records, clock, fills), client_ids)
+                    expected = _views(_broker(records, clock, fills), client_ids)
+                    unfolded = [f"{account} {problem}" for account, view in expected.items()
+                                for problem in _not_its_fills(view)]
+                    assert not unfolded, "\n".join([where, *unfolded])
                     for broker in kept:
-                        differences = _differences(_reads(broker, client_ids), expected)
+                        differences = _differences(_views(broker, client_ids), expected)
                         assert not differences, "\n".join([where, *differences])
                     assert all(records.orders(account) == twin.orders(account)
                                for account in ACCOUNTS), where
