@@ -14,8 +14,11 @@ process had loaded by the end of that first call (X-Ray, botocore and whatever a
 lazily included), then create the same boto3 clients (a client's first creation loads its service
 model: ~0.1 s for DynamoDB, a dependency's cost). Ratio = (import + first call) / floor, paired
 run by run (median of the runs); 1.0 would mean our own code costs nothing at a cold start. The
-ratio against the bare import alone is printed too.
-Run: python bench/bench_cold_start.py [--runs N] [--skip-week]
+ratio against the bare import alone is printed too, and the ratio of the processes' CPU time (the
+local AWS runs in another process): steadier than wall time on a machine other work shares.
+--no-bytecode compiles what the layer ships and our code from source, as a Lambda does (see
+NO_LAYER_BYTECODE).
+Run: python bench/bench_cold_start.py [--runs N] [--skip-week] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ class Context:
 # third-party modules loaded and the boto3 clients alive.
 COLD_START = """
 import time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
+{bytecode}
 import gc, json, sys
 sys.path[:0] = [{function_dir!r}, {layer!r}]
 before = set(sys.modules)
@@ -63,7 +67,7 @@ imported = time.perf_counter()
 
 {context}
 result = handler.handler({event!r}, Context())
-called = time.perf_counter()
+called, cpu = time.perf_counter(), time.process_time() - cpu
 ours = ("handler", "llmtrade")
 third = [m for m, module in list(sys.modules.items()) if m not in before and module is not None
          and m.split(".")[0] not in set(sys.stdlib_module_names) | set(ours)
@@ -71,14 +75,15 @@ third = [m for m, module in list(sys.modules.items()) if m not in before and mod
 from botocore.client import BaseClient
 clients = sorted({{o.meta.service_model.service_name for o in gc.get_objects()
                    if isinstance(o, BaseClient)}})
-print("BENCH " + json.dumps({{"import": imported - start, "call": called - imported,
+print("BENCH " + json.dumps({{"import": imported - start, "call": called - imported, "cpu": cpu,
                               "third_party": third, "clients": clients, "result": result}}))
 """
 
 # The floor: the same third-party modules, in the order they were loaded, and the same clients.
 FLOOR = """
 import time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
+{bytecode}
 import importlib, json
 failed = 0
 for name in {modules!r}:
@@ -90,9 +95,31 @@ imported = time.perf_counter()
 import boto3
 for service in {clients!r}:
     boto3.client(service)
-print("BENCH " + json.dumps({{"import": imported - start, "clients": time.perf_counter() - imported,
-                              "failed": failed}}))
+clients = time.perf_counter() - imported
+print("BENCH " + json.dumps({{"import": imported - start, "clients": clients,
+                              "cpu": time.process_time() - cpu, "failed": failed}}))
 """
+
+# --no-bytecode: what the layer ships comes without .pyc (infra/functions.py: pip --no-compile; its
+# /opt is read-only, so a cold start compiles every module of it from source), what the runtime
+# provides (infra.functions.PROVIDED_BY_RUNTIME; assumed compiled) and the standard library keep
+# theirs. Our own code (under the repository) is compiled too.
+NO_LAYER_BYTECODE = """
+import sys, importlib._bootstrap_external as external
+sys.dont_write_bytecode = True
+_cached = external.cache_from_source
+def _layer_has_no_bytecode(path, *args, **kwargs):
+    if "site-packages/" in path:
+        top = path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+        if top not in {runtime!r}:
+            raise NotImplementedError
+    elif path.startswith({repo!r}):
+        raise NotImplementedError
+    return _cached(path, *args, **kwargs)
+external.cache_from_source = _layer_has_no_bytecode
+"""
+# import names of infra.functions.PROVIDED_BY_RUNTIME (not imported here: infra loads the CDK)
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 
 # Untimed: the weeks the council's and execute's first steps run in (opened, research done).
 PREPARE = """
@@ -232,29 +259,32 @@ def offline_week_seconds(runs: int) -> float:
     return statistics.median(times)
 
 
-def cold_starts(endpoint: str, runs: int) -> None:
+def cold_starts(endpoint: str, runs: int, no_bytecode: bool = False) -> None:
     prepared = fresh(PREPARE.format(layer=str(LAYER), repo=str(REPO), context=CONTEXT,
                                     weeks=week_ids(0, 2 * runs)),
                      lambda_environment(endpoint, "research"))
     events = first_events(runs, prepared)
+    bytecode = (NO_LAYER_BYTECODE.format(runtime=RUNTIME_PROVIDED, repo=str(REPO))
+                if no_bytecode else "")
     figures: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {f: [] for f in FUNCTIONS}
     for run in range(runs):  # interleaved: every function and its floor once per round
         for function in FUNCTIONS:
             env = lambda_environment(endpoint, function)
             before = served(endpoint)
             cold = fresh(COLD_START.format(function_dir=str(REPO / "functions" / function),
-                                           context=CONTEXT,
+                                           context=CONTEXT, bytecode=bytecode,
                                            layer=str(LAYER), event=events[function][run]), env)
             after = served(endpoint)
             cold["aws"] = after["seconds"] - before["seconds"]
             cold["requests"] = after["requests"] - before["requests"]
             cold["call"] -= cold["aws"]
-            floor = fresh(FLOOR.format(modules=cold["third_party"], clients=cold["clients"]),
-                          env)
+            floor = fresh(FLOOR.format(modules=cold["third_party"], clients=cold["clients"],
+                                       bytecode=bytecode), env)
             figures[function].append((cold, floor))
         print(f"  cold-start round {run + 1}/{runs}", file=sys.stderr)
     print(f"{'function':<11} {'import':>8} {'1st call':>9} {'total':>8} {'floor':>8} "
-          f"{'ratio':>6} {'bare import':>12} {'ratio':>6} {'AWS (moto)':>16}  modules clients")
+          f"{'ratio':>6} {'bare import':>12} {'ratio':>6} {'CPU':>6} {'floor':>6} {'ratio':>6} "
+          f"{'AWS (moto)':>16}  modules clients")
     for function, pairs in figures.items():
         def median(values: Iterator[float]) -> float:
             return statistics.median(list(values))
@@ -264,10 +294,13 @@ def cold_starts(endpoint: str, runs: int) -> None:
         bare = median(f["import"] for _, f in pairs)
         ratio = median((c["import"] + c["call"]) / (f["import"] + f["clients"]) for c, f in pairs)
         bare_ratio = median((c["import"] + c["call"]) / f["import"] for c, f in pairs)
+        cpu_ratio = median(c["cpu"] / f["cpu"] for c, f in pairs)
         cold, last_floor = pairs[-1]
         print(f"{function:<11} {median(c['import'] for c, _ in pairs) * 1e3:>5.0f} ms "
               f"{median(c['call'] for c, _ in pairs) * 1e3:>6.0f} ms {total * 1e3:>5.0f} ms "
               f"{floor * 1e3:>5.0f} ms {ratio:>6.2f} {bare * 1e3:>9.0f} ms {bare_ratio:>6.2f} "
+              f"{median(c['cpu'] for c, _ in pairs) * 1e3:>6.0f} "
+              f"{median(f['cpu'] for _, f in pairs) * 1e3:>6.0f} {cpu_ratio:>6.2f} "
               f"{cold['requests']:>3} req {median(c['aws'] for c, _ in pairs) * 1e3:>5.0f} ms  "
               f"{len(cold['third_party'])} ({last_floor['failed']} not importable alone) "
               f"{','.join(cold['clients'])}")
@@ -280,12 +313,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-week", action="store_true", help="cold starts only")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="the layer's packages and our code without .pyc, as in the Lambda")
     args = parser.parse_args()
     if not args.skip_week:
         print(f"offline week (fresh process, CLI end to end), median of {args.runs}: "
               f"{offline_week_seconds(args.runs):.2f} s")
     with local_aws() as endpoint:
-        cold_starts(endpoint, args.runs)
+        cold_starts(endpoint, args.runs, args.no_bytecode)
 
 
 if __name__ == "__main__":

@@ -56,14 +56,14 @@ def measure(weeks: int) -> list[WeekUnits]:
         services = offline_services(settings, store, ledger)
         for n in range(weeks):
             meter = Meter()
-            for client in (store._table.meta.client, ledger._table.meta.client):
+            for client in (store._client, ledger._client):
                 meter.attach(client)
             wednesday = FIRST_WEEK + timedelta(weeks=n)
             run_workflow(WEEKLY, {"week_id": wednesday.isoformat()}, services)
             for day in (wednesday + timedelta(days=d) for d in range(5)):
                 for moment in checkpoint_moments(settings.schedule, day):
                     run_workflow(CHECKPOINT, {"at": moment.isoformat()}, services)
-            for client in (store._table.meta.client, ledger._table.meta.client):
+            for client in (store._client, ledger._client):
                 client.meta.events.unregister("before-call.dynamodb", meter._before)
                 client.meta.events.unregister("after-call.dynamodb", meter._after)
             measured.append(WeekUnits(wednesday.isoformat(), meter.reads, meter.writes,

@@ -110,7 +110,7 @@ def test_dynamodb_lists_one_kind_by_its_key_and_reads_items_written_before_the_k
                "recorded_at": T0.isoformat(), "payload": "{}"}
         boto3.resource("dynamodb").Table("events").put_item(Item=old)
         listed: list[int] = []
-        store._table.meta.client.meta.events.register(
+        store._client.meta.events.register(
             "after-call.dynamodb.Query", lambda parsed, **_: listed.append(parsed["Count"]))
         skipped = store.list_account("pm-gpt", EventKind.CHECKPOINT_SKIPPED)
         assert [e.week_id for e in skipped] == ["2026-11-18", "2026-11-25"] and listed == [2]

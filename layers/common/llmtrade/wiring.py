@@ -124,16 +124,17 @@ def services_from_environment(function: Function,
     import dataclasses
 
     from llmtrade.adapters.broker.ledger_dynamodb import DynamoDBOrderLedger
-    from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
+    from llmtrade.adapters.store.dynamodb import DynamoDBEventStore, plain_client
     from llmtrade.adapters.store.secrets import SecretsManagerSecrets
 
     environment = environment or FunctionEnvironment.load(function)
     settings = load_settings()
-    table = environment.table_name
+    table, dynamodb = environment.table_name, plain_client()  # one client, one connection pool
+    store = DynamoDBEventStore(table, dynamodb)
     if environment.mode == "offline":
-        services = offline_services(settings, DynamoDBEventStore(table), DynamoDBOrderLedger(table))
+        services = offline_services(settings, store, DynamoDBOrderLedger(table, dynamodb))
     else:
-        services = live_services(settings, SecretsManagerSecrets(environment.secret_arn),
-                                 DynamoDBEventStore(table), FUNCTION_SPECS[function].needs)
+        services = live_services(settings, SecretsManagerSecrets(environment.secret_arn), store,
+                                 FUNCTION_SPECS[function].needs)
     return dataclasses.replace(services,
                                kill_switch=ssm_kill_switch(environment.kill_switch_parameter))

@@ -36,7 +36,9 @@ FILES: dict[str, type[Section]] = {
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # built at the first load, from its sections' validators built just before (built at import,
+    # it would compile every section's schema once more)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     assets: AssetsConfig
     schedule: ScheduleConfig

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from llmtrade.adapters.store.dynamodb import plain_client
 from llmtrade.environment import TABLE_KEYS
 from llmtrade.schemas import BrokerOrder
 
@@ -50,8 +50,10 @@ class _Kept:
 
 
 class DynamoDBOrderLedger:
-    def __init__(self, table_name: str) -> None:
-        self._table = boto3.resource("dynamodb").Table(table_name)
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        """`client`: a `plain_client()` to share (the event store's); a new one by default."""
+        self._client = client or plain_client()
+        self._table_name = table_name
         self._lock = threading.Lock()
         self._kept: dict[str, _Kept] = {}
 
@@ -63,8 +65,8 @@ class DynamoDBOrderLedger:
                         "recorded_at": datetime.now(UTC).isoformat(),
                         "record": order.model_dump_json()}
                 try:
-                    self._table.put_item(Item=item,
-                                         ConditionExpression=f"attribute_not_exists({PK})")
+                    self._client.put_item(TableName=self._table_name, Item=item,
+                                          ConditionExpression=f"attribute_not_exists({PK})")
                 except ClientError as exc:
                     if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                         raise
@@ -96,10 +98,11 @@ class DynamoDBOrderLedger:
         return kept
 
     def _query(self, condition: Any) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+        query: dict[str, Any] = {"TableName": self._table_name, "KeyConditionExpression": condition,
+                                 "ConsistentRead": True}
         items: list[dict[str, Any]] = []
         while True:
-            page = self._table.query(**query)
+            page = self._client.query(**query)
             items += page["Items"]
             if "LastEvaluatedKey" not in page:
                 return items

@@ -31,6 +31,7 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.transform import TransformationInjector, copy_dynamodb_params
 from botocore.exceptions import ClientError
 
 from llmtrade.environment import ACCOUNT_INDEX, ACCOUNT_INDEX_KEYS
@@ -40,10 +41,31 @@ COMPRESS_ABOVE = 64 * 1024  # bytes of JSON; JSON text compresses 5-10x
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 
 
+def plain_client() -> Any:
+    """A DynamoDB client of boto3's default session that takes and gives plain values (str, int,
+    Decimal, bytes) and `Key(...)` conditions, as boto3's Table resource does: the resource's own
+    handlers, registered on the client. A cold start does not load the resource model nor create
+    a second client (~20 ms)."""
+    client = boto3.client("dynamodb")
+    events, injector = client.meta.events, TransformationInjector()
+    # in the order the resource registers them: copy the caller's parameters (the handlers edit
+    # them in place), build the condition expressions, then serialize every value
+    events.register("provide-client-params.dynamodb", copy_dynamodb_params,
+                    unique_id="dynamodb-create-params-copy")
+    events.register("before-parameter-build.dynamodb", injector.inject_condition_expressions,
+                    unique_id="dynamodb-condition-expression")
+    events.register("before-parameter-build.dynamodb", injector.inject_attribute_value_input,
+                    unique_id="dynamodb-attr-value-input")
+    events.register("after-call.dynamodb", injector.inject_attribute_value_output,
+                    unique_id="dynamodb-attr-value-output")
+    return client
+
+
 class DynamoDBEventStore:
-    def __init__(self, table_name: str) -> None:
-        self._resource = boto3.resource("dynamodb")
-        self._table = self._resource.Table(table_name)
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        """`client`: a `plain_client()` to share (the order ledger's); a new one by default."""
+        self._client = client or plain_client()
+        self._table_name = table_name
 
     @staticmethod
     def _pk(week_id: str) -> str:
@@ -77,7 +99,8 @@ class DynamoDBEventStore:
         if event.chain_index is not None:
             return self._append_link(event, item)
         try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._client.put_item(TableName=self._table_name, Item=item,
+                                  ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
@@ -90,12 +113,11 @@ class DynamoDBEventStore:
         marker = {"pk": self._chain_pk(event.week_id, event.account_id),
                   "sk": f"{event.chain_index:010d}", "chain_hash": event.chain_hash,
                   "event_id": event.event_id}
-        # the resource's client serializes plain values, as the table's put_item does
-        puts = [{"Put": {"TableName": self._table.name, "Item": put,
+        puts = [{"Put": {"TableName": self._table_name, "Item": put,
                          "ConditionExpression": "attribute_not_exists(pk)"}}
                 for put in (item, marker)]
         try:
-            self._table.meta.client.transact_write_items(TransactItems=puts)
+            self._client.transact_write_items(TransactItems=puts)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":
                 return False
@@ -103,9 +125,10 @@ class DynamoDBEventStore:
         return True
 
     def chain_head(self, week_id: str, account_id: str) -> tuple[int, str] | None:
-        page = self._table.query(KeyConditionExpression=Key("pk").eq(
-            self._chain_pk(week_id, account_id)), ScanIndexForward=False, Limit=1,
-            ConsistentRead=True)
+        page = self._client.query(
+            TableName=self._table_name,
+            KeyConditionExpression=Key("pk").eq(self._chain_pk(week_id, account_id)),
+            ScanIndexForward=False, Limit=1, ConsistentRead=True)
         if not page["Items"]:
             return None
         head = page["Items"][0]
@@ -115,8 +138,9 @@ class DynamoDBEventStore:
             subject: str = "") -> Event | None:
         probe = Event(week_id=week_id, account_id=account_id, kind=kind, subject=subject,
                       recorded_at="1970-01-01T00:00:00Z", payload={})
-        item = self._table.get_item(Key={"pk": self._pk(week_id), "sk": probe.sort_key},
-                                    ConsistentRead=True).get("Item")
+        item = self._client.get_item(TableName=self._table_name,
+                                     Key={"pk": self._pk(week_id), "sk": probe.sort_key},
+                                     ConsistentRead=True).get("Item")
         return _event(item) if item else None
 
     def list_week(self, week_id: str, account_id: str | None = None) -> list[Event]:
@@ -139,11 +163,11 @@ class DynamoDBEventStore:
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for start in range(0, len(keys), BATCH_GET_LIMIT):
-            request: dict[str, Any] = {self._table.name: {
+            request: dict[str, Any] = {self._table_name: {
                 "Keys": keys[start:start + BATCH_GET_LIMIT], "ConsistentRead": True}}
             while request:
-                answer = self._resource.batch_get_item(RequestItems=request)
-                items += answer["Responses"].get(self._table.name, [])
+                answer = self._client.batch_get_item(RequestItems=request)
+                items += answer["Responses"].get(self._table_name, [])
                 request = answer.get("UnprocessedKeys") or {}
         return items
 
@@ -153,7 +177,7 @@ class DynamoDBEventStore:
     def _items(self, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         while True:
-            page = self._table.query(**kwargs)
+            page = self._client.query(TableName=self._table_name, **kwargs)
             items += page["Items"]
             if "LastEvaluatedKey" not in page:
                 return items
