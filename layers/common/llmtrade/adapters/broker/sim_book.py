@@ -50,7 +50,8 @@ class Book:
     group_as_of: GroupAsOf
     at: datetime | None = None  # the moment the book shows
     followed: list[BrokerOrder] = field(default_factory=list)  # the ledger's records, in order
-    record_ids: set[str] = field(default_factory=set)  # every record's client_order_id
+    # every client_order_id the ledger holds: its records' and their legs'
+    taken_ids: set[str] = field(default_factory=set)
     latest: datetime | None = None  # the latest record's submission
     waiting: list[int] = field(default_factory=list)  # records not placed by `at`
     last_placed: int = -1
@@ -73,7 +74,7 @@ class Book:
         """Takes in the ledger's new records (not yet placed ones included)."""
         for index in range(len(self.followed), len(ledger)):
             record = ledger[index]
-            self.record_ids.add(record.client_order_id)
+            self.taken_ids.update(order.client_order_id for order in (record, *record.legs))
             self.latest = max(self.latest or record.submitted_at, record.submitted_at)
             self.waiting.append(index)
         self.followed = ledger

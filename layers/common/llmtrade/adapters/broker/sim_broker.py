@@ -15,7 +15,8 @@
   refused with 403, as Alpaca refuses crossing through zero in one order, and shares held for an
   open order (a resting stop) are not available to another; a short needs the configured minimum
   equity; an order against an open order on the other side is a wash trade (403).
-- `client_order_id` is unique forever per account (422 when reused), which makes retries safe.
+- `client_order_id` is unique forever per account (422 when reused, a leg's too), which makes
+  retries safe.
 - Buying power is Reg T's: twice the equity less the gross value held and reserved by open market
   orders; an order that adds exposure beyond it is refused with 403 (shorts are checked at price
   + 3 %).
@@ -158,7 +159,7 @@ class SimBroker:
             raise BrokerRejected(422, 40010001, f'asset "{order.symbol}" not found')
         # read once: every check below works on this book
         book = self._book(account_id)
-        if order.client_order_id in book.record_ids:
+        if order.client_order_id in book.taken_ids:
             raise BrokerRejected(422, 40010001, "client_order_id must be unique")
         self._check_quantity(book, order)
         placed = BrokerOrder(
