@@ -115,13 +115,18 @@ class SimBroker:
             books[account_id] = book
             yield book
 
-    def _record(self, account_id: str, order: BrokerOrder) -> bool:
-        now = self._now()
+    def _followed(self, account_id: str) -> Book:
+        """A book that has taken in the account's ledger records (placed by its moment or not)."""
         ledger = self._ledger.orders(account_id)
         book = self._derived.books.get(account_id)
         if book is None or not book.follows(ledger):
             book = Book(self._timeline.group_as_of)
         book.follow(ledger)
+        return book
+
+    def _record(self, account_id: str, order: BrokerOrder) -> bool:
+        now = self._now()
+        book = self._followed(account_id)
         if book.latest is not None and book.latest > now:
             # later orders exist: an order now would rewrite a history they were checked against
             raise RuntimeError(f"simulated broker: {account_id} has orders after"
@@ -131,7 +136,8 @@ class SimBroker:
 
     def latest_order_at(self, account_id: str) -> datetime | None:
         """When the account's last order (or cancel) was placed: the simulation's present for it."""
-        return max((o.submitted_at for o in self._ledger.orders(account_id)), default=None)
+        with self._derived.lock:
+            return self._followed(account_id).latest
 
     def orders(self, account_id: str) -> list[BrokerOrder]:
         """Every order submitted up to the clock, as it stands then (each order, then its legs).
@@ -141,7 +147,8 @@ class SimBroker:
             return list(book.orders)
 
     def open_orders(self, account_id: str) -> list[BrokerOrder]:
-        return [o for o in self.orders(account_id) if o.status in OPEN]
+        with self._book(account_id) as book:
+            return book.open_orders()
 
     def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
         with self._book(account_id) as book:
