@@ -4,7 +4,9 @@ A pure function of the order, the simulated market and the moment asked about (s
 docstring for the semantics). The market's price path is fixed, so what is computed once is kept:
 when an order submitted at a moment can first trade, and how far a resting stop's path has been
 watched without trading through its stop (the next look resumes there: a stop resting for weeks
-costs what its new minutes cost, not its whole history).
+costs what its new minutes cost, not its whole history; sim_broker shares one timeline among the
+brokers over a ledger object). A session's minute prices are computed once per process, with their
+range: a session whose range does not reach a stop is passed over without looking at its minutes.
 """
 
 from __future__ import annotations
