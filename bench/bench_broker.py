@@ -7,8 +7,9 @@ symbols rotate: a buy is sold at the symbol's next turn; every fifth buy carries
 throughout under resting stops; an order placed after the close is cancelled before it can fill.
 Printed: orders/s over the orders just before the 50th, 200th and 1,000th (the marginal rate: what
 one more order costs at that ledger size) and the ratio 1,000 / 50 (target: >= 0.8, O(1) per
-order), for the SQLite ledger and, with --dynamodb, the DynamoDB ledger under moto (with its read
-and write units per order).
+order), for the SQLite ledger (one broker kept, and a new broker per order over the same ledger
+object, as the offline run makes one per step and moment) and, with --dynamodb, the DynamoDB
+ledger under moto (with its read and write units per order).
 Run: python bench/bench_broker.py [--orders 1000] [--runs 3] [--dynamodb]
 """
 
@@ -61,10 +62,10 @@ def moments(market: SimMarket) -> Iterator[tuple[datetime, bool]]:
         day = date.fromordinal(day.toordinal() + 1)
 
 
-def trade(broker: SimBroker, clock: Clock, market: SimMarket, count: int,
+def trade(broker_now: Callable[[], SimBroker], clock: Clock, market: SimMarket, count: int,
           at_order: Callable[[int], None]) -> list[float]:
-    """Submits `count` orders; the time each took (with its read back, and the cancel of a stop
-    before a sell)."""
+    """Submits `count` orders, each through `broker_now()`; the time each took (with its read
+    back, and the cancel of a stop before a sell)."""
     symbols = sorted(market.symbols)
     rotating, held_long = symbols[:8], symbols[8:11]
     held: dict[str, tuple[int, str | None]] = {}  # symbol -> (qty, its stop leg)
@@ -75,6 +76,7 @@ def trade(broker: SimBroker, clock: Clock, market: SimMarket, count: int,
         symbol = held_long[i] if i < len(held_long) else rotating[i % len(rotating)]
         cid = f"bench-{i}"
         started = time.perf_counter()
+        broker = broker_now()
         try:
             if symbol in held:  # sell what the last buy bought, its stop cancelled first
                 qty, leg = held.pop(symbol)
@@ -108,28 +110,36 @@ def marginal_rates(times: list[float]) -> dict[int, float]:
     return {mark: WINDOW / sum(times[mark - WINDOW:mark]) for mark in MARKS if mark <= len(times)}
 
 
-def run(ledger: OrderLedger, count: int, at_order: Callable[[int], None]) -> dict[int, float]:
+def run(ledger: OrderLedger, count: int, at_order: Callable[[int], None],
+        broker_per_order: bool = False) -> dict[int, float]:
+    """The rates of one broker kept throughout, or of a new broker for each order over the same
+    ledger object (as the offline run makes one per step and moment)."""
     market = SimMarket(load_settings().assets)
     clock = Clock()
-    broker = SimBroker(market, ledger, starting_equity=1_000_000, min_equity_for_short=2000,
-                       clock=clock)
-    return marginal_rates(trade(broker, clock, market, count, at_order))
+
+    def new_broker() -> SimBroker:
+        return SimBroker(market, ledger, starting_equity=1_000_000, min_equity_for_short=2000,
+                         clock=clock)
+
+    kept = new_broker()
+    return marginal_rates(trade(new_broker if broker_per_order else lambda: kept, clock, market,
+                                count, at_order))
 
 
 def report(name: str, rates: list[dict[int, float]]) -> None:
     medians = {mark: statistics.median(r[mark] for r in rates) for mark in rates[0]}
     figures = "  ".join(f"at {mark}: {rate:7.1f}/s" for mark, rate in medians.items())
     last = max(medians)
-    print(f"{name:<9} {figures}  ratio {last}/50: {medians[last] / medians[50]:.2f}"
+    print(f"{name:<27} {figures}  ratio {last}/50: {medians[last] / medians[50]:.2f}"
           f"  (median of {len(rates)} runs)")
 
 
-def sqlite_runs(count: int, runs: int) -> list[dict[int, float]]:
+def sqlite_runs(count: int, runs: int, broker_per_order: bool = False) -> list[dict[int, float]]:
     results = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as folder:
             ledger = SqliteOrderLedger(Path(folder) / "sim_broker.sqlite")
-            results.append(run(ledger, count, lambda i: None))
+            results.append(run(ledger, count, lambda i: None, broker_per_order))
     return results
 
 
@@ -172,6 +182,7 @@ def main() -> None:
     print(f"simulated broker, one account, {args.orders} orders; orders/s over the {WINDOW} "
           "orders before each mark")
     report("sqlite", sqlite_runs(args.orders, args.runs))
+    report("sqlite, a broker per order", sqlite_runs(args.orders, args.runs, True))
     if args.dynamodb:
         report("dynamodb", dynamodb_runs(args.orders, args.runs))
 

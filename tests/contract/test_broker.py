@@ -315,3 +315,21 @@ def test_an_entry_cancelled_before_it_fills_takes_its_attached_stop_with_it(
     cancelled = at(broker, clock, WED_1200, leg.client_order_id)
     assert cancelled.status == "canceled" and broker.open_orders("acct") == []
     assert broker.positions("acct") == []
+
+
+# --------------------------------------------------------------------------- the simulator only
+def test_the_simulator_refuses_a_client_order_id_that_would_take_a_cancels_key(
+        market: ScriptedMarket, clock: Clock, tmp_path: Path) -> None:
+    # its ledger keeps the cancel of X under `cancel:X`: an order holding that key would make the
+    # cancel of X impossible to record, and X would go on to fill
+    sim = SimBroker(market, SqliteOrderLedger(tmp_path / "ledger.sqlite"),
+                    starting_equity=100_000, min_equity_for_short=2000, clock=clock)
+    sim.submit_order("acct", order(5))
+    with pytest.raises(BrokerRejected) as rejected:
+        sim.submit_order("acct", order(1, cid="cancel:c1"))
+    assert (rejected.value.status, rejected.value.code) == (422, 40010001)
+    sim.cancel_order("acct", "c1")
+    clock.now = WED_1200
+    cancelled = sim.order_by_client_id("acct", "c1")
+    assert cancelled is not None and cancelled.status == "canceled"
+    assert sim.positions("acct") == [] and sim.order_by_client_id("acct", "cancel:c1") is None

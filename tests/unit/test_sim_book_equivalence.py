@@ -5,13 +5,16 @@ come) and how far resting stops were watched (sim_orders) instead of recomputing
 whole ledger at every call. What it reports must be what a new process (a cold start, a rerun)
 computes from the same ledger at the same clock. Hypothesis drives one long-lived broker through
 the Broker port: market orders, `oto` entries with their stops, resting stops, reused ids,
-cancels (of orders and of legs), orders placed by another process, the clock moving on by seconds
-to days and sometimes back, two accounts, under the fill models the simulator offers (at once,
-`new` then filled in parts, rejected later). Every write is also made by a fresh broker over a
-twin ledger (the answers and the two ledgers must agree), and after every step every read of the
-long-lived brokers is compared with a fresh broker's over the same ledger, whose positions and
-cash must be its orders' fills added up (a book built from scratch is checked as well). The
-explicit examples are the paths found or broken on purpose: each fails when the book is.
+cancels (of orders and of legs), orders placed by another process and by another broker of the
+same process over the same ledger object at another clock (as the offline run makes one per step
+and moment: they share what is derived from the ledger), the clock moving on by seconds to days
+and sometimes back, two accounts, under the fill models the simulator offers (at once, `new` then
+filled in parts, rejected later). Every write is also made by a fresh broker over a twin ledger
+opened anew (the answers and the two ledgers must agree), and after every step every read of the
+long-lived brokers is compared with a fresh broker's over a new connection to the same ledger,
+whose positions and cash must be its orders' fills added up and whose open orders its orders that
+are open (a book built from scratch is checked as well). The explicit examples are the paths
+found or broken on purpose: each fails when the book is.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from hypothesis import strategies as st
 from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
 from llmtrade.adapters.broker.sim_broker import IMMEDIATE, REALISTIC, FillModel, SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
+from llmtrade.adapters.broker.sim_orders import OPEN
 from llmtrade.config import load_settings
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState
@@ -73,6 +77,8 @@ class Submit:
     # None: placed by the process watched; else by another one over the same ledger, at a moment
     # this share of the way from the account's latest order to the clock (it may be behind)
     elsewhere: float | None
+    # with `elsewhere`: by another broker of the process watched (the same ledger object)
+    beside: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class Cancel:
     account: int
     pick: int  # one of the account's client_order_ids (legs included), by index
     elsewhere: float | None
+    beside: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,9 +103,9 @@ submits = st.builds(Submit, account=st.integers(0, len(ACCOUNTS) - 1),
                     kind=st.sampled_from(("market", "market", "oto", "stop")),
                     stop_bps=st.sampled_from((3, 10, 40)),
                     reuse=st.sampled_from((None, None, None, None, 0, 1, 2, 3, 5, 8)),
-                    elsewhere=elsewhere)
+                    elsewhere=elsewhere, beside=st.booleans())
 cancels = st.builds(Cancel, account=st.integers(0, len(ACCOUNTS) - 1), pick=st.integers(0, 40),
-                    elsewhere=elsewhere)
+                    elsewhere=elsewhere, beside=st.booleans())
 forward = st.sampled_from((1, 2, 3, 5, 60, 60, 300, 600, 1800, 3600, 4 * 3600, 86_400,
                            3 * 86_400))
 ahead = st.builds(Move, forward)
@@ -194,9 +201,12 @@ def _not_its_fills(view: View) -> list[str]:
     expected = [(symbol, qty, (cost / qty).quantize(Decimal("0.0001")))
                 for symbol, (qty, cost) in sorted(held.items()) if qty]
     shown = [(p.symbol, p.qty, p.avg_entry_price) for p in view.positions]
+    still_open = [order for order in view.orders if order.status in OPEN]
     return ([f"positions {shown} != {expected} from the fills"] * (shown != expected)
             + [f"cash {view.account.cash} != {cash} from the fills"]
-            * (view.account.cash != cash.quantize(Decimal("0.01"))))
+            * (view.account.cash != cash.quantize(Decimal("0.01")))
+            + [f"open orders {view.open_orders} != {still_open}"]
+            * (view.open_orders != still_open))
 
 
 # ---------------------------------------------------------------------------------- the property
@@ -213,6 +223,11 @@ BUY = OrderSide.BUY
 @example(start=STARTS[0], fills=IMMEDIATE,
          script=[Submit(0, "SPY", 5, BUY, "market", 3, None, None), Move(60),
                  Cancel(0, 0, 0.0)])
+# a broker of the same process at an earlier clock reads the shared book back, then a stop
+# resting since rests on
+@example(start=MONDAY_1100, fills=IMMEDIATE,
+         script=[Submit(0, "USO", 5, BUY, "oto", 10, None, None), Move(4 * 3600),
+                 Submit(0, "SPY", 5, BUY, "market", 3, None, 0.5, True), Move(86_400), Move(60)])
 # an order given an entry's stop's client_order_id (refused: the leg holds it), then a cancel by
 # that id
 @example(start=STARTS[0], fills=IMMEDIATE,
@@ -227,27 +242,28 @@ BUY = OrderSide.BUY
 def test_a_broker_brought_forward_reports_what_a_fresh_one_computes(
         start: datetime, fills: FillModel, script: list[Step]) -> None:
     with tempfile.TemporaryDirectory(dir=IN_MEMORY if IN_MEMORY.is_dir() else None) as folder:
-        ledger_path = Path(folder) / "ledger.sqlite"
+        ledger_path, twin_path = Path(folder) / "ledger.sqlite", Path(folder) / "twin.sqlite"
         clock, other_clock = Clock(start), Clock(start)
         # the process watched, and another one that stays up (a warm function) over the same
         # ledger: each follows the other's orders too
         with closing(SqliteOrderLedger(ledger_path)) as here, \
                 closing(SqliteOrderLedger(ledger_path)) as there, \
-                closing(SqliteOrderLedger(Path(folder) / "twin.sqlite")) as twin:
-            kept = _broker(here, clock, fills), _broker(there, other_clock, fills)
+                closing(SqliteOrderLedger(twin_path)) as twin:
+            kept = (_broker(here, clock, fills), _broker(there, other_clock, fills),
+                    _broker(here, other_clock, fills))
             client_ids: dict[str, list[str]] = {account: [] for account in ACCOUNTS}
             for number, step in enumerate(script):
                 where = f"after step {number} of {script} (clock {clock.now.isoformat()})"
                 if isinstance(step, Move):
                     clock.now += timedelta(seconds=step.seconds)
                 elif step.elsewhere is None:
-                    _both_write(kept[0], clock, twin, step, number, fills, client_ids, where)
+                    _both_write(kept[0], clock, twin_path, step, number, fills, client_ids, where)
                 else:
                     latest = kept[0].latest_order_at(ACCOUNTS[step.account]) or clock.now
                     other_clock.now = (clock.now if latest > clock.now
                                        else latest + (clock.now - latest) * step.elsewhere)
-                    _both_write(kept[1], other_clock, twin, step, number, fills, client_ids,
-                                where)
+                    _both_write(kept[2 if step.beside else 1], other_clock, twin_path, step,
+                                number, fills, client_ids, where)
                 other_clock.now = clock.now
                 # a new process's view: its own connection to the ledger, nothing kept
                 with closing(SqliteOrderLedger(ledger_path, read_only=True)) as records:
@@ -262,10 +278,11 @@ def test_a_broker_brought_forward_reports_what_a_fresh_one_computes(
                                for account in ACCOUNTS), where
 
 
-def _both_write(broker: SimBroker, clock: Clock, twin: SqliteOrderLedger, step: Submit | Cancel,
+def _both_write(broker: SimBroker, clock: Clock, twin_path: Path, step: Submit | Cancel,
                 number: int, fills: FillModel, client_ids: dict[str, list[str]],
                 where: str) -> None:
-    """The write by a kept broker and by a new one over the twin ledger: the same answer."""
+    """The write by a kept broker and by a new one over the twin ledger (a new connection: nothing
+    derived from it is kept): the same answer."""
     account = ACCOUNTS[step.account]
     known = client_ids[account]
     if isinstance(step, Submit):
@@ -274,6 +291,7 @@ def _both_write(broker: SimBroker, clock: Clock, twin: SqliteOrderLedger, step: 
     else:
         cid = known[step.pick % len(known)] if known else "never-used"
     answer = _write(broker, step, account, cid, clock.now)
-    assert answer == _write(_broker(twin, clock, fills), step, account, cid, clock.now), where
+    with closing(SqliteOrderLedger(twin_path)) as twin:
+        assert answer == _write(_broker(twin, clock, fills), step, account, cid, clock.now), where
     if isinstance(answer, BrokerOrder):
         known += [cid, *(leg.client_order_id for leg in answer.legs)]

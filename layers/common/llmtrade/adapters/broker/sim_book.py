@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from llmtrade.adapters.broker.sim_orders import CANCELED, OPEN
+from llmtrade.adapters.broker.sim_orders import CANCEL_PREFIX, CANCELED, OPEN
 from llmtrade.schemas import BrokerOrder, OrderSide
 
 GroupAsOf = Callable[[BrokerOrder, datetime, Mapping[str, datetime]], list[BrokerOrder]]
@@ -90,7 +90,7 @@ class Book:
             return None
         for index in placing:
             record = self.followed[index]
-            target = self.by_client_id.get(record.client_order_id.removeprefix("cancel:"))
+            target = self.by_client_id.get(record.client_order_id.removeprefix(CANCEL_PREFIX))
             if (record.status == CANCELED and target is not None
                     and self.group_of[target] not in self.open_groups):
                 return None
@@ -103,7 +103,8 @@ class Book:
         self.last_placed = max(placing, default=self.last_placed)
         for record in (self.followed[i] for i in placing):
             if record.status == CANCELED:
-                self.cancels[record.client_order_id.removeprefix("cancel:")] = record.submitted_at
+                cancelled = record.client_order_id.removeprefix(CANCEL_PREFIX)
+                self.cancels[cancelled] = record.submitted_at
                 continue
             group = len(self.orders)
             self.open_groups[group] = record

@@ -16,7 +16,9 @@
   open order (a resting stop) are not available to another; a short needs the configured minimum
   equity; an order against an open order on the other side is a wash trade (403).
 - `client_order_id` is unique forever per account (422 when reused, a leg's too), which makes
-  retries safe.
+  retries safe. One beyond Alpaca's rules (at most 128 characters): none may start with
+  `cancel:` (422), the prefix under which the ledger keeps a cancel (an order holding that key
+  would make the cancel of the order it names impossible to record).
 - Buying power is Reg T's: twice the equity less the gross value held and reserved by open market
   orders; an order that adds exposure beyond it is refused with 403 (shorts are checked at price
   + 3 %).
@@ -25,12 +27,21 @@ Its order ledger (the OrderLedger port: a local SQLite file, or its own partitio
 table) records every order and cancel once and never changes them, so the broker's state survives
 between Lambda invocations and CLI runs. Positions, cash and fills are derived from the ledger and
 the simulated market at the broker's clock: a pure function of time.
+
+What is derived is kept for the ledger object (`_Derived`): every SimBroker over it in the process
+(the offline run makes one per step and moment) brings the same books forward and resumes the same
+stop watches, instead of folding the ledger and watching its stops from the start each time; a
+lock per ledger object makes each call's read (and a write's checks with the write) one step.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -38,6 +49,7 @@ from llmtrade.adapters.broker.sim_book import Book, book_at
 from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.adapters.broker.sim_orders import (
     ACCEPTED,
+    CANCEL_PREFIX,
     CANCELED,
     IMMEDIATE,
     OPEN,
@@ -54,6 +66,29 @@ MARGIN_MULTIPLIER = Decimal(2)  # Reg T overnight buying power
 SHORT_PRICE_BUFFER = Decimal("1.03")  # Alpaca checks a short's buying power at the ask + 3 %
 
 
+@dataclass
+class _Derived:
+    """What the brokers over one ledger object, market and fill model derive from it: the stop
+    watches (in the timeline) and each account's book."""
+
+    timeline: OrderTimeline
+    books: dict[str, Book] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+_DERIVED: weakref.WeakKeyDictionary[OrderLedger, dict[tuple[SimMarket, FillModel], _Derived]] = (
+    weakref.WeakKeyDictionary())
+_DERIVED_LOCK = threading.Lock()
+
+
+def _derived(ledger: OrderLedger, market: SimMarket, fills: FillModel) -> _Derived:
+    """The ledger's derived state, shared while the ledger object lives (a new ledger object, as
+    a new process has, starts from nothing)."""
+    with _DERIVED_LOCK:
+        by_model = _DERIVED.setdefault(ledger, {})
+        return by_model.setdefault((market, fills), _Derived(OrderTimeline(market, fills)))
+
+
 class SimBroker:
     def __init__(self, market: SimMarket, ledger: OrderLedger, *, starting_equity: float,
                  min_equity_for_short: float, clock: Callable[[], datetime],
@@ -65,24 +100,33 @@ class SimBroker:
         self._start = Decimal(str(starting_equity))
         self._min_short_equity = Decimal(str(min_equity_for_short))
         self._now = clock
-        self._timeline = OrderTimeline(market, fills)
-        self._books: dict[str, Book] = {}
+        self._derived = _derived(ledger, market, fills)
+        self._timeline = self._derived.timeline
 
     # ----------------------------------------------------------------- reads
-    def _book(self, account_id: str) -> Book:
-        """The account's orders at the clock (sim_book: brought forward, not recomputed)."""
-        book = book_at(self._books.get(account_id), self._ledger.orders(account_id), self._now(),
-                       self._timeline.group_as_of)
-        self._books[account_id] = book
+    @contextmanager
+    def _book(self, account_id: str) -> Iterator[Book]:
+        """The account's orders at the clock (sim_book: brought forward, not recomputed), held
+        for the caller: no other call over the ledger object moves it meanwhile."""
+        with self._derived.lock:
+            books = self._derived.books
+            book = book_at(books.get(account_id), self._ledger.orders(account_id), self._now(),
+                           self._timeline.group_as_of)
+            books[account_id] = book
+            yield book
+
+    def _followed(self, account_id: str) -> Book:
+        """A book that has taken in the account's ledger records (placed by its moment or not)."""
+        ledger = self._ledger.orders(account_id)
+        book = self._derived.books.get(account_id)
+        if book is None or not book.follows(ledger):
+            book = Book(self._timeline.group_as_of)
+        book.follow(ledger)
         return book
 
     def _record(self, account_id: str, order: BrokerOrder) -> bool:
         now = self._now()
-        ledger = self._ledger.orders(account_id)
-        book = self._books.get(account_id)
-        if book is None or not book.follows(ledger):
-            book = Book(self._timeline.group_as_of)
-        book.follow(ledger)
+        book = self._followed(account_id)
         if book.latest is not None and book.latest > now:
             # later orders exist: an order now would rewrite a history they were checked against
             raise RuntimeError(f"simulated broker: {account_id} has orders after"
@@ -92,24 +136,28 @@ class SimBroker:
 
     def latest_order_at(self, account_id: str) -> datetime | None:
         """When the account's last order (or cancel) was placed: the simulation's present for it."""
-        return max((o.submitted_at for o in self._ledger.orders(account_id)), default=None)
+        with self._derived.lock:
+            return self._followed(account_id).latest
 
     def orders(self, account_id: str) -> list[BrokerOrder]:
         """Every order submitted up to the clock, as it stands then (each order, then its legs).
 
         Cancels are ledger records too."""
-        return list(self._book(account_id).orders)
+        with self._book(account_id) as book:
+            return list(book.orders)
 
     def open_orders(self, account_id: str) -> list[BrokerOrder]:
-        return [o for o in self.orders(account_id) if o.status in OPEN]
+        with self._book(account_id) as book:
+            return book.open_orders()
 
     def order_by_client_id(self, account_id: str, client_order_id: str) -> BrokerOrder | None:
-        book = self._book(account_id)
-        slot = book.by_client_id.get(client_order_id)
-        return None if slot is None else book.orders[slot]
+        with self._book(account_id) as book:
+            slot = book.by_client_id.get(client_order_id)
+            return None if slot is None else book.orders[slot]
 
     def positions(self, account_id: str) -> list[Position]:
-        return self._positions(self._book(account_id))
+        with self._book(account_id) as book:
+            return self._positions(book)
 
     def _positions(self, book: Book) -> list[Position]:
         now = self._now()
@@ -125,7 +173,8 @@ class SimBroker:
         return positions
 
     def account(self, account_id: str) -> AccountState:
-        return self._account(self._book(account_id))
+        with self._book(account_id) as book:
+            return self._account(book)
 
     def _account(self, book: Book) -> AccountState:
         cash = self._start + book.cash_change
@@ -157,20 +206,23 @@ class SimBroker:
         now = self._now()
         if order.symbol not in self._market.symbols:
             raise BrokerRejected(422, 40010001, f'asset "{order.symbol}" not found')
-        # read once: every check below works on this book
-        book = self._book(account_id)
-        if order.client_order_id in book.taken_ids:
-            raise BrokerRejected(422, 40010001, "client_order_id must be unique")
-        self._check_quantity(book, order)
-        placed = BrokerOrder(
-            id=_order_id(account_id, order.client_order_id),
-            client_order_id=order.client_order_id, symbol=order.symbol, qty=order.qty,
-            side=order.side, status=ACCEPTED, submitted_at=now.astimezone(UTC), type=order.type,
-            stop_price=order.stop_price, legs=self._stop_leg(account_id, order, now),
-        )
-        if not self._record(account_id, placed):  # a concurrent submit of the same id won
-            raise BrokerRejected(422, 40010001, "client_order_id must be unique")
-        return self._timeline.as_of(placed, now)
+        if order.client_order_id.startswith(CANCEL_PREFIX):
+            raise BrokerRejected(422, 40010001, f"client_order_id must not start with"
+                                                f" {CANCEL_PREFIX!r} at the simulated broker")
+        # read once: every check below works on this book, and the write follows them
+        with self._book(account_id) as book:
+            if order.client_order_id in book.taken_ids:
+                raise BrokerRejected(422, 40010001, "client_order_id must be unique")
+            self._check_quantity(book, order)
+            placed = BrokerOrder(
+                id=_order_id(account_id, order.client_order_id),
+                client_order_id=order.client_order_id, symbol=order.symbol, qty=order.qty,
+                side=order.side, status=ACCEPTED, submitted_at=now.astimezone(UTC),
+                type=order.type, stop_price=order.stop_price,
+                legs=self._stop_leg(account_id, order, now))
+            if not self._record(account_id, placed):  # another process's submit of the id won
+                raise BrokerRejected(422, 40010001, "client_order_id must be unique")
+            return self._timeline.as_of(placed, now)
 
     @staticmethod
     def _stop_leg(account_id: str, order: OrderRequest, now: datetime) -> list[BrokerOrder]:
@@ -185,14 +237,15 @@ class SimBroker:
                             stop_price=order.stop_loss)]
 
     def cancel_order(self, account_id: str, client_order_id: str) -> None:
-        order = self.order_by_client_id(account_id, client_order_id)
-        if order is None or order.status not in OPEN:
-            raise BrokerRejected(422, 42210000, f"order {client_order_id} is not open")
-        now = self._now()
-        cancel = order.model_copy(update={"status": CANCELED, "legs": [],
-                                          "client_order_id": f"cancel:{client_order_id}",
-                                          "submitted_at": now.astimezone(UTC)})
-        self._record(account_id, cancel)
+        with self._derived.lock:
+            order = self.order_by_client_id(account_id, client_order_id)
+            if order is None or order.status not in OPEN:
+                raise BrokerRejected(422, 42210000, f"order {client_order_id} is not open")
+            now = self._now()
+            cancel = order.model_copy(update={
+                "status": CANCELED, "legs": [], "submitted_at": now.astimezone(UTC),
+                "client_order_id": f"{CANCEL_PREFIX}{client_order_id}"})
+            self._record(account_id, cancel)
 
     def _check_quantity(self, book: Book, order: OrderRequest) -> None:
         held = book.holdings.get(order.symbol, (0, Decimal(0)))[0]

@@ -4,7 +4,9 @@ A pure function of the order, the simulated market and the moment asked about (s
 docstring for the semantics). The market's price path is fixed, so what is computed once is kept:
 when an order submitted at a moment can first trade, and how far a resting stop's path has been
 watched without trading through its stop (the next look resumes there: a stop resting for weeks
-costs what its new minutes cost, not its whole history).
+costs what its new minutes cost, not its whole history; sim_broker shares one timeline among the
+brokers over a ledger object). A session's minute prices are computed once per process, with their
+range: a session whose range does not reach a stop is passed over without looking at its minutes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from llmtrade.schemas.broker import HELD
 FILLED, ACCEPTED, CANCELED, NEW = "filled", "accepted", "canceled", "new"
 PARTIALLY_FILLED, REJECTED = "partially_filled", "rejected"
 OPEN = frozenset({NEW, ACCEPTED, PARTIALLY_FILLED, HELD})
+# a cancel's ledger key: the cancelled order's client_order_id after it (no order may take one)
+CANCEL_PREFIX = "cancel:"
 MINUTE = timedelta(minutes=1)
 Fills = list[tuple[datetime, int]]  # (moment, shares)
 
@@ -59,17 +63,27 @@ IMMEDIATE = FillModel()  # the default offline run: a fill at once, as before
 REALISTIC = FillModel(latency=timedelta(seconds=2), partial=0.5)
 
 
+@dataclass(frozen=True)
+class _SessionPrices:
+    """A session's price a minute at a time (what a resting stop watches), and its range: a day
+    whose range does not reach a stop is passed over without looking at its minutes."""
+
+    minutes: tuple[datetime, ...]
+    prices: tuple[Decimal, ...]
+    low: Decimal
+    high: Decimal
+
+
 @functools.lru_cache(maxsize=2048)
-def _minute_prices(market: SimMarket, symbol: str,
-                   day: date) -> tuple[tuple[datetime, Decimal], ...]:
-    """The session's price a minute at a time (what a resting stop watches); none on a closed
-    day."""
+def _session_prices(market: SimMarket, symbol: str, day: date) -> _SessionPrices | None:
+    """The day's minute prices, computed once per process (None on a closed day)."""
     session = market.session(day)
     if session is None:
-        return ()
-    minutes = int((session.close - session.open) / MINUTE)
-    return tuple((session.open + i * MINUTE, market.price(symbol, session.open + i * MINUTE))
-                 for i in range(minutes))
+        return None
+    minutes = tuple(session.open + i * MINUTE
+                    for i in range(int((session.close - session.open) / MINUTE)))
+    prices = tuple(market.price(symbol, minute) for minute in minutes)
+    return _SessionPrices(minutes, prices, min(prices), max(prices))
 
 
 @dataclass
@@ -173,17 +187,19 @@ class OrderTimeline:
         later) or through the stop."""
         stop, sells, submitted = order.stop_price, order.side is OrderSide.SELL, order.submitted_at
         assert stop is not None, "a stop order has a stop_price"
+        if submitted > horizon:
+            return None
         # every minute up to it was watched already, or ended before the submission
         watched = after if after >= submitted else submitted - MINUTE
         day, last = watched.astimezone(ET).date(), horizon.astimezone(ET).date()
         while day <= last:
-            prices = _minute_prices(self._market, order.symbol, day)
-            first = bisect.bisect_right(prices, watched, key=lambda minute_price: minute_price[0])
-            for minute, price in prices[first:]:
-                moment = max(minute, submitted)
-                if moment > horizon:
-                    return None
-                if (price <= stop) if sells else (price >= stop):
-                    return moment
+            session = _session_prices(self._market, order.symbol, day)
+            if session is not None and (session.low <= stop if sells else session.high >= stop):
+                first = bisect.bisect_right(session.minutes, watched)
+                end = bisect.bisect_right(session.minutes, horizon)
+                for index in range(first, end):
+                    price = session.prices[index]
+                    if (price <= stop) if sells else (price >= stop):
+                        return max(session.minutes[index], submitted)
             day += timedelta(days=1)
         return None
