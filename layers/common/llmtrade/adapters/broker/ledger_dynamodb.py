@@ -6,14 +6,15 @@ account's n-th record, from 0). No account index attributes, so ledger items nev
 events' index, and the index holds none of their writes.
 
 A record takes the next free slot with a conditional put, so slots are never overwritten and no two
-records share one. An account's records are read once (a strongly consistent query of the
-partition) and kept; every later read asks only for the slots after the last one held (a key
-condition `sk > SEQ#<last>`), so it costs what was added since, not the whole history, and still
-sees every record another process or Lambda added. `add` puts into the slot after the last it
-holds, without reading first; when that slot is taken (another writer got there first) it reads the
-slots it missed and tries the next one. A put succeeds only in the slot after every slot it has
-read, so its client_order_id was checked against every earlier record: a record is stored once per
-(account, client_order_id). One write unit per record (no transaction, no read).
+records share one. An account's records are read once (one strongly consistent query of the whole
+partition, legacy records and slots together) and kept; every later read asks only for the slots
+after the last one held (a key condition `sk > SEQ#<last>`), so it costs what was added since, not
+the whole history, and still sees every record another process or Lambda added. `add` puts into
+the slot after the last it holds, without reading first; when that slot is taken (another writer
+got there first) it reads the slots it missed and tries the next one. A put succeeds only in the
+slot after every slot it has read, so its client_order_id was checked against every earlier
+record: a record is stored once per (account, client_order_id). One write unit per record (no
+transaction, no read).
 
 Ledgers written before the slots (sk ORDER#<client_order_id>, by recorded_at) are read too, before
 the slots, in their own order (recorded_at, then client_order_id): they were all added first.
@@ -84,12 +85,14 @@ class DynamoDBOrderLedger:
     def _caught_up(self, account_id: str) -> _Kept:
         kept = self._kept.setdefault(account_id, _Kept())
         partition = Key(PK).eq(f"{PREFIX}{account_id}")
-        if kept.slots < 0:
-            legacy = self._query(partition & Key(SK).begins_with(LEGACY))
+        if kept.slots < 0:  # the whole partition in one query: legacy records, then the slots
+            items = self._query(partition)
+            legacy = [item for item in items if item[SK].startswith(LEGACY)]
             legacy.sort(key=lambda item: (item["recorded_at"], item[SK]))
             self._keep(kept, legacy)
             kept.slots = 0
-        if kept.slots == 0:
+            new = [item for item in items if item[SK].startswith(SLOT)]
+        elif kept.slots == 0:
             new = self._query(partition & Key(SK).begins_with(SLOT))
         else:
             new = self._query(partition & Key(SK).gt(_slot(kept.slots - 1)))
