@@ -66,13 +66,13 @@ class EventStore(Protocol):
 
 # --------------------------------------------------------------------------- LLM
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     role: str
     content: str
 
 
 class LLMRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     model: str
     messages: list[ChatMessage]
     schema_name: str
@@ -81,7 +81,7 @@ class LLMRequest(BaseModel):
 
 
 class LLMResponse(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     model: str  # who actually answered: never let a fallback silently swap a PM
     content: str
     prompt_tokens: int
@@ -128,7 +128,7 @@ class ResearchStatus(BaseModel):
     a `handle` the workflow polls with `check` from a Wait → check → Choice loop, never a waiting
     Lambda."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     state: Literal["running", "completed", "failed"]
     handle: str = ""  # the provider's job id, to poll while running
     pack: ResearchPack | None = None  # set when completed: validated, with citations and as-of time
@@ -163,7 +163,7 @@ class ResearchProvider(Protocol):
 
 # --------------------------------------------------------------------------- market data
 class Session(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     day: date
     open: datetime
     close: datetime

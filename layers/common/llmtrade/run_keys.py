@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Keys(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     # the opening's verdict: false ends the execution at once
     # (llmtrade.workflow.Workflow.proceed_key)
@@ -42,7 +42,7 @@ class Stopped(Keys):
 class StepInput(BaseModel):
     """What every function receives: the action, and either the execution input or the run keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     action: str
     input: dict[str, Any] | None = None

@@ -88,7 +88,7 @@ class Position(Strict):
 
 
 class AccountState(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     equity: Decimal
     cash: Decimal
     buying_power: Decimal
@@ -97,7 +97,7 @@ class AccountState(BaseModel):
 class AssetInfo(BaseModel):
     """What the broker says about a symbol (Alpaca's GET /v2/assets/{symbol})."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     symbol: str
     tradable: bool
     shortable: bool
