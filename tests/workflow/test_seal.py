@@ -73,8 +73,8 @@ def test_the_seal_is_archived_under_object_lock(services: Services) -> None:
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="seals", ObjectLockEnabledForBucket=True)
         payload: dict[str, Any] = {"action": "seal", "run": {"week_id": WEEK}}
-        assert archive_seal(services, {"action": "execute"}, S3SealArchive("seals")) is None
-        key = archive_seal(services, payload, S3SealArchive("seals"))
+        assert archive_seal(services, {"action": "execute"}, lambda: S3SealArchive("seals")) is None
+        key = archive_seal(services, payload, lambda: S3SealArchive("seals"))
         assert key == f"seals/{WEEK}.json"
         stored = Seal.model_validate_json(s3.get_object(Bucket="seals", Key=key)["Body"].read())
         assert stored == services.events.get(Seal, WEEK, SHARED_ACCOUNT)

@@ -87,10 +87,12 @@ def _order_metrics(services: Services, week_id: str, account_id: str, orders: Co
 
 
 # --------------------------------------------------------------------------- the seal
-def archive_seal(services: Services, payload: Mapping[str, Any], archive: Any) -> str | None:
+def archive_seal(services: Services, payload: Mapping[str, Any],
+                 archive_at: Callable[[], Any]) -> str | None:
     """After the seal step: the week's seal to the Object Lock bucket, before any order (a failure
-    fails the step; its redrive finds the seal and archives it again)."""
-    if payload.get("action") != "seal" or archive is None:
+    fails the step; its redrive finds the seal and archives it again). `archive_at` builds the
+    archive (None: none configured), called only after a seal step."""
+    if payload.get("action") != "seal" or (archive := archive_at()) is None:
         return None
     week_id = str((payload.get("run") or {})["week_id"])
     seal = services.events.get(Seal, week_id, SHARED_ACCOUNT)
@@ -104,13 +106,15 @@ REPORTING_ACTIONS = ("week_summary", "settle_previous_week")
 
 
 def publish_reports(services: Services, payload: Mapping[str, Any], result: Mapping[str, Any],
-                    reports: Any, notify: Callable[..., None] | None) -> str | None:
+                    reports_at: Callable[[], Any],
+                    notify: Callable[..., None] | None) -> str | None:
     """After the week summary (the week as it opens) and the settlement (the previous week, closed):
     the week's HTML page and the leaderboard to the report store, and for the summary a notification
     linking the page. Handler-side, after the step's events are stored, so a failure here never
-    loses a step's work."""
+    loses a step's work. `reports_at` builds the report store (None: none configured), called only
+    after a reporting step."""
     action = payload.get("action")
-    if action not in REPORTING_ACTIONS or reports is None:
+    if action not in REPORTING_ACTIONS or (reports := reports_at()) is None:
         return None
     week_id = ((payload.get("run") or {}).get("week_id") if action == "week_summary"
                else result.get("week_id"))

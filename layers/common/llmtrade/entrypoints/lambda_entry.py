@@ -20,7 +20,6 @@ from typing import Any, cast
 from aws_lambda_powertools import Logger, Metrics
 
 from llmtrade.entrypoints.after_step import (
-    REPORTING_ACTIONS,
     PowertoolsMetrics,
     archive_seal,
     publish_reports,
@@ -107,11 +106,9 @@ def _after_step(services: Services, event: dict[str, Any], result: dict[str, Any
                 context: Any) -> None:
     """The seal to its bucket, the reports and the summary (after_step): each adapter is built
     only for the steps that use it."""
-    action = event.get("action")
-    if action == "seal" and (key := archive_seal(services, event, _seal_archive())):
+    if key := archive_seal(services, event, _seal_archive):
         logger.info("seal archived", extra={"key": key})
-    if action in REPORTING_ACTIONS and publish_reports(services, event, result, _report_store(),
-                                                       _notify_on_first_use(context)):
+    if publish_reports(services, event, result, _report_store, _notify_on_first_use(context)):
         logger.info("report published")
 
 
