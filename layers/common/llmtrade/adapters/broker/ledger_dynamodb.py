@@ -30,7 +30,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from llmtrade.adapters.store.dynamodb import plain_client
+from llmtrade.adapters.store.dynamodb import plain_client, query_items
 from llmtrade.environment import TABLE_KEYS
 from llmtrade.schemas import BrokerOrder
 
@@ -101,15 +101,8 @@ class DynamoDBOrderLedger:
         return kept
 
     def _query(self, condition: Any) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"TableName": self._table_name, "KeyConditionExpression": condition,
-                                 "ConsistentRead": True}
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._client.query(**query)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_items(self._client, TableName=self._table_name,
+                           KeyConditionExpression=condition, ConsistentRead=True)
 
     @staticmethod
     def _keep(kept: _Kept, records: list[BrokerOrder] | list[dict[str, Any]]) -> None:

@@ -175,13 +175,18 @@ class DynamoDBEventStore:
         return [_event(item) for item in self._items(**kwargs)]
 
     def _items(self, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._client.query(TableName=self._table_name, **kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_items(self._client, TableName=self._table_name, **kwargs)
+
+
+def query_items(client: Any, **query: Any) -> list[dict[str, Any]]:
+    """Every item a Query selects, page after page (a `plain_client()`'s plain values)."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = client.query(**query)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        query = {**query, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
 
 def _event(item: dict[str, Any]) -> Event:
