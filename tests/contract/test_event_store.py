@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from llmtrade.adapters.store.sqlite import SqliteEventStore
@@ -154,3 +155,45 @@ def test_an_existing_sqlite_store_gets_the_week_index_when_opened_to_write(
     plan = db.execute("EXPLAIN QUERY PLAN SELECT * FROM events WHERE week_id = ? AND"
                       " account_id = ? AND kind = ? AND subject = ?", ("w", "a", "k", ""))
     assert "events_by_week" in str(plan.fetchall())
+
+
+def test_dynamodb_asks_again_for_keys_left_unprocessed_after_a_pause_and_gives_up_saying_so(
+        ) -> None:
+    from llmtrade.adapters.store.dynamodb import UNPROCESSED_ATTEMPTS, DynamoDBEventStore
+    from moto import mock_aws
+
+    from tests.support import create_event_table
+
+    with mock_aws():
+        create_event_table("events")
+        store = DynamoDBEventStore("events")
+        weeks = ("2026-11-11", "2026-11-18", "2026-11-25")
+        for week in weeks:
+            store.append(event(week=week))
+        real, asked = store._client.batch_get_item, []
+        pauses: list[float] = []
+        store._sleep = pauses.append
+
+        def throttled(RequestItems: dict[str, Any]) -> dict[str, Any]:
+            request = RequestItems["events"]
+            asked.append(len(request["Keys"]))
+            if leave_all:
+                return {"Responses": {}, "UnprocessedKeys": RequestItems}
+            if len(asked) == 1:  # the first call processes one key only
+                answer: dict[str, Any] = real(
+                    RequestItems={"events": {**request, "Keys": request["Keys"][:1]}})
+                answer["UnprocessedKeys"] = {"events": {**request, "Keys": request["Keys"][1:]}}
+                return answer
+            return dict(real(RequestItems=RequestItems))
+
+        store._client.batch_get_item = throttled
+        leave_all = False
+        listed = store.list_account("pm-gpt", EventKind.CHECKPOINT_SKIPPED)
+        assert [e.week_id for e in listed] == list(weeks)
+        assert asked == [3, 2] and len(pauses) == 1 and pauses[0] > 0
+
+        asked.clear()
+        leave_all = True
+        with pytest.raises(RuntimeError, match="unprocessed"):
+            store.list_account("pm-gpt", EventKind.CHECKPOINT_SKIPPED)
+        assert len(asked) == UNPROCESSED_ATTEMPTS

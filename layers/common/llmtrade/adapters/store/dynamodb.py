@@ -26,6 +26,7 @@ Only the chained events pay it (bench/bench_cost.py counts them).
 
 from __future__ import annotations
 
+import time
 import zlib
 from typing import Any
 
@@ -39,6 +40,7 @@ from llmtrade.schemas import Event, EventKind, UnreadableEvent, canonical_json, 
 
 COMPRESS_ABOVE = 64 * 1024  # bytes of JSON; JSON text compresses 5-10x
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+UNPROCESSED_ATTEMPTS = 8  # BatchGetItem calls for one batch whose keys come back unprocessed
 
 
 def plain_client() -> Any:
@@ -66,6 +68,7 @@ class DynamoDBEventStore:
         """`client`: a `plain_client()` to share (the order ledger's); a new one by default."""
         self._client = client or plain_client()
         self._table_name = table_name
+        self._sleep = time.sleep
 
     @staticmethod
     def _pk(week_id: str) -> str:
@@ -161,14 +164,23 @@ class DynamoDBEventStore:
         return sorted(events, key=lambda e: (e.week_id, *e.time_order))
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of these keys. Keys DynamoDB leaves unprocessed (throttled, or over 16 MB) are
+        asked again after a growing pause, as AWS advises, a bounded number of times."""
         items: list[dict[str, Any]] = []
         for start in range(0, len(keys), BATCH_GET_LIMIT):
             request: dict[str, Any] = {self._table_name: {
                 "Keys": keys[start:start + BATCH_GET_LIMIT], "ConsistentRead": True}}
-            while request:
+            for attempt in range(UNPROCESSED_ATTEMPTS):
+                if attempt:
+                    self._sleep(min(0.05 * 2 ** attempt, 2.0))
                 answer = self._client.batch_get_item(RequestItems=request)
                 items += answer["Responses"].get(self._table_name, [])
-                request = answer.get("UnprocessedKeys") or {}
+                if not (request := answer.get("UnprocessedKeys") or {}):
+                    break
+            else:
+                left = len(request[self._table_name]["Keys"])
+                raise RuntimeError(f"DynamoDB left {left} keys of {self._table_name} unprocessed "
+                                   f"{UNPROCESSED_ATTEMPTS} times")
         return items
 
     def _query(self, **kwargs: Any) -> list[Event]:
