@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -68,7 +69,7 @@ class DynamoDBEventStore:
         """`client`: a `plain_client()` to share (the order ledger's); a new one by default."""
         self._client = client or plain_client()
         self._table_name = table_name
-        self._sleep = time.sleep
+        self._sleep: Callable[[float], None] = time.sleep  # tests pause nothing
 
     @staticmethod
     def _pk(week_id: str) -> str:
