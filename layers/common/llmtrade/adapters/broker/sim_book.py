@@ -1,8 +1,8 @@
 """One account's orders at the simulated broker's clock, kept up to date instead of recomputed.
 
-What the broker shows at a moment is a pure function of the ledger and the moment
-(SimBroker._orders_as_of, as it was computed in full before). A `Book` computes it the same way but
-only for what can change: an order that is final (filled, cancelled, rejected, with final legs)
+What the broker shows at a moment is a pure function of the ledger and the moment (a fresh
+broker over the same ledger shows the same: tests/unit/test_sim_book_equivalence.py). A `Book`
+computes it only for what can change: an order that is final (filled, cancelled, rejected, with final legs)
 stays as it is at every later moment, so moving the clock forward re-evaluates the open orders
 only, and a new ledger record adds its own. The positions and cash are kept the same way: cash by
 adding each fill's change (exact decimal sums, so in any order), each symbol's position by folding
