@@ -2,13 +2,13 @@
 
 What the broker shows at a moment is a pure function of the ledger and the moment (a fresh
 broker over the same ledger shows the same: tests/unit/test_sim_book_equivalence.py). A `Book`
-computes it only for what can change: an order that is final (filled, cancelled, rejected, with final legs)
-stays as it is at every later moment, so moving the clock forward re-evaluates the open orders
-only, and a new ledger record adds its own. The positions and cash are kept the same way: cash by
-adding each fill's change (exact decimal sums, so in any order), each symbol's position by folding
-its fills in the orders' order, refolded only when an earlier order's fill changes. The book
-starts over when it cannot tell: the clock went back, the ledger is not the one it followed
-extended, or a record was placed before the moment it was last brought to.
+computes it only for what can change: an order that is final (filled, cancelled, rejected, with
+final legs) stays as it is at every later moment, so moving the clock forward re-evaluates the
+open orders only, and a new ledger record adds its own. The positions and cash are kept the same
+way: cash by adding each fill's change (exact decimal sums, so in any order), each symbol's
+position by folding its fills in the orders' order, refolded only when an earlier order's fill
+changes. The book starts over when it cannot tell: the clock went back, the ledger is not the
+one it followed extended, or a record was placed before the moment it was last brought to.
 """
 
 from __future__ import annotations
