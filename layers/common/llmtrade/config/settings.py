@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from llmtrade.config import yaml_twin
 from llmtrade.config.accounts import Account, AccountsConfig
 from llmtrade.config.assets import AssetsConfig
 from llmtrade.config.base import CONFIG_DIR_ENV, MAX_NUMBER, ConfigError, Section
@@ -115,20 +116,6 @@ def _field_path(loc: tuple[int | str, ...], document: object) -> str:
     return ".".join(parts) or "(top level)"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is given twice", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def _types(annotation: Any) -> tuple[Any, ...]:
     """The types a field's annotation admits (`float | None` -> float, NoneType)."""
     if get_origin(annotation) in (Union, types.UnionType):
@@ -177,7 +164,7 @@ def _read_yaml(path: Path) -> Any:
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder, not a YAML file")
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        return yaml_twin.parse(path.read_text(encoding="utf-8"), path)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
     except UnicodeDecodeError as exc:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
+from llmtrade.config import ScheduleConfig, yaml_twin
 
-from llmtrade.config import ScheduleConfig
-
+HOLIDAYS = Path(__file__).resolve().parents[1] / "data" / "nyse_holidays.yaml"
 ET = ZoneInfo("America/New_York")
 WEDNESDAY = 2
 REGULAR_OPEN, REGULAR_CLOSE, EARLY_CLOSE = time(9, 30), time(16, 0), time(13, 0)
@@ -51,8 +50,7 @@ def et(day: date, at: time) -> datetime:
 
 @cache
 def _nyse() -> tuple[frozenset[int], frozenset[date], frozenset[date]]:
-    data = yaml.safe_load(
-        resources.files("llmtrade.data").joinpath("nyse_holidays.yaml").read_text())
+    data = yaml_twin.parse(HOLIDAYS.read_text(encoding="utf-8"), HOLIDAYS)
     return (frozenset(data["covered_years"]), frozenset(data["closed"]),
             frozenset(data["early_close"]))
 
