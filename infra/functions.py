@@ -138,9 +138,9 @@ class LayerBundler:
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         site = Path(output_dir).resolve() / "python"
         python = layer_python()
+        compiler = f"compiled by {python.executable}" if python else "no bytecode"
         print(f"llmtrade: bundling the common layer with pip (CPython {PYTHON_VERSION}, "
-              f"{ARCHITECTURE.name}), bytecode by {python.executable if python else 'nobody'}",
-              file=sys.stderr)
+              f"{ARCHITECTURE.name}; {compiler})", file=sys.stderr)
         # --no-compile: this interpreter is not the runtime's; compile_site() does it below.
         # --no-deps: the lock is complete but for what the runtime provides.
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
