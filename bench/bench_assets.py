@@ -3,7 +3,8 @@ own code.
 
 Reads a synthesized cloud assembly (`npx aws-cdk@2 synth --output DIR`, which bundles the layer for
 real) and prints, per asset, its files' size and its zipped size (what Lambda stores; the layer
-limit is 250 MB unzipped for a function and all its layers).
+limit is 250 MB unzipped for a function and all its layers; issue 15's target: layer <= 15 MB),
+then the layer's largest packages and how much of it is CPython 3.13 bytecode.
 Run: python bench/bench_assets.py --cdk-out DIR
 """
 
@@ -60,6 +61,21 @@ def main() -> None:
                             if p.is_dir() else p.stat().st_size), p.name) for p in site.iterdir())
         print("layer's largest: " + ", ".join(f"{name} {human(size)}"
                                               for size, name in reversed(packages[-8:])))
+        print(bytecode(site))
+
+
+def bytecode(site: Path) -> str:
+    """How many modules carry bytecode (beside their source in __pycache__, or in its place), and
+    what share of the layer's bytes it is: without it a cold start compiles from source."""
+    modules = [p for p in site.rglob("*.py*") if p.suffix in (".py", ".pyc")
+               and "__pycache__" not in p.parts]
+    compiled = [m for m in modules if m.suffix == ".pyc"
+                or any((m.parent / "__pycache__").glob(f"{m.stem}.*.pyc"))]
+    pyc = sum(p.stat().st_size for p in site.rglob("*.pyc"))
+    total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    sourceless = sum(m.suffix == ".pyc" for m in modules)
+    return (f"layer's bytecode: {len(compiled)} of {len(modules)} modules ({sourceless} without "
+            f"source), {human(pyc)} = {pyc / total:.0%} of the layer's files")
 
 
 if __name__ == "__main__":

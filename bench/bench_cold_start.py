@@ -16,8 +16,8 @@ model: ~0.1 s for DynamoDB, a dependency's cost). Ratio = (import + first call) 
 run by run (median of the runs); 1.0 would mean our own code costs nothing at a cold start. The
 ratio against the bare import alone is printed too, and the ratio of the processes' CPU time (the
 local AWS runs in another process): steadier than wall time on a machine other work shares.
---no-bytecode compiles what the layer ships and our code from source, as a Lambda does (see
-NO_LAYER_BYTECODE).
+--no-bytecode compiles what the layer ships and our code from source, as a Lambda does when the
+layer was bundled without a CPython 3.13 to compile it (see NO_LAYER_BYTECODE).
 Run: python bench/bench_cold_start.py [--runs N] [--skip-week] [--no-bytecode]
 """
 
@@ -100,10 +100,11 @@ print("BENCH " + json.dumps({{"import": imported - start, "clients": clients,
                               "cpu": time.process_time() - cpu, "failed": failed}}))
 """
 
-# --no-bytecode: what the layer ships comes without .pyc (infra/functions.py: pip --no-compile; its
-# /opt is read-only, so a cold start compiles every module of it from source), what the runtime
-# provides (infra.functions.PROVIDED_BY_RUNTIME; assumed compiled) and the standard library keep
-# theirs. Our own code (under the repository) is compiled too.
+# --no-bytecode: what the layer ships comes without .pyc, as when the synth found no CPython 3.13
+# to compile it (infra/layer_bytecode.py; /opt is read-only, so a cold start then compiles every
+# module of it from source); what the runtime provides (infra.functions.PROVIDED_BY_RUNTIME;
+# assumed compiled) and the standard library keep theirs. Our own code (under the repository) is
+# compiled too.
 NO_LAYER_BYTECODE = """
 import sys, importlib._bootstrap_external as external
 sys.dont_write_bytecode = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -26,6 +27,14 @@ from constructs import Construct
 from llmtrade.workflow import FUNCTION_SPECS, SEAL_PREFIX, TASKS, WORKFLOWS, FanOut, Function
 
 from infra import CONFIG_DIR, REPO, acknowledge, nag_ref
+from infra.layer_bytecode import (
+    COMPILE,
+    LAMBDA_SITE,
+    LayerPython,
+    compile_site,
+    find_layer_python,
+    warn_missing,
+)
 from infra.storage import Storage
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -45,12 +54,33 @@ PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "python-da
 LAYER_LOCK = REPO / "requirements" / "layer.txt"
 # Parts of the locked packages no function imports, removed from the layer after pip (paths under
 # python/; tests/infra/test_layer_requirements.py checks the functions' imports never reach them).
+# The functions use Powertools' logging, metrics, middleware_factory, shared, tracing and the
+# idempotency, jmespath_utils, parameters and typing utilities. dist-info folders stay (licences).
+_UNUSED_POWERTOOLS_UTILITIES = ("data_classes", "parser", "auth_alpha", "feature_flags",
+                                "circuit_breaker", "kafka", "batch", "data_masking", "streaming",
+                                "validation")
 LAYER_PRUNE = {
     "yaml/_yaml.*.so": "libyaml's binding (2.8 MB): the config loader and the calendar use "
                        "PyYAML's pure-Python SafeLoader, which never calls it",
     "aws_lambda_powertools/event_handler": "Powertools' HTTP routing for API Gateway, ALB and "
                                            "AppSync (2.2 MB): no function serves HTTP",
+    **dict.fromkeys((f"aws_lambda_powertools/utilities/{name}"
+                     for name in _UNUSED_POWERTOOLS_UTILITIES),
+                    "a Powertools utility no function uses (event shapes, parsing, batches, "
+                    "flags...; 0.9 MB together)"),
+    "aws_lambda_powertools/utilities/serialization.py": "base64 helpers for data_classes only",
+    "aws_lambda_powertools/metrics/provider/datadog": "Datadog metrics: ours go to CloudWatch",
+    "pydantic/v1": "pydantic 1's API (0.5 MB), kept for migrations: the package uses pydantic 2's",
+    "pydantic/experimental": "pydantic's experimental pipeline API, unused",
+    "pydantic/mypy.py": "pydantic's mypy plugin: a type checker's, never imported at run time",
+    "anyio": "httpx's async backend (0.6 MB): the functions use the synchronous client, and "
+             "httpcore imports anyio only inside try/except ImportError",
 }
+# Top-level packages and modules the layer ships as bytecode only (x.pyc in place of x.py):
+# none, since with every source kept beside its bytecode the layer is 14.9 MB unzipped, under the
+# 15 MB it may take (bench/bench_assets.py). Bytecode-only third-party packages would make it
+# 11.1 MB, at a price: their lines in a traceback show file and line number without the code text.
+LAYER_SOURCELESS: tuple[str, ...] = ()
 PACKAGE_DIR = REPO / "layers" / "common" / "llmtrade"
 FUNCTION_TAG = "llmtrade:function"  # lets template readers (tests) tell the four functions apart
 MODES = ("offline", "live")
@@ -68,19 +98,30 @@ def _dist_name(requirement: str) -> str:
 
 
 def _layer_files() -> Iterator[tuple[Path, str]]:
-    """(source, path inside the layer) for the package and config/*.yaml, sorted, without caches."""
+    """(source, path inside the layer) for the package and config/*.yaml, sorted, without caches
+    and without the command line (entrypoints/cli: no function imports it)."""
     for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            yield path, f"python/llmtrade/{path.relative_to(PACKAGE_DIR).as_posix()}"
+        inside = path.relative_to(PACKAGE_DIR)
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc" \
+                and inside.parts[:2] != ("entrypoints", "cli"):
+            yield path, f"python/llmtrade/{inside.as_posix()}"
     for path in sorted(CONFIG_DIR.glob("*.yaml")):
         yield path, f"python/llmtrade/config_yaml/{path.name}"
 
 
+@functools.cache
+def layer_python() -> LayerPython | None:
+    """The CPython PYTHON_VERSION that compiles the layer (infra.layer_bytecode), found once."""
+    return find_layer_python(PYTHON_VERSION)
+
+
 def layer_hash() -> str:
     """Hash of what goes into the layer, so the asset neither fingerprints the whole repository
-    (.venv, cdk.out, .git) nor runs pip on every synth: a change of code, config or lock
-    re-bundles."""
-    digest = hashlib.sha256(json.dumps([PIP_PLATFORM, sorted(LAYER_PRUNE)]).encode()
+    (.venv, cdk.out, .git) nor runs pip on every synth: a change of code, config, lock, or of the
+    bytecode (none, or which magic number) re-bundles."""
+    python = layer_python()
+    bytecode = [*COMPILE, LAMBDA_SITE, LAYER_SOURCELESS, python.magic] if python else "no bytecode"
+    digest = hashlib.sha256(json.dumps([PIP_PLATFORM, sorted(LAYER_PRUNE), bytecode]).encode()
                             + LAYER_LOCK.read_bytes())
     for source, target in _layer_files():
         digest.update(target.encode() + b"\0" + source.read_bytes() + b"\0")
@@ -90,13 +131,17 @@ def layer_hash() -> str:
 @jsii.implements(ILocalBundling)
 class LayerBundler:
     """Builds the layer on this machine: pip for the Lambda platform, exactly the locked
-    releases, each file checked against its hash; then package and config."""
+    releases, each file checked against its hash; then package and config; then the bytecode
+    of a local CPython PYTHON_VERSION (infra.layer_bytecode), beside the sources but for
+    LAYER_SOURCELESS: /opt is read-only, so a layer without it compiles at every cold start."""
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
-        site = Path(output_dir) / "python"
+        site = Path(output_dir).resolve() / "python"
+        python = layer_python()
+        compiler = f"compiled by {python.executable}" if python else "no bytecode"
         print(f"llmtrade: bundling the common layer with pip (CPython {PYTHON_VERSION}, "
-              f"{ARCHITECTURE.name})", file=sys.stderr)
-        # --no-compile: .pyc files embed timestamps and would make every build differ.
+              f"{ARCHITECTURE.name}; {compiler})", file=sys.stderr)
+        # --no-compile: this interpreter is not the runtime's; compile_site() does it below.
         # --no-deps: the lock is complete but for what the runtime provides.
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                    "--no-compile", "--require-hashes", "--no-deps", *PIP_PLATFORM,
@@ -116,6 +161,10 @@ class LayerBundler:
             destination = Path(output_dir) / target
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination)
+        if python:
+            compile_site(site, python, LAYER_SOURCELESS)
+        else:
+            warn_missing(PYTHON_VERSION)
         return True
 
 

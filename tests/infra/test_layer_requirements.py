@@ -14,7 +14,7 @@ import tomllib
 from packaging.requirements import Requirement
 
 from infra import REPO
-from infra.functions import LAYER_LOCK, LAYER_PRUNE, runtime_requirements
+from infra.functions import LAYER_LOCK, LAYER_PRUNE, _layer_files, runtime_requirements
 from tests.infra.test_lock_files import pins
 
 # rich pulls in pygments and markdown-it
@@ -65,6 +65,12 @@ def test_every_module_the_functions_can_load_imports_without_them() -> None:
     assert done.returncode == 0 and done.stdout.strip() == "imported", done.stderr
 
 
+def test_the_layer_leaves_out_the_command_line() -> None:
+    targets = [target for _, target in _layer_files()]
+    assert "python/llmtrade/entrypoints/lambda_entry.py" in targets
+    assert not [t for t in targets if t.startswith("python/llmtrade/entrypoints/cli")]
+
+
 # Every module any non-CLI file of the package or a handler imports, at any depth (lazy imports
 # too), imported with the layer's pruned parts missing; prints the distributions they loaded.
 FUNCTIONS_IMPORT_SET = """
@@ -94,7 +100,8 @@ print(json.dumps(sorted({{d for top in tops for d in providers.get(top, [])}})))
 
 
 def _pruned_modules() -> list[str]:
-    """`yaml/_yaml.*.so` -> yaml._yaml; `aws_lambda_powertools/event_handler` -> its package."""
+    """`yaml/_yaml.*.so` -> yaml._yaml; `aws_lambda_powertools/event_handler` -> its package;
+    `pydantic/mypy.py` -> pydantic.mypy."""
     return [pattern.split(".")[0].replace("/", ".") for pattern in LAYER_PRUNE]
 
 
