@@ -24,6 +24,7 @@ Run: python bench/bench_cold_start.py [--runs N] [--skip-week] [--no-bytecode]
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -39,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-LAYER = REPO / "layers" / "common"
 FUNCTIONS = ("research", "council", "execute", "checkpoint")
 TABLE, IDEMPOTENCY, KILL_SWITCH = "bench-events", "bench-idempotency", "/bench/kill-switch"
 REPORTS, SEALS = "bench-reports", "bench-seals"
@@ -114,7 +114,7 @@ def _layer_has_no_bytecode(path, *args, **kwargs):
         top = path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
         if top not in {runtime!r}:
             raise NotImplementedError
-    elif path.startswith({repo!r}):
+    elif path.startswith({layer!r}):
         raise NotImplementedError
     return _cached(path, *args, **kwargs)
 external.cache_from_source = _layer_has_no_bytecode
@@ -215,6 +215,7 @@ def lambda_environment(endpoint: str, function: str) -> dict[str, str]:
         "TABLE_NAME": TABLE, "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY, "LLMTRADE_MODE": "offline",
         "KILL_SWITCH_PARAMETER": KILL_SWITCH, "POWERTOOLS_SERVICE_NAME": "llmtrade",
         "POWERTOOLS_METRICS_NAMESPACE": "llmtrade", "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
         "LLM_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:llm",
         "BROKER_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:broker",
     } | ({"REPORT_BUCKET": REPORTS, "SEAL_BUCKET": SEALS, "ALERTS_TOPIC_ARN": ALERTS}
@@ -260,12 +261,25 @@ def offline_week_seconds(runs: int) -> float:
     return statistics.median(times)
 
 
-def cold_starts(endpoint: str, runs: int, no_bytecode: bool = False) -> None:
-    prepared = fresh(PREPARE.format(layer=str(LAYER), repo=str(REPO), context=CONTEXT,
+@contextmanager
+def shipped_package() -> Iterator[Path]:
+    """The package and config as the layer holds them (infra.functions.stage_package: no CLI,
+    config/*.yaml as config_yaml/, a JSON twin beside each YAML), compiled by this interpreter."""
+    sys.path.insert(0, str(REPO))
+    from infra.functions import stage_package  # loads the CDK: ~1 s, in this process only
+
+    with tempfile.TemporaryDirectory() as scratch:
+        stage_package(Path(scratch))
+        compileall.compile_dir(Path(scratch) / "python", quiet=1)
+        yield Path(scratch) / "python"
+
+
+def cold_starts(endpoint: str, runs: int, layer: Path, no_bytecode: bool = False) -> None:
+    prepared = fresh(PREPARE.format(layer=str(layer), repo=str(REPO), context=CONTEXT,
                                     weeks=week_ids(0, 2 * runs)),
                      lambda_environment(endpoint, "research"))
     events = first_events(runs, prepared)
-    bytecode = (NO_LAYER_BYTECODE.format(runtime=RUNTIME_PROVIDED, repo=str(REPO))
+    bytecode = (NO_LAYER_BYTECODE.format(runtime=RUNTIME_PROVIDED, layer=str(layer))
                 if no_bytecode else "")
     figures: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {f: [] for f in FUNCTIONS}
     for run in range(runs):  # interleaved: every function and its floor once per round
@@ -274,7 +288,7 @@ def cold_starts(endpoint: str, runs: int, no_bytecode: bool = False) -> None:
             before = served(endpoint)
             cold = fresh(COLD_START.format(function_dir=str(REPO / "functions" / function),
                                            context=CONTEXT, bytecode=bytecode,
-                                           layer=str(LAYER), event=events[function][run]), env)
+                                           layer=str(layer), event=events[function][run]), env)
             after = served(endpoint)
             cold["aws"] = after["seconds"] - before["seconds"]
             cold["requests"] = after["requests"] - before["requests"]
@@ -320,8 +334,8 @@ def main() -> None:
     if not args.skip_week:
         print(f"offline week (fresh process, CLI end to end), median of {args.runs}: "
               f"{offline_week_seconds(args.runs):.2f} s")
-    with local_aws() as endpoint:
-        cold_starts(endpoint, args.runs, args.no_bytecode)
+    with local_aws() as endpoint, shipped_package() as layer:
+        cold_starts(endpoint, args.runs, layer, args.no_bytecode)
 
 
 if __name__ == "__main__":

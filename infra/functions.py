@@ -24,6 +24,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
+from llmtrade.config import yaml_twin
 from llmtrade.workflow import FUNCTION_SPECS, SEAL_PREFIX, TASKS, WORKFLOWS, FanOut, Function
 
 from infra import CONFIG_DIR, REPO, acknowledge, nag_ref
@@ -115,6 +116,18 @@ def layer_python() -> LayerPython | None:
     return find_layer_python(PYTHON_VERSION)
 
 
+def stage_package(output_dir: Path) -> None:
+    """Lays the package and config out as the layer holds them (under output_dir/python), with a
+    JSON twin beside each YAML file, which a cold start reads instead of parsing the YAML
+    (llmtrade.config.yaml_twin: used only while the YAML's text is the one it was made from)."""
+    for source, target in _layer_files():
+        destination = output_dir / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
+        if destination.suffix == ".yaml":
+            yaml_twin.write_twin(destination)
+
+
 def layer_hash() -> str:
     """Hash of what goes into the layer, so the asset neither fingerprints the whole repository
     (.venv, cdk.out, .git) nor runs pip on every synth: a change of code, config, lock, or of the
@@ -157,10 +170,7 @@ class LayerBundler:
                     shutil.rmtree(path)
                 else:
                     path.unlink()
-        for source, target in _layer_files():
-            destination = Path(output_dir) / target
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination)
+        stage_package(Path(output_dir))
         if python:
             compile_site(site, python, LAYER_SOURCELESS)
         else:
@@ -306,6 +316,9 @@ class Functions(Construct):
                 "POWERTOOLS_SERVICE_NAME": "llmtrade",
                 "POWERTOOLS_METRICS_NAMESPACE": "llmtrade",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # pydantic looks for plugins in every installed distribution's entry points at the
+                # first model (a few ms of each cold start); this project uses none
+                "PYDANTIC_DISABLE_PLUGINS": "__all__",
                 **secret_environment,
             },
         )

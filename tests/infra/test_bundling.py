@@ -71,6 +71,9 @@ def test_layer_is_bundled_for_lambda_arm64(layer: Path, tmp_path: Path) -> None:
     assert (site / "llmtrade" / "__init__.py").is_file()
     assert (site / "llmtrade" / "config_yaml" / "assets.yaml").is_file()
     assert (site / "llmtrade" / "data" / "nyse_holidays.yaml").is_file()
+    # every YAML file has its JSON twin (llmtrade.config.yaml_twin), which the probe below reads
+    yamls = list((site / "llmtrade").rglob("*.yaml"))
+    assert len(yamls) >= 6 and all(p.with_name(p.name + ".json").is_file() for p in yamls)
     assert (site / "llmtrade" / "entrypoints" / "lambda_entry.py").is_file()
     assert not (site / "llmtrade" / "entrypoints" / "cli").exists()  # no function imports it
     # Built for the runtime's CPython and architecture (the Lambda would fail to import it
@@ -97,8 +100,12 @@ def test_layer_is_bundled_for_lambda_arm64(layer: Path, tmp_path: Path) -> None:
     probe = (
         "import sys, sysconfig; sys.path[:0] = [sys.argv[1]]; "
         "sys.path.append(sysconfig.get_paths()['purelib'])\n"
+        "import yaml; yaml.load = None  # the twins, not PyYAML, hold what a cold start reads\n"
+        "from datetime import date\n"
         "from llmtrade.config import default_config_dir, load_settings\n"
-        "load_settings(); print(default_config_dir())"
+        "from llmtrade.domain.calendar import nyse_hours\n"
+        "load_settings(); assert nyse_hours(date(2026, 11, 27)) is not None\n"
+        "print(default_config_dir())"
     )
     # the aarch64 wheels cannot load here
     shutil.copytree(site / "llmtrade", tmp_path / "only" / "llmtrade")

@@ -151,7 +151,8 @@ def test_functions(template_dict: Mapping[str, Any]) -> None:
     assert set(functions) == set(FUNCTIONS)
     (layer,) = resources(template_dict, "AWS::Lambda::LayerVersion")
     common = {"TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "LLMTRADE_MODE", "KILL_SWITCH_PARAMETER",
-              "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+              "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
+              "PYDANTIC_DISABLE_PLUGINS"}
     own = {"research": {"LLM_SECRET_ARN"}, "council": {"LLM_SECRET_ARN"},
            "execute": {"BROKER_SECRET_ARN", "REPORT_BUCKET", "ALERTS_TOPIC_ARN", "SEAL_BUCKET"},
            "checkpoint": {"BROKER_SECRET_ARN"}}
@@ -165,6 +166,7 @@ def test_functions(template_dict: Mapping[str, Any]) -> None:
         variables = props["Environment"]["Variables"]
         assert set(variables) == common | own[name]
         assert variables["LLMTRADE_MODE"] == "offline"
+        assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
         assert (variables["POWERTOOLS_SERVICE_NAME"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
                 == "llmtrade")
 
