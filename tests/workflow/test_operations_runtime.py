@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -27,13 +29,15 @@ from llmtrade.adapters.broker.sim_broker import SimBroker
 from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.adapters.store.dynamodb import DynamoDBEventStore
 from llmtrade.adapters.store.secrets import BROKER_SECRET, LLM_SECRET, MissingKeys, required_keys
-from llmtrade.config import Settings
+from llmtrade.config import Settings, load_settings
 from llmtrade.domain.calendar import ET
 from llmtrade.entrypoints import lambda_entry
 from llmtrade.entrypoints.cli import main
 from llmtrade.environment import EnvironmentInvalid, FunctionEnvironment
 from llmtrade.schemas import SHARED_ACCOUNT, BrokerOrder, EventKind
+from llmtrade.services import Services
 from llmtrade.wiring import services_from_environment
+from llmtrade.workflow import Need
 from moto import mock_aws
 
 from tests.adapters.fake_alpaca import FakeAlpaca
@@ -294,6 +298,47 @@ def test_each_function_builds_only_what_it_needs_from_its_own_secret(settings: S
         with pytest.raises(RuntimeError, match="the models"):
             checkpoint.llm.complete(None)  # type: ignore[arg-type]  # any request: no models here
     forget_warm_containers()
+
+
+OFFLINE_COUNCIL_LOADS = """
+import sys
+from llmtrade.adapters.broker.ledger_sqlite import SqliteOrderLedger
+from llmtrade.adapters.store.sqlite import SqliteEventStore
+from llmtrade.config import load_settings
+from llmtrade.wiring import offline_services
+scratch = sys.argv[1]
+council = offline_services(load_settings(), SqliteEventStore(scratch + "/e.sqlite"),
+                           SqliteOrderLedger(scratch + "/l.sqlite"), needs={"llm"})
+print(sorted(m for m in sys.modules if m.startswith("llmtrade.adapters.")
+             and "sim_" in m or m.endswith(".research.offline")))
+"""
+
+
+def test_offline_each_function_builds_only_what_it_needs(tmp_path: Path) -> None:
+    from llmtrade.adapters.store.sqlite import SqliteEventStore
+    from llmtrade.wiring import offline_services
+
+    def built(*needs: Need) -> Services:
+        return offline_services(load_settings(), SqliteEventStore(tmp_path / "e.sqlite"),
+                                SqliteOrderLedger(tmp_path / "l.sqlite"), needs=needs)
+
+    council = built("llm")
+    assert council.research == [] and council.replay_conflict is not None
+    with pytest.raises(RuntimeError, match=r"the simulated broker is not wired .* only llm"):
+        council.broker_at(datetime(2026, 11, 25, tzinfo=ET)).positions("pm-gpt")
+    with pytest.raises(RuntimeError, match="the simulated market is not wired"):
+        council.market.session(datetime(2026, 11, 25).date())
+    research = built("research")
+    assert [type(p).__name__ for p in research.research] == ["OfflineResearch"]
+    # opening a week checks the simulated ledger whatever the function builds
+    assert research.replay_conflict(datetime(2026, 11, 25, tzinfo=ET)) is None
+    checkpoint = built("broker")
+    assert isinstance(checkpoint.broker_at(datetime(2026, 11, 25, tzinfo=ET)), SimBroker)
+    assert isinstance(checkpoint.market, SimMarket) and checkpoint.research == []
+    # and the council's process never loads the simulator (a cold start's cost)
+    done = subprocess.run([sys.executable, "-c", OFFLINE_COUNCIL_LOADS, str(tmp_path)],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
 
 
 # ------------------------------------------------------------------------ the environment contract

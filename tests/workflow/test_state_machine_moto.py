@@ -29,9 +29,10 @@ from llmtrade.entrypoints import lambda_entry
 from llmtrade.environment import FunctionEnvironment
 from llmtrade.ports import ResearchProvider
 from llmtrade.schemas import EventKind
+from llmtrade.services import Services
 from llmtrade.steps import research as research_step
 from llmtrade.wiring import services_from_environment
-from llmtrade.workflow import FUNCTIONS
+from llmtrade.workflow import FUNCTIONS, Function
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import DefaultConfig
@@ -332,17 +333,23 @@ def test_live_mode_reads_secrets_manager_and_names_the_missing_keys(cloud: dict[
 
 def with_research(cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
                   make: Callable[[Any], list[FakeResearch]]) -> list[FakeResearch]:
-    """The handlers' services, with these providers and a 1 s wait between checks."""
-    environment = FunctionEnvironment.load("research", cloud["environments"]["research"])
-    services = services_from_environment("research", environment)
+    """The handlers' services (each function its own), with these providers for research and a
+    1 s wait between checks."""
+    def services_for(function: Function) -> Services:
+        environment = FunctionEnvironment.load(function, cloud["environments"][function])
+        return services_from_environment(function, environment)
+
+    research = services_for("research")
     timing = ResearchTiming(poll_seconds=1,
-                            deadline_minutes=services.settings.models.research.deadline_minutes)
-    models = services.settings.models.model_copy(update={"research": timing})
-    providers = make(services.market)
-    services = dataclasses.replace(
-        services, settings=services.settings.model_copy(update={"models": models}),
-        research=cast(list[ResearchProvider], providers))
-    monkeypatch.setattr(lambda_entry, "_services_for", lambda *function: services)
+                            deadline_minutes=research.settings.models.research.deadline_minutes)
+    settings = research.settings.model_copy(update={
+        "models": research.settings.models.model_copy(update={"research": timing})})
+    providers = make(research.market)
+    built = {function: dataclasses.replace(services_for(function), settings=settings)
+             for function in FUNCTIONS}
+    built["research"] = dataclasses.replace(built["research"],
+                                            research=cast(list[ResearchProvider], providers))
+    monkeypatch.setattr(lambda_entry, "_services_for", lambda function: built[function])
     return providers
 
 

@@ -25,17 +25,28 @@ EVERYTHING: frozenset[Need] = frozenset({"llm", "research", "broker"})
 
 
 def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger,
-                     fills: FillModel | None = None) -> Services:
+                     fills: FillModel | None = None,
+                     needs: Collection[Need] = EVERYTHING) -> Services:
     """Offline adapters around a given event store; `ledger` keeps the simulated broker's orders;
-    `fills` says when its orders fill (default: at once, `IMMEDIATE`)."""
-    from llmtrade.adapters.broker.sim_broker import IMMEDIATE, SimBroker
-    from llmtrade.adapters.broker.sim_market import SimMarket
+    `fills` says when its orders fill (default: at once, `IMMEDIATE`). As live, only what `needs`
+    asks for is built (the council's Lambda loads no simulator); opening a week checks the
+    simulated broker's ledger whatever the needs (`replay_conflict`)."""
     from llmtrade.adapters.llm.offline import OfflineLLM
-    from llmtrade.adapters.research.offline import OfflineResearch
 
-    market = SimMarket(settings.assets)
+    market: Any = NotWired("the simulated market", needs)
+    research: list[ResearchProvider] = []
+    if {"broker", "research"} & set(needs):
+        from llmtrade.adapters.broker.sim_market import SimMarket
+        from llmtrade.adapters.research.offline import OfflineResearch
+
+        market = SimMarket(settings.assets)
+        research = [OfflineResearch(market)] if "research" in needs else []
 
     def broker_at(moment: datetime) -> Broker:
+        if "broker" not in needs:
+            return NotWired("the simulated broker", needs)
+        from llmtrade.adapters.broker.sim_broker import IMMEDIATE, SimBroker
+
         return SimBroker(market, ledger, starting_equity=settings.risk.starting_equity_usd,
                          min_equity_for_short=settings.risk.min_equity_for_short_usd,
                          clock=lambda: moment,
@@ -43,6 +54,8 @@ def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger,
                          fills=fills or IMMEDIATE)
 
     def replay_conflict(moment: datetime) -> str | None:
+        from llmtrade.adapters.broker.sim_broker import SimBroker
+
         broker = SimBroker(market, ledger, starting_equity=0, min_equity_for_short=0,
                            clock=lambda: moment)
         latest = max((t for a in settings.trading_accounts if (t := broker.latest_order_at(a.id))),
@@ -54,9 +67,9 @@ def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger,
                 f"after {moment.astimezone(ET):%Y-%m-%d %H:%M} ET; a simulation cannot go back in "
                 "time: replay earlier weeks in a new data dir (--data-dir)")
 
-    return Services(settings=settings, store=store, llm=OfflineLLM(),
-                    research=[OfflineResearch(market)], market=market, broker_at=broker_at,
-                    offline=True, replay_conflict=replay_conflict, sleep=lambda seconds: None)
+    return Services(settings=settings, store=store, llm=OfflineLLM(), research=research,
+                    market=market, broker_at=broker_at, offline=True,
+                    replay_conflict=replay_conflict, sleep=lambda seconds: None)
 
 
 def local_services(data_dir: Path, settings: Settings | None = None) -> Services:
@@ -132,7 +145,8 @@ def services_from_environment(function: Function,
     table, dynamodb = environment.table_name, plain_client()  # one client, one connection pool
     store = DynamoDBEventStore(table, dynamodb)
     if environment.mode == "offline":
-        services = offline_services(settings, store, DynamoDBOrderLedger(table, dynamodb))
+        services = offline_services(settings, store, DynamoDBOrderLedger(table, dynamodb),
+                                    needs=FUNCTION_SPECS[function].needs)
     else:
         services = live_services(settings, SecretsManagerSecrets(environment.secret_arn), store,
                                  FUNCTION_SPECS[function].needs)

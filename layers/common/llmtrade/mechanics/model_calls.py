@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from llmtrade.config import Settings
 from llmtrade.domain.universe import answer_schema, in_universe
 from llmtrade.events import EventLog
-from llmtrade.ports import LLM, ChatMessage, EventStore, LLMError, LLMRequest, LLMResponse
+from llmtrade.ports import LLM, ChatMessage, LLMError, LLMRequest, LLMResponse
 from llmtrade.prompts import render
 from llmtrade.schemas import LLMCallRecord, ResearchCall
 
@@ -41,7 +41,7 @@ class CallContext(Protocol):
     def settings(self) -> Settings: ...
 
     @property
-    def store(self) -> EventStore: ...
+    def events(self) -> EventLog: ...
 
     @property
     def llm(self) -> LLM: ...
@@ -74,9 +74,9 @@ def _identity(slug: str) -> tuple[str, list[str]]:
     return vendor, sorted(p for p in re.split(r"[-:_]", name) if p)
 
 
-def spent_this_week(store: EventStore, week_id: str) -> Decimal:
+def spent_this_week(events: EventLog, week_id: str) -> Decimal:
     """The week's model spend so far: its recorded LLM calls and research provider calls."""
-    week = EventLog(store).week(week_id)
+    week = events.week(week_id)
     return sum((call.cost_usd for call in week.all(LLMCallRecord)), Decimal(0)) + \
         sum((call.cost_usd for call in week.all(ResearchCall)), Decimal(0))
 
@@ -86,7 +86,7 @@ def budget_refusal(context: CallContext, week_id: str) -> str | None:
     so the week can overshoot by at most one call estimate per call in flight."""
     budget = context.settings.models.budget
     weekly, estimate = Decimal(str(budget.weekly_usd)), Decimal(str(budget.call_estimate_usd))
-    spent = spent_this_week(context.store, week_id)
+    spent = spent_this_week(context.events, week_id)
     if spent + estimate > weekly:
         return (f"budget exceeded: spent ${spent:.2f} of ${weekly:.2f} this week; "
                 f"a call is estimated at ${estimate:.2f}")
@@ -195,6 +195,6 @@ class _Call:
         )
         # a rerun that gets a different answer keeps both calls; an identical one is stored once
         digest = hashlib.sha256((content or f"error: {error}").encode()).hexdigest()[:12]
-        EventLog(self.context.store).record(record, week_id=self.week_id,
-                                            account_id=self.account_id,
-                                            subject=f"{self.purpose}#{attempt}#{digest}")
+        # the context's own log: a chain's head it keeps saves reading it again for the next event
+        self.context.events.record(record, week_id=self.week_id, account_id=self.account_id,
+                                   subject=f"{self.purpose}#{attempt}#{digest}")

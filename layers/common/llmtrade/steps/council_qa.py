@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from statistics import fmean
 from typing import Any, Literal
 
@@ -49,7 +50,7 @@ class CouncilContext:
     llm: LLM
     offline: bool
 
-    @property
+    @cached_property
     def events(self) -> EventLog:
         """The council's store read and written by intent (llmtrade.events)."""
         return EventLog(self.store)

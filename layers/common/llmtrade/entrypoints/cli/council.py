@@ -87,12 +87,11 @@ def council(args: argparse.Namespace) -> int:
     # the Q&A's own store: a week id in events.sqlite is always a week
     path = args.data_dir / "council.sqlite"
     store = SqliteEventStore(path)
+    context = CouncilContext(settings=settings, store=store, llm=llm, offline=args.offline)
     try:
-        result = run_council(CouncilContext(settings=settings, store=store, llm=llm,
-                                            offline=args.offline),
-                             args.question,
+        result = run_council(context, args.question,
                              on_stage=(lambda *_: None) if args.json else _print_stage)
-        spent = spent_this_week(store, result.run_id)
+        spent = spent_this_week(context.events, result.run_id)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     finally:
