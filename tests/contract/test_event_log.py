@@ -86,3 +86,24 @@ def test_a_week_validates_each_payload_once(store: EventStore) -> None:
     assert week.get(CheckpointSkipped, "pm-a", "y") is first[1]
     assert week.by_subject(CheckpointSkipped).keys() == {"x", "y", "z"}
     assert log.payloads.validated - before == 3
+
+
+def test_week_now_adds_what_this_log_recorded_since_the_read(
+        store: EventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    log, other = EventLog(store, clock()), EventLog(store, clock(T0 + timedelta(hours=1)))
+    log.record(skipped("before"), week_id=WEEK, account_id="pm-a", subject="0")
+    week = log.week(WEEK, "pm-a")
+    log.record(skipped("mine"), week_id=WEEK, account_id="pm-a", subject="1")
+    log.record(skipped("another account"), week_id=WEEK, account_id="pm-b", subject="1")
+    log.record(skipped("another week"), week_id="2026-12-02", account_id="pm-a", subject="1")
+    other.record(skipped("another writer"), week_id=WEEK, account_id="pm-a", subject="2")
+    monkeypatch.setattr(store, "list_week", lambda *args: pytest.fail("week_now read the store"))
+    now = log.week_now(week)
+    monkeypatch.undo()
+    assert [s.reason for s in now.all(CheckpointSkipped)] == ["before", "mine"]
+    # over the whole week: every account's, still only this log's own since the read
+    everyone = log.week_now(log.week(WEEK))
+    assert {s.reason for s in everyone.all(CheckpointSkipped)} == {
+        "before", "mine", "another account", "another writer"}
+    with pytest.raises(ValueError, match="a week this log read"):
+        log.week_now(type(week)([]))

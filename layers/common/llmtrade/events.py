@@ -96,9 +96,12 @@ class Week:
     """One read of a week's events (one account's, if asked), queried in memory, oldest first;
     `payloads` validates each payload once (the log's, shared by its reads)."""
 
-    def __init__(self, events: Iterable[Event], payloads: Payloads | None = None) -> None:
+    def __init__(self, events: Iterable[Event], payloads: Payloads | None = None,
+                 scope: tuple[str, str | None] | None = None) -> None:
         self.events = list(events)
-        self._entry = (payloads or Payloads()).entry
+        self.payloads = payloads or Payloads()
+        self._entry = self.payloads.entry
+        self.scope = scope  # (week id, account id or None for all): what was read
 
     def entries(self, payload_type: type[P], account_id: str | None = None) -> list[Entry[P]]:
         kind = kind_of(payload_type)
@@ -147,6 +150,8 @@ class EventLog:
         self.payloads = Payloads()
         # (week, account) -> the last link this log appended: a stored link (module doc)
         self._heads: dict[tuple[str, str], tuple[int, str]] = {}
+        # (week, account) -> the events this log stored there, oldest first (`week_now`)
+        self._recorded: dict[tuple[str, str], list[Event]] = {}
 
     # ------------------------------------------------------------------ writing
     def record(self, payload: P, *, week_id: str, account_id: str, subject: str = "") -> Entry[P]:
@@ -161,6 +166,7 @@ class EventLog:
             link = event.chained(head[0] + 1, head[1])
             if self.store.append(link):
                 self._heads[chain] = (head[0] + 1, link.chain_hash or "")
+                self._recorded.setdefault(chain, []).append(link)
                 return Entry(link, payload, new=True)
             self._heads.pop(chain, None)
             if (held := self.find(type(payload), week_id, account_id, subject)) is not None:
@@ -189,7 +195,21 @@ class EventLog:
 
     def week(self, week_id: str, account_id: str | None = None) -> Week:
         """The week's events (one account's when given) in one read."""
-        return Week(self.store.list_week(week_id, account_id), self.payloads)
+        return Week(self.store.list_week(week_id, account_id), self.payloads,
+                    scope=(week_id, account_id))
+
+    def week_now(self, week: Week) -> Week:
+        """`week` (read by this log) and what this log has recorded in its scope since: a step that
+        reads its week once and then records sees its own events without reading again. Another
+        writer's events since the read are not in it: for a step that must see them, read again."""
+        if week.scope is None:
+            raise ValueError("week_now needs a week this log read (EventLog.week)")
+        week_id, account_id = week.scope
+        known = {event.event_id for event in week.events}
+        added = [event for (w, a), events in self._recorded.items()
+                 if w == week_id and account_id in (None, a)
+                 for event in events if event.event_id not in known]
+        return Week(week.events + added, self.payloads, scope=week.scope)
 
     def all(self, payload_type: type[P], week_id: str, account_id: str | None = None) -> list[P]:
         return self.week(week_id, account_id).all(payload_type)

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from llmtrade.domain.calendar import ET
 from llmtrade.domain.sizing import Leg, fit_to_buying_power, target_shares
+from llmtrade.events import Week
 from llmtrade.ports import Broker, BrokerRejected
 from llmtrade.schemas import BrokerOrder, OrderEvent, OrderFinal, OrderRequest, Position
 from llmtrade.schemas.broker import FINAL_STATUSES
@@ -230,11 +231,11 @@ def cancel_if_open(broker: Broker, account_id: str, client_order_id: str) -> boo
 
 
 def reconcile_orders(services: Services, broker: Broker, week_id: str, account_id: str,
-                     at: datetime) -> int:
+                     at: datetime, week: Week) -> int:
     """Record how the week's orders ended (fill price and quantity) once the broker says they did;
     an order event holds only what the broker said at submission. Idempotent: one `order_final` per
-    order."""
-    week = services.events.week(week_id, account_id)
+    order. `week`: the account's week as the caller knows it, its own orders included (an order
+    another writer placed since is reconciled at the next checkpoint)."""
     recorded = week.subjects(OrderFinal)
     added = 0
     for entry in week.entries(OrderEvent):

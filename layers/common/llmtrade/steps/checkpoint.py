@@ -143,7 +143,9 @@ def checkpoint_account(services: Services, run: CheckpointRun, account_id: str) 
     # an older checkpoint's rerun (manual --at, late redrive) must not revive a superseded decision
     later = any(u.at > run.at for u in updates)
     order_ids = [] if later else _enforce(cp, entry.payload, updates)
-    reconcile_orders(services, cp.broker, run.week_id, account_id, run.at)
+    # the week read once, with what this step recorded since (its orders)
+    reconcile_orders(services, cp.broker, run.week_id, account_id, run.at,
+                     services.events.week_now(cp.week))
     return {"account_id": account_id, "event_id": entry.event_id, "orders": order_ids}
 
 
