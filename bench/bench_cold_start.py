@@ -2,12 +2,14 @@
 packages it uses.
 
 For each function, in a fresh interpreter set up as a Lambda with active tracing (LAMBDA_TASK_ROOT,
-a sampled _X_AMZN_TRACE_ID), offline mode: import the handler, then invoke the first step it runs
-in its workflow (research open_week, council pitch, execute settle_previous_week, checkpoint
-open_checkpoint), against moto behind a local HTTP endpoint (bench/local_aws.py) reached through
-boto3's real client stack. What the first call imports or builds counts: moving work from the
-import to the first call gains nothing. The time moto itself takes to answer (it stands for AWS's
-latency, not the function's) is subtracted and printed apart with the number of requests.
+a sampled _X_AMZN_TRACE_ID), offline mode, the package laid out as the layer holds it
+(infra.functions.stage_package: its YAML twins included) and compiled: import the handler, then
+invoke the first step it runs in its workflow (research open_week, council pitch, execute
+settle_previous_week, checkpoint open_checkpoint), against moto behind a local HTTP endpoint
+(bench/local_aws.py) reached through boto3's real client stack. What the first call imports or
+builds counts: moving work from the import to the first call gains nothing. The time moto itself
+takes to answer (it stands for AWS's latency, not the function's) is subtracted and printed apart
+with the number of requests.
 
 The floor, in another fresh interpreter: import exactly the third-party modules the handler's
 process had loaded by the end of that first call (X-Ray, botocore and whatever a call imports
