@@ -51,6 +51,7 @@ from llmtrade.adapters.http_retry import (
     remember_secrets,
     scrub,
 )
+from llmtrade.adapters.http_tls import tls_context
 from llmtrade.domain.calendar import ET
 from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, Session
 from llmtrade.schemas import BrokerOrder, OrderRequest, Position
@@ -82,7 +83,8 @@ class AlpacaBroker:
         self._credentials = dict(credentials)
         remember_secrets(*(value for pair in self._credentials.values() for value in pair))
         self._key_envs = dict(key_envs or {})
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
+                                    verify=tls_context())
         self._retry = dataclasses.replace(RETRY, max_attempts=max_attempts)
         self._sleep = sleep
         self._wall_clock = wall_clock

@@ -33,6 +33,7 @@ from llmtrade.adapters.http_retry import (
     retry_after_seconds,
     scrub,
 )
+from llmtrade.adapters.http_tls import tls_context
 from llmtrade.ports import LLMError, LLMRequest, LLMResponse
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -164,7 +165,8 @@ class OpenRouterLLM:
         deadline = started + self.retry.total_s
         failure = _Failure("no attempt was made")
         attempt, billed = 0, Decimal(0)
-        async with httpx.AsyncClient(base_url=self.base_url, headers=self._headers) as client:
+        async with httpx.AsyncClient(base_url=self.base_url, headers=self._headers,
+                                     verify=tls_context()) as client:
             for attempt in range(1, self.retry.max_attempts + 1):
                 timeout = max(1.0, min(self.timeout_seconds, deadline - time.monotonic()))
                 try:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from llmtrade.adapters.http_retry import RetryPolicy, remember_secrets, scrub
+from llmtrade.adapters.http_tls import tls_context
 from llmtrade.ports import ResearchStatus
 
 # The research providers' transient answers: 408, 429 and the usual 5xx (not OpenRouter's 524/529).
@@ -57,7 +58,8 @@ class RetryingClient:
         self._provider, self._key_name = provider, key_name
         remember_secrets(secret)
         self._retry, self._sleep = research_retry(max_attempts, backoff_s), sleep
-        self._http = httpx.Client(base_url=base_url, headers=dict(headers), timeout=timeout_s)
+        self._http = httpx.Client(base_url=base_url, headers=dict(headers), timeout=timeout_s,
+                                  verify=tls_context())
 
     def _error(self, message: str, raw: str = "", *, transient: bool = False) -> ProviderError:
         # a provider echoing a key must not put it in an event
