@@ -74,8 +74,9 @@ LAYER_PRUNE = {
     "pydantic/v1": "pydantic 1's API (0.5 MB), kept for migrations: the package uses pydantic 2's",
     "pydantic/experimental": "pydantic's experimental pipeline API, unused",
     "pydantic/mypy.py": "pydantic's mypy plugin: a type checker's, never imported at run time",
-    "anyio": "httpx's async backend (0.6 MB): the functions use the synchronous client, and "
-             "httpcore imports anyio only inside try/except ImportError",
+    "anyio": "httpx's async backend (0.6 MB): every adapter uses the synchronous client (an async "
+             "request would need anyio: tests/infra/test_layer_requirements.py sends each "
+             "adapter's requests without it)",
 }
 # Top-level packages and modules the layer ships as bytecode only (x.pyc in place of x.py):
 # none, since with every source kept beside its bytecode the layer is 14.9 MB unzipped, under the

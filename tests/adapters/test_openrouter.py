@@ -35,7 +35,7 @@ SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
 
 
 class RecordedSleeps(list[float]):
-    async def __call__(self, seconds: float) -> None:
+    def __call__(self, seconds: float) -> None:
         self.append(seconds)
 
 

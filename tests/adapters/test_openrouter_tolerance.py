@@ -35,7 +35,7 @@ def llm() -> OpenRouterLLM:
     return OpenRouterLLM(KEY, base_url=BASE, sleep=_no_sleep)
 
 
-async def _no_sleep(seconds: float) -> None:
+def _no_sleep(seconds: float) -> None:
     return None
 
 

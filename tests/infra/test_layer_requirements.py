@@ -132,3 +132,57 @@ def _with_requirements(distributions: set[str]) -> set[str]:
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 todo.append(_name(requirement.name))
     return found
+
+
+# Each provider adapter's real HTTP path (httpx, httpcore and what they import lazily when a
+# request goes out), against a local server, with the layer's pruned parts missing: an import the
+# import-set test above cannot see (httpcore imports its async backend, and so anyio, only when an
+# async request is sent) fails here.
+PROVIDERS_OVER_HTTP = """
+import json, sys, threading
+for name in {pruned!r}:
+    sys.modules[name] = None  # as in the layer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from tests.adapters.alpaca_examples import ACCOUNT
+from tests.adapters.openrouter_examples import completion
+
+class Provider(BaseHTTPRequestHandler):
+    def _answer(self):
+        body = {{"/api/chat/completions": completion(), "/v2/account": ACCOUNT}}.get(
+            self.path, {{"ok": True}})
+        if self.headers.get("content-length"):
+            self.rfile.read(int(self.headers["content-length"]))
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    do_GET = do_POST = _answer
+    def log_message(self, *args): pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+base = f"http://127.0.0.1:{{server.server_port}}"
+from llmtrade.adapters.broker.alpaca import AlpacaBroker
+from llmtrade.adapters.llm.openrouter import OpenRouterLLM
+from llmtrade.adapters.research.client import RetryingClient
+from llmtrade.ports import ChatMessage, LLMRequest
+answer = OpenRouterLLM("sk-or-v1-layer-probe-0000", base_url=base + "/api").complete(LLMRequest(
+    model="openai/gpt-5.1", messages=[ChatMessage(role="user", content="?")],
+    schema_name="Probe", json_schema={{"type": "object"}}))
+account = AlpacaBroker(base, {{"pm-gpt": ("key-id-0001", "secret-0001")}}).account("pm-gpt")
+research, _ = RetryingClient(provider="probe", key_name="K", secret="secret-0001", base_url=base,
+                             headers={{}}, timeout_s=5, max_attempts=1,
+                             backoff_s=0).request("GET", "/status")
+print(json.dumps([bool(answer.content), str(account.equity), research]))
+"""
+
+
+def test_every_provider_adapter_talks_http_without_the_pruned_parts() -> None:
+    code = PROVIDERS_OVER_HTTP.format(pruned=_pruned_modules())
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          check=False, timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answered, equity, research = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answered and equity and research == {"ok": True}

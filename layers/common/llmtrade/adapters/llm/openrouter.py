@@ -15,12 +15,11 @@ inside an HTTP 200, `message.annotations` (research citations). Errors pass the 
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import dataclasses
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -43,7 +42,7 @@ KEY_NAME = "OPENROUTER_API_KEY"
 RETRY = RetryPolicy(statuses=frozenset({408, 429, 500, 502, 503, 504, 524, 529}), max_attempts=4,
                     backoff_s=2.0, backoff_cap_s=30.0, total_s=300.0)
 
-Sleep = Callable[[float], Awaitable[None]]
+Sleep = Callable[[float], None]
 
 
 # --------------------------------------------------------------------------- strict schema
@@ -110,13 +109,15 @@ class _Failure(Exception):
 
 
 class OpenRouterLLM:
-    """The `LLM` port on OpenRouter's chat completions API. Async inside; `complete` runs it on a
-    fresh event loop (steps call it from worker threads that have none)."""
+    """The `LLM` port on OpenRouter's chat completions API. One synchronous client for its calls
+    (thread-safe: the council's PMs ask from parallel threads), so a step's calls reuse a
+    connection; no event loop (httpx's async client would need anyio, which the layer leaves out:
+    infra.functions.LAYER_PRUNE)."""
 
     def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL,
                  timeout_seconds: float = 120.0, max_attempts: int = 4,
                  max_total_seconds: float = 300.0, backoff_seconds: float = 2.0,
-                 sleep: Sleep = asyncio.sleep, app_name: str | None = None,
+                 sleep: Sleep = time.sleep, app_name: str | None = None,
                  referer: str | None = None) -> None:
         if not api_key:
             raise ValueError(f"{KEY_NAME} is empty")
@@ -131,6 +132,8 @@ class OpenRouterLLM:
             self._headers["HTTP-Referer"] = referer  # OpenRouter's optional app attribution headers
         if app_name:
             self._headers["X-Title"] = app_name
+        self._http = httpx.Client(base_url=self.base_url, headers=self._headers,
+                                  verify=tls_context())
 
     @property
     def max_total_seconds(self) -> float:
@@ -139,10 +142,6 @@ class OpenRouterLLM:
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenRouterLLM(base_url={self.base_url!r})"
-
-    def complete(self, request: LLMRequest, *,
-                 extra_body: dict[str, Any] | None = None) -> LLMResponse:
-        return asyncio.run(self.acomplete(request, extra_body=extra_body))
 
     def payload(self, request: LLMRequest,
                 extra_body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -158,44 +157,41 @@ class OpenRouterLLM:
             **(extra_body or {}),
         }
 
-    async def acomplete(self, request: LLMRequest, *,
-                        extra_body: dict[str, Any] | None = None) -> LLMResponse:
+    def complete(self, request: LLMRequest, *,
+                 extra_body: dict[str, Any] | None = None) -> LLMResponse:
         body = self.payload(request, extra_body)
         started = time.monotonic()
         deadline = started + self.retry.total_s
         failure = _Failure("no attempt was made")
         attempt, billed = 0, Decimal(0)
-        async with httpx.AsyncClient(base_url=self.base_url, headers=self._headers,
-                                     verify=tls_context()) as client:
-            for attempt in range(1, self.retry.max_attempts + 1):
-                timeout = max(1.0, min(self.timeout_seconds, deadline - time.monotonic()))
-                try:
-                    response = await client.post("/chat/completions", json=body,
-                                                 timeout=timeout)
-                    return self._answer(request.model, response, attempt, started)
-                except httpx.TimeoutException:
-                    failure = _Failure(f"no answer within {timeout:.0f}s", retryable=True)
-                except httpx.TransportError as exc:
-                    failure = _Failure(f"connection failed: {type(exc).__name__}: {exc}",
-                                       retryable=True)
-                except _Failure as exc:
-                    failure = exc
-                    billed += _billed(exc.raw)
-                if (failure.status == 404 and "temperature" in body
-                        and "parameter" in failure.message.lower()):
-                    # with require_parameters, a model that takes no temperature (some reasoning
-                    # models) matches no endpoint: ask again without it rather than lose the answer
-                    body = {key: value for key, value in body.items() if key != "temperature"}
-                    continue
-                if not failure.retryable or self.retry.last(attempt):
-                    break
-                wait = (failure.retry_after if failure.retry_after is not None
-                        else self.retry.backoff(attempt))
-                if not self.retry.fits(time.monotonic() - started, wait):
-                    failure.message += (f"; not retried: waiting {wait:.0f}s would pass the "
-                                        f"{self.retry.total_s:.0f}s budget")
-                    break
-                await self._sleep(wait)
+        for attempt in range(1, self.retry.max_attempts + 1):
+            timeout = max(1.0, min(self.timeout_seconds, deadline - time.monotonic()))
+            try:
+                response = self._http.post("/chat/completions", json=body, timeout=timeout)
+                return self._answer(request.model, response, attempt, started)
+            except httpx.TimeoutException:
+                failure = _Failure(f"no answer within {timeout:.0f}s", retryable=True)
+            except httpx.TransportError as exc:
+                failure = _Failure(f"connection failed: {type(exc).__name__}: {exc}",
+                                   retryable=True)
+            except _Failure as exc:
+                failure = exc
+                billed += _billed(exc.raw)
+            if (failure.status == 404 and "temperature" in body
+                    and "parameter" in failure.message.lower()):
+                # with require_parameters, a model that takes no temperature (some reasoning
+                # models) matches no endpoint: ask again without it rather than lose the answer
+                body = {key: value for key, value in body.items() if key != "temperature"}
+                continue
+            if not failure.retryable or self.retry.last(attempt):
+                break
+            wait = (failure.retry_after if failure.retry_after is not None
+                    else self.retry.backoff(attempt))
+            if not self.retry.fits(time.monotonic() - started, wait):
+                failure.message += (f"; not retried: waiting {wait:.0f}s would pass the "
+                                    f"{self.retry.total_s:.0f}s budget")
+                break
+            self._sleep(wait)
         raise LLMError(scrub(f"OpenRouter {request.model}: {failure.message}"
                              f" (attempts: {attempt})"),
                        status=failure.status, attempts=attempt, raw=scrub(failure.raw),
