@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,15 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                   AWS_REGION="us-east-1")
 # CDK's jsii banner on Node 20
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+# Set: what the Lambda layer prunes (infra.functions.LAYER_PRUNE) cannot be imported, as in Lambda
+# (tests/infra/test_layer_requirements.py runs the state machine tests so).
+AS_IN_THE_LAYER = "LLMTRADE_AS_IN_THE_LAYER"
+if os.environ.get(AS_IN_THE_LAYER):
+    from tests.infra.test_layer_requirements import pruned_modules
+
+    for _pruned in pruned_modules():
+        sys.modules[_pruned] = None  # type: ignore[assignment]
 
 
 @pytest.fixture(scope="session")

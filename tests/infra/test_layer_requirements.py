@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from packaging.requirements import Requirement
 
 from infra import REPO
 from infra.functions import LAYER_LOCK, LAYER_PRUNE, _layer_files, runtime_requirements
+from tests.conftest import AS_IN_THE_LAYER
 from tests.infra.test_lock_files import pins
 
 # rich pulls in pygments and markdown-it
@@ -99,14 +101,14 @@ print(json.dumps(sorted({{d for top in tops for d in providers.get(top, [])}})))
 """
 
 
-def _pruned_modules() -> list[str]:
+def pruned_modules() -> list[str]:
     """`yaml/_yaml.*.so` -> yaml._yaml; `aws_lambda_powertools/event_handler` -> its package;
     `pydantic/mypy.py` -> pydantic.mypy."""
     return [pattern.split(".")[0].replace("/", ".") for pattern in LAYER_PRUNE]
 
 
 def test_the_layer_holds_only_what_the_functions_import() -> None:
-    code = FUNCTIONS_IMPORT_SET.format(pruned=_pruned_modules(),
+    code = FUNCTIONS_IMPORT_SET.format(pruned=pruned_modules(),
                                        package=str(REPO / "layers" / "common" / "llmtrade"),
                                        functions=str(REPO / "functions"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
@@ -180,9 +182,22 @@ print(json.dumps([bool(answer.content), str(account.equity), research]))
 
 
 def test_every_provider_adapter_talks_http_without_the_pruned_parts() -> None:
-    code = PROVIDERS_OVER_HTTP.format(pruned=_pruned_modules())
+    code = PROVIDERS_OVER_HTTP.format(pruned=pruned_modules())
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                           check=False, timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
     answered, equity, research = json.loads(done.stdout.strip().splitlines()[-1])
     assert answered and equity and research == {"ok": True}
+
+
+def test_the_state_machines_run_the_handlers_without_the_pruned_parts() -> None:
+    """The weekly and checkpoint state machines in moto, every function's handler run for real,
+    with what the layer prunes missing (tests/conftest.py, LLMTRADE_AS_IN_THE_LAYER)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not bundling",
+         "tests/workflow/test_state_machine_moto.py", "-k",
+         "weekly_state_machine or checkpoint_state_machine or publishes_its_report"],
+        capture_output=True, text=True, cwd=REPO, check=False, timeout=600,
+        env={**os.environ, AS_IN_THE_LAYER: "1"})
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "3 passed" in done.stdout
