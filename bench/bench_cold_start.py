@@ -20,7 +20,7 @@ ratio against the bare import alone is printed too, and the ratio of the process
 local AWS runs in another process): steadier than wall time on a machine other work shares.
 --no-bytecode compiles what the layer ships and our code from source, as a Lambda does when the
 layer was bundled without a CPython 3.13 to compile it (see NO_LAYER_BYTECODE).
-Run: python bench/bench_cold_start.py [--runs N] [--skip-week] [--no-bytecode]
+Run: python bench/bench_cold_start.py [--runs N] [--skip-week] [--no-bytecode] [--live]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import argparse
 import compileall
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,10 +76,14 @@ third = [m for m, module in list(sys.modules.items()) if m not in before and mod
          and m.split(".")[0] not in set(sys.stdlib_module_names) | set(ours)
          and not m.startswith("_") and getattr(module, "__spec__", None)]
 from botocore.client import BaseClient
-clients = sorted({{o.meta.service_model.service_name for o in gc.get_objects()
+objects = gc.get_objects()
+clients = sorted({{o.meta.service_model.service_name for o in objects
                    if isinstance(o, BaseClient)}})
+httpx = sys.modules.get("httpx")
+web = sum(isinstance(o, (httpx.Client, httpx.AsyncClient)) for o in objects) if httpx else 0
 print("BENCH " + json.dumps({{"import": imported - start, "call": called - imported, "cpu": cpu,
-                              "third_party": third, "clients": clients, "result": result}}))
+                              "third_party": third, "clients": clients, "web": web,
+                              "result": result}}))
 """
 
 # The floor: the same third-party modules, in the order they were loaded, and the same clients.
@@ -97,6 +102,9 @@ imported = time.perf_counter()
 import boto3
 for service in {clients!r}:
     boto3.client(service)
+if {web}:  # an HTTPS client's first TLS context: certifi's bundle parsed, a dependency's cost
+    import httpx
+    httpx.Client()
 clients = time.perf_counter() - imported
 print("BENCH " + json.dumps({{"import": imported - start, "clients": clients,
                               "cpu": time.process_time() - cpu, "failed": failed}}))
@@ -276,17 +284,54 @@ def shipped_package() -> Iterator[Path]:
         yield Path(scratch) / "python"
 
 
-def cold_starts(endpoint: str, runs: int, layer: Path, no_bytecode: bool = False) -> None:
+@contextmanager
+def live_setup(endpoint: str, layer: Path) -> Iterator[dict[str, str]]:
+    """Live mode against local fakes: the model keys in a Secrets Manager secret, the layer's
+    config with OpenRouter, Perplexity and Gemini at the local endpoint (Alpaca's URL must be its
+    paper host, so execute and checkpoint stay out of --live), its YAML twins rewritten."""
+    import boto3
+    from llmtrade.config import yaml_twin
+
+    keys = {"OPENROUTER_API_KEY": "sk-or-bench-key", "PERPLEXITY_API_KEY": "pplx-bench-key",
+            "GEMINI_API_KEY": "gemini-bench-key"}
+    arn = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="bench", aws_secret_access_key="bench").create_secret(
+        Name=f"bench-llm-{time.time_ns()}", SecretString=json.dumps(keys))["ARN"]
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "config"
+        shutil.copytree(layer / "llmtrade" / "config_yaml", config)
+        models = config / "models.yaml"
+        text = models.read_text()
+        start = text.index("endpoints:")
+        end = text.find("\n\n", start)
+        text = (text[:start] + "endpoints:\n" + "".join(
+            f"  {name}: {endpoint}/{name}\n" for name in ("openrouter", "perplexity", "gemini"))
+            + "  allow_insecure_loopback: true\n" + (text[end + 1:] if end >= 0 else ""))
+        models.write_text(text)
+        for path in config.glob("*.yaml"):
+            yaml_twin.write_twin(path)
+        yield {"LLMTRADE_MODE": "live", "LLM_SECRET_ARN": arn, "LLMTRADE_CONFIG_DIR": str(config)}
+
+
+def cold_starts(endpoint: str, runs: int, layer: Path, no_bytecode: bool = False,
+                live: dict[str, str] | None = None) -> None:
     prepared = fresh(PREPARE.format(layer=str(layer), repo=str(REPO), context=CONTEXT,
                                     weeks=week_ids(0, 2 * runs)),
                      lambda_environment(endpoint, "research"))
     events = first_events(runs, prepared)
+    if live:  # a live run is forward-only: open weeks to come
+        today = date.today()
+        wednesday = today + timedelta(days=(2 - today.weekday()) % 7)
+        events["research"] = [
+            {"action": "open_week", "input": {"week_id": w}, "execution": f"bench-live-{w}"}
+            for w in ((wednesday + timedelta(weeks=1 + i)).isoformat() for i in range(runs))]
     bytecode = (NO_LAYER_BYTECODE.format(runtime=RUNTIME_PROVIDED, layer=str(layer))
                 if no_bytecode else "")
-    figures: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {f: [] for f in FUNCTIONS}
+    functions = ("research", "council") if live else FUNCTIONS
+    figures: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {f: [] for f in functions}
     for run in range(runs):  # interleaved: every function and its floor once per round
-        for function in FUNCTIONS:
-            env = lambda_environment(endpoint, function)
+        for function in functions:
+            env = lambda_environment(endpoint, function) | (live or {})
             before = served(endpoint)
             cold = fresh(COLD_START.format(function_dir=str(REPO / "functions" / function),
                                            context=CONTEXT, bytecode=bytecode,
@@ -296,7 +341,7 @@ def cold_starts(endpoint: str, runs: int, layer: Path, no_bytecode: bool = False
             cold["requests"] = after["requests"] - before["requests"]
             cold["call"] -= cold["aws"]
             floor = fresh(FLOOR.format(modules=cold["third_party"], clients=cold["clients"],
-                                       bytecode=bytecode), env)
+                                       web=cold["web"], bytecode=bytecode), env)
             figures[function].append((cold, floor))
         print(f"  cold-start round {run + 1}/{runs}", file=sys.stderr)
     print(f"{'function':<11} {'import':>8} {'1st call':>9} {'total':>8} {'floor':>8} "
@@ -332,12 +377,18 @@ def main() -> None:
     parser.add_argument("--skip-week", action="store_true", help="cold starts only")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="the layer's packages and our code without .pyc, as in the Lambda")
+    parser.add_argument("--live", action="store_true",
+                        help="research and council in live mode, against local fake providers")
     args = parser.parse_args()
     if not args.skip_week:
         print(f"offline week (fresh process, CLI end to end), median of {args.runs}: "
               f"{offline_week_seconds(args.runs):.2f} s")
     with local_aws() as endpoint, shipped_package() as layer:
-        cold_starts(endpoint, args.runs, layer, args.no_bytecode)
+        if args.live:
+            with live_setup(endpoint, layer) as live:
+                cold_starts(endpoint, args.runs, layer, args.no_bytecode, live)
+        else:
+            cold_starts(endpoint, args.runs, layer, args.no_bytecode)
 
 
 if __name__ == "__main__":

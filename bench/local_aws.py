@@ -5,6 +5,8 @@ dev tools do not install).
 
 GET /__served__ answers how many requests moto served and the seconds it took (the benchmark
 subtracts them: they stand for AWS's own latency, not the caller's cold start).
+POST /openrouter/chat/completions answers as OpenRouter does (the spec's ChatResult), with a valid
+pitch from the model asked, for the live cold starts (counted and timed the same way).
 The service and region come from the request's SigV4 credential scope; the request is rebuilt on
 the service's AWS host and answered by moto's request dispatcher (one request at a time: moto's
 backends are not thread-safe).
@@ -42,6 +44,13 @@ class LocalAWS(BaseHTTPRequestHandler):
             return
         started = time.perf_counter()
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/openrouter/"):
+            answer = json.dumps(_completion(json.loads(body)["model"])).encode()
+            with MOTO:
+                SERVED["requests"] += 1
+                SERVED["seconds"] += time.perf_counter() - started
+            self._reply(200, {"Content-Type": "application/json"}, answer)
+            return
         scope = SCOPE.search(self.headers.get("Authorization", ""))
         region, service = scope.groups() if scope else ("us-east-1", "s3")
         host = f"{service}.{region}.amazonaws.com"
@@ -72,6 +81,22 @@ class LocalAWS(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         return None
+
+
+PITCH = {"instrument": "SPY", "direction": "LONG", "horizon": "1w",
+         "thesis_bullets": ["breadth is improving"],
+         "indicators": [{"name": "SPY holds", "measure": "week_return_pct", "instrument": "SPY",
+                         "comparison": ">", "threshold": 0.5, "role": "confirms"}],
+         "invalidation": "SPY loses 2% on the week", "conviction": 1}
+
+
+def _completion(model: str) -> dict[str, object]:
+    return {"id": "gen-bench", "provider": "OpenAI", "model": model, "object": "chat.completion",
+            "created": 1764080000,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": json.dumps(PITCH), "refusal": None}}],
+            "usage": {"prompt_tokens": 1200, "completion_tokens": 340, "total_tokens": 1540,
+                      "cost": 0.004915}}
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -314,6 +315,20 @@ print(sorted(m for m in sys.modules if m.startswith("llmtrade.adapters.")
 """
 
 
+LIVE_COUNCIL_LOADS = """
+import sys
+from llmtrade.adapters.store.secrets import EnvSecrets
+from llmtrade.adapters.store.sqlite import SqliteEventStore
+from llmtrade.config import load_settings
+from llmtrade.wiring import live_services
+council = live_services(load_settings(), EnvSecrets(None),
+                        SqliteEventStore(sys.argv[1] + "/live.sqlite"), needs={"llm"})
+assert type(council.llm).__name__ == "OpenRouterLLM"
+print(sorted(m for m in sys.modules
+             if m.startswith(("llmtrade.adapters.broker.", "llmtrade.adapters.research."))))
+"""
+
+
 def test_offline_each_function_builds_only_what_it_needs(tmp_path: Path) -> None:
     from llmtrade.adapters.store.sqlite import SqliteEventStore
     from llmtrade.wiring import offline_services
@@ -335,10 +350,13 @@ def test_offline_each_function_builds_only_what_it_needs(tmp_path: Path) -> None
     checkpoint = built("broker")
     assert isinstance(checkpoint.broker_at(datetime(2026, 11, 25, tzinfo=ET)), SimBroker)
     assert isinstance(checkpoint.market, SimMarket) and checkpoint.research == []
-    # and the council's process never loads the simulator (a cold start's cost)
-    done = subprocess.run([sys.executable, "-c", OFFLINE_COUNCIL_LOADS, str(tmp_path)],
-                          capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]", done.stdout
+    # and the council's process never loads the simulator, nor live the Alpaca or research
+    # adapters (a cold start's cost)
+    for probe in (OFFLINE_COUNCIL_LOADS, LIVE_COUNCIL_LOADS):
+        done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True,
+                              text=True, check=True, env={**os.environ, "OPENROUTER_API_KEY":
+                                                          "sk-or-live-probe-0000"})
+        assert done.stdout.strip() == "[]", done.stdout
 
 
 # ------------------------------------------------------------------------ the environment contract

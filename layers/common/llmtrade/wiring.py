@@ -87,10 +87,8 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     paper accounts (keys per account) for orders and market data; only those in `needs` (a Lambda
     function builds its own share). Refuses, naming them and where they were looked for, when keys
     are missing."""
-    from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
+    # each adapter imported only when this function needs it (a cold start's cost)
     from llmtrade.adapters.http_retry import remember_secrets
-    from llmtrade.adapters.llm.openrouter import OpenRouterLLM
-    from llmtrade.adapters.research.registry import Parts, research_providers
     from llmtrade.adapters.store.secrets import (
         OPENROUTER_KEY,
         MissingKeys,
@@ -109,15 +107,21 @@ def live_services(settings: Settings, secrets: Secrets, store: EventStore,
     llm: Any = NotWired("the models (OpenRouter)", needs)
     research: list[ResearchProvider] = []
     if {"llm", "research"} & set(needs):
+        from llmtrade.adapters.llm.openrouter import OpenRouterLLM
+
         # 200 s per call, retries included: a council step makes at most four calls (chairman, its
         # repair, the backup and its repair), which must fit the council Lambda's 890 s
         llm = OpenRouterLLM(api_key=key(OPENROUTER_KEY), app_name="llmtrade",
                             base_url=settings.models.endpoints.openrouter, max_total_seconds=200)
     if "research" in needs:
+        from llmtrade.adapters.research.registry import Parts, research_providers
+
         research = research_providers(Parts(settings, secrets, llm))
     market: Any = NotWired("market data (Alpaca)", needs)
     broker: Any = NotWired("the broker (Alpaca)", needs)
     if "broker" in needs:
+        from llmtrade.adapters.broker.alpaca import AlpacaBroker, AlpacaMarketData
+
         broker_config = settings.accounts.broker
         credentials = {a.id: (key(f"{a.key_env}_KEY_ID"), key(f"{a.key_env}_SECRET_KEY"))
                        for a in settings.trading_accounts}
