@@ -18,6 +18,10 @@ model: ~0.1 s for DynamoDB, a dependency's cost). Ratio = (import + first call) 
 run by run (median of the runs); 1.0 would mean our own code costs nothing at a cold start. The
 ratio against the bare import alone is printed too, and the ratio of the processes' CPU time (the
 local AWS runs in another process): steadier than wall time on a machine other work shares.
+A function's cold start runs without garbage collection (llmtrade.entrypoints.cold_start; the
+process is given AWS_LAMBDA_FUNCTION_NAME, as in Lambda), which the bare import does not: the last
+ratio is against a floor that skips the collector too (CPU), our own code's share alone.
+--live: research and council in live mode, against local fakes of the providers (local_aws.py).
 --no-bytecode compiles what the layer ships and our code from source, as a Lambda does when the
 layer was bundled without a CPython 3.13 to compile it (see NO_LAYER_BYTECODE).
 Run: python bench/bench_cold_start.py [--runs N] [--skip-week] [--no-bytecode] [--live]
@@ -76,6 +80,7 @@ third = [m for m, module in list(sys.modules.items()) if m not in before and mod
          and m.split(".")[0] not in set(sys.stdlib_module_names) | set(ours)
          and not m.startswith("_") and getattr(module, "__spec__", None)]
 from botocore.client import BaseClient
+gc.unfreeze()  # untimed: what a cold start froze (llmtrade.entrypoints.cold_start) is listed too
 objects = gc.get_objects()
 clients = sorted({{o.meta.service_model.service_name for o in objects
                    if isinstance(o, BaseClient)}})
@@ -91,6 +96,7 @@ FLOOR = """
 import time
 start, cpu = time.perf_counter(), time.process_time()
 {bytecode}
+{collector}
 import importlib, json
 failed = 0
 for name in {modules!r}:
@@ -340,13 +346,15 @@ def cold_starts(endpoint: str, runs: int, layer: Path, no_bytecode: bool = False
             cold["aws"] = after["seconds"] - before["seconds"]
             cold["requests"] = after["requests"] - before["requests"]
             cold["call"] -= cold["aws"]
-            floor = fresh(FLOOR.format(modules=cold["third_party"], clients=cold["clients"],
-                                       web=cold["web"], bytecode=bytecode), env)
-            figures[function].append((cold, floor))
+            floors = [fresh(FLOOR.format(modules=cold["third_party"], clients=cold["clients"],
+                                         web=cold["web"], bytecode=bytecode, collector=collector),
+                            env) for collector in ("", "import gc; gc.disable()")]
+            cold["floor_without_gc"] = floors[1]["cpu"]
+            figures[function].append((cold, floors[0]))
         print(f"  cold-start round {run + 1}/{runs}", file=sys.stderr)
     print(f"{'function':<11} {'import':>8} {'1st call':>9} {'total':>8} {'floor':>8} "
           f"{'ratio':>6} {'bare import':>12} {'ratio':>6} {'CPU':>6} {'floor':>6} {'ratio':>6} "
-          f"{'AWS (moto)':>16}  modules clients")
+          f"{'no-GC floor':>11} {'ratio':>6} {'AWS (moto)':>16}  modules clients")
     for function, pairs in figures.items():
         def median(values: Iterator[float]) -> float:
             return statistics.median(list(values))
@@ -357,13 +365,16 @@ def cold_starts(endpoint: str, runs: int, layer: Path, no_bytecode: bool = False
         ratio = median((c["import"] + c["call"]) / (f["import"] + f["clients"]) for c, f in pairs)
         bare_ratio = median((c["import"] + c["call"]) / f["import"] for c, f in pairs)
         cpu_ratio = median(c["cpu"] / f["cpu"] for c, f in pairs)
+        no_gc_ratio = median(c["cpu"] / c["floor_without_gc"] for c, _ in pairs)
         cold, last_floor = pairs[-1]
         print(f"{function:<11} {median(c['import'] for c, _ in pairs) * 1e3:>5.0f} ms "
               f"{median(c['call'] for c, _ in pairs) * 1e3:>6.0f} ms {total * 1e3:>5.0f} ms "
               f"{floor * 1e3:>5.0f} ms {ratio:>6.2f} {bare * 1e3:>9.0f} ms {bare_ratio:>6.2f} "
               f"{median(c['cpu'] for c, _ in pairs) * 1e3:>6.0f} "
               f"{median(f['cpu'] for _, f in pairs) * 1e3:>6.0f} {cpu_ratio:>6.2f} "
-              f"{cold['requests']:>3} req {median(c['aws'] for c, _ in pairs) * 1e3:>5.0f} ms  "
+              f"{median(c['floor_without_gc'] for c, _ in pairs) * 1e3:>8.0f} ms "
+              f"{no_gc_ratio:>6.2f} {cold['requests']:>3} req "
+              f"{median(c['aws'] for c, _ in pairs) * 1e3:>5.0f} ms  "
               f"{len(cold['third_party'])} ({last_floor['failed']} not importable alone) "
               f"{','.join(cold['clients'])}")
     tops = sorted({m.split(".")[0] for pairs in figures.values() for c, _ in pairs

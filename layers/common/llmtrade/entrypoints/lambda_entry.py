@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 
+from llmtrade.entrypoints import cold_start
 from llmtrade.entrypoints.after_step import (
     PowertoolsMetrics,
     archive_seal,
@@ -124,12 +125,16 @@ def make_handler(function: Function) -> Callable[[dict[str, Any], Any], dict[str
         logger.set_correlation_id(event.get("execution"))
         logger.append_keys(function=function, action=event.get("action"),
                            week_id=run.get("week_id"), item=event.get("item"))
-        services = dataclasses.replace(_services_for(function), metrics=PowertoolsMetrics(metrics))
-        result = handle(function, event, services)
-        # an opening finds it
-        logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))
-        step_metrics(services, event, result, since=started)
-        _after_step(services, event, result, context)
+        try:
+            services = dataclasses.replace(_services_for(function),
+                                           metrics=PowertoolsMetrics(metrics))
+            result = handle(function, event, services)
+            # an opening finds it
+            logger.append_keys(week_id=run.get("week_id") or result.get("week_id"))
+            step_metrics(services, event, result, since=started)
+            _after_step(services, event, result, context)
+        finally:
+            cold_start.resume()  # the collector is off until the first invocation ends
         logger.info("step done", extra={"result": result})
         return result
 
