@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, create_model
 
 from llmtrade.config import Settings
 from llmtrade.domain.reviews import aggregate, label_map
-from llmtrade.events import Entry
+from llmtrade.events import Entry, Week
 from llmtrade.mechanics.model_calls import ModelFailed, ask
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import (
@@ -44,12 +44,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _existing(services: Services, run: WeekRun, account_id: str, made: type[BaseModel],
+def _existing(week: Week, account_id: str, made: type[BaseModel],
               stage: Stage) -> Entry[Any] | None:
     """The step's result when it ran before: what it made, or the model's failure at this stage."""
-    events = services.events
-    return (events.find(made, run.week_id, account_id)
-            or events.find(ModelFailure, run.week_id, account_id, stage))
+    made_before: Entry[Any] | None = week.find(made, account_id)
+    return made_before or week.find(ModelFailure, account_id, stage)
 
 
 def _fail(services: Services, run: WeekRun, account_id: str, model: str, stage: Stage, reason: str,
@@ -75,10 +74,11 @@ def _pm_model(services: Services, account_id: str) -> str:
 
 # --------------------------------------------------------------------------- pitch
 def pitch(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
-    if existing := _existing(services, run, account_id, Pitch, "pitch"):
+    week = services.events.week(run.week_id)  # read once (the budget is read fresh per call)
+    if existing := _existing(week, account_id, Pitch, "pitch"):
         return _result(existing)
     model = _pm_model(services, account_id)
-    packs = services.events.all(ResearchPack, run.week_id, SHARED_ACCOUNT)
+    packs = week.all(ResearchPack, SHARED_ACCOUNT)
     if not packs:
         raise LookupError(f"week {run.week_id} has no research pack: run the research step first")
     try:
@@ -103,11 +103,12 @@ def _anonymous(pitch_: Pitch) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- review
 def review(services: Services, run: WeekRun, account_id: str) -> dict[str, Any]:
-    if existing := _existing(services, run, account_id, PeerReview, "review"):
+    week = services.events.week(run.week_id)
+    if existing := _existing(week, account_id, PeerReview, "review"):
         return _result(existing)
     model = _pm_model(services, account_id)
     own = f"{run.week_id}:{account_id}"
-    others = {p.idea_id: p for p in services.events.all(Pitch, run.week_id) if p.idea_id != own}
+    others = {p.idea_id: p for p in week.all(Pitch) if p.idea_id != own}
     if not others:
         return {"account_id": account_id, "event_id": None, "status": "nothing to review"}
     labels = {label[-1]: idea for label, idea in label_map(list(others), own).items()}
@@ -157,10 +158,10 @@ class _Agenda:
 def chairman(services: Services, run: WeekRun) -> dict[str, Any]:
     """The chairman decides, else its backup; if both fail the council is FLAT with both reasons."""
     council = services.settings.council_account.id
-    if existing := _existing(services, run, council, ChairmanDecision, "chairman"):
+    week = services.events.week(run.week_id)
+    if existing := _existing(week, council, ChairmanDecision, "chairman"):
         return _result(existing)
     primary = services.settings.models.chairman.openrouter_model
-    week = services.events.week(run.week_id)
     pitches = {p.idea_id: p for p in week.all(Pitch)}
     quorum = services.settings.models.quorum
     if len(pitches) < quorum:
