@@ -430,3 +430,24 @@ def test_secrets_put_refuses_a_env_without_every_key(
             and "nothing was sent" in err)
     assert "sk-or-v1-abc" not in err
     assert main(["secrets", "put", "--env-file", str(tmp_path / "missing.env")]) == 2
+
+
+def test_the_secret_and_the_kill_switch_are_read_on_boto3s_default_session() -> None:
+    """Powertools' providers make a boto3 session of their own unless given a client: a second load
+    of botocore's data at every cold start (~0.1 s)."""
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+    from llmtrade.adapters.store.secrets import SecretsManagerSecrets
+    from llmtrade.environment import ssm_kill_switch
+
+    DEFAULT_PROVIDERS.clear()
+    with mock_aws():
+        arn = boto3.client("secretsmanager").create_secret(
+            Name="llm", SecretString=json.dumps({"OPENROUTER_API_KEY": "sk-or-secret"}))["ARN"]
+        boto3.client("ssm").put_parameter(Name=KILL_SWITCH, Value="enabled", Type="String")
+        assert SecretsManagerSecrets(arn).get("OPENROUTER_API_KEY") == "sk-or-secret"
+        assert ssm_kill_switch(KILL_SWITCH)() is None
+        assert boto3.DEFAULT_SESSION is not None
+        loader = boto3.DEFAULT_SESSION._session.get_component("data_loader")
+        assert {name: provider.client._loader is loader
+                for name, provider in DEFAULT_PROVIDERS.items()} == {"secrets": True, "ssm": True}
+    DEFAULT_PROVIDERS.clear()  # their clients belong to this moto

@@ -95,18 +95,28 @@ def ssm_kill_switch(parameter: str) -> KillSwitch:
     """In AWS: the SSM parameter, cached 60 s by Powertools (a flip counts within a minute)."""
 
     def disabled() -> str | None:
-        import boto3
         from aws_lambda_powertools.utilities import parameters
-        from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-        # a client of boto3's default session: Powertools' own session would load botocore's data
-        # a second time at a cold start (~0.1 s); clear_caches() still clears it
-        if "ssm" not in DEFAULT_PROVIDERS:
-            DEFAULT_PROVIDERS["ssm"] = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
+        on_default_session("ssm")
         return _verdict(parameters.get_parameter(parameter, max_age=60),
                         f"SSM parameter {parameter}")
 
     return disabled
+
+
+def on_default_session(provider: Literal["ssm", "secrets"]) -> None:
+    """Powertools' default parameters provider (`get_parameter`, `get_secret`) on a client of
+    boto3's default session, the one every other client uses: the provider's own session would load
+    botocore's data a second time at a cold start (~0.1 s). Powertools' clear_caches() still clears
+    its cache."""
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    if provider not in DEFAULT_PROVIDERS:
+        DEFAULT_PROVIDERS[provider] = (
+            parameters.SSMProvider(boto3_client=boto3.client("ssm")) if provider == "ssm"
+            else parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager")))
 
 
 # --------------------------------------------------------------------------- metrics

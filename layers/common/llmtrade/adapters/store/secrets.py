@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llmtrade.config import Settings
+from llmtrade.environment import on_default_session
 from llmtrade.ports import MissingSecrets, Secrets
 from llmtrade.providers import RESEARCH_KINDS
 
@@ -77,6 +78,7 @@ class SecretsManagerSecrets:
     def get(self, name: str) -> str | None:
         from aws_lambda_powertools.utilities import parameters
 
+        on_default_session("secrets")
         values = parameters.get_secret(self._secret_id, transform="json", max_age=300) or {}
         value = values.get(name) if isinstance(values, dict) else None
         return str(value) if value else None
