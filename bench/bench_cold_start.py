@@ -296,6 +296,7 @@ def live_setup(endpoint: str, layer: Path) -> Iterator[dict[str, str]]:
     config with OpenRouter, Perplexity and Gemini at the local endpoint (Alpaca's URL must be its
     paper host, so execute and checkpoint stay out of --live), its YAML twins rewritten."""
     import boto3
+    import yaml
     from llmtrade.config import yaml_twin
 
     keys = {"OPENROUTER_API_KEY": "sk-or-bench-key", "PERPLEXITY_API_KEY": "pplx-bench-key",
@@ -307,13 +308,11 @@ def live_setup(endpoint: str, layer: Path) -> Iterator[dict[str, str]]:
         config = Path(scratch) / "config"
         shutil.copytree(layer / "llmtrade" / "config_yaml", config)
         models = config / "models.yaml"
-        text = models.read_text()
-        start = text.index("endpoints:")
-        end = text.find("\n\n", start)
-        text = (text[:start] + "endpoints:\n" + "".join(
-            f"  {name}: {endpoint}/{name}\n" for name in ("openrouter", "perplexity", "gemini"))
-            + "  allow_insecure_loopback: true\n" + (text[end + 1:] if end >= 0 else ""))
-        models.write_text(text)
+        document = yaml.safe_load(models.read_text())
+        document["endpoints"] = {name: f"{endpoint}/{name}"
+                                 for name in ("openrouter", "perplexity", "gemini")}
+        document["endpoints"]["allow_insecure_loopback"] = True
+        models.write_text(yaml.safe_dump(document, sort_keys=False))
         for path in config.glob("*.yaml"):
             yaml_twin.write_twin(path)
         yield {"LLMTRADE_MODE": "live", "LLM_SECRET_ARN": arn, "LLMTRADE_CONFIG_DIR": str(config)}

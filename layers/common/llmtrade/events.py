@@ -99,8 +99,7 @@ class Week:
     def __init__(self, events: Iterable[Event], payloads: Payloads | None = None,
                  scope: tuple[str, str | None] | None = None) -> None:
         self.events = list(events)
-        self.payloads = payloads or Payloads()
-        self._entry = self.payloads.entry
+        self._entry = (payloads or Payloads()).entry
         self.scope = scope  # (week id, account id or None for all): what was read
 
     def entries(self, payload_type: type[P], account_id: str | None = None) -> list[Entry[P]]:
