@@ -25,6 +25,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 from llmtrade.config import yaml_twin
+from llmtrade.config.settings import write_snapshot
+from llmtrade.prompts import compile_into
 from llmtrade.workflow import FUNCTION_SPECS, SEAL_PREFIX, TASKS, WORKFLOWS, FanOut, Function
 
 from infra import CONFIG_DIR, REPO, acknowledge, nag_ref
@@ -73,6 +75,10 @@ LAYER_PRUNE = {
     "aws_lambda_powertools/metrics/provider/datadog": "Datadog metrics: ours go to CloudWatch",
     "pydantic/v1": "pydantic 1's API (0.5 MB), kept for migrations: the package uses pydantic 2's",
     "pydantic/experimental": "pydantic's experimental pipeline API, unused",
+    "pydantic/deprecated": "pydantic 1's methods on pydantic 2 models (.dict(), parse_obj, "
+                           "0.1 MB), imported only when called: the package calls none",
+    "aws_lambda_powertools/utilities/idempotency/persistence/redis.py":
+        "idempotency records in Redis: ours are in DynamoDB",
     "pydantic/mypy.py": "pydantic's mypy plugin: a type checker's, never imported at run time",
     "anyio": "httpx's async backend (0.6 MB): every adapter uses the synchronous client (an async "
              "request would need anyio: tests/infra/test_layer_requirements.py sends each "
@@ -118,15 +124,19 @@ def layer_python() -> LayerPython | None:
 
 
 def stage_package(output_dir: Path) -> None:
-    """Lays the package and config out as the layer holds them (under output_dir/python), with a
-    JSON twin beside each YAML file, which a cold start reads instead of parsing the YAML
-    (llmtrade.config.yaml_twin: used only while the YAML's text is the one it was made from)."""
+    """Lays the package and config out as the layer holds them (under output_dir/python), with
+    what a cold start would otherwise make again from read-only files, each used only while the
+    files it was made from are unchanged: a JSON twin beside each YAML file (config.yaml_twin),
+    the validated settings (config.snapshot) and the compiled prompt templates (prompts)."""
     for source, target in _layer_files():
         destination = output_dir / target
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, destination)
         if destination.suffix == ".yaml":
             yaml_twin.write_twin(destination)
+    package = output_dir / "python" / "llmtrade"
+    write_snapshot(package / "config_yaml")
+    compile_into(package / "prompts")
 
 
 def layer_hash() -> str:

@@ -94,7 +94,8 @@ def test_layer_is_bundled_for_lambda_arm64(layer: Path, tmp_path: Path) -> None:
     # the issue's target, with the bytecode (bench/bench_assets.py prints the figure)
     assert sum(f.stat().st_size for f in layer.rglob("*") if f.is_file()) < LAYER_TARGET_BYTES
 
-    # The bundled package finds its bundled config when no repository is around it (as in Lambda).
+    # The bundled package finds its bundled config when no repository is around it (as in Lambda),
+    # and reads what the bundler made from its read-only files (infra.functions.stage_package).
     # -S: no site processing, so the editable install of this checkout cannot shadow the bundled
     # copy.
     probe = (
@@ -102,9 +103,12 @@ def test_layer_is_bundled_for_lambda_arm64(layer: Path, tmp_path: Path) -> None:
         "sys.path.append(sysconfig.get_paths()['purelib'])\n"
         "import yaml; yaml.load = None  # the twins, not PyYAML, hold what a cold start reads\n"
         "from datetime import date\n"
-        "from llmtrade.config import default_config_dir, load_settings\n"
+        "from llmtrade.config import default_config_dir, load_settings, settings\n"
+        "settings._load_file = None  # the validated snapshot, not the files, is what it reads\n"
         "from llmtrade.domain.calendar import nyse_hours\n"
         "load_settings(); assert nyse_hours(date(2026, 11, 27)) is not None\n"
+        "from jinja2 import ModuleLoader; from llmtrade import prompts  # compiled templates\n"
+        "assert isinstance(prompts._environment().loader, ModuleLoader)\n"
         "print(default_config_dir())"
     )
     # the aarch64 wheels cannot load here
@@ -148,7 +152,8 @@ def test_every_module_of_the_layer_has_the_runtimes_bytecode(layer: Path,
 
 # Imports pure-Python packages of the layer under CPython 3.13 with nothing else on sys.path (no
 # pydantic: its core is an aarch64 binary) and lists every module compiled from source: none, if
-# the runtime accepts the layer's bytecode. httpx without anyio (pruned) is part of the check.
+# the runtime accepts the layer's bytecode. httpx without anyio (pruned) is part of the check, and
+# a prompt template compiled by the bundler, imported as Jinja's ModuleLoader does.
 IMPORT_FROM_BYTECODE = """
 import sys, importlib._bootstrap_external as external
 sys.path[:0] = [sys.argv[1]]
@@ -159,6 +164,8 @@ def _from_source(self, data, path, **kwargs):
 _to_code, external.SourceLoader.source_to_code = external.SourceLoader.source_to_code, _from_source
 import httpx, jinja2, yaml, idna, h11, typing_extensions, markupsafe
 assert "anyio" not in sys.modules and httpx.Client
+compiled_templates = jinja2.ModuleLoader(sys.argv[1] + "/llmtrade/prompts/compiled")
+jinja2.Environment(loader=compiled_templates).get_template("system.j2")  # prompts.compile_into
 print(len([m for m in sys.modules.values() if sys.argv[1] in (getattr(m, "__file__", "") or "")]),
       compiled)
 """

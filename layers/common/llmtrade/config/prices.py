@@ -45,11 +45,11 @@ class PricesConfig(Section):
 
 def load_prices(config_dir: Path | None = None) -> PricesConfig | None:
     """The config folder's prices.yaml, or None when it has none."""
-    from llmtrade.config.settings import _load_file, default_config_dir
+    from llmtrade.config.settings import _load_file, _read_text, default_config_dir
 
     path = (config_dir or default_config_dir()) / "prices.yaml"
     if not path.exists():
         return None
-    loaded = _load_file(path, PricesConfig)
+    loaded = _load_file(path, _read_text(path), PricesConfig)
     assert isinstance(loaded, PricesConfig)
     return loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import types
@@ -18,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from llmtrade.config import yaml_twin
+from llmtrade.config import snapshot, yaml_twin
 from llmtrade.config.accounts import Account, AccountsConfig
 from llmtrade.config.assets import AssetsConfig
 from llmtrade.config.base import CONFIG_DIR_ENV, MAX_NUMBER, ConfigError, Section
@@ -160,17 +161,22 @@ def _beyond_sense(section: BaseModel, path: str = "") -> Iterator[str]:
                 yield f"{where}: {item:g} is beyond any sensible value (at most {MAX_NUMBER:g})"
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_text(path: Path) -> str:
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder, not a YAML file")
     try:
-        return yaml_twin.parse(path.read_text(encoding="utf-8"), path)
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+
+
+def _parse_yaml(text: str, path: Path) -> Any:
+    try:
+        return yaml_twin.parse(text, path)
     except yaml.MarkedYAMLError as exc:
         at = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
         raise ConfigError(f"{path}: not valid YAML: {exc.problem or exc.context}{at}") from exc
@@ -178,8 +184,8 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
 
 
-def _load_file(path: Path, model: type[Section]) -> Section:
-    document = _read_yaml(path)
+def _load_file(path: Path, text: str, model: type[Section]) -> Section:
+    document = _parse_yaml(text, path)
     if document is not None and not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, found a "
                           f"{type(document).__name__}")
@@ -204,10 +210,22 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     if not directory.is_dir():
         raise ConfigError(f"{directory}: " + ("is a file, not a config folder" if directory.exists()
                                               else "no such config folder"))
-    sections = {name: _load_file(directory / f"{name}.yaml", model)
-                for name, model in FILES.items()}
+    paths = {name: directory / f"{name}.yaml" for name in FILES}
+    with contextlib.suppress(ConfigError):  # a file that cannot be read is named below, in order
+        texts = {name: _read_text(path) for name, path in paths.items()}
+        if isinstance(kept := snapshot.read(directory, texts), Settings):
+            return kept
+    sections = {name: _load_file(path, _read_text(path), FILES[name])
+                for name, path in paths.items()}
     try:
         return Settings(**sections)
     except ValidationError as exc:
         raise ConfigError("; ".join(err["msg"].removeprefix("Value error, ")
                                     for err in exc.errors())) from exc
+
+
+def write_snapshot(config_dir: Path) -> Path:
+    """Validates the folder's config and keeps the result beside it (config.snapshot: what the
+    layer's bundler does, so that a cold start does not validate read-only files again)."""
+    texts = {name: _read_text(config_dir / f"{name}.yaml") for name in FILES}
+    return snapshot.write(config_dir, texts, load_settings(config_dir))
