@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-from importlib import resources
 
 from llmtrade.adapters.broker.sim_market import ANCHORS, ANCHORS_UNTIL, _normals, month_end_closes
 from llmtrade.config import Settings
@@ -24,5 +23,5 @@ def test_the_stored_month_ends_are_the_walk_from_epoch_for_the_default_universe(
         settings: Settings) -> None:
     # also fails when the calibration, the universe or the walk changed without a new file
     # (`python -m llmtrade.adapters.broker.sim_market` writes it)
-    stored = json.loads(resources.files("llmtrade.data").joinpath(ANCHORS).read_text())
+    stored = json.loads(ANCHORS.read_text())
     assert stored == month_end_closes(settings.assets, 7, ANCHORS_UNTIL)

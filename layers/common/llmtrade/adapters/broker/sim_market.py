@@ -39,8 +39,8 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from importlib import resources
 from itertools import accumulate
+from pathlib import Path
 
 from llmtrade.config import AssetsConfig
 from llmtrade.domain.calendar import ET, CalendarError, nyse_hours
@@ -162,7 +162,9 @@ class _Walk:
                 self._closes[cursor] = close
 
 
-ANCHORS = "sim_closes.json"  # in llmtrade.data; `python -m llmtrade.adapters.broker.sim_market`
+# `python -m llmtrade.adapters.broker.sim_market` rewrites it (a path, not importlib.resources:
+# that one's first use is ~3 ms of a cold start)
+ANCHORS = Path(__file__).resolve().parents[2] / "data" / "sim_closes.json"
 ANCHORS_UNTIL = date(2028, 12, 31)  # the NYSE holiday list's last year
 
 
@@ -171,7 +173,7 @@ def _anchors() -> dict[tuple[int, str, _Steps], dict[date, float]]:
     """Stored month-end closes of the default walks (a cache: a walk from EPOCH gives the same
     floats, tests/unit/test_sim_market_draws.py checks it), keyed like the walks; a walk whose
     parameters differ (another seed, a drift) finds none and walks from EPOCH."""
-    stored = json.loads(resources.files("llmtrade.data").joinpath(ANCHORS).read_text())
+    stored = json.loads(ANCHORS.read_text())
     return {(stored["seed"], symbol, _Steps(*entry["steps"])):
             {date.fromisoformat(d): close for d, close in entry["closes"].items()}
             for symbol, entry in stored["symbols"].items()}
@@ -267,10 +269,7 @@ class SimMarket:
 
 
 if __name__ == "__main__":  # rewrites ANCHORS (after a change of SLEEVES, START_PRICE or the walk)
-    from pathlib import Path
-
     from llmtrade.config import load_settings
 
-    target = Path(str(resources.files("llmtrade.data").joinpath(ANCHORS)))
     anchors = month_end_closes(load_settings().assets, 7, ANCHORS_UNTIL)
-    target.write_text(json.dumps(anchors, indent=1) + "\n")
+    ANCHORS.write_text(json.dumps(anchors, indent=1) + "\n")
