@@ -40,6 +40,20 @@ def small_log(store: EventStore) -> EventLog:
     return log
 
 
+class CountedHeads:
+    """The store, counting the chain heads read from it."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store, self.reads = store, 0
+
+    def chain_head(self, week_id: str, account_id: str) -> tuple[int, str] | None:
+        self.reads += 1
+        return self.store.chain_head(week_id, account_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
 def intact(store: EventStore) -> Verified:
     return verify(store, [WEEK, "2026-12-02"])
 
@@ -175,18 +189,7 @@ def test_an_old_store_is_chained_from_now_on_and_its_events_reported_unchained(
 
 def test_a_log_keeps_its_chain_heads_and_one_left_behind_takes_the_next_link(
         store: EventStore) -> None:
-    class CountedHeads:
-        def __init__(self) -> None:
-            self.reads = 0
-
-        def chain_head(self, week_id: str, account_id: str) -> tuple[int, str] | None:
-            self.reads += 1
-            return store.chain_head(week_id, account_id)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(store, name)
-
-    counted = CountedHeads()
+    counted = CountedHeads(store)
     log = EventLog(counted)
     for subject in "abc":
         log.record(skipped(), week_id=WEEK, account_id="pm-gpt", subject=subject)
@@ -201,3 +204,23 @@ def test_a_log_keeps_its_chain_heads_and_one_left_behind_takes_the_next_link(
                       subject="f").event.chain_index == 6
     verified = intact(store)
     assert not verified.broken and verified.links == 6
+
+
+def test_the_heads_a_week_read_shows_are_kept_and_a_stale_one_is_read_again(
+        store: EventStore) -> None:
+    EventLog(store).record(skipped(), week_id=WEEK, account_id="pm-gpt", subject="a")
+    counted = CountedHeads(store)
+    log = EventLog(counted)
+    log.week(WEEK)  # pm-gpt's chain has one link, council's none
+    assert log.record(skipped(), week_id=WEEK, account_id="pm-gpt",
+                      subject="b").event.chain_index == 2
+    assert log.record(skipped(), week_id=WEEK, account_id="council",
+                      subject="a").event.chain_index == 1
+    assert counted.reads == 0  # the heads came with the week
+    log.week(WEEK, "pm-gpt")
+    EventLog(store).record(skipped(), week_id=WEEK, account_id="pm-gpt", subject="c")
+    # another writer took the link after the read: the append conflicts, the head is read again
+    entry = log.record(skipped(), week_id=WEEK, account_id="pm-gpt", subject="d")
+    assert entry.new and entry.event.chain_index == 4 and counted.reads == 1
+    verified = intact(store)
+    assert not verified.broken and verified.links == 5

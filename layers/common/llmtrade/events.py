@@ -13,11 +13,11 @@ A payload is validated once per event (`Payloads`): again only when a read hands
 Every recorded event is the next link of its (week, account) chain (schemas.envelope): one chain
 per account and week because each account's steps run one after another, while the fan-outs write
 different accounts at once, so each chain's order is the order its steps ran, whatever the threads
-or Lambdas did. The log keeps the head of each chain it appended to, and reads it from the store
-when it has none: a kept head is a stored link, never one ahead, so a head that is behind (another
-writer, another process) takes a link that is taken, conflicts in the store, and the log reads the
-head again, as two writers racing for one link do. A rerun continues the chain it finds; a rerun of
-an event that exists stores nothing (the chain does not fork).
+or Lambdas did. The log keeps the head of each chain it appended to or saw in a week it read, and
+reads it from the store when it has none: a kept head is a stored link, never one ahead, so a head
+that is behind (another writer, another process) takes a link that is taken, conflicts in the
+store, and the log reads the head again, as two writers racing for one link do. A rerun continues
+the chain it finds; a rerun of an event that exists stores nothing (the chain does not fork).
 """
 
 from __future__ import annotations
@@ -149,6 +149,9 @@ class EventLog:
         self.payloads = Payloads()
         # (week, account) -> the last link this log appended: a stored link (module doc)
         self._heads: dict[tuple[str, str], tuple[int, str]] = {}
+        # (week, account or None) -> the chains' heads as this log last read that week: stored
+        # links too, so the first event a step records after reading its week reads no head
+        self._heads_read: dict[tuple[str, str | None], dict[str, tuple[int, str]]] = {}
         # (week, account) -> the events this log stored there, oldest first (`week_now`)
         self._recorded: dict[tuple[str, str], list[Event]] = {}
 
@@ -161,18 +164,30 @@ class EventLog:
                          kind=kind_of(type(payload)), subject=subject, recorded_at=self._clock())
         chain = (week_id, account_id)
         for _ in range(CHAIN_ATTEMPTS):
-            head = self._heads.get(chain) or self.store.chain_head(week_id, account_id) or (0, "")
+            head = self._head(week_id, account_id)
             link = event.chained(head[0] + 1, head[1])
             if self.store.append(link):
                 self._heads[chain] = (head[0] + 1, link.chain_hash or "")
                 self._recorded.setdefault(chain, []).append(link)
                 return Entry(link, payload, new=True)
             self._heads.pop(chain, None)
+            self._heads_read.pop((week_id, None), None)
+            self._heads_read.pop(chain, None)
             if (held := self.find(type(payload), week_id, account_id, subject)) is not None:
                 return held
             # not ours, so the link was taken by another writer of this chain: read the head again
         raise RuntimeError(f"week {week_id}, account {account_id}: {CHAIN_ATTEMPTS} writers raced "
                            "for the next link of its event chain")
+
+    def _head(self, week_id: str, account_id: str) -> tuple[int, str]:
+        """The chain's newest link this log knows of (appended or read), else the store's."""
+        reads = (self._heads_read.get(scope) for scope in ((week_id, None), (week_id, account_id)))
+        known = [heads.get(account_id, (0, "")) for heads in reads if heads is not None]
+        if (appended := self._heads.get((week_id, account_id))) is not None:
+            known.append(appended)
+        if known:
+            return max(known)
+        return self.store.chain_head(week_id, account_id) or (0, "")
 
     def recorded(self, payload_type: type[P], week_id: str, account_id: str, subject: str = "",
                  *, otherwise: Callable[[], P]) -> Entry[P]:
@@ -194,8 +209,14 @@ class EventLog:
 
     def week(self, week_id: str, account_id: str | None = None) -> Week:
         """The week's events (one account's when given) in one read."""
-        return Week(self.store.list_week(week_id, account_id), self.payloads,
-                    scope=(week_id, account_id))
+        events = self.store.list_week(week_id, account_id)
+        heads: dict[str, tuple[int, str]] = {}
+        for event in events:
+            if event.chain_index is not None:
+                heads[event.account_id] = max(heads.get(event.account_id, (0, "")),
+                                              (event.chain_index, event.chain_hash or ""))
+        self._heads_read[(week_id, account_id)] = heads
+        return Week(events, self.payloads, scope=(week_id, account_id))
 
     def week_now(self, week: Week) -> Week:
         """`week` (read by this log) and what this log has recorded in its scope since: a step that
