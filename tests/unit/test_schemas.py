@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -135,13 +136,28 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         getattr(schemas, unknown)
 
 
-def test_a_fresh_interpreter_importing_one_payload_loads_only_its_family() -> None:
-    code = ("import sys; from llmtrade.schemas import RunClaim, Event; "
+def schema_modules_loaded_by(statement: str) -> list[str]:
+    """The schema modules a fresh interpreter has loaded after `statement`."""
+    code = (f"import sys; {statement}; "
             "print(sorted(m for m in sys.modules if m.startswith('llmtrade.schemas.')))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout
-    assert eval(loaded) == ["llmtrade.schemas.basics", "llmtrade.schemas.envelope",
-                            "llmtrade.schemas.payloads", "llmtrade.schemas.payloads.runs"]
+    package_root = {**os.environ, "PYTHONPATH": str(SCHEMAS.parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=package_root, check=True)
+    loaded: list[str] = ast.literal_eval(done.stdout.strip())
+    return loaded
+
+
+def test_importing_one_payload_loads_only_its_family() -> None:
+    assert schema_modules_loaded_by("from llmtrade.schemas import RunClaim, Event") == [
+        "llmtrade.schemas.basics", "llmtrade.schemas.envelope", "llmtrade.schemas.payloads",
+        "llmtrade.schemas.payloads.runs"]
+
+
+def test_a_lambda_handler_imports_only_the_payload_families_every_step_needs() -> None:
+    # research: ports' ResearchStatus carries a pack; runs: the kill switch and the run claim
+    loaded = schema_modules_loaded_by("import llmtrade.entrypoints.lambda_entry")
+    assert [m for m in loaded if m.startswith("llmtrade.schemas.payloads.")] == [
+        "llmtrade.schemas.payloads.research", "llmtrade.schemas.payloads.runs"]
 
 
 def test_the_broker_values_are_the_same_types_through_ports_and_schemas() -> None:

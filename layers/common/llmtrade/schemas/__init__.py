@@ -13,8 +13,9 @@
 - `basics`: the vocabulary the families share (the strict base, bounded texts, direction,
   account kind).
 
-The modules import one way: basics <- answers, qa, broker, views, seal <- payloads.*; envelope
-imports none of them (its kind table names them). None imports this face.
+The modules import one way: basics <- answers, qa, broker, views, seal; basics, answers, broker
+<- payloads.*; envelope imports none of them (its kind table names the payload modules, imported
+on first use). None imports this face.
 
 The face is lazy: `from llmtrade.schemas import X` imports only X's module (`_HOMES`), so a Lambda
 cold start defines the pydantic classes its step uses, not all of them (~0.3 ms each). Type
