@@ -25,26 +25,31 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from llmtrade.ports import EventStore
-from llmtrade.schemas import PAYLOAD_MODELS, Event, EventKind
+from llmtrade.schemas import PAYLOAD_TYPES, Event, EventKind, payload_type_of
 
 P = TypeVar("P", bound=BaseModel)
 
 CHAIN_ATTEMPTS = 5  # writers of one chain racing for its next link: none is expected, a few are ok
 
-KIND_OF: dict[type[BaseModel], EventKind] = {model: kind for kind, model in PAYLOAD_MODELS.items()}
+# (module, class name) -> its kind: a type is known by where it is defined, so no payload module
+# is imported to name a kind (the payload's own module is, since the type is in hand)
+KIND_OF: dict[tuple[str, str], EventKind] = {
+    where: kind for kind, where in PAYLOAD_TYPES.items()}
 
 
+@cache
 def kind_of(payload_type: type[BaseModel]) -> EventKind:
     """The event kind that carries this payload type (exactly: a subclass is another kind)."""
-    try:
-        return KIND_OF[payload_type]
-    except KeyError:
-        raise TypeError(f"{payload_type.__name__} is not an event payload") from None
+    kind = KIND_OF.get((payload_type.__module__, payload_type.__qualname__))
+    if kind is None or payload_type_of(kind) is not payload_type:
+        raise TypeError(f"{payload_type.__name__} is not an event payload")
+    return kind
 
 
 @dataclass(frozen=True)

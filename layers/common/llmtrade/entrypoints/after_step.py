@@ -2,7 +2,8 @@
 notification.
 
 Above the steps and the reports: it reads what a finished step recorded and publishes from it, so a
-failure here never loses a step's work (the step's events are stored before it runs).
+failure here never loses a step's work (the step's events are stored before it runs). Each helper
+imports the payload types it reads: a step after which it has nothing to do does not load them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from llmtrade.environment import Metric
-from llmtrade.schemas import SHARED_ACCOUNT, OrderEvent, Seal, WeekSummary, canonical_json
+from llmtrade.schemas import SHARED_ACCOUNT, canonical_json
 from llmtrade.services import Services
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ def step_metrics(services: Services, payload: Mapping[str, Any], result: Mapping
 
 
 def _week_metrics(services: Services, week_id: str) -> None:
+    from llmtrade.schemas import WeekSummary
+
     summary = services.events.get(WeekSummary, week_id, SHARED_ACCOUNT)
     if summary is None:
         return
@@ -78,6 +81,8 @@ def _week_metrics(services: Services, week_id: str) -> None:
 
 def _order_metrics(services: Services, week_id: str, account_id: str, orders: Collection[str],
                    since: datetime) -> None:
+    from llmtrade.schemas import OrderEvent
+
     recorded = [e for e in services.events.week(week_id, account_id).entries(OrderEvent)
                 if e.subject in orders and e.recorded_at >= since]
     rejected = sum(1 for e in recorded if e.payload.rejected)
@@ -94,6 +99,8 @@ def archive_seal(services: Services, payload: Mapping[str, Any],
     archive (None: none configured), called only after a seal step."""
     if payload.get("action") != "seal" or (archive := archive_at()) is None:
         return None
+    from llmtrade.schemas import Seal
+
     week_id = str((payload.get("run") or {})["week_id"])
     seal = services.events.get(Seal, week_id, SHARED_ACCOUNT)
     if seal is None:
@@ -129,6 +136,8 @@ def publish_reports(services: Services, payload: Mapping[str, Any], result: Mapp
 
 
 def _summary_text(services: Services, week_id: str, url: str) -> str:
+    from llmtrade.schemas import WeekSummary
+
     summary = services.events.get(WeekSummary, week_id, SHARED_ACCOUNT)
     lines = [f"Week {week_id}: the weekly run is done.", ""]
     if summary is not None:

@@ -1,9 +1,10 @@
-"""What a model or a research provider must answer (SPEC §3, §6), validated before it is stored.
+"""What a model or a research provider must answer for the week (SPEC §3), validated before it is
+stored (the general council's answers, §6, are `llmtrade.schemas.qa`).
 
 Each answer is the schema the model is given; a step adds identity and time to turn it into an event
 payload (`llmtrade.schemas.payloads`). Rules that span fields (a direction that agrees with its
-conviction, a ranking that names each answer once) are validators here, so a model's answer that
-breaks them is repaired or recorded as a failure, never stored as a decision.
+conviction) are validators here, so a model's answer that breaks them is repaired or recorded
+as a failure, never stored as a decision.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pydantic import Field, model_validator
 from llmtrade.schemas.basics import (
     Conviction,
     Direction,
-    LongText,
     Score,
     ShortText,
     Strict,
@@ -167,33 +167,3 @@ class ChairmanAnswer(Strict):
     def _coherent(self) -> ChairmanAnswer:
         _check_direction(self.selected_trade.direction, self.conviction)
         return self
-
-
-# --------------------------------------------------------------------------- general council (§6)
-class QAAnswer(Strict):
-    """Stage 1 of `llmtrade council`: one model's answer to the question."""
-
-    answer: LongText
-    key_points: list[ShortText] = Field(min_length=1, max_length=5)
-
-
-class QARanking(Strict):
-    """Stage 2: the other models' answers, best first, by their anonymous labels, each exactly once.
-    The council narrows `ranking` to the labels a reviewer was shown."""
-
-    ranking: list[str] = Field(min_length=1)
-    reasoning: ShortText
-
-    @model_validator(mode="after")
-    def _each_once(self) -> QARanking:
-        if len(set(self.ranking)) != len(self.ranking):
-            raise ValueError(f"rank each answer exactly once, not {self.ranking}")
-        return self
-
-
-class QASynthesis(Strict):
-    """Stage 3: the chairman's answer for the council."""
-
-    answer: LongText
-    consensus: ShortText
-    dissent: ShortText

@@ -2,8 +2,9 @@
 
 An :class:`Event` wraps a payload with what it is about (week, account, kind, subject); its id is
 derived from those, never random, so appending it twice stores it once. Every payload type has
-exactly one kind (`PAYLOAD_MODELS`); steps and reports read and write through `llmtrade.events`, not
-through this envelope.
+exactly one kind (`PAYLOAD_TYPES`, by module and name: a kind's payload module is imported when
+an event of that kind is first built or read); steps and reports read and write through
+`llmtrade.events`, not through this envelope.
 
 The log is tamper-evident: an event recorded through the log is a link of its (week, account)
 chain: `chain_index` from 1, `prev_hash` the hash of the link before ("" for the first) and
@@ -14,35 +15,14 @@ keep payloads in that canonical text, so a stored payload that is not canonical 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
-
-from llmtrade.schemas.payloads import (
-    ChairmanDecision,
-    CheckpointSkipped,
-    CheckpointUpdate,
-    LLMCallRecord,
-    ModelFailure,
-    OrderEvent,
-    OrderFinal,
-    PeerReview,
-    Pitch,
-    PositionSnapshot,
-    Postmortem,
-    ResearchCall,
-    ResearchFailure,
-    ResearchPack,
-    RunClaim,
-    RunDisabled,
-    VirtualWeek,
-    WeekPostmortem,
-)
-from llmtrade.schemas.seal import Seal
-from llmtrade.schemas.views import WeekSummary
 
 
 class EventKind(StrEnum):
@@ -68,28 +48,39 @@ class EventKind(StrEnum):
     SEAL = "seal"
 
 
-PAYLOAD_MODELS: dict[EventKind, type[BaseModel]] = {
-    EventKind.RESEARCH_PACK: ResearchPack,
-    EventKind.PITCH: Pitch,
-    EventKind.PEER_REVIEW: PeerReview,
-    EventKind.CHAIRMAN_DECISION: ChairmanDecision,
-    EventKind.MODEL_FAILURE: ModelFailure,
-    EventKind.ORDER: OrderEvent,
-    EventKind.POSITION_SNAPSHOT: PositionSnapshot,
-    EventKind.CHECKPOINT_UPDATE: CheckpointUpdate,
-    EventKind.CHECKPOINT_SKIPPED: CheckpointSkipped,
-    EventKind.POSTMORTEM: Postmortem,
-    EventKind.WEEK_POSTMORTEM: WeekPostmortem,
-    EventKind.LLM_CALL: LLMCallRecord,
-    EventKind.WEEK_SUMMARY: WeekSummary,
-    EventKind.RESEARCH_CALL: ResearchCall,
-    EventKind.RESEARCH_FAILURE: ResearchFailure,
-    EventKind.ORDER_FINAL: OrderFinal,
-    EventKind.RUN_CLAIM: RunClaim,
-    EventKind.RUN_DISABLED: RunDisabled,
-    EventKind.VIRTUAL_WEEK: VirtualWeek,
-    EventKind.SEAL: Seal,
+# kind -> (module, class) of its payload type: a step that records or reads a few kinds loads only
+# their modules (a cold start defines the pydantic classes it uses, not all of them)
+PAYLOAD_TYPES: dict[EventKind, tuple[str, str]] = {
+    EventKind.RESEARCH_PACK: ("llmtrade.schemas.payloads.research", "ResearchPack"),
+    EventKind.PITCH: ("llmtrade.schemas.payloads.council", "Pitch"),
+    EventKind.PEER_REVIEW: ("llmtrade.schemas.payloads.council", "PeerReview"),
+    EventKind.CHAIRMAN_DECISION: ("llmtrade.schemas.payloads.council", "ChairmanDecision"),
+    EventKind.MODEL_FAILURE: ("llmtrade.schemas.payloads.council", "ModelFailure"),
+    EventKind.ORDER: ("llmtrade.schemas.payloads.orders", "OrderEvent"),
+    EventKind.POSITION_SNAPSHOT: ("llmtrade.schemas.payloads.orders", "PositionSnapshot"),
+    EventKind.CHECKPOINT_UPDATE: ("llmtrade.schemas.payloads.checkpoints", "CheckpointUpdate"),
+    EventKind.CHECKPOINT_SKIPPED: ("llmtrade.schemas.payloads.checkpoints", "CheckpointSkipped"),
+    EventKind.POSTMORTEM: ("llmtrade.schemas.payloads.postmortem", "Postmortem"),
+    EventKind.WEEK_POSTMORTEM: ("llmtrade.schemas.payloads.postmortem", "WeekPostmortem"),
+    EventKind.LLM_CALL: ("llmtrade.schemas.payloads.calls", "LLMCallRecord"),
+    EventKind.WEEK_SUMMARY: ("llmtrade.schemas.views", "WeekSummary"),
+    EventKind.RESEARCH_CALL: ("llmtrade.schemas.payloads.calls", "ResearchCall"),
+    EventKind.RESEARCH_FAILURE: ("llmtrade.schemas.payloads.research", "ResearchFailure"),
+    EventKind.ORDER_FINAL: ("llmtrade.schemas.payloads.orders", "OrderFinal"),
+    EventKind.RUN_CLAIM: ("llmtrade.schemas.payloads.runs", "RunClaim"),
+    EventKind.RUN_DISABLED: ("llmtrade.schemas.payloads.runs", "RunDisabled"),
+    EventKind.VIRTUAL_WEEK: ("llmtrade.schemas.payloads.postmortem", "VirtualWeek"),
+    EventKind.SEAL: ("llmtrade.schemas.seal", "Seal"),
 }
+
+
+@cache
+def payload_type_of(kind: EventKind) -> type[BaseModel]:
+    """The payload type events of this kind carry, its module imported on first use."""
+    module, name = PAYLOAD_TYPES[kind]
+    found: type[BaseModel] = getattr(importlib.import_module(module), name)
+    return found
+
 
 SHARED_ACCOUNT = "shared"
 """account_id of week-level events that belong to no single account (research, week summary)."""
@@ -147,7 +138,7 @@ class Event(BaseModel):
         return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
     def parsed(self) -> Any:
-        return PAYLOAD_MODELS[self.kind].model_validate(self.payload)
+        return payload_type_of(self.kind).model_validate(self.payload)
 
     @classmethod
     def of(
@@ -160,8 +151,8 @@ class Event(BaseModel):
         subject: str = "",
         recorded_at: datetime,
     ) -> Event:
-        if not isinstance(payload, PAYLOAD_MODELS[kind]):
-            raise TypeError(f"{kind.value} events carry {PAYLOAD_MODELS[kind].__name__}")
+        if not isinstance(payload, carried := payload_type_of(kind)):
+            raise TypeError(f"{kind.value} events carry {carried.__name__}")
         return cls(
             week_id=week_id,
             account_id=account_id,
