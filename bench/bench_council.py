@@ -35,8 +35,8 @@ from llmtrade.adapters.llm.offline import OfflineLLM
 from llmtrade.adapters.research.offline import OfflineResearch
 from llmtrade.config import Account, PMModel, Settings, load_settings
 from llmtrade.entrypoints import runner
-from llmtrade.ports import LLMRequest, LLMResponse, ResearchStatus
-from llmtrade.schemas import EventKind
+from llmtrade.ports import LLMRequest, LLMResponse
+from llmtrade.schemas import EventKind, ResearchStatus
 from llmtrade.services import Services
 from llmtrade.wiring import local_services
 from llmtrade.workflow import WEEKLY, FanOut, Function

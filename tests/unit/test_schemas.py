@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llmtrade import ports, schemas
+from llmtrade import schemas
 from llmtrade.events import kind_of
 from llmtrade.schemas import EventKind, OrderRequest, PitchAnswer, payload_type_of
 from pydantic import ValidationError
@@ -154,11 +154,9 @@ def test_importing_one_payload_loads_only_its_family() -> None:
 
 
 def test_a_lambda_handler_imports_only_the_payload_families_every_step_needs() -> None:
-    # research: ports' ResearchStatus carries a pack; runs: the kill switch and the run claim
+    # runs: the kill switch and the run claim; no answers (their 14 classes), no broker values:
+    # the ports name those only in their protocols' annotations
     loaded = schema_modules_loaded_by("import llmtrade.entrypoints.lambda_entry")
     assert [m for m in loaded if m.startswith("llmtrade.schemas.payloads.")] == [
-        "llmtrade.schemas.payloads.research", "llmtrade.schemas.payloads.runs"]
-
-
-def test_the_broker_values_are_the_same_types_through_ports_and_schemas() -> None:
-    assert (ports.AccountState, ports.AssetInfo) == (schemas.AccountState, schemas.AssetInfo)
+        "llmtrade.schemas.payloads.runs"]
+    assert "llmtrade.schemas.answers" not in loaded and "llmtrade.schemas.broker" not in loaded

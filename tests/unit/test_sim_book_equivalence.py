@@ -35,8 +35,7 @@ from llmtrade.adapters.broker.sim_market import SimMarket
 from llmtrade.adapters.broker.sim_orders import OPEN
 from llmtrade.config import load_settings
 from llmtrade.domain.calendar import ET
-from llmtrade.ports import AccountState
-from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
+from llmtrade.schemas import AccountState, BrokerOrder, OrderRequest, OrderSide, Position
 
 from tests.conftest import REPO
 

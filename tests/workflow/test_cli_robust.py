@@ -78,7 +78,7 @@ def test_a_run_that_fails_part_way_is_one_line_exit_1_and_debug_shows_the_traceb
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     from llmtrade.adapters.research.offline import OfflineResearch
-    from llmtrade.ports import ResearchStatus
+    from llmtrade.schemas import ResearchStatus
 
     def unauthorized(*_: object) -> ResearchStatus:
         return ResearchStatus(state="failed", error="the provider answered 401")

@@ -141,7 +141,7 @@ def test_parallel_deliveries_on_threads_claim_once(services: Services) -> None:
 def test_the_kill_switch_turned_off_mid_run_stops_the_models_and_orders(
         services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     from llmtrade.adapters.research.offline import OfflineResearch
-    from llmtrade.ports import ResearchStatus
+    from llmtrade.schemas import ResearchStatus
 
     class SlowResearch(OfflineResearch):
         name = "slow"

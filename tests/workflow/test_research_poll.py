@@ -13,8 +13,14 @@ import pytest
 from llmtrade.adapters.research.offline import OfflineResearch
 from llmtrade.entrypoints.dispatch import handle
 from llmtrade.entrypoints.runner import run_workflow
-from llmtrade.ports import MarketData, ResearchStatus
-from llmtrade.schemas import SHARED_ACCOUNT, EventKind, ResearchCall, ResearchFailure
+from llmtrade.ports import MarketData
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    EventKind,
+    ResearchCall,
+    ResearchFailure,
+    ResearchStatus,
+)
 from llmtrade.services import Services
 from llmtrade.steps import research as research_step
 from llmtrade.workflow import WEEKLY, Poll, Workflow

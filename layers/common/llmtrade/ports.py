@@ -10,21 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-# broker values live in schemas.broker; re-exported
-from llmtrade.schemas import AccountState as AccountState
-from llmtrade.schemas import AssetInfo as AssetInfo
-from llmtrade.schemas import (
-    BrokerOrder,
-    Event,
-    EventKind,
-    OrderRequest,
-    Position,
-    ResearchPack,
-)
+if TYPE_CHECKING:  # the protocols' values live in schemas (a cold start loads what it uses)
+    from llmtrade.schemas import (
+        AccountState,
+        AssetInfo,
+        BrokerOrder,
+        Event,
+        EventKind,
+        OrderRequest,
+        Position,
+        ResearchStatus,
+    )
 
 
 # --------------------------------------------------------------------------- event store
@@ -122,22 +122,6 @@ class LLM(Protocol):
 
 
 # --------------------------------------------------------------------------- research
-class ResearchStatus(BaseModel):
-    """Where one provider's research for the week stands. Quick providers complete in `start`;
-    long-running ones (Gemini Deep Research, Perplexity async deep research) return `running` with
-    a `handle` the workflow polls with `check` from a Wait → check → Choice loop, never a waiting
-    Lambda."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-    state: Literal["running", "completed", "failed"]
-    handle: str = ""  # the provider's job id, to poll while running
-    pack: ResearchPack | None = None  # set when completed: validated, with citations and as-of time
-    error: str | None = None  # set when failed: why, in words a user can act on (never a key)
-    cost_usd: Decimal = Decimal(0)
-    prompt: str = ""  # what the provider was asked (set by start), for audit
-    raw: str = ""  # the provider's last response body, for audit
-
-
 class ResearchProvider(Protocol):
     """One configured research provider (a kind of llmtrade.providers).
 

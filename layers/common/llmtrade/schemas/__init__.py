@@ -95,7 +95,12 @@ if TYPE_CHECKING:
         VirtualWeek,
         WeekPostmortem,
     )
-    from llmtrade.schemas.payloads.research import Citation, ResearchFailure, ResearchPack
+    from llmtrade.schemas.payloads.research import (
+        Citation,
+        ResearchFailure,
+        ResearchPack,
+        ResearchStatus,
+    )
     from llmtrade.schemas.payloads.runs import RunClaim, RunDisabled
     from llmtrade.schemas.qa import QAAnswer, QARanking, QASynthesis
     from llmtrade.schemas.seal import Seal
@@ -116,7 +121,8 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys((
         "AccountState", "AssetInfo", "BrokerOrder", "OrderRequest", "OrderSide", "Position",
     ), "broker"),
-    **dict.fromkeys(("Citation", "ResearchFailure", "ResearchPack"), "payloads.research"),
+    **dict.fromkeys(("Citation", "ResearchFailure", "ResearchPack", "ResearchStatus"),
+                   "payloads.research"),
     **dict.fromkeys((
         "ChairmanDecision", "ModelFailure", "PeerReview", "Pitch", "ReviewAggregate",
     ), "payloads.council"),
@@ -147,10 +153,11 @@ __all__ = [
     "MonitoringPlan", "Narrative", "OrderEvent", "OrderFinal", "OrderRequest", "OrderSide",
     "PeerReview", "Pitch", "PitchAnswer", "PitchReview", "PitchScores", "Position",
     "PositionSnapshot", "Postmortem", "QAAnswer", "QARanking", "QASynthesis", "ResearchAnswer",
-    "ResearchCall", "ResearchFailure", "ResearchPack", "ReviewAggregate", "RunClaim", "RunDisabled",
-    "Score", "Seal", "SelectedTrade", "ShortText", "Strict", "TradableCandidate", "UnreadableEvent",
-    "VirtualLeg", "VirtualWeek", "WeekPostmortem", "WeekSummary", "canonical_json", "direction_of",
-    "event_id", "payload_from_text", "payload_type_of",
+    "ResearchCall", "ResearchFailure", "ResearchPack", "ResearchStatus", "ReviewAggregate",
+    "RunClaim", "RunDisabled", "Score", "Seal", "SelectedTrade", "ShortText", "Strict",
+    "TradableCandidate", "UnreadableEvent", "VirtualLeg", "VirtualWeek", "WeekPostmortem",
+    "WeekSummary", "canonical_json", "direction_of", "event_id", "payload_from_text",
+    "payload_type_of",
 ]
 
 

@@ -23,9 +23,15 @@ from pydantic import BaseModel
 
 from llmtrade.events import Week
 from llmtrade.mechanics.provenance import forward_only_refusal
-from llmtrade.ports import ResearchProvider, ResearchStatus, RunRefused
+from llmtrade.ports import ResearchProvider, RunRefused
 from llmtrade.run_keys import WeekRun
-from llmtrade.schemas import SHARED_ACCOUNT, ResearchCall, ResearchFailure, ResearchPack
+from llmtrade.schemas import (
+    SHARED_ACCOUNT,
+    ResearchCall,
+    ResearchFailure,
+    ResearchPack,
+    ResearchStatus,
+)
 from llmtrade.services import Services
 
 

@@ -53,8 +53,8 @@ from llmtrade.adapters.http_retry import (
 )
 from llmtrade.adapters.http_tls import tls_context
 from llmtrade.domain.calendar import ET
-from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, Session
-from llmtrade.schemas import BrokerOrder, OrderRequest, Position
+from llmtrade.ports import BrokerRejected, Session
+from llmtrade.schemas import AccountState, AssetInfo, BrokerOrder, OrderRequest, Position
 
 # the longest a single rate-limit or backoff wait may take is 30 s; no total bound (a weekly step
 # makes a handful of calls per account, and each is bounded by its attempts)

@@ -57,8 +57,8 @@ from llmtrade.adapters.broker.sim_orders import (
     FillModel,
     OrderTimeline,
 )
-from llmtrade.ports import AccountState, AssetInfo, BrokerRejected, OrderLedger
-from llmtrade.schemas import BrokerOrder, OrderRequest, OrderSide, Position
+from llmtrade.ports import BrokerRejected, OrderLedger
+from llmtrade.schemas import AccountState, AssetInfo, BrokerOrder, OrderRequest, OrderSide, Position
 from llmtrade.schemas.broker import HELD
 
 __all__ = ["IMMEDIATE", "REALISTIC", "FillModel", "SimBroker"]

@@ -11,7 +11,7 @@ import httpx
 
 from llmtrade.adapters.http_retry import RetryPolicy, remember_secrets, scrub
 from llmtrade.adapters.http_tls import tls_context
-from llmtrade.ports import ResearchStatus
+from llmtrade.schemas import ResearchStatus
 
 # The research providers' transient answers: 408, 429 and the usual 5xx (not OpenRouter's 524/529).
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})

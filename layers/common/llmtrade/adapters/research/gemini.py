@@ -34,8 +34,7 @@ from llmtrade.adapters.research.client import (
 )
 from llmtrade.adapters.research.pack import InvalidResearch, pack_from_text, research_prompt
 from llmtrade.config import AssetsConfig
-from llmtrade.ports import ResearchStatus
-from llmtrade.schemas import Citation
+from llmtrade.schemas import Citation, ResearchStatus
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
 API_REVISION = "2026-05-20"  # the steps schema (google-genai's GOOGLE_GENAI_API_REVISION)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from llmtrade.domain.calendar import ET, trading_days
-from llmtrade.ports import MarketData, ResearchStatus
+from llmtrade.ports import MarketData
 from llmtrade.schemas import (
     CalendarEvent,
     ConfidenceNotes,
@@ -18,6 +18,7 @@ from llmtrade.schemas import (
     MacroRegime,
     Narrative,
     ResearchPack,
+    ResearchStatus,
     TradableCandidate,
 )
 

@@ -17,8 +17,8 @@ from llmtrade.adapters.research.pack import (
     research_schema,
 )
 from llmtrade.config import AssetsConfig
-from llmtrade.ports import ChatMessage, LLMError, LLMRequest, ResearchStatus
-from llmtrade.schemas import Citation
+from llmtrade.ports import ChatMessage, LLMError, LLMRequest
+from llmtrade.schemas import Citation, ResearchStatus
 
 WEB_SEARCH_TOOL = {"type": "openrouter:web_search"}
 

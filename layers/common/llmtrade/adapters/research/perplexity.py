@@ -43,8 +43,7 @@ from llmtrade.adapters.research.pack import (
     research_schema,
 )
 from llmtrade.config import AssetsConfig
-from llmtrade.ports import ResearchStatus
-from llmtrade.schemas import Citation
+from llmtrade.schemas import Citation, ResearchStatus
 
 DEFAULT_BASE_URL = "https://api.perplexity.ai"
 BACKGROUND_PRESETS = frozenset({"deep-research", "wide-research"})
