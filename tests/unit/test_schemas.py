@@ -50,12 +50,15 @@ def test_orders_are_whole_positive_shares_with_a_bounded_client_id() -> None:
 
 SCHEMAS = Path(schemas.__file__).parent
 PAYLOADS = {"research", "council", "orders", "checkpoints", "postmortem", "runs", "calls"}
+ANSWERS = {"research", "council"}
 ALLOWED = {  # each family imports only the modules below it; none imports the package face
     "basics": set(),
-    "answers": {"basics"},
+    **{f"answers.{family}": {"basics"} for family in ANSWERS},
+    "answers": set(),  # its modules' docstring only
     "qa": {"basics"},
     "broker": {"basics"},
-    **{f"payloads.{family}": {"basics", "answers", "broker"} for family in PAYLOADS},
+    **{f"payloads.{family}": {"basics", "broker", *(f"answers.{a}" for a in ANSWERS)}
+       for family in PAYLOADS},
     "payloads": set(),  # its modules' docstring only: importing it loads no payload
     "views": {"basics"},
     "seal": {"basics"},
@@ -151,6 +154,10 @@ def test_importing_one_payload_loads_only_its_family() -> None:
     assert schema_modules_loaded_by("from llmtrade.schemas import RunClaim, Event") == [
         "llmtrade.schemas.basics", "llmtrade.schemas.envelope", "llmtrade.schemas.payloads",
         "llmtrade.schemas.payloads.runs"]
+    # a pitch is a council answer: the research answers stay unloaded
+    assert schema_modules_loaded_by("from llmtrade.schemas import Pitch") == [
+        "llmtrade.schemas.answers", "llmtrade.schemas.answers.council", "llmtrade.schemas.basics",
+        "llmtrade.schemas.payloads", "llmtrade.schemas.payloads.council"]
 
 
 def test_a_lambda_handler_imports_only_the_payload_families_every_step_needs() -> None:
@@ -159,4 +166,5 @@ def test_a_lambda_handler_imports_only_the_payload_families_every_step_needs() -
     loaded = schema_modules_loaded_by("import llmtrade.entrypoints.lambda_entry")
     assert [m for m in loaded if m.startswith("llmtrade.schemas.payloads.")] == [
         "llmtrade.schemas.payloads.runs"]
-    assert "llmtrade.schemas.answers" not in loaded and "llmtrade.schemas.broker" not in loaded
+    assert not [m for m in loaded if m.startswith(("llmtrade.schemas.answers",
+                                                   "llmtrade.schemas.broker"))]

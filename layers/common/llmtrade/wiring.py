@@ -37,10 +37,12 @@ def offline_services(settings: Settings, store: EventStore, ledger: OrderLedger,
     research: list[ResearchProvider] = []
     if {"broker", "research"} & set(needs):
         from llmtrade.adapters.broker.sim_market import SimMarket
-        from llmtrade.adapters.research.offline import OfflineResearch
 
         market = SimMarket(settings.assets)
-        research = [OfflineResearch(market)] if "research" in needs else []
+    if "research" in needs:
+        from llmtrade.adapters.research.offline import OfflineResearch
+
+        research = [OfflineResearch(market)]
 
     def broker_at(moment: datetime) -> Broker:
         if "broker" not in needs:

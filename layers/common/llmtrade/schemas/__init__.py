@@ -1,7 +1,8 @@
 """Pydantic models of every event and decision (SPEC §3-§7), by family; import them from here.
 
 - `answers`: what an LLM or research provider must answer for the week (validated before anything
-  is stored); `qa`: what the general council's models answer;
+  is stored), one module per family (research, council); `qa`: what the general council's models
+  answer;
 - `payloads`: what the event store keeps, one fact each, one module per family (research, council,
   orders, checkpoints, postmortem, runs, calls);
 - `broker`: what a broker takes and gives (orders, positions, the account, an asset);
@@ -13,9 +14,9 @@
 - `basics`: the vocabulary the families share (the strict base, bounded texts, direction,
   account kind).
 
-The modules import one way: basics <- answers, qa, broker, views, seal; basics, answers, broker
-<- payloads.*; envelope imports none of them (its kind table names the payload modules, imported
-on first use). None imports this face.
+The modules import one way: basics <- answers.*, qa, broker, views, seal; basics, answers.*,
+broker <- payloads.*; envelope imports none of them (its kind table names the payload modules,
+imported on first use). None imports this face.
 
 The face is lazy: `from llmtrade.schemas import X` imports only X's module (`_HOMES`), so a Lambda
 cold start defines the pydantic classes its step uses, not all of them (~0.3 ms each). Type
@@ -28,20 +29,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from llmtrade.schemas.answers import (
-        CalendarEvent,
+    from llmtrade.schemas.answers.council import (
         ChairmanAnswer,
-        ConfidenceNotes,
-        ConsensusMap,
         Indicator,
-        MacroRegime,
         MonitoringPlan,
-        Narrative,
         PitchAnswer,
         PitchReview,
         PitchScores,
-        ResearchAnswer,
         SelectedTrade,
+    )
+    from llmtrade.schemas.answers.research import (
+        CalendarEvent,
+        ConfidenceNotes,
+        ConsensusMap,
+        MacroRegime,
+        Narrative,
+        ResearchAnswer,
         TradableCandidate,
     )
     from llmtrade.schemas.basics import (
@@ -113,10 +116,13 @@ _HOMES: dict[str, str] = {
         "direction_of",
     ), "basics"),
     **dict.fromkeys((
-        "CalendarEvent", "ChairmanAnswer", "ConfidenceNotes", "ConsensusMap", "Indicator",
-        "MacroRegime", "MonitoringPlan", "Narrative", "PitchAnswer", "PitchReview", "PitchScores",
-        "ResearchAnswer", "SelectedTrade", "TradableCandidate",
-    ), "answers"),
+        "CalendarEvent", "ConfidenceNotes", "ConsensusMap", "MacroRegime", "Narrative",
+        "ResearchAnswer", "TradableCandidate",
+    ), "answers.research"),
+    **dict.fromkeys((
+        "ChairmanAnswer", "Indicator", "MonitoringPlan", "PitchAnswer", "PitchReview",
+        "PitchScores", "SelectedTrade",
+    ), "answers.council"),
     **dict.fromkeys(("QAAnswer", "QARanking", "QASynthesis"), "qa"),
     **dict.fromkeys((
         "AccountState", "AssetInfo", "BrokerOrder", "OrderRequest", "OrderSide", "Position",

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from llmtrade.schemas.answers import Indicator
+from llmtrade.schemas.answers.council import Indicator
 from llmtrade.schemas.basics import Strict
 from llmtrade.schemas.broker import Position
 

@@ -1,7 +1,7 @@
 """The week's council (SPEC §3.3-§3.5): pitches, peer reviews, the chairman's decision, and the
 models that failed to answer (their accounts go FLAT for the week).
 
-Each is a model's answer (`llmtrade.schemas.answers`) with the step's identity and time.
+Each is a model's answer (`llmtrade.schemas.answers.council`) with the step's identity and time.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from llmtrade.schemas.answers import ChairmanAnswer, Indicator, PitchAnswer, PitchReview
+from llmtrade.schemas.answers.council import ChairmanAnswer, Indicator, PitchAnswer, PitchReview
 from llmtrade.schemas.basics import Strict
 
 

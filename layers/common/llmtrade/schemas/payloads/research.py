@@ -1,8 +1,8 @@
 """The week's research (SPEC §3.2): a frozen pack, or why a provider produced none; and where one
 provider's research stands (`ResearchStatus`, what a research provider port answers: not an event).
 
-A pack is a provider's answer (`llmtrade.schemas.answers.ResearchAnswer`) with who produced it,
-when and its sources; the council pitches from the week's packs only.
+A pack is a provider's answer (`llmtrade.schemas.answers.research.ResearchAnswer`) with who
+produced it, when and its sources; the council pitches from the week's packs only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from llmtrade.schemas.answers import ResearchAnswer
+from llmtrade.schemas.answers.research import ResearchAnswer
 from llmtrade.schemas.basics import Strict
 
 

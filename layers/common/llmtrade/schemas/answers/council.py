@@ -1,11 +1,5 @@
-"""What a model or a research provider must answer for the week (SPEC §3), validated before it is
-stored (the general council's answers, §6, are `llmtrade.schemas.qa`).
-
-Each answer is the schema the model is given; a step adds identity and time to turn it into an event
-payload (`llmtrade.schemas.payloads`). Rules that span fields (a direction that agrees with its
-conviction) are validators here, so a model's answer that breaks them is repaired or recorded
-as a failure, never stored as a decision.
-"""
+"""What a PM and the chairman answer (SPEC §3.3-§3.5): a pitch with its indicators, a peer
+review, the chairman's selected trade and monitoring plan."""
 
 from __future__ import annotations
 
@@ -26,60 +20,6 @@ from llmtrade.schemas.basics import (
 def _check_direction(direction: Direction, conviction: int) -> None:
     if direction is not direction_of(conviction):
         raise ValueError(f"direction {direction.value} disagrees with conviction {conviction}")
-
-
-# --------------------------------------------------------------------------- research (§3.2)
-class MacroRegime(Strict):
-    risk_mode: Literal["risk_on", "risk_off", "mixed"]
-    rates_impulse: Literal["rising", "falling", "stable"]
-    usd_impulse: Literal["stronger", "weaker", "stable"]
-    inflation_impulse: Literal["rising", "falling", "stable"]
-    growth_impulse: Literal["accelerating", "slowing", "stable"]
-
-
-class Narrative(Strict):
-    name: ShortText
-    why_it_moves_prices_this_week: ShortText
-    key_catalysts_next_7d: list[ShortText]
-    what_would_falsify_it: ShortText
-
-
-class ConsensusMap(Strict):
-    street_consensus: ShortText
-    positioning_guess: ShortText
-    what_market_is_priced_for: ShortText
-    what_would_surprise: ShortText
-
-
-class TradableCandidate(Strict):
-    instrument: str
-    directional_bias: Direction
-    one_week_thesis: ShortText
-    primary_risks: list[ShortText]
-    watch_indicators: list[ShortText]
-    invalidation_rule: ShortText
-
-
-class CalendarEvent(Strict):
-    date: str
-    event: ShortText
-    why_it_matters: ShortText
-
-
-class ConfidenceNotes(Strict):
-    known_unknowns: list[ShortText]
-    data_quality_flags: list[ShortText]
-
-
-class ResearchAnswer(Strict):
-    """What a research provider must answer; the adapter adds identity, time and sources."""
-
-    macro_regime: MacroRegime
-    top_narratives: list[Narrative] = Field(min_length=1, max_length=5)
-    consensus_map: ConsensusMap
-    tradable_candidates: list[TradableCandidate] = Field(min_length=1)
-    event_calendar_next_7d: list[CalendarEvent]
-    confidence_notes: ConfidenceNotes
 
 
 # --------------------------------------------------------------------------- PM pitch (§3.3)
