@@ -26,13 +26,13 @@ without it is this package's own doing, and saves its dependencies' collections 
 --live: research and council in live mode, against local fakes of the providers (local_aws.py).
 --no-bytecode compiles what the layer ships and our code from source, as a Lambda does when the
 layer was bundled without a CPython 3.13 to compile it (see NO_LAYER_BYTECODE).
-Run: python bench/bench_cold_start.py [--runs N] [--skip-week] [--no-bytecode] [--live]
+--python: the interpreter of the cold starts and floors (CI gives a venv of the runtime's 3.13).
+Run: python bench/bench_cold_start.py [--runs N] [--skip-week] [--no-bytecode] [--live] [--python P]
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import shutil
@@ -163,8 +163,8 @@ print("BENCH " + json.dumps(runs))
 """
 
 
-def fresh(code: str, env: dict[str, str]) -> Any:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+def fresh(code: str, env: dict[str, str], python: str = sys.executable) -> Any:
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=REPO,
                           env=env, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
     if done.returncode != 0 or not lines:
@@ -280,15 +280,16 @@ def offline_week_seconds(runs: int) -> float:
 
 
 @contextmanager
-def shipped_package() -> Iterator[Path]:
+def shipped_package(python: str) -> Iterator[Path]:
     """The package and config as the layer holds them (infra.functions.stage_package: no CLI,
-    config/*.yaml as config_yaml/, a JSON twin beside each YAML), compiled by this interpreter."""
+    config/*.yaml as config_yaml/, what the bundler makes beside them), compiled by `python`."""
     sys.path.insert(0, str(REPO))
     from infra.functions import stage_package  # loads the CDK: ~1 s, in this process only
 
     with tempfile.TemporaryDirectory() as scratch:
         stage_package(Path(scratch))
-        compileall.compile_dir(Path(scratch) / "python", quiet=1)
+        subprocess.run([python, "-m", "compileall", "-q", str(Path(scratch) / "python")],
+                       check=True, stdout=subprocess.DEVNULL)
         yield Path(scratch) / "python"
 
 
@@ -320,11 +321,11 @@ def live_setup(endpoint: str, layer: Path) -> Iterator[dict[str, str]]:
         yield {"LLMTRADE_MODE": "live", "LLM_SECRET_ARN": arn, "LLMTRADE_CONFIG_DIR": str(config)}
 
 
-def cold_starts(endpoint: str, runs: int, layer: Path, no_bytecode: bool = False,
+def cold_starts(endpoint: str, runs: int, layer: Path, python: str, no_bytecode: bool = False,
                 live: dict[str, str] | None = None) -> None:
     prepared = fresh(PREPARE.format(layer=str(layer), repo=str(REPO), context=CONTEXT,
                                     weeks=week_ids(0, 2 * runs)),
-                     lambda_environment(endpoint, "research"))
+                     lambda_environment(endpoint, "research"), python)
     events = first_events(runs, prepared)
     if live:  # a live run is forward-only: open weeks to come
         today = date.today()
@@ -342,14 +343,15 @@ def cold_starts(endpoint: str, runs: int, layer: Path, no_bytecode: bool = False
             before = served(endpoint)
             cold = fresh(COLD_START.format(function_dir=str(REPO / "functions" / function),
                                            context=CONTEXT, bytecode=bytecode,
-                                           layer=str(layer), event=events[function][run]), env)
+                                           layer=str(layer), event=events[function][run]),
+                         env, python)
             after = served(endpoint)
             cold["aws"] = after["seconds"] - before["seconds"]
             cold["requests"] = after["requests"] - before["requests"]
             cold["call"] -= cold["aws"]
             floors = [fresh(FLOOR.format(modules=cold["third_party"], clients=cold["clients"],
                                          web=cold["web"], bytecode=bytecode, collector=collector),
-                            env) for collector in ("", "import gc; gc.disable()")]
+                            env, python) for collector in ("", "import gc; gc.disable()")]
             cold["floor_without_gc"] = floors[1]["cpu"]
             figures[function].append((cold, floors[0]))
         print(f"  cold-start round {run + 1}/{runs}", file=sys.stderr)
@@ -391,16 +393,22 @@ def main() -> None:
                         help="the layer's packages and our code without .pyc, as in the Lambda")
     parser.add_argument("--live", action="store_true",
                         help="research and council in live mode, against local fake providers")
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter of the cold starts and their floors, e.g. a venv's "
+                             "CPython 3.13 (the Lambda runtime's) with requirements/dev.txt")
     args = parser.parse_args()
     if not args.skip_week:
         print(f"offline week (fresh process, CLI end to end), median of {args.runs}: "
               f"{offline_week_seconds(args.runs):.2f} s")
-    with local_aws() as endpoint, shipped_package() as layer:
+    version = subprocess.run([args.python, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    print(f"cold starts and floors under CPython {version} ({args.python})")
+    with local_aws() as endpoint, shipped_package(args.python) as layer:
         if args.live:
             with live_setup(endpoint, layer) as live:
-                cold_starts(endpoint, args.runs, layer, args.no_bytecode, live)
+                cold_starts(endpoint, args.runs, layer, args.python, args.no_bytecode, live)
         else:
-            cold_starts(endpoint, args.runs, layer, args.no_bytecode)
+            cold_starts(endpoint, args.runs, layer, args.python, args.no_bytecode)
 
 
 if __name__ == "__main__":
