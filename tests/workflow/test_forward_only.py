@@ -11,7 +11,7 @@ from llmtrade.entrypoints.runner import run_workflow
 from llmtrade.run_keys import WeekRun
 from llmtrade.schemas import SHARED_ACCOUNT, ResearchPack
 from llmtrade.services import Services
-from llmtrade.steps.week import project_week
+from llmtrade.steps.summary import project_week
 from llmtrade.workflow import WEEKLY
 
 from tests.conftest import WEEK

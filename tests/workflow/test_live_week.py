@@ -44,7 +44,7 @@ from llmtrade.schemas import (
 )
 from llmtrade.services import Services
 from llmtrade.steps.research import research_start
-from llmtrade.steps.week import project_week
+from llmtrade.steps.summary import project_week
 from llmtrade.wiring import live_services
 from llmtrade.workflow import CHECKPOINT, WEEKLY
 from pydantic import BaseModel, create_model

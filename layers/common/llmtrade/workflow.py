@@ -167,7 +167,7 @@ WEEKLY = Workflow(
         FanOut("orders", over="accounts",
                task=Task("execute", "execute", 300, "llmtrade.steps.execute:execute",
                          guarded=True)),
-        Task("week_summary", "execute", 300, "llmtrade.steps.week:week_summary", guarded=True),
+        Task("week_summary", "execute", 300, "llmtrade.steps.summary:week_summary", guarded=True),
     ),
     # research (deadline <= 60 min, + a poll) + 3 council steps (<= 15 min each) + execution + room
     timeout_seconds=3 * 3600,
@@ -177,7 +177,8 @@ WEEKLY = Workflow(
 CHECKPOINT = Workflow(
     name="checkpoint",
     # Records a skip and returns no accounts when the market is closed, so the fan-out is empty.
-    opening=Task("open_checkpoint", "checkpoint", 240, "llmtrade.steps.checkpoint:open_checkpoint"),
+    opening=Task("open_checkpoint", "checkpoint", 240,
+                 "llmtrade.steps.checkpoint_open:open_checkpoint"),
     steps=(
         FanOut("checkpoints", over="accounts",
                task=Task("checkpoint_account", "checkpoint", 240,

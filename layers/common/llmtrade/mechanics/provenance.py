@@ -20,31 +20,22 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel
-
 import llmtrade
 from llmtrade.config import Settings
 from llmtrade.domain.calendar import ET
-from llmtrade.events import kind_of
 from llmtrade.ports import EventStore
 from llmtrade.schemas import (
     SHARED_ACCOUNT,
-    ChairmanDecision,
     Event,
     EventKind,
-    ModelFailure,
-    PeerReview,
-    Pitch,
-    ResearchPack,
     Seal,
     UnreadableEvent,
     canonical_json,
 )
 
 # What a week decides on, fixed by its seal before the first order.
-SEALED: tuple[type[BaseModel], ...] = (ResearchPack, Pitch, PeerReview, ModelFailure,
-                                       ChairmanDecision)
-SEALED_KINDS = frozenset(kind_of(t) for t in SEALED)
+SEALED_KINDS = frozenset({EventKind.RESEARCH_PACK, EventKind.PITCH, EventKind.PEER_REVIEW,
+                          EventKind.MODEL_FAILURE, EventKind.CHAIRMAN_DECISION})
 
 
 @cache

@@ -37,7 +37,7 @@ from llmtrade.schemas import (
     WeekSummary,
 )
 from llmtrade.services import Services
-from llmtrade.steps.week import project_week
+from llmtrade.steps.summary import project_week
 from llmtrade.workflow import CHECKPOINT, FUNCTION_SPECS, WEEKLY
 
 OFFLINE_LABEL = " (OFFLINE: offline models, simulated market and broker)"
