@@ -30,7 +30,7 @@ class Sample:
 
 
 class ConvictionLevel(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     conviction: int
     n: int
@@ -40,7 +40,7 @@ class ConvictionLevel(BaseModel):
 
 
 class ScoreCorrelation(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     score: str
     n: int
@@ -49,7 +49,7 @@ class ScoreCorrelation(BaseModel):
 
 
 class Calibration(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     conviction: list[ConvictionLevel] = []
     scores: list[ScoreCorrelation] = []

@@ -37,7 +37,7 @@ LATE = "late: research produced after the week's as-of + grace"
 
 
 class Comparison(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     against: str
@@ -52,7 +52,7 @@ class Comparison(BaseModel):
 class Board(BaseModel):
     """`llmtrade leaderboard --json`: scripts rely on offline, weeks, verdict and rows."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     offline: bool
     weeks: int

@@ -80,7 +80,7 @@ class Outcome:
 
 
 class LeaderboardRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str  # the PM's configured name, "council", "FLAT" or the virtual account's id
     kind: RowKind

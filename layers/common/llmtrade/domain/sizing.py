@@ -41,7 +41,7 @@ def fit_to_buying_power(target: int, held: int, price: Decimal, buying_power: De
 
 
 class Leg(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     name: str  # close | adjust | open: part of the deterministic client_order_id
     symbol: str
     side: OrderSide

@@ -24,10 +24,10 @@ from llmtrade.domain.attribution import (
     traded_usd,
 )
 from llmtrade.domain.calendar import parse_week_id
-from llmtrade.domain.leaderboard import spearman
 from llmtrade.domain.reviews import aggregate
 from llmtrade.domain.shadows import VIRTUAL_ACCOUNTS, legs_of
 from llmtrade.domain.sizing import target_shares
+from llmtrade.domain.statistics import spearman
 from llmtrade.domain.virtual_book import Leg, Moments, Rules, run_week
 from llmtrade.events import Week
 from llmtrade.mechanics.orders import placed_by

@@ -31,7 +31,7 @@ class AlpacaError(RuntimeError):
 
 
 class MarketClock(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     timestamp: datetime
     is_open: bool
     next_open: datetime
