@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from llmtrade.config import Settings
 from llmtrade.domain.reviews import aggregate, label_map
@@ -211,6 +211,8 @@ def _decide(services: Services, run: WeekRun, model: str, purpose: str,
 
 # --------------------------------------------------------------------------- estimate
 class StageEstimate(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     stage: str
     calls: int = Field(description="when every model answers validly the first time")
     at_most: int = Field(description="with every repair attempt, and the backup chairman")

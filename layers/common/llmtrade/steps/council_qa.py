@@ -30,7 +30,7 @@ from functools import cached_property
 from statistics import fmean
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from llmtrade.config import Settings
 from llmtrade.domain.reviews import label_map
@@ -57,6 +57,8 @@ class CouncilContext:
 
 
 class MemberAnswer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     account_id: str
     model: str
     answered_by: str | None = None
@@ -65,6 +67,8 @@ class MemberAnswer(BaseModel):
 
 
 class MemberRanking(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     reviewer: str  # the reviewing member's model
     reviewer_account: str
     labels: dict[str, str]  # label shown to the reviewer -> the model that wrote that answer
@@ -75,6 +79,8 @@ class MemberRanking(BaseModel):
 
 
 class AggregateRank(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     account_id: str
     model: str
     mean_position: float | None  # 1 is best; None when no reviewer ranked it
@@ -82,6 +88,8 @@ class AggregateRank(BaseModel):
 
 
 class Synthesis(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     model: str | None = None  # the chairman that answered: the configured one or its backup
     answered_by: str | None = None
     answer: QASynthesis | None = None
@@ -89,6 +97,8 @@ class Synthesis(BaseModel):
 
 
 class CouncilResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     question: str
     run_id: str
     offline: bool
