@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from jinja2 import FileSystemLoader, ModuleLoader
 from llmtrade import prompts
-from llmtrade.config import ConfigError, Settings, load_settings
+from llmtrade.config import ConfigError, Settings, load_settings, snapshot
 from llmtrade.config.settings import write_snapshot
 from llmtrade.config.snapshot import SNAPSHOT, digest
 
@@ -31,9 +31,9 @@ def _write_other_settings(config_dir: Path, settings: Settings) -> Settings:
     believes the snapshot."""
     other = settings.model_copy(update={"risk": settings.risk.model_copy(
         update={"risk_budget_usd": settings.risk.risk_budget_usd + 1})})
-    snapshot = write_snapshot(config_dir)
-    made_from = snapshot.read_bytes().partition(b"\n")[0]
-    snapshot.write_bytes(made_from + b"\n" + pickle.dumps(other))
+    kept = write_snapshot(config_dir)
+    made_from = kept.read_bytes().partition(b"\n")[0]
+    kept.write_bytes(made_from + b"\n" + pickle.dumps(other))
     return other
 
 
@@ -57,9 +57,16 @@ def test_an_edited_file_is_validated_again(config_dir: Path, settings: Settings)
 
 def test_a_snapshot_that_does_not_unpickle_is_ignored(config_dir: Path,
                                                       settings: Settings) -> None:
-    snapshot = write_snapshot(config_dir)
-    snapshot.write_bytes(snapshot.read_bytes().partition(b"\n")[0] + b"\nnot a pickle")
+    kept = write_snapshot(config_dir)
+    kept.write_bytes(kept.read_bytes().partition(b"\n")[0] + b"\nnot a pickle")
     assert load_settings(config_dir) == settings
+
+
+def test_without_a_snapshot_the_texts_are_not_read_for_it(tmp_path: Path) -> None:
+    def unread() -> dict[str, str]:
+        raise AssertionError("read the texts although there is no snapshot")
+
+    assert snapshot.read(tmp_path, unread) is None
 
 
 def test_the_digest_tells_texts_and_names_apart() -> None:
@@ -91,6 +98,12 @@ def test_compiled_templates_are_used_and_render_as_their_sources(templates: Path
             from_source.get_template(f"{name}.j2").render(**SYSTEM).strip()
     assert len(list((templates / prompts.COMPILED).glob("tmpl_*.py"))) == \
         len(list(templates.glob("*.j2")))
+
+
+def test_an_unreadable_manifest_means_the_sources(templates: Path) -> None:
+    (templates / prompts.COMPILED / prompts.MANIFEST).write_text("{not json")
+    assert not isinstance(prompts._environment().loader, ModuleLoader)
+    assert prompts.render("system", **SYSTEM).startswith("You are a portfolio manager")
 
 
 def test_an_edited_template_is_compiled_from_its_source(templates: Path) -> None:

@@ -212,8 +212,9 @@ def load_settings(config_dir: Path | None = None) -> Settings:
                                               else "no such config folder"))
     paths = {name: directory / f"{name}.yaml" for name in FILES}
     with contextlib.suppress(ConfigError):  # a file that cannot be read is named below, in order
-        texts = {name: _read_text(path) for name, path in paths.items()}
-        if isinstance(kept := snapshot.read(directory, texts), Settings):
+        kept = snapshot.read(directory, lambda: {name: _read_text(path)
+                                                 for name, path in paths.items()})
+        if isinstance(kept, Settings):
             return kept
     sections = {name: _load_file(path, _read_text(path), FILES[name])
                 for name, path in paths.items()}

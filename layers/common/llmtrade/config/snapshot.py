@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 SNAPSHOT = "settings.pickle"
@@ -28,14 +28,15 @@ def digest(texts: Mapping[str, str]) -> bytes:
     return sha.hexdigest().encode()
 
 
-def read(folder: Path, texts: Mapping[str, str]) -> object | None:
-    """What was validated from exactly these texts, or None (no snapshot, or made from others)."""
+def read(folder: Path, texts: Callable[[], Mapping[str, str]]) -> object | None:
+    """What was validated from exactly the texts the folder holds now, or None (no snapshot, or
+    one made from other texts). `texts` reads them, and only when there is a snapshot."""
     try:
         kept = (folder / SNAPSHOT).read_bytes()
     except OSError:  # the usual case outside the layer
         return None
     made_from, _, pickled = kept.partition(b"\n")
-    if made_from != digest(texts):
+    if made_from != digest(texts()):
         return None
     try:
         kept_value: object = pickle.loads(pickled)  # written by the bundler, in the read-only layer
